@@ -1,0 +1,399 @@
+//! What to run: a preset and its knobs, described (for the CLI, the API and the dashboard)
+//! and validated in one place, so every entry point gives the same error for the same input.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A request to run a preset. Knobs left out take their defaults.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ExperimentSpec {
+    pub preset: String,
+    #[serde(default)]
+    pub knobs: BTreeMap<String, KnobValue>,
+}
+
+/// A knob's value as it arrives from JSON; [`KnobDef::check`] turns it into the knob's type.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum KnobValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl fmt::Display for KnobValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KnobValue::Bool(b) => write!(f, "{b}"),
+            KnobValue::Int(i) => write!(f, "{i}"),
+            KnobValue::Float(x) => write!(f, "{x}"),
+            KnobValue::Text(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The type, bounds and default of a knob.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum KnobKind {
+    Int {
+        min: i64,
+        max: i64,
+        default: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+        default: f64,
+    },
+    Bool {
+        default: bool,
+    },
+    Choice {
+        options: Vec<String>,
+        default: String,
+    },
+}
+
+/// One knob of a preset. The same name means the same thing in every preset.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct KnobDef {
+    pub name: String,
+    /// One line, for the CLI and the dashboard.
+    pub description: String,
+    pub kind: KnobKind,
+}
+
+/// The sidebar group of a preset, as in LESSONS.md.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    Threads,
+    Processes,
+    Caveats,
+    Beyond,
+}
+
+impl Group {
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Threads => "Threads",
+            Group::Processes => "Processes",
+            Group::Caveats => "Caveats",
+            Group::Beyond => "Beyond",
+        }
+    }
+}
+
+/// Everything a viewer needs to offer a preset: its claim, knobs and the Python it mirrors.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PresetInfo {
+    pub name: String,
+    pub group: Group,
+    /// The claim of the notes this preset tests, one line.
+    pub claim: String,
+    /// What to look at, one or two sentences.
+    pub description: String,
+    /// Correct, runnable Python that the experiment mirrors.
+    pub python: String,
+    pub knobs: Vec<KnobDef>,
+}
+
+/// A spec that cannot run, naming the field at fault and what it allows.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[error("{field}: {message}")]
+pub struct SpecError {
+    /// `preset`, or the knob's name.
+    pub field: String,
+    pub message: String,
+}
+
+impl SpecError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        SpecError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl KnobDef {
+    pub fn default_value(&self) -> KnobValue {
+        match &self.kind {
+            KnobKind::Int { default, .. } => KnobValue::Int(*default),
+            KnobKind::Float { default, .. } => KnobValue::Float(*default),
+            KnobKind::Bool { default } => KnobValue::Bool(*default),
+            KnobKind::Choice { default, .. } => KnobValue::Text(default.clone()),
+        }
+    }
+
+    /// What the knob accepts, in words: "an integer from 1 to 64".
+    pub fn allowed(&self) -> String {
+        match &self.kind {
+            KnobKind::Int { min, max, .. } => format!("an integer from {min} to {max}"),
+            KnobKind::Float { min, max, .. } => format!("a number from {min} to {max}"),
+            KnobKind::Bool { .. } => "true or false".to_string(),
+            KnobKind::Choice { options, .. } => format!("one of {}", options.join(", ")),
+        }
+    }
+
+    fn reject(&self, value: &dyn fmt::Display) -> SpecError {
+        SpecError::new(
+            &self.name,
+            format!("`{value}` is not allowed; expected {}", self.allowed()),
+        )
+    }
+
+    /// Checks a value's type and bounds, converting where that loses nothing (1 → 1.0).
+    pub fn check(&self, value: &KnobValue) -> Result<KnobValue, SpecError> {
+        match (&self.kind, value) {
+            (KnobKind::Int { min, max, .. }, KnobValue::Int(i)) if (min..=max).contains(&i) => {
+                Ok(KnobValue::Int(*i))
+            }
+            (KnobKind::Int { min, max, .. }, KnobValue::Float(x))
+                if x.fract() == 0.0 && (*min as f64..=*max as f64).contains(x) =>
+            {
+                Ok(KnobValue::Int(*x as i64))
+            }
+            (KnobKind::Float { min, max, .. }, KnobValue::Float(x)) if (min..=max).contains(&x) => {
+                Ok(KnobValue::Float(*x))
+            }
+            (KnobKind::Float { min, max, .. }, KnobValue::Int(i))
+                if (*min..=*max).contains(&(*i as f64)) =>
+            {
+                Ok(KnobValue::Float(*i as f64))
+            }
+            (KnobKind::Bool { .. }, KnobValue::Bool(b)) => Ok(KnobValue::Bool(*b)),
+            (KnobKind::Choice { options, .. }, KnobValue::Text(s)) if options.contains(s) => {
+                Ok(KnobValue::Text(s.clone()))
+            }
+            // Text from a command line or a URL: parse it as the knob's type.
+            (kind, KnobValue::Text(s)) if !matches!(kind, KnobKind::Choice { .. }) => {
+                self.check(&self.parse(s)?)
+            }
+            _ => Err(self.reject(value)),
+        }
+    }
+
+    /// Parses text (`--set threads=4`, `?threads=4`) into a value of the knob's type.
+    pub fn parse(&self, text: &str) -> Result<KnobValue, SpecError> {
+        let text = text.trim();
+        let parsed = match &self.kind {
+            KnobKind::Int { .. } => text.parse().ok().map(KnobValue::Int),
+            KnobKind::Float { .. } => text
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(KnobValue::Float),
+            KnobKind::Bool { .. } => match text {
+                "true" | "1" | "on" | "yes" => Some(KnobValue::Bool(true)),
+                "false" | "0" | "off" | "no" => Some(KnobValue::Bool(false)),
+                _ => None,
+            },
+            KnobKind::Choice { .. } => Some(KnobValue::Text(text.to_string())),
+        };
+        parsed.ok_or_else(|| self.reject(&text))
+    }
+}
+
+/// A preset's knobs, every one present, typed and in bounds.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Knobs(pub BTreeMap<String, KnobValue>);
+
+impl Knobs {
+    /// An integer knob. Panics if the preset has no such integer knob: a bug, not bad input.
+    pub fn int(&self, name: &str) -> i64 {
+        match self.0.get(name) {
+            Some(KnobValue::Int(i)) => *i,
+            other => panic!("knob {name} is not an integer knob of this preset: {other:?}"),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> f64 {
+        match self.0.get(name) {
+            Some(KnobValue::Float(x)) => *x,
+            Some(KnobValue::Int(i)) => *i as f64,
+            other => panic!("knob {name} is not a number knob of this preset: {other:?}"),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        match self.0.get(name) {
+            Some(KnobValue::Bool(b)) => *b,
+            other => panic!("knob {name} is not a true/false knob of this preset: {other:?}"),
+        }
+    }
+
+    pub fn choice(&self, name: &str) -> &str {
+        match self.0.get(name) {
+            Some(KnobValue::Text(s)) => s,
+            other => panic!("knob {name} is not a choice knob of this preset: {other:?}"),
+        }
+    }
+}
+
+impl PresetInfo {
+    pub fn knob(&self, name: &str) -> Option<&KnobDef> {
+        self.knobs.iter().find(|k| k.name == name)
+    }
+
+    /// Validates the given knobs against this preset and fills in the defaults.
+    pub fn resolve(&self, given: &BTreeMap<String, KnobValue>) -> Result<Knobs, SpecError> {
+        if let Some(unknown) = given.keys().find(|name| self.knob(name).is_none()) {
+            let names: Vec<_> = self.knobs.iter().map(|k| k.name.as_str()).collect();
+            return Err(SpecError::new(
+                unknown.as_str(),
+                format!(
+                    "no such knob for preset {}; it has: {}",
+                    self.name,
+                    names.join(", ")
+                ),
+            ));
+        }
+        self.knobs
+            .iter()
+            .map(|knob| {
+                let value = match given.get(&knob.name) {
+                    Some(value) => knob.check(value)?,
+                    None => knob.default_value(),
+                };
+                Ok((knob.name.clone(), value))
+            })
+            .collect::<Result<_, _>>()
+            .map(Knobs)
+    }
+}
+
+/// Finds a preset by name, or says which ones exist.
+pub fn find_preset<'a>(presets: &'a [PresetInfo], name: &str) -> Result<&'a PresetInfo, SpecError> {
+    presets.iter().find(|p| p.name == name).ok_or_else(|| {
+        let names: Vec<_> = presets.iter().map(|p| p.name.as_str()).collect();
+        SpecError::new(
+            "preset",
+            format!("no preset named `{name}`; there are: {}", names.join(", ")),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preset() -> PresetInfo {
+        PresetInfo {
+            name: "cpu-threads".into(),
+            group: Group::Threads,
+            claim: "threads do not speed up CPU-bound work".into(),
+            description: String::new(),
+            python: String::new(),
+            knobs: vec![
+                KnobDef {
+                    name: "threads".into(),
+                    description: "threads".into(),
+                    kind: KnobKind::Int {
+                        min: 1,
+                        max: 64,
+                        default: 4,
+                    },
+                },
+                KnobDef {
+                    name: "switch_interval_ms".into(),
+                    description: "interval".into(),
+                    kind: KnobKind::Float {
+                        min: 0.1,
+                        max: 100.0,
+                        default: 5.0,
+                    },
+                },
+                KnobDef {
+                    name: "gil".into(),
+                    description: "flavour".into(),
+                    kind: KnobKind::Choice {
+                        options: vec!["current".into(), "ticks".into(), "none".into()],
+                        default: "current".into(),
+                    },
+                },
+                KnobDef {
+                    name: "lock".into(),
+                    description: "lock".into(),
+                    kind: KnobKind::Bool { default: false },
+                },
+            ],
+        }
+    }
+
+    fn given(pairs: &[(&str, KnobValue)]) -> BTreeMap<String, KnobValue> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_fill_what_is_missing_and_text_is_parsed() {
+        let knobs = preset()
+            .resolve(&given(&[
+                ("threads", KnobValue::Text("8".into())),
+                ("lock", KnobValue::Text("true".into())),
+                ("switch_interval_ms", KnobValue::Int(1)),
+            ]))
+            .unwrap();
+        assert_eq!(knobs.int("threads"), 8);
+        assert!(knobs.bool("lock"));
+        assert_eq!(knobs.float("switch_interval_ms"), 1.0);
+        assert_eq!(knobs.choice("gil"), "current");
+    }
+
+    #[test]
+    fn errors_name_the_knob_and_its_range() {
+        let p = preset();
+        let err = p
+            .resolve(&given(&[("threads", KnobValue::Int(0))]))
+            .unwrap_err();
+        assert_eq!(err.field, "threads");
+        assert!(err.to_string().contains("an integer from 1 to 64"), "{err}");
+
+        let err = p
+            .resolve(&given(&[("gil", KnobValue::Text("maybe".into()))]))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("one of current, ticks, none"),
+            "{err}"
+        );
+
+        let err = p
+            .resolve(&given(&[(
+                "switch_interval_ms",
+                KnobValue::Text("NaN".into()),
+            )]))
+            .unwrap_err();
+        assert_eq!(err.field, "switch_interval_ms");
+
+        let err = p
+            .resolve(&given(&[("thread", KnobValue::Int(2))]))
+            .unwrap_err();
+        assert_eq!(err.field, "thread");
+        assert!(err.message.contains("threads"), "{err}");
+
+        let err = p
+            .resolve(&given(&[("lock", KnobValue::Int(1))]))
+            .unwrap_err();
+        assert!(err.to_string().contains("true or false"), "{err}");
+
+        let err = find_preset(std::slice::from_ref(&p), "nope").unwrap_err();
+        assert_eq!(err.field, "preset");
+    }
+
+    #[test]
+    fn json_values_deserialize_into_knob_values() {
+        let spec: ExperimentSpec =
+            serde_json::from_str(r#"{"preset":"cpu-threads","knobs":{"threads":2,"gil":"none","switch_interval_ms":0.5,"lock":true}}"#)
+                .unwrap();
+        let knobs = preset().resolve(&spec.knobs).unwrap();
+        assert_eq!(knobs.int("threads"), 2);
+        assert_eq!(knobs.float("switch_interval_ms"), 0.5);
+    }
+}

@@ -1,0 +1,336 @@
+//! The trace model: what every thread of a run did, and when.
+//!
+//! A [`Trace`] is lanes (one per thread), spans (a lane in one [`State`] from `t0` to `t1`),
+//! marks (instants: GIL hand-offs, puts and gets, ...) and counter tracks (queue depth, core
+//! usage, ...). Times are nanoseconds since the run started, on the machine's monotonic clock,
+//! so lanes of worker processes sit on the same axis as the server's own threads.
+//! [`TraceDelta`] is the same vocabulary for "what is new since the last frame".
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds since the run started.
+pub type Nanos = u64;
+
+/// What a thread is doing. One colour per state, the same in every view.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Running Python bytecode: holding the GIL, or free-threaded / in its own interpreter.
+    Running,
+    /// Runnable but waiting to take the GIL.
+    WaitGil,
+    /// Blocked in I/O (sleep, socket, pipe); the GIL is released.
+    Io,
+    /// Waiting to acquire a `threading.Lock` (or a process-shared lock).
+    WaitLock,
+    /// Blocked in `put` because the queue is full.
+    BlockedPut,
+    /// Blocked in `get` because the queue is empty.
+    BlockedGet,
+    /// Waiting in `join` for another thread or process.
+    Join,
+    /// Alive but with nothing to do (a pool worker between tasks, not yet started).
+    Idle,
+    /// Finished. The last span of a lane may be `Done` with `t0 == t1`.
+    Done,
+}
+
+impl State {
+    pub const ALL: [State; 9] = [
+        State::Running,
+        State::WaitGil,
+        State::Io,
+        State::WaitLock,
+        State::BlockedPut,
+        State::BlockedGet,
+        State::Join,
+        State::Idle,
+        State::Done,
+    ];
+
+    /// The words a Python programmer would use, for legends and tooltips.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Running => "running (holds the GIL)",
+            State::WaitGil => "waiting for the GIL",
+            State::Io => "blocked on I/O",
+            State::WaitLock => "waiting for a lock",
+            State::BlockedPut => "blocked in put (queue full)",
+            State::BlockedGet => "blocked in get (queue empty)",
+            State::Join => "waiting in join",
+            State::Idle => "idle",
+            State::Done => "done",
+        }
+    }
+
+    /// The Okabe–Ito colour of this state (see notes/visual-design.md).
+    pub fn colour(self) -> &'static str {
+        match self {
+            State::Running => "#009E73",
+            State::WaitGil => "#D55E00",
+            State::Io => "#56B4E9",
+            State::WaitLock => "#CC79A7",
+            State::BlockedPut => "#E69F00",
+            State::BlockedGet => "#F0E442",
+            State::Join => "#0072B2",
+            State::Idle | State::Done => "#DDDDDD",
+        }
+    }
+}
+
+/// Index of a lane in [`Trace::lanes`].
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LaneId(pub u32);
+
+/// Index of an interpreter (one per process; each has its own GIL) in [`Trace::interpreters`].
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InterpId(pub u32);
+
+/// Index of a queue in [`Trace::queues`].
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueId(pub u32);
+
+/// Index of a counter track in [`Trace::counters`].
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CounterId(pub u32);
+
+/// Which GIL an interpreter runs under.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GilFlavour {
+    /// CPython 3.2+: timed waits, drop requests, forced switching.
+    #[default]
+    Current,
+    /// Python 2: release and re-acquire every N ticks, nothing handed to a waiter.
+    Ticks,
+    /// Free-threaded (3.13t): no GIL at all.
+    None,
+}
+
+impl GilFlavour {
+    pub fn name(self) -> &'static str {
+        match self {
+            GilFlavour::Current => "current",
+            GilFlavour::Ticks => "ticks",
+            GilFlavour::None => "none",
+        }
+    }
+}
+
+/// One interpreter: the server's own emulated process, or a worker process.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Interpreter {
+    pub id: InterpId,
+    /// `MainProcess`, `ForkPoolWorker-1`, `Process-2`, ...
+    pub name: String,
+    pub gil: GilFlavour,
+    /// The OS process id, when known.
+    pub pid: Option<u32>,
+}
+
+/// What role a lane's thread plays, so views can group and label it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LaneKind {
+    /// The interpreter's main thread.
+    Main,
+    /// A thread started by the experiment (`Thread-1`).
+    Worker,
+    /// A worker of a thread or process pool.
+    PoolWorker,
+    /// A pool's task handler or result handler thread.
+    Handler,
+    /// A `multiprocessing.Queue`'s feeder thread.
+    Feeder,
+    /// Not Python at all: the other end of a socket, the kernel, ...
+    Peer,
+}
+
+/// One thread of one process.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Lane {
+    pub id: LaneId,
+    pub interp: InterpId,
+    /// What a Python programmer would call it: `MainThread`, `Thread-1`, `QueueFeederThread`.
+    pub name: String,
+    pub kind: LaneKind,
+    /// The OS thread id, when known (for /proc sampling).
+    pub tid: Option<u32>,
+}
+
+/// A lane in one state from `t0` to `t1` (`t0 <= t1`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub lane: LaneId,
+    pub state: State,
+    pub t0: Nanos,
+    pub t1: Nanos,
+    /// The task (pool task index, item number) this span works for, if any.
+    pub task: Option<u32>,
+}
+
+impl Span {
+    pub fn duration(&self) -> Nanos {
+        self.t1.saturating_sub(self.t0)
+    }
+}
+
+/// What happened at an instant.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MarkKind {
+    /// A waiter timed out and asked `holder` to drop the GIL.
+    DropRequest {
+        holder: LaneId,
+    },
+    /// The GIL of `interp` changed hands (`from` is None when it was free and unowned).
+    Handoff {
+        interp: InterpId,
+        from: Option<LaneId>,
+        to: LaneId,
+    },
+    /// `item` entered the queue (became counted by the true depth).
+    Put {
+        queue: QueueId,
+        item: u64,
+    },
+    /// `item` left the queue.
+    Get {
+        queue: QueueId,
+        item: u64,
+    },
+    TaskStart {
+        task: u32,
+    },
+    TaskEnd {
+        task: u32,
+    },
+    /// A thread wrote back a value computed from a stale read.
+    LostUpdate {
+        read: i64,
+        written: i64,
+    },
+}
+
+/// An instant on a lane.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Mark {
+    pub lane: LaneId,
+    pub t: Nanos,
+    pub kind: MarkKind,
+}
+
+/// A queue of the experiment (`queue.Queue` or `multiprocessing.Queue`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct QueueInfo {
+    pub id: QueueId,
+    pub name: String,
+    /// `maxsize`; None for an unbounded queue.
+    pub capacity: Option<u64>,
+}
+
+/// What a counter track measures.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CounterKind {
+    /// Items put and not yet got: the truth.
+    QueueDepth { queue: QueueId },
+    /// What `q.qsize()` reported.
+    QueueQsize { queue: QueueId },
+    /// What `q.empty()` reported (1 = True, 0 = False).
+    QueueEmpty { queue: QueueId },
+    /// Busy fraction of one logical core, 0..=1.
+    CoreUsage { core: u32 },
+    /// Mean number of busy cores of the whole machine.
+    CoresBusy,
+    /// The value of a shared variable.
+    SharedValue,
+}
+
+/// A series of samples over time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CounterTrack {
+    pub id: CounterId,
+    pub name: String,
+    pub kind: CounterKind,
+}
+
+/// One sample of a counter track.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub counter: CounterId,
+    pub t: Nanos,
+    pub value: f64,
+}
+
+/// Everything that happened in one run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    pub interpreters: Vec<Interpreter>,
+    pub lanes: Vec<Lane>,
+    pub queues: Vec<QueueInfo>,
+    pub counters: Vec<CounterTrack>,
+    /// Sorted by `t0` within each lane; lanes interleaved.
+    pub spans: Vec<Span>,
+    pub marks: Vec<Mark>,
+    pub samples: Vec<Sample>,
+    /// The run's end, ns since its start.
+    pub end: Nanos,
+}
+
+/// What is new in a trace since the previous delta: the unit of live streaming.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct TraceDelta {
+    pub interpreters: Vec<Interpreter>,
+    pub lanes: Vec<Lane>,
+    pub queues: Vec<QueueInfo>,
+    pub counters: Vec<CounterTrack>,
+    pub spans: Vec<Span>,
+    pub marks: Vec<Mark>,
+    pub samples: Vec<Sample>,
+    /// The latest instant this delta covers.
+    pub now: Nanos,
+}
+
+impl TraceDelta {
+    pub fn is_empty(&self) -> bool {
+        self.interpreters.is_empty()
+            && self.lanes.is_empty()
+            && self.queues.is_empty()
+            && self.counters.is_empty()
+            && self.spans.is_empty()
+            && self.marks.is_empty()
+            && self.samples.is_empty()
+    }
+}
+
+impl Trace {
+    /// Appends a delta, as a viewer rebuilding the trace from frames does.
+    pub fn apply(&mut self, delta: TraceDelta) {
+        self.interpreters.extend(delta.interpreters);
+        self.lanes.extend(delta.lanes);
+        self.queues.extend(delta.queues);
+        self.counters.extend(delta.counters);
+        self.spans.extend(delta.spans);
+        self.marks.extend(delta.marks);
+        self.samples.extend(delta.samples);
+        self.end = self.end.max(delta.now);
+    }
+
+    pub fn lane(&self, id: LaneId) -> Option<&Lane> {
+        self.lanes.get(id.0 as usize)
+    }
+
+    pub fn interpreter(&self, id: InterpId) -> Option<&Interpreter> {
+        self.interpreters.get(id.0 as usize)
+    }
+
+    /// Total time each lane spent in each state, in ns.
+    pub fn time_per_state(&self) -> Vec<(State, Nanos)> {
+        let mut totals = [0u64; State::ALL.len()];
+        for span in &self.spans {
+            totals[span.state as usize] += span.duration();
+        }
+        State::ALL.iter().copied().zip(totals).collect()
+    }
+}
