@@ -129,14 +129,12 @@ fn check_puts_before_gets(trace: &Trace, found: &mut Vec<Violation>) {
             MarkKind::Put { queue, item } => {
                 put.insert((queue, item));
             }
-            MarkKind::Get { queue, item } => {
-                if !put.contains(&(queue, item)) {
-                    found.push(Violation::GetWithoutPut {
-                        queue: queue.0,
-                        item,
-                        at: mark.t,
-                    });
-                }
+            MarkKind::Get { queue, item } if !put.contains(&(queue, item)) => {
+                found.push(Violation::GetWithoutPut {
+                    queue: queue.0,
+                    item,
+                    at: mark.t,
+                });
             }
             _ => {}
         }
