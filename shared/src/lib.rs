@@ -3,5 +3,6 @@
 
 pub mod protocol;
 pub mod spec;
+pub mod summary;
 pub mod trace;
 pub mod validate;

@@ -288,6 +288,11 @@ pub struct TraceDelta {
     pub spans: Vec<Span>,
     pub marks: Vec<Mark>,
     pub samples: Vec<Sample>,
+    /// The state each lane is in right now, as a span from when it entered it to `now`.
+    /// Not part of the trace: each delta's `open_spans` replace the previous delta's, and the
+    /// finished span arrives in `spans` once the lane leaves that state.
+    #[serde(default)]
+    pub open_spans: Vec<Span>,
     /// The latest instant this delta covers.
     pub now: Nanos,
 }
@@ -305,7 +310,8 @@ impl TraceDelta {
 }
 
 impl Trace {
-    /// Appends a delta, as a viewer rebuilding the trace from frames does.
+    /// Appends a delta, as a viewer rebuilding the trace from frames does (open spans are
+    /// left out: they are provisional).
     pub fn apply(&mut self, delta: TraceDelta) {
         self.interpreters.extend(delta.interpreters);
         self.lanes.extend(delta.lanes);

@@ -1,0 +1,152 @@
+//! The collector: receives the threads' batches, keeps the whole trace, and hands out what is
+//! new since the last look ([`Collector::drain`]) for live streaming.
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+use gilscope_shared::trace::{Lane, LaneId, Nanos, Span, Trace, TraceDelta};
+
+use super::clock::Epoch;
+use super::recorder::{EventSink, LaneStatus};
+
+/// The in-process sink: batches travel over a channel (`Sender` is `Sync` and lock-free on the
+/// sending side), only when a recorder flushes a batch.
+pub struct ChannelSink {
+    tx: Sender<TraceDelta>,
+    board: Mutex<Vec<(LaneId, Arc<LaneStatus>)>>,
+}
+
+impl EventSink for ChannelSink {
+    fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
+        let status = Arc::new(LaneStatus::default());
+        self.board
+            .lock()
+            .expect("board poisoned")
+            .push((lane.id, status.clone()));
+        self.deliver(TraceDelta {
+            lanes: vec![lane],
+            ..TraceDelta::default()
+        });
+        status
+    }
+
+    fn deliver(&self, batch: TraceDelta) {
+        // A send only fails once the collector is gone: the run is over, nobody is listening.
+        let _ = self.tx.send(batch);
+    }
+}
+
+/// Everything received so far, and how much of it has been drained.
+pub struct Collector {
+    epoch: Epoch,
+    rx: Receiver<TraceDelta>,
+    sink: Arc<ChannelSink>,
+    trace: Trace,
+    drained: Cursor,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Cursor {
+    interpreters: usize,
+    lanes: usize,
+    queues: usize,
+    counters: usize,
+    spans: usize,
+    marks: usize,
+    samples: usize,
+}
+
+impl Collector {
+    pub fn new(epoch: Epoch) -> Collector {
+        let (tx, rx) = channel();
+        Collector {
+            epoch,
+            rx,
+            sink: Arc::new(ChannelSink {
+                tx,
+                board: Mutex::new(Vec::new()),
+            }),
+            trace: Trace::default(),
+            drained: Cursor::default(),
+        }
+    }
+
+    /// The sink the run's threads record into.
+    pub fn sink(&self) -> Arc<dyn EventSink> {
+        self.sink.clone()
+    }
+
+    /// Moves every batch received so far into the trace.
+    fn pull(&mut self) {
+        while let Ok(batch) = self.rx.try_recv() {
+            self.trace.apply(batch);
+        }
+    }
+
+    /// What is new since the previous drain, plus each lane's span in progress.
+    pub fn drain(&mut self) -> TraceDelta {
+        self.pull();
+        let now = self.epoch.elapsed();
+        let t = &self.trace;
+        let c = self.drained;
+        let delta = TraceDelta {
+            interpreters: t.interpreters[c.interpreters..].to_vec(),
+            lanes: t.lanes[c.lanes..].to_vec(),
+            queues: t.queues[c.queues..].to_vec(),
+            counters: t.counters[c.counters..].to_vec(),
+            spans: t.spans[c.spans..].to_vec(),
+            marks: t.marks[c.marks..].to_vec(),
+            samples: t.samples[c.samples..].to_vec(),
+            open_spans: self.open_spans(now),
+            now,
+        };
+        self.drained = Cursor {
+            interpreters: t.interpreters.len(),
+            lanes: t.lanes.len(),
+            queues: t.queues.len(),
+            counters: t.counters.len(),
+            spans: t.spans.len(),
+            marks: t.marks.len(),
+            samples: t.samples.len(),
+        };
+        delta
+    }
+
+    fn open_spans(&self, now: Nanos) -> Vec<Span> {
+        let board = self.sink.board.lock().expect("board poisoned");
+        board
+            .iter()
+            .filter_map(|(lane, status)| {
+                let (state, since) = status.get()?;
+                Some(Span {
+                    lane: *lane,
+                    state,
+                    t0: since.min(now),
+                    t1: now,
+                    task: None,
+                })
+            })
+            .collect()
+    }
+
+    /// The trace so far (everything received, drained or not).
+    pub fn trace(&mut self) -> &Trace {
+        self.pull();
+        &self.trace
+    }
+
+    /// The finished trace: lanes in id order, spans in time order, `end` set to `end`.
+    pub fn finish(&mut self, end: Nanos) -> Trace {
+        self.pull();
+        let mut trace = self.trace.clone();
+        trace.lanes.sort_by_key(|l| l.id);
+        trace.interpreters.sort_by_key(|i| i.id);
+        trace.queues.sort_by_key(|q| q.id);
+        trace.counters.sort_by_key(|c| c.id);
+        trace.spans.sort_by_key(|s| (s.t0, s.lane));
+        trace.marks.sort_by_key(|m| m.t);
+        trace.samples.sort_by_key(|s| s.t);
+        trace.end = end.max(trace.end);
+        trace
+    }
+}

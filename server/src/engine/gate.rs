@@ -1,0 +1,50 @@
+//! A one-shot event between engine threads (a thread's start signal, its end): waiting on it
+//! blocks on a condition variable, bounded so a stopping run is noticed.
+
+use std::sync::{Condvar, Mutex};
+
+use super::stop::{StopFlag, Stopped, MAX_WAIT};
+
+#[derive(Default)]
+pub struct Gate {
+    open: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Gate {
+    pub fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_all();
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits at most [`MAX_WAIT`] for the gate to open; true if it is open.
+    pub fn wait_bounded(&self, stop: &StopFlag) -> bool {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if *open || stop.is_set() {
+            return *open;
+        }
+        *self
+            .cond
+            .wait_timeout(open, MAX_WAIT)
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+    }
+
+    /// Blocks until the gate opens, or `Err` once `stop` is set.
+    pub fn wait(&self, stop: &StopFlag) -> Result<(), Stopped> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            stop.check()?;
+            open = self
+                .cond
+                .wait_timeout(open, MAX_WAIT)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,336 @@
+//! The GIL, all three flavours, modelled on CPython's `Python/ceval_gil.c` (see
+//! `shared/notes/cpython-gil.md`, whose pseudo-code `take_gil` / `drop_gil` follow line by line).
+//!
+//! - [`GilFlavour::Current`] (3.2+): a free GIL is taken at once; a waiter waits one switch
+//!   interval on a condition variable and, if no hand-off happened meanwhile, sets the
+//!   holder's drop-request bit; the holder drops at its next check point and, with forced
+//!   switching, waits on a second condition until someone else has taken it.
+//! - [`GilFlavour::Ticks`] (Python 2): a plain mutex+condition lock; every `check_ticks`
+//!   bytecodes the holder releases it (signalling one waiter) and immediately re-acquires it.
+//!   The woken waiter usually finds it taken again: a "failed wake-up".
+//! - [`GilFlavour::None`] (free-threaded): no lock at all.
+//!
+//! Waiters always block on a condition variable; nobody spins. Threads are known to the GIL by
+//! a slot number (their index in the interpreter), each with an eval-breaker word.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use gilscope_shared::trace::{GilFlavour, InterpId, LaneId, MarkKind, State};
+
+use super::recorder::Recorder;
+use super::stop::{StopFlag, Stopped, MAX_WAIT};
+
+/// Most threads one interpreter can have.
+pub const MAX_THREADS: usize = 128;
+
+/// Eval-breaker bit: a waiter asked this thread to drop the GIL.
+pub const DROP_REQUEST: u32 = 1;
+/// Eval-breaker bit: the run is stopping.
+pub const STOP: u32 = 2;
+
+const NOBODY: usize = usize::MAX;
+
+/// One thread's eval-breaker word and lane, on its own cache line.
+#[repr(align(64))]
+#[derive(Default)]
+struct Slot {
+    breaker: AtomicU32,
+    lane: AtomicU32,
+}
+
+/// The part of the GIL's state guarded by its mutex.
+struct Locked {
+    locked: bool,
+    /// Counts changes of holder, as CPython's `switch_number`.
+    switch_number: u64,
+}
+
+/// What the GIL counted, for the summary and the docs.
+#[derive(Default, Debug)]
+pub struct GilStats {
+    pub handoffs: AtomicU64,
+    pub drop_requests: AtomicU64,
+    /// Ticks flavour: a woken waiter found the GIL taken again.
+    pub failed_wakeups: AtomicU64,
+    /// Ticks flavour: periodic releases, and how many the releasing thread won back.
+    pub tick_releases: AtomicU64,
+    pub tick_reacquired: AtomicU64,
+}
+
+pub struct Gil {
+    flavour: GilFlavour,
+    interp: InterpId,
+    interval: Duration,
+    check_ticks: u32,
+    mutex: Mutex<Locked>,
+    cond: Condvar,
+    switch_mutex: Mutex<()>,
+    switch_cond: Condvar,
+    last_holder: AtomicUsize,
+    slots: Box<[Slot]>,
+    stop: Arc<StopFlag>,
+    pub stats: GilStats,
+}
+
+impl Gil {
+    pub fn new(
+        flavour: GilFlavour,
+        interp: InterpId,
+        interval: Duration,
+        check_ticks: u32,
+        stop: Arc<StopFlag>,
+    ) -> Gil {
+        Gil {
+            flavour,
+            interp,
+            interval,
+            check_ticks: check_ticks.max(1),
+            mutex: Mutex::new(Locked {
+                locked: false,
+                switch_number: 0,
+            }),
+            cond: Condvar::new(),
+            switch_mutex: Mutex::new(()),
+            switch_cond: Condvar::new(),
+            last_holder: AtomicUsize::new(NOBODY),
+            slots: (0..MAX_THREADS).map(|_| Slot::default()).collect(),
+            stop,
+            stats: GilStats::default(),
+        }
+    }
+
+    pub fn flavour(&self) -> GilFlavour {
+        self.flavour
+    }
+
+    pub fn check_ticks(&self) -> u32 {
+        self.check_ticks
+    }
+
+    /// Tells the GIL which lane thread `slot` records into.
+    pub fn register(&self, slot: usize, lane: LaneId) {
+        self.slots[slot].lane.store(lane.0, Ordering::Relaxed);
+    }
+
+    fn lane_of(&self, slot: usize) -> LaneId {
+        LaneId(self.slots[slot].lane.load(Ordering::Relaxed))
+    }
+
+    /// The eval-breaker word of thread `slot` (checked at every check point).
+    #[inline]
+    pub fn breaker(&self, slot: usize) -> u32 {
+        self.slots[slot].breaker.load(Ordering::Relaxed)
+    }
+
+    /// Stops the run's threads: sets every breaker's stop bit and wakes every waiter.
+    pub fn wake_for_stop(&self) {
+        for slot in self.slots.iter() {
+            slot.breaker.fetch_or(STOP, Ordering::SeqCst);
+        }
+        drop(self.lock());
+        self.cond.notify_all();
+        drop(self.switch_mutex.lock().unwrap_or_else(|e| e.into_inner()));
+        self.switch_cond.notify_all();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Locked> {
+        self.mutex.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the GIL for thread `slot`, recording `WaitGil` if it has to wait and `Running`
+    /// once it holds it.
+    pub fn take(&self, slot: usize, rec: &mut Recorder) -> Result<(), Stopped> {
+        match self.flavour {
+            GilFlavour::Current => self.take_current(slot, rec),
+            GilFlavour::Ticks => self.take_ticks(slot, rec, None),
+            GilFlavour::None => {
+                self.stop.check()?;
+                rec.enter(State::Running);
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops the GIL held by thread `slot`, which goes on in state `next` (`Io`, `WaitLock`,
+    /// `Join`, `Done`, or `WaitGil` when it drops on request).
+    pub fn drop_gil(&self, slot: usize, rec: &mut Recorder, next: State) {
+        match self.flavour {
+            GilFlavour::Current => self.drop_current(slot, rec, next),
+            GilFlavour::Ticks => {
+                let mut g = self.lock();
+                rec.enter(next);
+                g.locked = false;
+                drop(g);
+                self.cond.notify_one();
+            }
+            GilFlavour::None => {
+                rec.enter(next);
+            }
+        }
+    }
+
+    /// The check point's slow path: the breaker of `slot` is set. Drops and re-takes the GIL
+    /// if a drop was requested; `Err` if the run is stopping.
+    pub fn on_breaker(&self, slot: usize, rec: &mut Recorder) -> Result<(), Stopped> {
+        let bits = self.breaker(slot);
+        if bits & STOP != 0 || self.stop.is_set() {
+            return Err(Stopped);
+        }
+        if bits & DROP_REQUEST != 0 {
+            self.drop_gil(slot, rec, State::WaitGil);
+            self.take(slot, rec)?;
+        }
+        Ok(())
+    }
+
+    // --- the current GIL -----------------------------------------------------------------
+
+    fn take_current(&self, me: usize, rec: &mut Recorder) -> Result<(), Stopped> {
+        let mut g = self.lock();
+        if g.locked {
+            rec.enter(State::WaitGil);
+        }
+        while g.locked {
+            if self.stop.is_set() {
+                return Err(Stopped);
+            }
+            let seen = g.switch_number;
+            let (guard, wait) = self
+                .cond
+                .wait_timeout(g, self.interval)
+                .unwrap_or_else(|e| e.into_inner());
+            g = guard;
+            if wait.timed_out() && g.locked && g.switch_number == seen {
+                let holder = self.last_holder.load(Ordering::Relaxed);
+                if holder != NOBODY {
+                    self.slots[holder]
+                        .breaker
+                        .fetch_or(DROP_REQUEST, Ordering::Relaxed);
+                    self.stats.drop_requests.fetch_add(1, Ordering::Relaxed);
+                    rec.mark(MarkKind::DropRequest {
+                        holder: self.lane_of(holder),
+                    });
+                }
+            }
+        }
+        // FORCE_SWITCHING: the switch mutex is held while the holder changes, so a dropper
+        // checking `last_holder` under it cannot miss the signal.
+        let switch = self.switch_mutex.lock().unwrap_or_else(|e| e.into_inner());
+        g.locked = true;
+        let previous = self.last_holder.load(Ordering::Relaxed);
+        if previous != me {
+            self.last_holder.store(me, Ordering::Relaxed);
+            g.switch_number += 1;
+            self.record_handoff(previous, me, rec);
+        }
+        rec.enter(State::Running);
+        self.switch_cond.notify_one();
+        drop(switch);
+        self.slots[me]
+            .breaker
+            .fetch_and(!DROP_REQUEST, Ordering::Relaxed);
+        drop(g);
+        Ok(())
+    }
+
+    fn record_handoff(&self, previous: usize, me: usize, rec: &mut Recorder) {
+        self.stats.handoffs.fetch_add(1, Ordering::Relaxed);
+        rec.mark(MarkKind::Handoff {
+            interp: self.interp,
+            from: (previous != NOBODY).then(|| self.lane_of(previous)),
+            to: self.lane_of(me),
+        });
+    }
+
+    fn drop_current(&self, me: usize, rec: &mut Recorder, next: State) {
+        self.last_holder.store(me, Ordering::Relaxed);
+        let mut g = self.lock();
+        rec.enter(next);
+        g.locked = false;
+        drop(g);
+        self.cond.notify_one();
+        if self.breaker(me) & DROP_REQUEST != 0 {
+            // FORCE_SWITCHING: don't run on and grab it straight back.
+            let mut switch = self.switch_mutex.lock().unwrap_or_else(|e| e.into_inner());
+            if self.last_holder.load(Ordering::Relaxed) == me {
+                self.slots[me]
+                    .breaker
+                    .fetch_and(!DROP_REQUEST, Ordering::Relaxed);
+                // CPython waits once; spurious wake-ups aside that is "until someone took it".
+                while self.last_holder.load(Ordering::Relaxed) == me && !self.stop.is_set() {
+                    switch = self
+                        .switch_cond
+                        .wait_timeout(switch, MAX_WAIT)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    // --- the old GIL -----------------------------------------------------------------
+
+    /// Takes the Python 2 lock. `released_at`: the instant this thread released it for a tick
+    /// switch, if it did (its `Running` span then ends there only if someone else got in).
+    fn take_ticks(
+        &self,
+        me: usize,
+        rec: &mut Recorder,
+        released_at: Option<u64>,
+    ) -> Result<(), Stopped> {
+        let mut g = self.lock();
+        let mut waited = false;
+        if g.locked {
+            match released_at {
+                Some(t) => rec.enter_at(State::WaitGil, None, t),
+                None => {
+                    rec.enter(State::WaitGil);
+                }
+            }
+            waited = true;
+        }
+        while g.locked {
+            if self.stop.is_set() {
+                return Err(Stopped);
+            }
+            let (guard, wait) = self
+                .cond
+                .wait_timeout(g, MAX_WAIT)
+                .unwrap_or_else(|e| e.into_inner());
+            g = guard;
+            if g.locked && !wait.timed_out() {
+                self.stats.failed_wakeups.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        g.locked = true;
+        let previous = self.last_holder.load(Ordering::Relaxed);
+        if previous != me {
+            if let (Some(t), false) = (released_at, waited) {
+                // Someone took it and gave it back between our release and now.
+                rec.enter_at(State::WaitGil, None, t);
+            }
+            self.last_holder.store(me, Ordering::Relaxed);
+            g.switch_number += 1;
+            self.record_handoff(previous, me, rec);
+        } else if released_at.is_some() {
+            self.stats.tick_reacquired.fetch_add(1, Ordering::Relaxed);
+        }
+        rec.enter(State::Running);
+        drop(g);
+        Ok(())
+    }
+
+    /// The ticks flavour's periodic switch: release (waking one waiter) and immediately
+    /// re-acquire, as Python 2's `ceval.c` did every `sys.setcheckinterval` ticks.
+    pub fn tick_switch(&self, me: usize, rec: &mut Recorder) -> Result<(), Stopped> {
+        self.stats.tick_releases.fetch_add(1, Ordering::Relaxed);
+        let mut g = self.lock();
+        let released_at = rec.now();
+        g.locked = false;
+        drop(g);
+        self.cond.notify_one();
+        self.take_ticks(me, rec, Some(released_at))
+    }
+}

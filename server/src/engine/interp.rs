@@ -1,0 +1,616 @@
+//! The emulated interpreter: one GIL, its threads (real OS threads), and the context
+//! ([`Py`]) through which a thread's program executes "bytecodes", reaches check points,
+//! calls functions and blocks.
+//!
+//! An [`Interp`] is a self-contained value: its GIL, its threads and where they record. A
+//! worker process (a later issue) runs one of its own, with a sink that writes to a pipe.
+//!
+//! Check points are where CPython 3.10+ looks at its eval breaker: loop back-edges
+//! (`JUMP_BACKWARD`), function entry (`RESUME`) and after calls. With
+//! `check_every_bytecode` the engine checks after every bytecode, as CPython ≤ 3.9 did
+//! (nearly). Under the ticks flavour every bytecode is a tick, as in Python 2.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gilscope_shared::trace::{
+    CounterId, CounterKind, CounterTrack, GilFlavour, InterpId, Interpreter, Lane, LaneId,
+    LaneKind, QueueId, QueueInfo, State, TraceDelta,
+};
+
+use super::bytecode::{calibration, spin, Calibration};
+use super::clock::{os_tid, thread_cpu_ns, Epoch};
+use super::gate::Gate;
+use super::gil::{Gil, MAX_THREADS};
+use super::recorder::{EventSink, Recorder};
+use super::stop::{StopFlag, Stopped, MAX_WAIT};
+
+/// Bytecodes of a Python-level call site: `LOAD_GLOBAL f`, `PRECALL`, `CALL`.
+pub const CALL_BYTECODES: u64 = 3;
+/// Bytecodes the interpreter spends in `Thread.start()` before the new thread exists.
+const START_BYTECODES: u64 = 60;
+/// Bytecodes of `t.join()` before it blocks.
+const JOIN_BYTECODES: u64 = 20;
+/// Executed bytecodes are added to the run's budget in steps of this many.
+const BUDGET_STEP: u64 = 1 << 16;
+
+/// How an interpreter behaves.
+#[derive(Clone, Debug)]
+pub struct InterpConfig {
+    /// `MainProcess`, `Process-1`, ...
+    pub name: String,
+    pub gil: GilFlavour,
+    /// `sys.setswitchinterval`.
+    pub switch_interval: Duration,
+    /// Python 2's `sys.setcheckinterval` (ticks flavour).
+    pub check_ticks: u32,
+    /// Check the eval breaker after every bytecode (CPython ≤ 3.9) instead of at back-edges
+    /// and calls only (3.10+).
+    pub check_every_bytecode: bool,
+}
+
+/// Allocates the ids of a run's lanes, queues, counters and interpreters.
+#[derive(Default, Debug)]
+pub struct Ids {
+    lanes: AtomicU32,
+    queues: AtomicU32,
+    counters: AtomicU32,
+    interps: AtomicU32,
+}
+
+impl Ids {
+    fn next(counter: &AtomicU32) -> u32 {
+        counter.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The run's cap on executed bytecodes, shared by all its threads.
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicU64,
+    limit: u64,
+    exceeded: AtomicBool,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Budget {
+        Budget {
+            used: AtomicU64::new(0),
+            limit,
+            exceeded: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds `n` executed bytecodes; true once the limit is passed.
+    fn spend(&self, n: u64) -> bool {
+        let used = self.used.fetch_add(n, Ordering::Relaxed) + n;
+        if used > self.limit {
+            self.exceeded.store(true, Ordering::SeqCst);
+        }
+        used > self.limit
+    }
+
+    pub fn exceeded(&self) -> bool {
+        self.exceeded.load(Ordering::SeqCst)
+    }
+
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// What every interpreter of one run shares: the clock's epoch, where events go, ids, the
+/// stop flag and the work budget.
+#[derive(Clone)]
+pub struct RunEnv {
+    pub epoch: Epoch,
+    pub sink: Arc<dyn EventSink>,
+    pub ids: Arc<Ids>,
+    pub stop: Arc<StopFlag>,
+    pub budget: Arc<Budget>,
+}
+
+/// One interpreter: a GIL and the threads running under it.
+pub struct Interp {
+    pub id: InterpId,
+    pub config: InterpConfig,
+    pub gil: Gil,
+    pub env: RunEnv,
+    pub cal: Calibration,
+    next_slot: AtomicUsize,
+    /// CPU time of the threads that have ended, in ns.
+    cpu_ns: AtomicU64,
+    /// Bytecodes executed by the threads that have ended.
+    bytecodes: AtomicU64,
+    failure: Mutex<Option<String>>,
+    os_threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A thread program: what `target` does. `Err(Stopped)` ends it early.
+pub type Program = Box<dyn FnOnce(&mut Py) -> Result<(), Stopped> + Send>;
+
+/// A thread of the interpreter, as the Python `Thread` object the program holds.
+#[derive(Clone)]
+pub struct ThreadHandle {
+    pub lane: LaneId,
+    pub name: String,
+    start: Arc<Gate>,
+    started: Arc<Gate>,
+    done: Arc<Gate>,
+}
+
+impl ThreadHandle {
+    /// Starts the thread from outside the interpreter (the run starting its main thread).
+    pub fn start_now(&self) {
+        self.start.open();
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done.is_open()
+    }
+
+    /// Waits (from outside the interpreter) until the thread ends, at most `timeout`.
+    pub fn wait_done(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let never = StopFlag::default();
+        while !self.done.is_open() {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            // A bounded wait: MAX_WAIT at most.
+            let _ = self.done.wait_bounded(&never);
+        }
+        true
+    }
+}
+
+/// Why the engine could not do something (as opposed to a program being stopped).
+#[derive(thiserror::Error, Debug)]
+pub enum EngineError {
+    #[error("too many threads in one interpreter (at most {MAX_THREADS})")]
+    TooManyThreads,
+    #[error("could not start an OS thread: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("a new thread did not report in")]
+    NoReport,
+}
+
+impl Interp {
+    /// Creates an interpreter and announces it to the run's sink.
+    pub fn new(config: InterpConfig, env: RunEnv) -> Arc<Interp> {
+        let id = InterpId(Ids::next(&env.ids.interps));
+        env.sink.deliver(TraceDelta {
+            interpreters: vec![Interpreter {
+                id,
+                name: config.name.clone(),
+                gil: config.gil,
+                pid: Some(std::process::id()),
+            }],
+            ..TraceDelta::default()
+        });
+        let gil = Gil::new(
+            config.gil,
+            id,
+            config.switch_interval,
+            config.check_ticks,
+            env.stop.clone(),
+        );
+        Arc::new(Interp {
+            id,
+            config,
+            gil,
+            env,
+            cal: calibration(),
+            next_slot: AtomicUsize::new(0),
+            cpu_ns: AtomicU64::new(0),
+            bytecodes: AtomicU64::new(0),
+            failure: Mutex::new(None),
+            os_threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Stops every thread of the interpreter promptly.
+    pub fn stop(&self) {
+        self.env.stop.set();
+        self.gil.wake_for_stop();
+    }
+
+    /// Records that something broke, and stops the run.
+    pub fn fail(&self, reason: String) {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(reason);
+        self.stop();
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// CPU time used by the threads that have ended, in ns.
+    pub fn cpu_ns(&self) -> u64 {
+        self.cpu_ns.load(Ordering::Relaxed)
+    }
+
+    /// Bytecodes executed by the threads that have ended.
+    pub fn bytecodes(&self) -> u64 {
+        self.bytecodes.load(Ordering::Relaxed)
+    }
+
+    /// Declares a queue and returns its id.
+    pub fn new_queue(&self, name: &str, capacity: Option<u64>) -> QueueId {
+        let id = QueueId(Ids::next(&self.env.ids.queues));
+        self.env.sink.deliver(TraceDelta {
+            queues: vec![QueueInfo {
+                id,
+                name: name.to_string(),
+                capacity,
+            }],
+            ..TraceDelta::default()
+        });
+        id
+    }
+
+    /// Declares a counter track and returns its id.
+    pub fn new_counter(&self, name: &str, kind: CounterKind) -> CounterId {
+        let id = CounterId(Ids::next(&self.env.ids.counters));
+        self.env.sink.deliver(TraceDelta {
+            counters: vec![CounterTrack {
+                id,
+                name: name.to_string(),
+                kind,
+            }],
+            ..TraceDelta::default()
+        });
+        id
+    }
+
+    fn spawn_os_thread(
+        self: &Arc<Self>,
+        name: &str,
+        kind: LaneKind,
+        body: impl FnOnce(Recorder) + Send + 'static,
+    ) -> Result<LaneId, EngineError> {
+        let lane = LaneId(Ids::next(&self.env.ids.lanes));
+        let interp = self.clone();
+        let lane_name = name.to_string();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        // OS thread names are at most 15 bytes.
+        let os_name: String = name.chars().take(15).collect();
+        let handle = std::thread::Builder::new().name(os_name).spawn(move || {
+            let rec = Recorder::new(
+                Lane {
+                    id: lane,
+                    interp: interp.id,
+                    name: lane_name,
+                    kind,
+                    tid: Some(os_tid()),
+                },
+                interp.env.epoch,
+                interp.env.sink.clone(),
+                State::Idle,
+            );
+            let _ = ready_tx.send(());
+            let cpu0 = thread_cpu_ns();
+            body(rec);
+            interp
+                .cpu_ns
+                .fetch_add(thread_cpu_ns() - cpu0, Ordering::Relaxed);
+        })?;
+        self.os_threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
+        // Lanes reach the collector in id order: wait for this one to announce itself.
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| EngineError::NoReport)?;
+        Ok(lane)
+    }
+
+    /// Creates a Python thread (not started: it waits, idle, for [`Py::start`]).
+    pub fn spawn(
+        self: &Arc<Self>,
+        name: &str,
+        kind: LaneKind,
+        program: Program,
+    ) -> Result<ThreadHandle, EngineError> {
+        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
+        if slot >= MAX_THREADS {
+            return Err(EngineError::TooManyThreads);
+        }
+        let (start, started, done) = (
+            Arc::new(Gate::default()),
+            Arc::new(Gate::default()),
+            Arc::new(Gate::default()),
+        );
+        let gates = (start.clone(), started.clone(), done.clone());
+        let interp = self.clone();
+        let thread_name = name.to_string();
+        let lane = self.spawn_os_thread(name, kind, move |rec| {
+            let (start, started, done) = gates;
+            let mut py = Py::new(interp.clone(), slot, rec);
+            let guard = EndGuard {
+                interp: &interp,
+                name: &thread_name,
+                done: &done,
+            };
+            let outcome = (|| {
+                start.wait(&interp.env.stop)?;
+                interp.gil.take(slot, &mut py.rec)?;
+                py.holds = true;
+                started.open();
+                program(&mut py)
+            })();
+            let _ = outcome; // Stopped: the run is ending, the conductor knows why.
+            py.exit();
+            drop(guard);
+        })?;
+        self.gil.register(slot, lane);
+        Ok(ThreadHandle {
+            lane,
+            name: name.to_string(),
+            start,
+            started,
+            done,
+        })
+    }
+
+    /// Starts a thread that is not Python (the echo end of a socket): no GIL, and it
+    /// records its own states. It should return once `stop` is set.
+    pub fn spawn_peer(
+        self: &Arc<Self>,
+        name: &str,
+        body: impl FnOnce(&mut Recorder, &StopFlag) + Send + 'static,
+    ) -> Result<LaneId, EngineError> {
+        let interp = self.clone();
+        self.spawn_os_thread(name, LaneKind::Peer, move |mut rec| {
+            body(&mut rec, &interp.env.stop);
+            rec.finish();
+        })
+    }
+
+    /// Waits for every OS thread of the interpreter to end (call after stopping it or after
+    /// its main thread ended).
+    pub fn join_os_threads(&self) {
+        let handles =
+            std::mem::take(&mut *self.os_threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for handle in handles {
+            if handle.join().is_err() {
+                self.fail("an engine thread panicked".to_string());
+            }
+        }
+    }
+}
+
+/// Marks a thread's end even if its program panicked, so nobody waits for it forever.
+struct EndGuard<'a> {
+    interp: &'a Interp,
+    name: &'a str,
+    done: &'a Gate,
+}
+
+impl Drop for EndGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.interp
+                .fail(format!("thread {} panicked (an engine bug)", self.name));
+        }
+        self.done.open();
+    }
+}
+
+/// A thread's view of its interpreter: what its program runs through.
+pub struct Py {
+    pub interp: Arc<Interp>,
+    slot: usize,
+    pub rec: Recorder,
+    holds: bool,
+    ticks: bool,
+    every: bool,
+    work: u64,
+    unit_debt: f64,
+    ticker: u64,
+    unbudgeted: u64,
+    executed: u64,
+}
+
+impl Py {
+    fn new(interp: Arc<Interp>, slot: usize, rec: Recorder) -> Py {
+        let ticks = interp.config.gil == GilFlavour::Ticks;
+        Py {
+            ticks,
+            every: interp.config.check_every_bytecode || ticks,
+            ticker: interp.gil.check_ticks() as u64,
+            interp,
+            slot,
+            rec,
+            holds: false,
+            work: 0x9E37_79B9_7F4A_7C15,
+            unit_debt: 0.0,
+            unbudgeted: 0,
+            executed: 0,
+        }
+    }
+
+    /// The lane this thread records into.
+    pub fn lane(&self) -> LaneId {
+        self.rec.lane()
+    }
+
+    pub fn stop_flag(&self) -> &StopFlag {
+        &self.interp.env.stop
+    }
+
+    /// Bytecodes this thread has executed.
+    pub fn executed(&self) -> u64 {
+        self.executed
+    }
+
+    /// A check point: handles a pending drop request (or stop).
+    #[inline]
+    pub fn check(&mut self) -> Result<(), Stopped> {
+        if self.interp.gil.breaker(self.slot) != 0 {
+            self.interp.gil.on_breaker(self.slot, &mut self.rec)?;
+        }
+        Ok(())
+    }
+
+    /// Burns the CPU time of `n` bytecodes and counts them.
+    #[inline]
+    fn burn(&mut self, n: u64) -> Result<(), Stopped> {
+        self.unit_debt += n as f64 * self.interp.cal.units_per_bytecode;
+        let units = self.unit_debt as u64;
+        self.unit_debt -= units as f64;
+        spin(&mut self.work, units);
+        self.executed += n;
+        self.unbudgeted += n;
+        if self.unbudgeted >= BUDGET_STEP {
+            self.settle_budget()?;
+        }
+        if self.ticks {
+            self.ticker -= n;
+            if self.ticker == 0 {
+                self.ticker = self.interp.gil.check_ticks() as u64;
+                self.interp.gil.tick_switch(self.slot, &mut self.rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn settle_budget(&mut self) -> Result<(), Stopped> {
+        let n = std::mem::take(&mut self.unbudgeted);
+        if self.interp.env.budget.spend(n) {
+            self.interp.stop();
+            return Err(Stopped);
+        }
+        Ok(())
+    }
+
+    /// Runs `n` bytecodes with a check point after every `stride` of them (a loop body of
+    /// `stride` bytecodes ending in its back-edge); `u64::MAX` for straight-line code.
+    /// Under `check_every_bytecode` every bytecode is followed by a check point.
+    pub fn run(&mut self, n: u64, stride: u64) -> Result<(), Stopped> {
+        let stride = if self.every { 1 } else { stride.max(1) };
+        let mut left = n;
+        let mut in_stride = 0;
+        while left > 0 {
+            let mut chunk = left.min(stride - in_stride);
+            if self.ticks {
+                chunk = chunk.min(self.ticker);
+            }
+            self.burn(chunk)?;
+            left -= chunk;
+            in_stride += chunk;
+            if in_stride == stride {
+                in_stride = 0;
+                self.check()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `n` bytecodes of straight-line code: no check point (except under every-bytecode).
+    #[inline]
+    pub fn straight(&mut self, n: u64) -> Result<(), Stopped> {
+        self.run(n, u64::MAX)
+    }
+
+    /// One bytecode.
+    #[inline]
+    pub fn bytecode(&mut self) -> Result<(), Stopped> {
+        self.straight(1)
+    }
+
+    /// A `for` loop of `iterations`, each `body` bytecodes long including its back-edge.
+    pub fn for_loop(&mut self, iterations: u64, body: u64) -> Result<(), Stopped> {
+        self.run(iterations.saturating_mul(body), body)
+    }
+
+    /// Calls a Python function: the call site's bytecodes, then `RESUME` (a check point),
+    /// then its body `f`.
+    pub fn call<T>(&mut self, f: impl FnOnce(&mut Py) -> Result<T, Stopped>) -> Result<T, Stopped> {
+        self.straight(CALL_BYTECODES)?;
+        self.bytecode()?;
+        self.check()?;
+        f(self)
+    }
+
+    /// A blocking call (`Py_BEGIN_ALLOW_THREADS`): drops the GIL, is `state` while `f`
+    /// blocks, then takes the GIL back.
+    pub fn blocking<T>(
+        &mut self,
+        state: State,
+        f: impl FnOnce(&mut Recorder, &StopFlag) -> Result<T, Stopped>,
+    ) -> Result<T, Stopped> {
+        self.interp.gil.drop_gil(self.slot, &mut self.rec, state);
+        self.holds = false;
+        let result = f(&mut self.rec, &self.interp.env.stop);
+        self.interp.gil.take(self.slot, &mut self.rec)?;
+        self.holds = true;
+        result
+    }
+
+    /// `time.sleep(d)`: blocks with the GIL released.
+    pub fn sleep(&mut self, d: Duration) -> Result<(), Stopped> {
+        self.call(|py| py.blocking(State::Io, |_, stop| sleep(d, stop)))
+    }
+
+    /// `t.start()`: starts the thread and waits for it to report that it runs (CPython's
+    /// `Thread.start` waits on the thread's `_started` event, a lock, with the GIL released).
+    pub fn start(&mut self, thread: &ThreadHandle) -> Result<(), Stopped> {
+        self.call(|py| {
+            py.straight(START_BYTECODES)?;
+            thread.start.open();
+            let started = thread.started.clone();
+            py.blocking(State::WaitLock, |_, stop| started.wait(stop))
+        })
+    }
+
+    /// `t.join()`: waits, with the GIL released, until `thread` has ended.
+    pub fn join(&mut self, thread: &ThreadHandle) -> Result<(), Stopped> {
+        self.call(|py| {
+            py.straight(JOIN_BYTECODES)?;
+            let done = thread.done.clone();
+            let joined = thread.lane.0;
+            py.rec.set_task(Some(joined));
+            let result = py.blocking(State::Join, |_, stop| done.wait(stop));
+            py.rec.set_task(None);
+            result
+        })
+    }
+
+    /// The thread ends: releases the GIL, counts its work and CPU time, records `Done`.
+    fn exit(&mut self) {
+        if self.holds {
+            self.interp
+                .gil
+                .drop_gil(self.slot, &mut self.rec, State::Done);
+            self.holds = false;
+        }
+        let _ = self.settle_budget();
+        self.interp
+            .bytecodes
+            .fetch_add(self.executed, Ordering::Relaxed);
+        self.rec.finish();
+    }
+}
+
+/// Sleeps `d`, waking early (with `Err`) if the run stops.
+pub fn sleep(d: Duration, stop: &StopFlag) -> Result<(), Stopped> {
+    let deadline = std::time::Instant::now() + d;
+    loop {
+        stop.check()?;
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep((deadline - now).min(MAX_WAIT));
+    }
+}

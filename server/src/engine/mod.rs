@@ -1,0 +1,24 @@
+//! The engine: Python-style concurrency run for real — OS threads under an emulated,
+//! CPython-faithful GIL — recorded into a trace.
+//!
+//! Entry point: [`start`] a spec, [`RunHandle::drain`] what is new while it runs,
+//! [`RunHandle::stop`] it, [`RunHandle::wait`] for its trace and summary.
+
+pub mod bytecode;
+pub mod chrome;
+pub mod clock;
+pub mod collector;
+pub mod counter;
+pub mod gate;
+pub mod gil;
+pub mod interp;
+pub mod io;
+pub mod lock;
+pub mod pool;
+pub mod queue;
+pub mod recorder;
+pub mod run;
+pub mod stop;
+pub mod summarize;
+
+pub use run::{start, Caps, RunHandle, RunOutcome, StartError, CAPS};

@@ -1,0 +1,125 @@
+//! `queue.Queue(maxsize)` between threads: FIFO, `put` blocks while it is full, `get` while
+//! it is empty — in both cases with the GIL released, as `threading.Condition.wait` does.
+//!
+//! Every put and get records a mark with the item's number and a sample of the true depth,
+//! stamped under the queue's mutex, so marks and depth are in the order things happened.
+//! `put` and `get` are Python code in CPython: on this machine one `q.put(i); q.get()` pair
+//! costs about 970 ns, so each is charged [`PUT_BYTECODES`] / [`GET_BYTECODES`].
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex};
+
+use gilscope_shared::trace::{CounterId, CounterKind, MarkKind, QueueId, State};
+
+use super::interp::{Interp, Py};
+use super::stop::{Stopped, MAX_WAIT};
+
+pub const PUT_BYTECODES: u64 = 145;
+pub const GET_BYTECODES: u64 = 145;
+
+pub struct Queue<T> {
+    pub id: QueueId,
+    capacity: Option<usize>,
+    items: Mutex<VecDeque<(u64, T)>>,
+    not_full: Condvar,
+    not_empty: Condvar,
+    depth: CounterId,
+}
+
+impl<T> Queue<T> {
+    /// Declares the queue (and its depth track) in `interp`'s run.
+    pub fn new(interp: &Interp, name: &str, capacity: Option<usize>) -> Queue<T> {
+        let id = interp.new_queue(name, capacity.map(|c| c as u64));
+        let depth = interp.new_counter(
+            &format!("{name} depth"),
+            CounterKind::QueueDepth { queue: id },
+        );
+        Queue {
+            id,
+            capacity,
+            items: Mutex::new(VecDeque::new()),
+            not_full: Condvar::new(),
+            not_empty: Condvar::new(),
+            depth,
+        }
+    }
+
+    fn full(&self, len: usize) -> bool {
+        self.capacity.is_some_and(|c| len >= c)
+    }
+
+    /// `q.put(value)`; `item` numbers it in the trace.
+    pub fn put(&self, py: &mut Py, item: u64, value: T) -> Result<(), Stopped> {
+        py.call(|py| py.straight(PUT_BYTECODES))?;
+        let mut value = Some(value);
+        loop {
+            {
+                let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                if !self.full(items.len()) {
+                    items.push_back((item, value.take().expect("put once")));
+                    let t = py.rec.now();
+                    py.rec.mark_at(
+                        t,
+                        MarkKind::Put {
+                            queue: self.id,
+                            item,
+                        },
+                    );
+                    py.rec.sample_at(self.depth, t, items.len() as f64);
+                    drop(items);
+                    self.not_empty.notify_one();
+                    return Ok(());
+                }
+            }
+            py.blocking(State::BlockedPut, |_, stop| {
+                let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                while self.full(items.len()) {
+                    stop.check()?;
+                    items = self
+                        .not_full
+                        .wait_timeout(items, MAX_WAIT)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    /// `q.get()`, showing `waiting` (`BlockedGet`, or `Idle` for a pool worker between
+    /// tasks) while the queue is empty. Returns the item's number and value.
+    pub fn get(&self, py: &mut Py, waiting: State) -> Result<(u64, T), Stopped> {
+        py.call(|py| py.straight(GET_BYTECODES))?;
+        loop {
+            {
+                let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((item, value)) = items.pop_front() {
+                    let t = py.rec.now();
+                    py.rec.mark_at(
+                        t,
+                        MarkKind::Get {
+                            queue: self.id,
+                            item,
+                        },
+                    );
+                    py.rec.sample_at(self.depth, t, items.len() as f64);
+                    drop(items);
+                    self.not_full.notify_one();
+                    return Ok((item, value));
+                }
+            }
+            py.blocking(waiting, |_, stop| {
+                let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                while items.is_empty() {
+                    stop.check()?;
+                    items = self
+                        .not_empty
+                        .wait_timeout(items, MAX_WAIT)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                Ok(())
+            })?;
+        }
+    }
+}

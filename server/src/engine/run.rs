@@ -1,0 +1,322 @@
+//! Running a spec: build the preset's experiment, run it on std threads while the collector
+//! gathers its events, run the one-thread baseline, and summarise.
+//!
+//! ```text
+//! let run = engine::start(&spec)?;      // returns at once; the run goes on in the background
+//! let delta = run.drain();              // non-blocking: what is new since the last drain
+//! run.stop();                           // ends it promptly (every wait in the engine is bounded)
+//! let RunOutcome { trace, summary } = run.wait();
+//! ```
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gilscope_shared::spec::{find_preset, ExperimentSpec, Knobs, SpecError};
+use gilscope_shared::summary::{Cap, EndReason, Summary};
+use gilscope_shared::trace::{CounterId, Lane, Sample, Trace, TraceDelta};
+
+use super::clock::Epoch;
+use super::collector::Collector;
+use super::interp::{Budget, EngineError, Ids, Interp, RunEnv, ThreadHandle};
+use super::recorder::{EventSink, LaneStatus};
+use super::stop::StopFlag;
+use super::summarize::{summarize, Timings};
+use crate::presets::{self, Preset};
+
+/// The limits no run can pass, whatever its knobs.
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    /// Bytecodes executed by all threads of the experiment (and again of its baseline).
+    pub max_bytecodes: u64,
+    /// Wall time of the whole run, baseline included.
+    pub max_wall: Duration,
+}
+
+pub const CAPS: Caps = Caps {
+    max_bytecodes: 20_000_000_000,
+    max_wall: Duration::from_secs(60),
+};
+
+/// How often the conductor samples probes and looks at the stop flag and the clock.
+const TICK: Duration = Duration::from_millis(10);
+
+/// What a preset measured beyond the trace, filled in by its programs.
+#[derive(Default, Debug, Clone)]
+pub struct Measures {
+    pub expected_count: Option<i64>,
+    pub final_count: Option<i64>,
+    /// Operations (round trips, tasks) done, and over how long, in s.
+    pub ops: Option<(u64, f64)>,
+    pub results_in_order: Option<bool>,
+}
+
+/// A value sampled every [`TICK`] into a counter track (a shared variable).
+pub type Probe = (CounterId, Box<dyn Fn() -> f64 + Send>);
+
+/// One phase of a run as a preset builds it: interpreters with their threads spawned (not
+/// started), and the main thread to start.
+pub struct Experiment {
+    pub interps: Vec<Arc<Interp>>,
+    pub main: ThreadHandle,
+    pub measures: Arc<Mutex<Measures>>,
+    pub probes: Vec<Probe>,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub trace: Trace,
+    pub summary: Summary,
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum StartError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("could not start the run: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A run in progress.
+pub struct RunHandle {
+    pub preset: String,
+    pub knobs: Knobs,
+    collector: Arc<Mutex<Collector>>,
+    user_stop: Arc<AtomicBool>,
+    conductor: JoinHandle<RunOutcome>,
+}
+
+/// Validates `spec` and starts running it on std threads; returns at once.
+pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, StartError> {
+    let all = presets::infos();
+    let info = find_preset(&all, &spec.preset)?;
+    let knobs = info.resolve(&spec.knobs)?;
+    let preset = presets::find(&spec.preset).expect("listed preset exists");
+    let epoch = Epoch::now();
+    let collector = Arc::new(Mutex::new(Collector::new(epoch)));
+    let user_stop = Arc::new(AtomicBool::new(false));
+    let conductor = {
+        let (collector, user_stop, knobs) = (collector.clone(), user_stop.clone(), knobs.clone());
+        std::thread::Builder::new()
+            .name("gil-conductor".into())
+            .spawn(move || conduct(preset, knobs, epoch, &collector, &user_stop))?
+    };
+    Ok(RunHandle {
+        preset: spec.preset.clone(),
+        knobs,
+        collector,
+        user_stop,
+        conductor,
+    })
+}
+
+impl RunHandle {
+    /// What is new since the last drain (never blocks for long: the collector's lock is only
+    /// held by other drains and by the conductor while it finishes).
+    pub fn drain(&self) -> TraceDelta {
+        self.collector
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+    }
+
+    /// Asks the run to stop; it ends within tens of ms with reason `stopped`.
+    pub fn stop(&self) {
+        self.user_stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.conductor.is_finished()
+    }
+
+    /// Blocks until the run is over; its whole trace and summary.
+    pub fn wait(self) -> RunOutcome {
+        match self.conductor.join() {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let mut collector = self.collector.lock().unwrap_or_else(|e| e.into_inner());
+                let trace = collector.finish(0);
+                let summary = summarize(
+                    &self.preset,
+                    &self.knobs,
+                    &trace,
+                    &Timings::default(),
+                    &Measures::default(),
+                    EndReason::Failed {
+                        reason: "the run's conductor panicked (an engine bug)".into(),
+                    },
+                );
+                RunOutcome { trace, summary }
+            }
+        }
+    }
+}
+
+/// How one phase went.
+#[derive(Default)]
+struct Phase {
+    wall_s: f64,
+    cpu_s: f64,
+    bytecodes: u64,
+    measures: Measures,
+    end: Option<EndReason>,
+}
+
+/// Runs one phase to its end: starts its main thread, samples probes, enforces the caps and
+/// the stop request, then makes sure every thread of it has ended.
+fn run_phase(
+    experiment: Experiment,
+    env: &RunEnv,
+    deadline: Instant,
+    user_stop: &AtomicBool,
+) -> Phase {
+    let started = Instant::now();
+    experiment.main.start_now();
+    let mut end = None;
+    while !experiment.main.wait_done(TICK) {
+        for (counter, probe) in &experiment.probes {
+            env.sink.deliver(TraceDelta {
+                samples: vec![Sample {
+                    counter: *counter,
+                    t: env.epoch.elapsed(),
+                    value: probe(),
+                }],
+                ..TraceDelta::default()
+            });
+        }
+        let reason = if user_stop.load(Ordering::SeqCst) {
+            Some(EndReason::Stopped)
+        } else if Instant::now() >= deadline {
+            Some(EndReason::HitCap {
+                cap: Cap::Wall,
+                limit: format!("{} s", CAPS.max_wall.as_secs()),
+            })
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            end.get_or_insert(reason);
+            experiment.interps.iter().for_each(|i| i.stop());
+        }
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    if env.budget.exceeded() {
+        end = Some(EndReason::HitCap {
+            cap: Cap::Work,
+            limit: format!("{} bytecodes", CAPS.max_bytecodes),
+        });
+    }
+    if let Some(reason) = experiment.interps.iter().find_map(|i| i.failure()) {
+        end = Some(EndReason::Failed { reason });
+    }
+    // The main thread is done: whatever still runs (echo peers, threads never joined) ends now.
+    for interp in &experiment.interps {
+        interp.stop();
+    }
+    for interp in &experiment.interps {
+        interp.join_os_threads();
+    }
+    let measures = experiment
+        .measures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Phase {
+        wall_s,
+        cpu_s: experiment.interps.iter().map(|i| i.cpu_ns()).sum::<u64>() as f64 / 1e9,
+        bytecodes: experiment.interps.iter().map(|i| i.bytecodes()).sum(),
+        measures,
+        end,
+    }
+}
+
+fn fresh_env(epoch: Epoch, sink: Arc<dyn EventSink>) -> RunEnv {
+    RunEnv {
+        epoch,
+        sink,
+        ids: Arc::new(Ids::default()),
+        stop: Arc::new(StopFlag::default()),
+        budget: Arc::new(Budget::new(CAPS.max_bytecodes)),
+    }
+}
+
+/// The run's own thread: experiment, then baseline, then summary.
+fn conduct(
+    preset: &'static dyn Preset,
+    knobs: Knobs,
+    epoch: Epoch,
+    collector: &Mutex<Collector>,
+    user_stop: &AtomicBool,
+) -> RunOutcome {
+    let deadline = Instant::now() + CAPS.max_wall;
+    let sink = collector.lock().unwrap_or_else(|e| e.into_inner()).sink();
+    let env = fresh_env(epoch, sink);
+    let phase = match preset.build(&knobs, &env) {
+        Ok(experiment) => run_phase(experiment, &env, deadline, user_stop),
+        Err(e) => Phase {
+            end: Some(failed(e)),
+            ..Phase::default()
+        },
+    };
+    let end = phase.end.clone().unwrap_or(EndReason::Finished);
+    let (mut baseline_wall_s, mut baseline_ops_per_s) = (None, None);
+    if end.is_finished() {
+        let env = fresh_env(Epoch::now(), Arc::new(NullSink));
+        match preset.baseline(&knobs, &env) {
+            Ok(Some(experiment)) => {
+                let base = run_phase(experiment, &env, deadline, user_stop);
+                if base.end.is_none() {
+                    baseline_wall_s = Some(base.wall_s);
+                    baseline_ops_per_s = base.measures.ops.map(|(n, s)| n as f64 / s);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = failed(e);
+            }
+        }
+    }
+    let end_ns = epoch.elapsed();
+    let trace = collector
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish(end_ns);
+    let timings = Timings {
+        wall_s: phase.wall_s,
+        cpu_s: phase.cpu_s,
+        bytecodes: phase.bytecodes,
+        baseline_wall_s: if preset.baseline_is_same_work() {
+            baseline_wall_s
+        } else {
+            None
+        },
+        baseline_ops_per_s,
+    };
+    let summary = summarize(
+        preset.name(),
+        &knobs,
+        &trace,
+        &timings,
+        &phase.measures,
+        end,
+    );
+    RunOutcome { trace, summary }
+}
+
+fn failed(e: EngineError) -> EndReason {
+    EndReason::Failed {
+        reason: e.to_string(),
+    }
+}
+
+/// Where the baseline records: nowhere (only its timings matter).
+struct NullSink;
+
+impl EventSink for NullSink {
+    fn open_lane(&self, _lane: Lane) -> Arc<LaneStatus> {
+        Arc::default()
+    }
+    fn deliver(&self, _batch: TraceDelta) {}
+}

@@ -1,0 +1,169 @@
+//! From a finished trace and the run's timings to its [`Summary`]. A trace can hold millions
+//! of spans, so the independent passes (validation, per-lane GIL holds, time per state) run
+//! in parallel on rayon.
+
+use std::collections::{BTreeMap, HashSet};
+
+use gilscope_shared::spec::Knobs;
+use gilscope_shared::summary::{EndReason, Summary};
+use gilscope_shared::trace::{GilFlavour, InterpId, LaneKind, MarkKind, Nanos, State, Trace};
+use gilscope_shared::validate::validate;
+use rayon::prelude::*;
+
+use super::bytecode::calibration;
+use super::run::Measures;
+
+/// Timings of the run measured outside the trace.
+#[derive(Default, Debug, Clone)]
+pub struct Timings {
+    pub wall_s: f64,
+    /// CPU time of all the run's threads.
+    pub cpu_s: f64,
+    pub bytecodes: u64,
+    pub baseline_wall_s: Option<f64>,
+    pub baseline_ops_per_s: Option<f64>,
+}
+
+/// The interpreters that have a GIL.
+fn gil_interps(trace: &Trace) -> HashSet<InterpId> {
+    trace
+        .interpreters
+        .iter()
+        .filter(|i| i.gil != GilFlavour::None)
+        .map(|i| i.id)
+        .collect()
+}
+
+/// Every hold of a GIL: a maximal stretch of one lane running (adjacent spans merged), in ns.
+pub fn gil_holds(trace: &Trace) -> Vec<Nanos> {
+    let with_gil = gil_interps(trace);
+    trace
+        .lanes
+        .par_iter()
+        .filter(|lane| with_gil.contains(&lane.interp) && lane.kind != LaneKind::Peer)
+        .flat_map_iter(|lane| {
+            let mut spans: Vec<_> = trace
+                .spans
+                .iter()
+                .filter(|s| s.lane == lane.id && s.t1 > s.t0)
+                .collect();
+            spans.sort_by_key(|s| s.t0);
+            let mut holds = Vec::new();
+            let mut current: Option<(Nanos, Nanos)> = None;
+            for span in spans {
+                match (span.state, current) {
+                    (State::Running, Some((t0, t1))) if span.t0 == t1 => {
+                        current = Some((t0, span.t1))
+                    }
+                    (State::Running, _) => {
+                        holds.extend(current.map(|(a, b)| b - a));
+                        current = Some((span.t0, span.t1));
+                    }
+                    _ => {
+                        holds.extend(current.take().map(|(a, b)| b - a));
+                    }
+                }
+            }
+            holds.extend(current.map(|(a, b)| b - a));
+            holds
+        })
+        .collect()
+}
+
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+pub fn summarize(
+    preset: &str,
+    knobs: &Knobs,
+    trace: &Trace,
+    timings: &Timings,
+    measures: &Measures,
+    end: EndReason,
+) -> Summary {
+    let has_gil = !gil_interps(trace).is_empty();
+    let ((violations, holds), per_state) = rayon::join(
+        || rayon::join(|| validate(trace), || gil_holds(trace)),
+        || trace.time_per_state(),
+    );
+    let handoffs = trace
+        .marks
+        .par_iter()
+        .filter(|m| matches!(m.kind, MarkKind::Handoff { from: Some(from), to, .. } if from != to))
+        .count() as u64;
+    let drop_requests = trace
+        .marks
+        .par_iter()
+        .filter(|m| matches!(m.kind, MarkKind::DropRequest { .. }))
+        .count() as u64;
+    let mut hold_ms: Vec<f64> = holds.iter().map(|&h| h as f64 / 1e6).collect();
+    let wait_ns: Nanos = per_state
+        .iter()
+        .filter(|(s, _)| *s == State::WaitGil)
+        .map(|(_, ns)| ns)
+        .sum();
+    let violations: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    let speedup = timings
+        .baseline_wall_s
+        .filter(|_| timings.wall_s > 0.0)
+        .map(|b| b / timings.wall_s);
+    let invariants_ok =
+        violations.is_empty() && end.is_finished() && measures.results_in_order != Some(false);
+    Summary {
+        preset: preset.to_string(),
+        knobs: knobs.0.clone(),
+        wall_s: timings.wall_s,
+        baseline_wall_s: timings.baseline_wall_s,
+        speedup,
+        cores_busy_mean: if timings.wall_s > 0.0 {
+            timings.cpu_s / timings.wall_s
+        } else {
+            0.0
+        },
+        gil_handoffs: has_gil.then_some(handoffs),
+        gil_hold_ms_median: if has_gil { median(&mut hold_ms) } else { None },
+        gil_wait_ms_total: has_gil.then_some(wait_ns as f64 / 1e6),
+        gil_drop_requests: has_gil.then_some(drop_requests),
+        expected_count: measures.expected_count,
+        final_count: measures.final_count,
+        lost_updates: measures
+            .expected_count
+            .zip(measures.final_count)
+            .map(|(e, f)| e - f),
+        ops_per_s: measures.ops.map(|(n, s)| n as f64 / s),
+        baseline_ops_per_s: timings.baseline_ops_per_s,
+        results_in_order: measures.results_in_order,
+        ns_per_bytecode: calibration().ns_per_bytecode,
+        bytecodes: timings.bytecodes,
+        time_per_state_s: per_state
+            .into_iter()
+            .filter(|(_, ns)| *ns > 0)
+            .map(|(s, ns)| (s, ns as f64 / 1e9))
+            .collect::<BTreeMap<_, _>>(),
+        end,
+        violations,
+        invariants_ok,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+}

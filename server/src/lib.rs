@@ -1,0 +1,5 @@
+//! gilscope-server: runs Python-concurrency experiments for real.
+
+pub mod cli;
+pub mod engine;
+pub mod presets;

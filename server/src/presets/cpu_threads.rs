@@ -1,0 +1,98 @@
+//! `cpu-threads`: with the GIL only one thread runs at a time, so threads do not speed up
+//! CPU-bound work.
+
+use std::sync::{Arc, Mutex};
+
+use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+
+use super::knobs::{self, defaults, interp_config, render};
+use super::{count, start_all_join_all, threads, with_main, Preset};
+use crate::engine::interp::{EngineError, Interp, RunEnv};
+use crate::engine::run::Experiment;
+
+pub struct CpuThreads;
+
+const PYTHON: &str = r#"import sys
+import threading
+import time
+
+THREADS = {{threads}}
+WORK = {{work}}  # bytecodes per thread; one loop iteration is 7 bytecodes
+sys.setswitchinterval({{switch_interval_ms}} / 1000)
+# gil = {{gil}}: CPython 3.11 has the current GIL; "ticks" is Python 2's
+# (sys.setcheckinterval({{check_ticks}})), "none" is the free-threaded python3.13t.
+
+
+def count(n):
+    x = 0
+    for i in range(n // 7):
+        x += i
+    return x
+
+
+start = time.perf_counter()
+threads = [threading.Thread(target=count, args=(WORK,)) for _ in range(THREADS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+wall = time.perf_counter() - start
+
+start = time.perf_counter()
+count(WORK * THREADS)  # the same total work in one thread
+baseline = time.perf_counter() - start
+print(f"{THREADS} threads: {wall:.3f} s, one thread: {baseline:.3f} s, "
+      f"speedup {baseline / wall:.2f}")
+"#;
+
+impl Preset for CpuThreads {
+    fn name(&self) -> &'static str {
+        "cpu-threads"
+    }
+
+    fn info(&self) -> PresetInfo {
+        let knobs = vec![
+            knobs::threads(4),
+            knobs::work(30_000_000),
+            knobs::gil("current"),
+            knobs::switch_interval_ms(),
+            knobs::check_ticks(),
+        ];
+        PresetInfo {
+            name: self.name().into(),
+            group: Group::Threads,
+            claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.".into(),
+            description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.".into(),
+            python: render(PYTHON, &defaults(&knobs)),
+            knobs,
+        }
+    }
+
+    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let (n, work) = (knobs.int("threads") as usize, knobs.int("work") as u64);
+        let main = with_main(
+            &interp,
+            |interp| threads(interp, n, move |py, _| count(py, work)),
+            |py, workers| start_all_join_all(py, workers),
+        )?;
+        Ok(Experiment {
+            interps: vec![interp],
+            main,
+            measures: Arc::new(Mutex::new(Default::default())),
+            probes: vec![],
+        })
+    }
+
+    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
+        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
+        Ok(Some(Experiment {
+            interps: vec![interp],
+            main,
+            measures: Arc::new(Mutex::new(Default::default())),
+            probes: vec![],
+        }))
+    }
+}

@@ -1,0 +1,119 @@
+//! The built-in presets: one file each, with its knobs, claim, the Python it mirrors and the
+//! programs it builds for the engine.
+
+use std::sync::{Arc, OnceLock};
+
+use gilscope_shared::spec::{Knobs, PresetInfo};
+use gilscope_shared::trace::LaneKind;
+
+use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use crate::engine::run::Experiment;
+use crate::engine::stop::Stopped;
+
+pub mod convoy_effect;
+pub mod counter_race;
+pub mod cpu_threads;
+pub mod gil_flavours;
+pub mod io_threads;
+pub mod join;
+pub mod knobs;
+pub mod thread_pool_map;
+
+/// A preset: what it teaches and how to run it.
+pub trait Preset: Sync + Send {
+    fn name(&self) -> &'static str;
+    /// Claim, description, Python (rendered with the default knobs) and knobs.
+    fn info(&self) -> PresetInfo;
+    /// The experiment, its threads spawned but not started.
+    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError>;
+    /// The same total work done by one thread (or, for I/O presets, the I/O thread alone).
+    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError>;
+    /// Whether the baseline does the experiment's total work (so `speedup` means something).
+    fn baseline_is_same_work(&self) -> bool {
+        true
+    }
+}
+
+static PRESETS: [&dyn Preset; 1] = [&cpu_threads::CpuThreads];
+
+pub fn all() -> &'static [&'static dyn Preset] {
+    &PRESETS
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Preset> {
+    PRESETS.iter().copied().find(|p| p.name() == name)
+}
+
+/// Every preset's description (computed once).
+pub fn infos() -> Vec<PresetInfo> {
+    static INFOS: OnceLock<Vec<PresetInfo>> = OnceLock::new();
+    INFOS
+        .get_or_init(|| PRESETS.iter().map(|p| p.info()).collect())
+        .clone()
+}
+
+/// Spawns the interpreter's main thread first (so it is lane 0 of the interpreter), then the
+/// threads `workers` builds, which `main` receives.
+pub fn with_main<W: Send + Sync + 'static>(
+    interp: &Arc<Interp>,
+    workers: impl FnOnce(&Arc<Interp>) -> Result<W, EngineError>,
+    main: impl FnOnce(&mut Py, &W) -> Result<(), Stopped> + Send + 'static,
+) -> Result<ThreadHandle, EngineError> {
+    let slot: Arc<OnceLock<W>> = Arc::new(OnceLock::new());
+    let theirs = slot.clone();
+    let handle = interp.spawn(
+        "MainThread",
+        LaneKind::Main,
+        Box::new(move |py: &mut Py| {
+            let workers = theirs
+                .get()
+                .expect("workers are built before the run starts");
+            main(py, workers)
+        }),
+    )?;
+    let built = workers(interp)?;
+    let _ = slot.set(built);
+    Ok(handle)
+}
+
+/// Spawns `n` worker threads named `Thread-1`.. running `program(py, i)`.
+pub fn threads(
+    interp: &Arc<Interp>,
+    n: usize,
+    program: impl Fn(&mut Py, usize) -> Result<(), Stopped> + Send + Sync + 'static,
+) -> Result<Vec<ThreadHandle>, EngineError> {
+    let program = Arc::new(program);
+    (1..=n)
+        .map(|i| {
+            let program = program.clone();
+            interp.spawn(
+                &format!("Thread-{i}"),
+                LaneKind::Worker,
+                Box::new(move |py: &mut Py| program(py, i)),
+            )
+        })
+        .collect()
+}
+
+/// `for t in threads: t.start()` then `for t in threads: t.join()`.
+pub fn start_all_join_all(py: &mut Py, workers: &[ThreadHandle]) -> Result<(), Stopped> {
+    for w in workers {
+        py.start(w)?;
+        py.straight(3)?;
+    }
+    for w in workers {
+        py.join(w)?;
+        py.straight(3)?;
+    }
+    Ok(())
+}
+
+/// `count(n)`: `for i in range(n // 7): x += i` — `n` bytecodes, 7 per iteration with the
+/// back-edge check point.
+pub fn count(py: &mut Py, n: u64) -> Result<(), Stopped> {
+    py.call(|py| {
+        py.straight(8)?; // x = 0; range(n // 7); GET_ITER
+        py.for_loop(n / 7, 7)?;
+        py.straight(2) // return x
+    })
+}

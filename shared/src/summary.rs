@@ -1,0 +1,172 @@
+//! The summary of one run: the figures a lesson is read from.
+//!
+//! Field names are part of the API (`gilscope run --json`, `GET /api/runs/{id}`); fields that
+//! do not apply to a preset are `None` (JSON `null`), never a made-up zero.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::KnobValue;
+use crate::trace::State;
+
+/// Which limit ended a run early.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Cap {
+    /// The total number of bytecodes a run may execute, across its threads.
+    Work,
+    /// The wall-clock time a run may take, baseline included.
+    Wall,
+}
+
+/// Why a run ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndReason {
+    /// Every thread ran its program to the end.
+    Finished,
+    /// A cap was hit: the run was stopped there and its figures cover what ran.
+    HitCap { cap: Cap, limit: String },
+    /// Someone asked it to stop.
+    Stopped,
+    /// Something went wrong (a thread could not start, a socket failed, ...).
+    Failed { reason: String },
+}
+
+impl EndReason {
+    pub fn is_finished(&self) -> bool {
+        matches!(self, EndReason::Finished)
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            EndReason::Finished => "finished".to_string(),
+            EndReason::HitCap {
+                cap: Cap::Work,
+                limit,
+            } => format!("hit the work cap ({limit})"),
+            EndReason::HitCap {
+                cap: Cap::Wall,
+                limit,
+            } => {
+                format!("hit the wall-time cap ({limit})")
+            }
+            EndReason::Stopped => "stopped".to_string(),
+            EndReason::Failed { reason } => format!("failed: {reason}"),
+        }
+    }
+}
+
+/// The figures of one run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub preset: String,
+    /// Every knob, defaults filled in.
+    pub knobs: BTreeMap<String, KnobValue>,
+    /// Wall time of the experiment, in seconds.
+    pub wall_s: f64,
+    /// Wall time of the same total work done by one thread.
+    pub baseline_wall_s: Option<f64>,
+    /// `baseline_wall_s / wall_s`.
+    pub speedup: Option<f64>,
+    /// Mean number of cores busy with the run's threads: their CPU time over the wall time.
+    pub cores_busy_mean: f64,
+    /// Changes of GIL holder (CPython's `switch_number`); `None` without a GIL.
+    pub gil_handoffs: Option<u64>,
+    /// Median time one thread held the GIL before dropping it, in ms.
+    pub gil_hold_ms_median: Option<f64>,
+    /// Time all threads together spent waiting for the GIL, in ms.
+    pub gil_wait_ms_total: Option<f64>,
+    /// Drop requests made by waiters that timed out (current GIL only).
+    pub gil_drop_requests: Option<u64>,
+    /// The count a race-free program would reach.
+    pub expected_count: Option<i64>,
+    /// The count the program reached.
+    pub final_count: Option<i64>,
+    /// `expected_count - final_count`.
+    pub lost_updates: Option<i64>,
+    /// Operations (I/O round trips, tasks) per second as run.
+    pub ops_per_s: Option<f64>,
+    /// The same I/O thread alone.
+    pub baseline_ops_per_s: Option<f64>,
+    /// Results came back in input order (pool presets).
+    pub results_in_order: Option<bool>,
+    /// Calibrated cost of one emulated bytecode on this machine, in ns.
+    pub ns_per_bytecode: f64,
+    /// Bytecodes executed by all threads (baseline excluded).
+    pub bytecodes: u64,
+    /// Seconds spent in each state, summed over lanes.
+    pub time_per_state_s: BTreeMap<State, f64>,
+    pub end: EndReason,
+    /// Broken invariants of the trace (see `validate`), as text.
+    pub violations: Vec<String>,
+    /// No violation, the run finished, and the preset's own check (results in order, ...) held.
+    pub invariants_ok: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_the_documented_field_names() {
+        let summary = Summary {
+            preset: "cpu-threads".into(),
+            knobs: BTreeMap::from([("threads".to_string(), KnobValue::Int(2))]),
+            wall_s: 1.0,
+            baseline_wall_s: Some(1.0),
+            speedup: Some(1.0),
+            cores_busy_mean: 1.0,
+            gil_handoffs: Some(3),
+            gil_hold_ms_median: Some(5.0),
+            gil_wait_ms_total: Some(7.0),
+            gil_drop_requests: Some(2),
+            expected_count: None,
+            final_count: None,
+            lost_updates: None,
+            ops_per_s: None,
+            baseline_ops_per_s: None,
+            results_in_order: None,
+            ns_per_bytecode: 3.3,
+            bytecodes: 10,
+            time_per_state_s: BTreeMap::from([(State::WaitGil, 0.5)]),
+            end: EndReason::HitCap {
+                cap: Cap::Wall,
+                limit: "60 s".into(),
+            },
+            violations: vec![],
+            invariants_ok: true,
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        for field in [
+            "preset",
+            "knobs",
+            "wall_s",
+            "baseline_wall_s",
+            "speedup",
+            "cores_busy_mean",
+            "gil_handoffs",
+            "gil_hold_ms_median",
+            "gil_wait_ms_total",
+            "expected_count",
+            "final_count",
+            "lost_updates",
+            "ops_per_s",
+            "baseline_ops_per_s",
+            "invariants_ok",
+            "ns_per_bytecode",
+            "time_per_state_s",
+            "end",
+            "violations",
+        ] {
+            assert!(json.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(json["time_per_state_s"]["wait_gil"], 0.5);
+        assert_eq!(json["end"]["kind"], "hit_cap");
+        assert_eq!(json["end"]["cap"], "wall");
+        let back: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, summary);
+    }
+}
