@@ -1,1 +1,127 @@
+//! `gil-flavours`: the same workload — CPU-bound threads plus one thread doing short I/O
+//! waits — under the current GIL, Python 2's tick GIL and no GIL.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::trace::LaneKind;
+
+use super::knobs::{self, defaults, interp_config, render};
+use super::{count, single, threads, with_main, Preset};
+use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use crate::engine::run::{Experiment, Measures};
+
+pub struct GilFlavours;
+
+const PYTHON: &str = r#"import sys
+import threading
+import time
+
+THREADS = {{threads}}
+WORK = {{work}}
+IO_MS = {{io_ms}}
+# gil = {{gil}}. On CPython 3.11 this is the current GIL; for "ticks" run it on Python 2
+# (print as a statement aside) with sys.setcheckinterval({{check_ticks}}); for "none" on
+# python3.13t.
+sys.setswitchinterval({{switch_interval_ms}} / 1000)
+
+
+def count(n):
+    for i in range(n // 7):
+        pass
+
+
+def poll(done, wakeups):
+    while not done.is_set():
+        time.sleep(IO_MS / 1000)  # a short I/O wait; then it needs the GIL back
+        wakeups.append(time.perf_counter())
+
+
+done, wakeups = threading.Event(), []
+io = threading.Thread(target=poll, args=(done, wakeups))
+workers = [threading.Thread(target=count, args=(WORK,)) for _ in range(THREADS)]
+start = time.perf_counter()
+io.start()
+for t in workers:
+    t.start()
+for t in workers:
+    t.join()
+wall = time.perf_counter() - start
+done.set()
+io.join()
+print(f"{wall:.3f} s, I/O thread woke {len(wakeups) / wall:.0f} times/s "
+      f"(alone: {1000 / IO_MS:.0f}/s)")
+"#;
+
+impl Preset for GilFlavours {
+    fn name(&self) -> &'static str {
+        "gil-flavours"
+    }
+
+    fn info(&self) -> PresetInfo {
+        let knobs = vec![
+            knobs::gil("ticks"),
+            knobs::threads(2),
+            knobs::work(30_000_000),
+            knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
+            knobs::switch_interval_ms(),
+            knobs::check_ticks(),
+        ];
+        PresetInfo {
+            name: self.name().into(),
+            group: Group::Beyond,
+            claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.".into(),
+            description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.".into(),
+            python: render(PYTHON, &defaults(&knobs)),
+            knobs,
+        }
+    }
+
+    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let (n, work) = (knobs.int("threads") as usize, knobs.int("work") as u64);
+        let io_wait = Duration::from_secs_f64(knobs.float("io_ms") / 1e3);
+        let measures = Arc::new(Mutex::new(Measures::default()));
+        let result = measures.clone();
+        let main = with_main(
+            &interp,
+            move |interp| -> Result<(ThreadHandle, Vec<ThreadHandle>), EngineError> {
+                let workers = threads(interp, n, move |py, _| count(py, work))?;
+                let watched = workers.clone();
+                let io = interp.spawn(
+                    "io",
+                    LaneKind::Worker,
+                    Box::new(move |py: &mut Py| {
+                        let t0 = py.rec.now();
+                        let mut wakeups = 0u64;
+                        while !watched.iter().all(|w| w.is_done()) {
+                            py.straight(6)?;
+                            py.sleep(io_wait)?;
+                            wakeups += 1;
+                            py.check()?;
+                        }
+                        let seconds = (py.rec.now() - t0) as f64 / 1e9;
+                        result.lock().unwrap_or_else(|e| e.into_inner()).ops =
+                            Some((wakeups, seconds));
+                        Ok(())
+                    }),
+                )?;
+                Ok((io, workers))
+            },
+            |py, (io, workers)| {
+                py.start(io)?;
+                super::start_all_join_all(py, workers)?;
+                py.join(io)
+            },
+        )?;
+        Ok(single(interp, main, measures))
+    }
+
+    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
+        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
+        Ok(Some(single(interp, main, Arc::default())))
+    }
+}

@@ -34,7 +34,15 @@ pub trait Preset: Sync + Send {
     }
 }
 
-static PRESETS: [&dyn Preset; 1] = [&cpu_threads::CpuThreads];
+static PRESETS: [&dyn Preset; 7] = [
+    &cpu_threads::CpuThreads,
+    &io_threads::IoThreads,
+    &join::Join,
+    &counter_race::CounterRace,
+    &thread_pool_map::ThreadPoolMap,
+    &convoy_effect::ConvoyEffect,
+    &gil_flavours::GilFlavours,
+];
 
 pub fn all() -> &'static [&'static dyn Preset] {
     &PRESETS
@@ -116,4 +124,18 @@ pub fn count(py: &mut Py, n: u64) -> Result<(), Stopped> {
         py.for_loop(n / 7, 7)?;
         py.straight(2) // return x
     })
+}
+
+/// An experiment of one interpreter, with `measures` for its programs to fill in.
+pub fn single(
+    interp: Arc<Interp>,
+    main: ThreadHandle,
+    measures: Arc<std::sync::Mutex<crate::engine::run::Measures>>,
+) -> Experiment {
+    Experiment {
+        interps: vec![interp],
+        main,
+        measures,
+        probes: vec![],
+    }
 }
