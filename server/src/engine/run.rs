@@ -172,10 +172,7 @@ fn run_phase(
     deadline: Instant,
     user_stop: &AtomicBool,
 ) -> Phase {
-    let started = Instant::now();
-    experiment.main.start_now();
-    let mut end = None;
-    while !experiment.main.wait_done(TICK) {
+    let sample_probes = || {
         for (counter, probe) in &experiment.probes {
             env.sink.deliver(TraceDelta {
                 samples: vec![Sample {
@@ -186,6 +183,13 @@ fn run_phase(
                 ..TraceDelta::default()
             });
         }
+    };
+    sample_probes();
+    let started = Instant::now();
+    experiment.main.start_now();
+    let mut end = None;
+    while !experiment.main.wait_done(TICK) {
+        sample_probes();
         let reason = if user_stop.load(Ordering::SeqCst) {
             Some(EndReason::Stopped)
         } else if Instant::now() >= deadline {
@@ -202,6 +206,7 @@ fn run_phase(
         }
     }
     let wall_s = started.elapsed().as_secs_f64();
+    sample_probes();
     if env.budget.exceeded() {
         end = Some(EndReason::HitCap {
             cap: Cap::Work,

@@ -109,6 +109,10 @@ impl Preset for ConvoyEffect {
         "convoy-effect"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::work(100_000_000),
@@ -120,7 +124,7 @@ impl Preset for ConvoyEffect {
             group: Group::Beyond,
             claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.".into(),
             description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.".into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

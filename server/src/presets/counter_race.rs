@@ -98,6 +98,10 @@ impl Preset for CounterRace {
         "counter-race"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::threads(4),
@@ -113,7 +117,7 @@ impl Preset for CounterRace {
             group: Group::Threads,
             claim: "All threads share variables; updating them needs a lock.".into(),
             description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.".into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

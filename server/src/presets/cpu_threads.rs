@@ -50,6 +50,10 @@ impl Preset for CpuThreads {
         "cpu-threads"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::threads(4),
@@ -63,7 +67,7 @@ impl Preset for CpuThreads {
             group: Group::Threads,
             claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.".into(),
             description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.".into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

@@ -59,6 +59,10 @@ impl Preset for GilFlavours {
         "gil-flavours"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::gil("ticks"),
@@ -73,7 +77,7 @@ impl Preset for GilFlavours {
             group: Group::Beyond,
             claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.".into(),
             description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.".into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

@@ -69,6 +69,10 @@ impl Preset for IoThreads {
         "io-threads"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::threads(4),
@@ -83,7 +87,7 @@ impl Preset for IoThreads {
             description:
                 "The threads' waits overlap: speedup close to the thread count, cores mostly idle."
                     .into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

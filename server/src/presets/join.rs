@@ -48,6 +48,10 @@ impl Preset for Join {
         "join"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::threads(3),
@@ -59,7 +63,7 @@ impl Preset for Join {
             group: Group::Threads,
             claim: "t.join() makes the caller wait for t only.".into(),
             description: "The main lane is blocked in join until that worker ends, then joins the next; the other workers run on regardless.".into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

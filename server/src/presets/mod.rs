@@ -22,6 +22,8 @@ pub mod thread_pool_map;
 /// A preset: what it teaches and how to run it.
 pub trait Preset: Sync + Send {
     fn name(&self) -> &'static str;
+    /// The Python this preset mirrors, with `knobs`' values filled in.
+    fn python(&self, knobs: &Knobs) -> String;
     /// Claim, description, Python (rendered with the default knobs) and knobs.
     fn info(&self) -> PresetInfo;
     /// The experiment, its threads spawned but not started.

@@ -57,6 +57,10 @@ impl Preset for ThreadPoolMap {
         "thread-pool-map"
     }
 
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
     fn info(&self) -> PresetInfo {
         let knobs = vec![
             knobs::pool_size(4),
@@ -73,7 +77,7 @@ impl Preset for ThreadPoolMap {
             group: Group::Threads,
             claim: "A thread pool takes the tasks and distributes them; map returns the list of results.".into(),
             description: "Which worker runs which task, the pool's task queue draining, results in input order.".into(),
-            python: render(PYTHON, &defaults(&knobs)),
+            python: self.python(&defaults(&knobs)),
             knobs,
         }
     }

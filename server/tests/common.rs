@@ -1,0 +1,52 @@
+//! Helpers shared by the engine tests (included with `mod common;`).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use gilscope_server::engine::{start, RunOutcome};
+use gilscope_shared::spec::{ExperimentSpec, KnobValue};
+use gilscope_shared::summary::Summary;
+
+/// Timing tests must not run at the same time: they would steal each other's cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn spec(preset: &str, knobs: &[(&str, &str)]) -> ExperimentSpec {
+    ExperimentSpec {
+        preset: preset.into(),
+        knobs: knobs
+            .iter()
+            .map(|(k, v)| (k.to_string(), KnobValue::Text(v.to_string())))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+pub fn run(preset: &str, knobs: &[(&str, &str)]) -> RunOutcome {
+    let outcome = start(&spec(preset, knobs)).expect("valid spec").wait();
+    let s = &outcome.summary;
+    assert!(
+        s.end.is_finished(),
+        "{preset} {knobs:?} did not finish: {:?}",
+        s.end
+    );
+    assert!(
+        s.violations.is_empty(),
+        "{preset} {knobs:?}: {:?}",
+        s.violations
+    );
+    outcome
+}
+
+pub fn summary(preset: &str, knobs: &[(&str, &str)]) -> Summary {
+    let s = run(preset, knobs).summary;
+    eprintln!(
+        "{preset} {knobs:?}: wall {:.3} base {:?} speedup {:?} cores {:.2} hold {:?} lost {:?} ops {:?}/{:?}",
+        s.wall_s, s.baseline_wall_s, s.speedup, s.cores_busy_mean, s.gil_hold_ms_median,
+        s.lost_updates, s.ops_per_s, s.baseline_ops_per_s
+    );
+    s
+}

@@ -1,0 +1,34 @@
+//! counter-race: lost updates exactly where CPython loses them.
+
+mod common;
+use common::{serial, summary};
+
+const SMALL: [(&str, &str); 2] = [("threads", "4"), ("increments", "300000")];
+
+fn lost(extra: &[(&'static str, &'static str)]) -> i64 {
+    let knobs: Vec<_> = SMALL.iter().chain(extra).copied().collect();
+    let s = summary("counter-race", &knobs);
+    assert_eq!(s.expected_count, Some(1_200_000));
+    s.lost_updates.unwrap()
+}
+
+#[test]
+fn lost_updates_by_form_check_points_and_lock() {
+    let _g = serial();
+    assert_eq!(lost(&[("form", "augmented")]), 0, "3.10+ check points");
+    assert!(
+        lost(&[("form", "call")]) > 0,
+        "a call between read and write"
+    );
+    assert!(lost(&[("form", "augmented"), ("check_every_bytecode", "true")]) > 0);
+    assert!(lost(&[("form", "call"), ("check_every_bytecode", "true")]) > 0);
+    assert_eq!(
+        lost(&[
+            ("form", "call"),
+            ("check_every_bytecode", "true"),
+            ("lock", "true")
+        ]),
+        0
+    );
+    assert_eq!(lost(&[("form", "call"), ("lock", "true")]), 0);
+}

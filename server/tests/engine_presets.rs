@@ -1,0 +1,283 @@
+//! Every preset runs and its trace is sound; the live API (drain, stop); the CLI's bad-input
+//! errors; and every preset's Python really runs on the machine's python3.
+
+mod common;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{run, serial, spec};
+use gilscope_server::engine::start;
+use gilscope_server::presets;
+use gilscope_shared::summary::EndReason;
+use gilscope_shared::trace::{State, Trace};
+
+/// Small knob values per preset, so the whole suite stays short.
+fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
+    match preset {
+        "cpu-threads" => vec![("threads", "3"), ("work", "3000000")],
+        "io-threads" => vec![
+            ("threads", "4"),
+            ("tasks", "8"),
+            ("io_ms", "2"),
+            ("work", "7000"),
+        ],
+        "join" => vec![("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
+        "counter-race" => vec![("threads", "3"), ("increments", "20000"), ("form", "call")],
+        "thread-pool-map" => vec![
+            ("pool_size", "3"),
+            ("tasks", "10"),
+            ("work", "100000"),
+            ("io_ms", "1"),
+        ],
+        "convoy-effect" => vec![("work", "3000000"), ("switch_interval_ms", "1")],
+        "gil-flavours" => vec![("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
+        other => panic!("no small knobs for {other}: add them"),
+    }
+}
+
+#[test]
+fn every_preset_runs_with_a_sound_trace() {
+    let _g = serial();
+    for preset in presets::all() {
+        let name = preset.name();
+        let mut knobs = small(name);
+        let outcome = run(name, &knobs);
+        assert!(
+            outcome.summary.invariants_ok,
+            "{name}: {:?}",
+            outcome.summary
+        );
+        assert!(!outcome.trace.lanes.is_empty());
+        if name == "thread-pool-map" {
+            knobs.push(("api", "apply_async"));
+            assert_eq!(run(name, &knobs).summary.results_in_order, Some(true));
+        }
+        if name == "cpu-threads" || name == "gil-flavours" {
+            for gil in ["current", "ticks", "none"] {
+                let mut k = small(name);
+                k.push(("gil", gil));
+                assert!(run(name, &k).summary.invariants_ok, "{name} gil={gil}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_run_can_be_watched_live_and_rebuilt_from_its_deltas() {
+    let _g = serial();
+    let handle = start(&spec(
+        "cpu-threads",
+        &[("threads", "2"), ("work", "40000000")],
+    ))
+    .unwrap();
+    let mut rebuilt = Trace::default();
+    let mut nonempty_while_running = 0;
+    let mut saw_open_span = false;
+    while !handle.is_finished() {
+        let delta = handle.drain();
+        saw_open_span |= !delta.open_spans.is_empty();
+        if !delta.spans.is_empty() {
+            nonempty_while_running += 1;
+        }
+        rebuilt.apply(delta);
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    rebuilt.apply(handle.drain());
+    let outcome = handle.wait();
+    assert!(
+        nonempty_while_running >= 3,
+        "{nonempty_while_running} live deltas"
+    );
+    assert!(saw_open_span);
+    assert_eq!(rebuilt.lanes.len(), outcome.trace.lanes.len());
+    assert_eq!(rebuilt.spans.len(), outcome.trace.spans.len());
+    assert_eq!(rebuilt.marks.len(), outcome.trace.marks.len());
+    // Lanes arrive in id order, with their OS thread ids.
+    for (i, lane) in rebuilt.lanes.iter().enumerate() {
+        assert_eq!(lane.id.0 as usize, i);
+        assert!(lane.tid.is_some());
+    }
+}
+
+#[test]
+fn stop_ends_a_long_run_promptly() {
+    let _g = serial();
+    let handle = start(&spec(
+        "cpu-threads",
+        &[("threads", "4"), ("work", "2000000000")],
+    ))
+    .unwrap();
+    while handle.drain().spans.is_empty() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let asked = Instant::now();
+    handle.stop();
+    let outcome = handle.wait();
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(outcome.summary.end, EndReason::Stopped);
+    assert!(!outcome.summary.invariants_ok);
+    // Every lane ended.
+    for lane in &outcome.trace.lanes {
+        assert!(
+            outcome
+                .trace
+                .spans
+                .iter()
+                .any(|s| s.lane == lane.id && s.state == State::Done),
+            "lane {} never ended",
+            lane.name
+        );
+    }
+}
+
+fn gilscope(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gilscope"))
+        .args(args)
+        .output()
+        .expect("gilscope runs")
+}
+
+#[test]
+fn bad_input_is_one_line_naming_the_knob_and_exit_2() {
+    for (args, needle) in [
+        (vec!["run", "nope"], "preset"),
+        (
+            vec!["run", "cpu-threads", "--set", "threads=0"],
+            "threads: `0` is not allowed; expected an integer from 1 to 64",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "threads=two"],
+            "an integer from 1 to 64",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "gil=maybe"],
+            "one of current, ticks, none",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "switch_interval_ms=500"],
+            "a number from 0.1 to 100",
+        ),
+        (
+            vec!["run", "counter-race", "--set", "lock=perhaps"],
+            "true or false",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "thread=2"],
+            "thread: no such knob",
+        ),
+        (vec!["run", "cpu-threads", "--set", "threads"], "KNOB=VALUE"),
+    ] {
+        let out = gilscope(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn cli_prints_json_and_writes_a_chrome_trace() {
+    let _g = serial();
+    let path = std::env::temp_dir().join(format!("gilscope-test-{}.json", std::process::id()));
+    let out = gilscope(&[
+        "run",
+        "counter-race",
+        "--set",
+        "increments=20000",
+        "--set",
+        "threads=2",
+        "--json",
+        "--trace",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "preset",
+        "knobs",
+        "wall_s",
+        "baseline_wall_s",
+        "speedup",
+        "cores_busy_mean",
+        "gil_handoffs",
+        "gil_hold_ms_median",
+        "gil_wait_ms_total",
+        "expected_count",
+        "final_count",
+        "lost_updates",
+        "ops_per_s",
+        "baseline_ops_per_s",
+        "invariants_ok",
+    ] {
+        assert!(summary.get(field).is_some(), "no {field} in {summary}");
+    }
+    assert_eq!(summary["expected_count"], 40000);
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    for ph in ["M", "X", "C", "s", "f"] {
+        assert!(events.iter().any(|e| e["ph"] == ph), "no {ph} event");
+    }
+    assert!(events
+        .iter()
+        .any(|e| e["name"] == "thread_name" && e["args"]["name"] == "GIL"));
+    let _ = std::fs::remove_file(path);
+    let listing = gilscope(&["presets"]);
+    let text = String::from_utf8_lossy(&listing.stdout);
+    for preset in presets::all() {
+        assert!(text.contains(preset.name()));
+    }
+    assert!(text.contains("Caps on every run"));
+}
+
+#[test]
+fn every_presets_python_runs_on_python3() {
+    let python = Command::new("python3").arg("--version").output();
+    assert!(python.is_ok(), "python3 is on every machine of this kind");
+    for preset in presets::all() {
+        let info = presets::infos()
+            .into_iter()
+            .find(|p| p.name == preset.name())
+            .unwrap();
+        let given = small(preset.name())
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    gilscope_shared::spec::KnobValue::Text(v.into()),
+                )
+            })
+            .collect();
+        let knobs = info.resolve(&given).unwrap();
+        let code = preset.python(&knobs);
+        assert!(
+            !code.contains("{{"),
+            "{}: unrendered knob in\n{code}",
+            preset.name()
+        );
+        let dir = std::env::temp_dir().join(format!("gilscope-py-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{}.py", preset.name().replace('-', "_")));
+        std::fs::write(&file, &code).unwrap();
+        let out = Command::new("timeout")
+            .args(["60", "python3"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} failed:\n{}\n{code}",
+            preset.name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty(), "{} printed nothing", preset.name());
+    }
+}
