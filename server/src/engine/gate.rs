@@ -21,15 +21,15 @@ impl Gate {
         *self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits at most [`MAX_WAIT`] for the gate to open; true if it is open.
-    pub fn wait_bounded(&self, stop: &StopFlag) -> bool {
+    /// Waits at most `limit` (and at most [`MAX_WAIT`]) for the gate to open; true if open.
+    pub fn wait_bounded(&self, stop: &StopFlag, limit: std::time::Duration) -> bool {
         let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if *open || stop.is_set() {
             return *open;
         }
         *self
             .cond
-            .wait_timeout(open, MAX_WAIT)
+            .wait_timeout(open, limit.min(MAX_WAIT))
             .unwrap_or_else(|e| e.into_inner())
             .0
     }

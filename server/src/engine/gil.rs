@@ -124,6 +124,14 @@ impl Gil {
         self.slots[slot].breaker.load(Ordering::Relaxed)
     }
 
+    /// Asks thread `slot` to drop the GIL at its next check point (what a timed-out waiter
+    /// does; public for benchmarks and tests).
+    pub fn request_drop(&self, slot: usize) {
+        self.slots[slot]
+            .breaker
+            .fetch_or(DROP_REQUEST, Ordering::Relaxed);
+    }
+
     /// Stops the run's threads: sets every breaker's stop bit and wakes every waiter.
     pub fn wake_for_stop(&self) {
         for slot in self.slots.iter() {

@@ -156,11 +156,11 @@ impl ThreadHandle {
         let deadline = std::time::Instant::now() + timeout;
         let never = StopFlag::default();
         while !self.done.is_open() {
-            if std::time::Instant::now() >= deadline {
+            let now = std::time::Instant::now();
+            if now >= deadline {
                 return false;
             }
-            // A bounded wait: MAX_WAIT at most.
-            let _ = self.done.wait_bounded(&never);
+            let _ = self.done.wait_bounded(&never, deadline - now);
         }
         true
     }
