@@ -265,7 +265,8 @@ mod tests {
         let batches = sink.0.lock().unwrap();
         assert!(batches.len() >= 3, "{} batches", batches.len());
         let spans: Vec<Span> = batches.iter().flat_map(|b| b.spans.clone()).collect();
-        assert_eq!(spans.len(), n + 1);
+        // The initial idle span, one per state entered, and the final `Done`.
+        assert_eq!(spans.len(), n + 2);
         for pair in spans.windows(2) {
             assert_eq!(pair[0].t1, pair[1].t0);
             assert_ne!(pair[0].state, pair[1].state);
