@@ -74,6 +74,8 @@ fn build() -> Result<(), String> {
         .web(true)
         .map_err(|e| format!("wasm-bindgen: {e}"))?
         .typescript(false)
+        // `init()` with no argument then fetches `gilscope_frontend_bg.wasm` next to the JS.
+        .omit_default_module_path(false)
         // Function names (~170 KB) and toolchain info are of no use to the browser.
         .remove_name_section(true)
         .remove_producers_section(true)

@@ -1,6 +1,7 @@
 //! The `gilscope` binary: a thin dispatcher. Each command lives in its own module of the
 //! library and is called from here.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -43,5 +44,6 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -148,19 +148,12 @@ async fn scenario(browser: &Browser, addr: SocketAddr, server: Server) -> Result
         }
     }
 
-    let shot = screenshot_path("skeleton.png");
-    page.save_screenshot(
-        ScreenshotParams::builder()
-            .format(CaptureScreenshotFormat::Png)
-            .build(),
-        &shot,
-    )
-    .await?;
-    eprintln!("screenshot: {}", shot.display());
+    screenshot(&page, "skeleton.png").await?;
 
     // The server goes away: the page notices.
     server.stop().await;
     wait_for_text(&page, "conn-state", "lost", CHANGE).await?;
+    screenshot(&page, "skeleton-lost.png").await?;
 
     // Back on the same port: the page reconnects by itself.
     let server = Server::start(TcpListener::bind(addr).await?);
@@ -185,8 +178,12 @@ fn same(what: &str, got: Option<&str>, want: Option<&str>) -> Result<(), Error> 
 
 /// `textContent` of the element with this `data-testid`, if there is one.
 async fn text(page: &Page, testid: &str) -> Result<Option<String>, Error> {
-    let js = format!("document.querySelector('[data-testid=\"{testid}\"]')?.textContent ?? null");
-    Ok(page.evaluate(js).await?.into_value()?)
+    // Through JSON: CDP hands back `null` as "no value", which would read as an error.
+    let js = format!(
+        "JSON.stringify(document.querySelector('[data-testid=\"{testid}\"]')?.textContent ?? null)"
+    );
+    let json: String = page.evaluate(js).await?.into_value()?;
+    Ok(serde_json::from_str(&json)?)
 }
 
 /// Polls until the element's text is `want`, or fails after `within`.
@@ -205,8 +202,8 @@ async fn wait_for_text(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let body: Option<String> = page
-        .evaluate("document.body?.innerText ?? null")
+    let body: String = page
+        .evaluate("document.body ? document.body.innerText : ''")
         .await?
         .into_value()?;
     Err(format!(
@@ -215,10 +212,16 @@ async fn wait_for_text(
     .into())
 }
 
-/// `target/screenshots/<name>`, next to the test's own target directory.
-fn screenshot_path(name: &str) -> PathBuf {
+/// Saves the viewport to `target/screenshots/<name>` (next to the tests' target directory).
+async fn screenshot(page: &Page, name: &str) -> Result<(), Error> {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let dir = tmp.parent().unwrap_or(tmp).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(name);
+    let params = ScreenshotParams::builder()
+        .format(CaptureScreenshotFormat::Png)
+        .build();
+    page.save_screenshot(params, &path).await?;
+    eprintln!("screenshot: {}", path.display());
+    Ok(())
 }
