@@ -122,8 +122,9 @@ fn serve_prints_its_url_and_stops_on_ctrl_c() {
     };
     assert!(line.contains("http://127.0.0.1:"), "{line}");
 
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's own `kill`: present even where procps is not installed.
+    let sent = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     assert!(sent.success());
