@@ -1,26 +1,56 @@
-use clap::{Parser, Subcommand};
+//! The `gilscope` binary: a thin dispatcher. Each command lives in its own module of the
+//! library and is called from here.
 
-use gilscope_server::cli;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gilscope_server::{cli, serve};
 
 /// gilscope: a live lab for Python concurrency.
-#[derive(Parser)]
-#[command(name = "gilscope", version, about)]
-struct Args {
+#[derive(Debug, Parser)]
+#[command(name = "gilscope", version, about, propagate_version = true)]
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the dashboard and its websocket.
+    Serve(serve::ServeArgs),
     /// List the presets, their knobs and the caps.
     Presets(cli::presets::PresetsArgs),
     /// Run one preset headless and print its summary.
     Run(cli::run::RunArgs),
 }
 
-fn main() -> std::process::ExitCode {
-    match Args::parse().command {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_tracing();
+            match serve::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    // One line: the error and its causes, joined with ": ".
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Presets(args) => cli::presets::main(args),
         Command::Run(args) => cli::run::main(args),
     }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }

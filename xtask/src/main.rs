@@ -1,1 +1,269 @@
-fn main() {}
+//! The project's two commands (see README.md):
+//!
+//! - `cargo xtask run`: builds the dashboard and serves it (127.0.0.1:7878 unless `--addr`
+//!   or `GILSCOPE_ADDR` say otherwise);
+//! - `cargo xtask test`: installs what is missing (the wasm32 target, rustfmt/clippy,
+//!   Chromium), then `cargo fmt --check`, clippy (host and wasm32) with `-D warnings`, and
+//!   every test, browser tests included. CI runs exactly this (`.ci/run`).
+
+use std::env;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Where the browser tests look for Chromium unless `GILSCOPE_CHROMIUM` names another.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "gilscope's two commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Build the dashboard and serve it; prints the URL.
+    Run {
+        /// Address to listen on (default 127.0.0.1:7878, or GILSCOPE_ADDR).
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<String>,
+        /// Open the dashboard in the default browser.
+        #[arg(long)]
+        open: bool,
+        /// Build the server with optimisations (the dashboard is always optimised).
+        #[arg(long)]
+        release: bool,
+    },
+    /// Install what is missing, then check formatting, lint, and run every test.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Run {
+            addr,
+            open,
+            release,
+        } => run(addr, open, release),
+        Task::Test => test(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(addr: Option<String>, open: bool, release: bool) -> anyhow::Result<ExitCode> {
+    if env::var_os("GILSCOPE_SKIP_FRONTEND").is_none() {
+        ensure_wasm_target()?;
+    }
+    let mut cmd = cargo();
+    cmd.arg("run");
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.args([
+        "--package",
+        "gilscope-server",
+        "--bin",
+        "gilscope",
+        "--",
+        "serve",
+    ]);
+    if let Some(addr) = addr {
+        cmd.args(["--addr", &addr]);
+    }
+    if open {
+        cmd.arg("--open");
+    }
+    // Hand the terminal to cargo (and cargo to the server), so Ctrl-C reaches the server
+    // and the shell returns only once it has shut down.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        announce(&cmd);
+        let err = cmd.exec();
+        Err(err).context("cannot run cargo")
+    }
+    #[cfg(not(unix))]
+    status(&mut cmd)
+}
+
+fn test() -> anyhow::Result<ExitCode> {
+    ensure_wasm_target()?;
+    ensure_components()?;
+    ensure_chromium()?;
+
+    let steps: [&[&str]; 4] = [
+        &["fmt", "--all", "--check"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        // The frontend only ever runs as wasm: lint it (and shared) for that target too.
+        &[
+            "clippy",
+            "--package",
+            "gilscope-frontend",
+            "--package",
+            "gilscope-shared",
+            "--all-targets",
+            "--target",
+            WASM_TARGET,
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        // Last, so the output ends with cargo test's own summary.
+        &["test", "--workspace", "--locked"],
+    ];
+    for args in steps {
+        let mut cmd = cargo();
+        cmd.args(args);
+        let code = status(&mut cmd)?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo` at the workspace root, with the real dashboard (never the placeholder).
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root()).env_remove("GILSCOPE_SKIP_FRONTEND");
+    cmd
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn announce(cmd: &Command) {
+    let args: Vec<_> = cmd.get_args().map(OsStr::to_string_lossy).collect();
+    eprintln!("==> cargo {}", args.join(" "));
+}
+
+/// Runs `cmd`, echoing it first; its exit status becomes ours.
+fn status(cmd: &mut Command) -> anyhow::Result<ExitCode> {
+    announce(cmd);
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
+
+/// The wasm32 standard library, which `rustup` does not install by itself here
+/// (`RUSTUP_AUTO_INSTALL=0`).
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let out = Command::new("rustc")
+        .current_dir(root())
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .context("cannot run rustc")?;
+    let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() && Path::new(&libdir).is_dir() {
+        return Ok(());
+    }
+    eprintln!("==> rustup target add {WASM_TARGET}");
+    let ok = Command::new("rustup")
+        .current_dir(root())
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        bail!("could not install the {WASM_TARGET} target: run `rustup target add {WASM_TARGET}` yourself");
+    }
+    Ok(())
+}
+
+/// rustfmt and clippy, which the toolchain file asks for but a bare toolchain may lack.
+fn ensure_components() -> anyhow::Result<()> {
+    for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        let present = cargo()
+            .args([tool, "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if present {
+            continue;
+        }
+        eprintln!("==> rustup component add {component}");
+        let ok = Command::new("rustup")
+            .current_dir(root())
+            .args(["component", "add", component])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            bail!("could not install {component}: run `rustup component add {component}` yourself");
+        }
+    }
+    Ok(())
+}
+
+/// Debian's Chromium for the browser tests: installed with apt when running as root,
+/// otherwise a message saying what to install.
+fn ensure_chromium() -> anyhow::Result<()> {
+    if let Some(custom) = env::var_os("GILSCOPE_CHROMIUM") {
+        if Path::new(&custom).is_file() {
+            return Ok(());
+        }
+        bail!(
+            "GILSCOPE_CHROMIUM is {:?}, which is not a file",
+            custom.to_string_lossy()
+        );
+    }
+    if Path::new(CHROMIUM).is_file() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "the browser tests need Chromium at {CHROMIUM}: install it with \
+             `sudo apt-get install -y chromium` (Debian), or set GILSCOPE_CHROMIUM to a \
+             Chrome/Chromium binary, then run `cargo xtask test` again"
+        );
+    }
+    for args in [&["update"][..], &["install", "-y", "chromium"][..]] {
+        eprintln!("==> apt-get {}", args.join(" "));
+        let ok = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            bail!("`apt-get {}` failed; install Chromium (Debian package `chromium`) and run `cargo xtask test` again", args.join(" "));
+        }
+    }
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("apt-get installed chromium, but {CHROMIUM} is still missing");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -1,0 +1,211 @@
+//! Builds the dashboard and lays out the bundle the server embeds (`$OUT_DIR/bundle`):
+//!
+//! 1. copies `static/` (index.html, CSS, icons);
+//! 2. builds `gilscope-frontend` for wasm32 with a nested `cargo build` in its own target
+//!    directory (`target/frontend`), profile `wasm-release`;
+//! 3. runs wasm-bindgen (as a library, `--target web`) into `bundle/pkg`.
+//!
+//! `GILSCOPE_SKIP_FRONTEND=1` skips 2 and 3 and embeds a page saying so: for iterating on the
+//! server without waiting for wasm builds. Nothing else reads it; the test command clears it.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const FRONTEND: &str = "gilscope-frontend";
+const PROFILE: &str = "wasm-release";
+
+fn main() -> ExitCode {
+    match build() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            // Cargo prints this as one `error:` line and fails the build.
+            println!("cargo::error={msg}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn build() -> Result<(), String> {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    let bundle = out_dir.join("bundle");
+
+    println!("cargo::rerun-if-env-changed=GILSCOPE_SKIP_FRONTEND");
+    println!("cargo::rerun-if-changed={}", root.join("static").display());
+
+    if bundle.exists() {
+        fs::remove_dir_all(&bundle)
+            .map_err(|e| format!("cannot clear {}: {e}", bundle.display()))?;
+    }
+    copy_dir(&root.join("static"), &bundle, &[Path::new("pkg")])
+        .map_err(|e| format!("cannot copy static/ into {}: {e}", bundle.display()))?;
+
+    if env::var_os("GILSCOPE_SKIP_FRONTEND").is_some_and(|v| !v.is_empty() && v != "0") {
+        println!(
+            "cargo::warning=GILSCOPE_SKIP_FRONTEND is set: embedding a placeholder page instead of the dashboard"
+        );
+        fs::write(bundle.join("index.html"), PLACEHOLDER)
+            .map_err(|e| format!("cannot write placeholder page: {e}"))?;
+        return Ok(());
+    }
+
+    for input in [
+        "frontend/src",
+        "frontend/Cargo.toml",
+        "shared/src",
+        "shared/Cargo.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!("cargo::rerun-if-changed={}", root.join(input).display());
+    }
+
+    ensure_wasm_target()?;
+    let wasm = build_frontend(&root)?;
+
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?
+        .typescript(false)
+        // `init()` with no argument then fetches `gilscope_frontend_bg.wasm` next to the JS.
+        .omit_default_module_path(false)
+        // Function names (~170 KB) and toolchain info are of no use to the browser.
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(bundle.join("pkg"))
+        .map_err(|e| format!("wasm-bindgen on {}: {e:#}", wasm.display()))?;
+    Ok(())
+}
+
+/// Fails with a one-line hint when the wasm32 standard library is not installed.
+fn ensure_wasm_target() -> Result<(), String> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", rustc.to_string_lossy()))?;
+    let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || !Path::new(&libdir).is_dir() {
+        return Err(format!(
+            "the {WASM_TARGET} target is not installed, so the frontend cannot be built: \
+             run `rustup target add {WASM_TARGET}` (or `cargo xtask run`, which does it), \
+             or set GILSCOPE_SKIP_FRONTEND=1 to build the server without the dashboard"
+        ));
+    }
+    Ok(())
+}
+
+/// Nested `cargo build` of the frontend for wasm32; returns the path of the built `.wasm`.
+fn build_frontend(root: &Path) -> Result<PathBuf, String> {
+    // The outer cargo holds the lock on its own target directory: build in a sibling one.
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("frontend");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(root)
+        .args(["build", "--package", FRONTEND, "--lib"])
+        .args(["--target", WASM_TARGET, "--profile", PROFILE])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // Cargo reads build-script directives from our stdout: keep the nested output off it.
+        .stdout(Stdio::from(io::stderr()));
+    for (key, _) in env::vars_os() {
+        if leaks_from_outer_build(&key) {
+            cmd.env_remove(key);
+        }
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
+    if !status.success() {
+        return Err(format!(
+            "building {FRONTEND} for {WASM_TARGET} failed ({status}); its errors are above \
+             (or build it directly: cargo build -p {FRONTEND} --target {WASM_TARGET})"
+        ));
+    }
+    Ok(target_dir
+        .join(WASM_TARGET)
+        .join(PROFILE)
+        .join("gilscope_frontend.wasm"))
+}
+
+/// Environment the outer cargo sets for this build script (or that clippy sets for the outer
+/// cargo) which would change what the nested build does: flags meant for the host build,
+/// the outer target dir, clippy's wrapper, and per-package build-script variables.
+fn leaks_from_outer_build(key: &OsString) -> bool {
+    let Some(key) = key.to_str() else {
+        return false;
+    };
+    const EXACT: &[&str] = &[
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_CRATE_NAME",
+        "OUT_DIR",
+        "TARGET",
+        "HOST",
+        "NUM_JOBS",
+        "OPT_LEVEL",
+        "DEBUG",
+        "PROFILE",
+        "RUSTC_LINKER",
+    ];
+    const PREFIXES: &[&str] = &[
+        "CARGO_FEATURE_",
+        "CARGO_CFG_",
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "DEP_",
+    ];
+    EXACT.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+fn copy_dir(from: &Path, to: &Path, skip: &[&Path]) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.contains(&Path::new(&name)) {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_dir(&src, &dst, &[])?;
+        } else {
+            fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+const PLACEHOLDER: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>gilscope</title>
+<link rel="stylesheet" href="/style.css">
+</head>
+<body>
+<main class="placeholder">
+<h1>gilscope</h1>
+<p>The dashboard was not built into this binary: it was compiled with
+<code>GILSCOPE_SKIP_FRONTEND=1</code>. The websocket at <code>/ws</code> works as usual.</p>
+<p>Rebuild without that variable (or run <code>cargo xtask run</code>) to get the dashboard.</p>
+</main>
+</body>
+</html>
+"#;

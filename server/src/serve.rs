@@ -1,0 +1,120 @@
+//! `gilscope serve`: the dashboard and its websocket on one address.
+
+use std::net::SocketAddr;
+
+use anyhow::{anyhow, Context};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Default address: loopback only. Bind 0.0.0.0:PORT to let other machines watch.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on, IP:PORT. Use 0.0.0.0:PORT to let other machines watch.
+    #[arg(long, value_name = "ADDR", env = "GILSCOPE_ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: String,
+    /// Open the dashboard in the default browser once the server listens.
+    #[arg(long)]
+    pub open: bool,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let addr: SocketAddr = args.addr.trim().parse().map_err(|e| {
+        anyhow!(
+            "invalid --addr {:?}: {e} (expected IP:PORT, e.g. {DEFAULT_ADDR})",
+            args.addr
+        )
+    })?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve(addr, args.open))
+}
+
+async fn serve(addr: SocketAddr, open: bool) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let url = url_for(local);
+    if !crate::assets::has_frontend() {
+        tracing::warn!("this binary was built with GILSCOPE_SKIP_FRONTEND=1: no dashboard");
+    }
+    println!(
+        "gilscope {} serves the dashboard at {url}  (Ctrl-C stops it)",
+        crate::VERSION
+    );
+    if open {
+        if let Err(err) = open::that_detached(&url) {
+            tracing::warn!("cannot open a browser: {err}; open {url} yourself");
+        }
+    }
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            stop_signal().await;
+            tracing::info!("shutting down");
+            shutdown.cancel();
+        }
+    });
+    crate::serve(listener, shutdown)
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The URL a browser on this machine opens.
+fn url_for(local: SocketAddr) -> String {
+    let ip = match local.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+        ip if ip.is_unspecified() => "[::1]".to_string(),
+        ip if ip.is_ipv6() => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{ip}:{}/", local.port())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_for;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            url_for("127.0.0.1:7878".parse().unwrap()),
+            "http://127.0.0.1:7878/"
+        );
+        assert_eq!(
+            url_for("0.0.0.0:80".parse().unwrap()),
+            "http://127.0.0.1:80/"
+        );
+        assert_eq!(url_for("[::]:9000".parse().unwrap()), "http://[::1]:9000/");
+        assert_eq!(url_for("[::1]:9000".parse().unwrap()), "http://[::1]:9000/");
+    }
+}

@@ -1,0 +1,133 @@
+//! The `gilscope` binary as a user runs it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn gilscope() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gilscope"));
+    cmd.env_remove("GILSCOPE_ADDR").env("RUST_LOG", "info");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for `child` to exit, killing it after [`WAIT`].
+fn wait(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("gilscope did not exit within {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs to completion (bounded); returns the status and stderr.
+fn run(cmd: &mut Command) -> (ExitStatus, String) {
+    let mut child = cmd.spawn().unwrap();
+    let status = wait(&mut child);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
+}
+
+fn one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{stderr}");
+    lines[0]
+}
+
+#[test]
+fn unparseable_addr_is_a_one_line_error() {
+    let (status, stderr) = run(gilscope().args(["serve", "--addr", "nonsense"]));
+    assert!(!status.success());
+    let line = one_line(&stderr);
+    assert!(
+        line.starts_with("error: invalid --addr \"nonsense\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn addr_from_the_environment_is_checked_too() {
+    let (status, stderr) = run(gilscope().arg("serve").env("GILSCOPE_ADDR", "300.1.1.1:80"));
+    assert!(!status.success());
+    assert!(
+        one_line(&stderr).contains("invalid --addr \"300.1.1.1:80\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unbindable_addr_is_a_one_line_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (status, stderr) = run(gilscope().args(["serve", "--addr", &addr]));
+    assert!(!status.success());
+    let line = one_line(&stderr);
+    assert!(
+        line.starts_with(&format!("error: cannot listen on {addr}: ")),
+        "{line}"
+    );
+}
+
+#[test]
+fn help_lists_serve() {
+    let out = gilscope().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("serve"), "{help}");
+
+    let out = gilscope().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--addr") && help.contains("GILSCOPE_ADDR") && help.contains("--open"));
+}
+
+/// `serve` prints the URL it serves, and Ctrl-C (SIGINT) stops it cleanly.
+#[cfg(unix)]
+#[test]
+fn serve_prints_its_url_and_stops_on_ctrl_c() {
+    let mut child = gilscope()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(WAIT) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("gilscope serve printed nothing within {WAIT:?}");
+        }
+    };
+    assert!(line.contains("http://127.0.0.1:"), "{line}");
+
+    // The shell's own `kill`: present even where procps is not installed.
+    let sent = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait(&mut child);
+    assert!(status.success(), "exit after Ctrl-C: {status}");
+}
