@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod guard;
 pub mod presets;
+pub mod sampler;
 pub mod serve;
 pub mod ws;
 
