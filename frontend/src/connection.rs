@@ -190,6 +190,8 @@ fn dispatch(msg: ServerMsg, w: Writers) {
             w.state.set(ConnState::Connected);
         }
         ServerMsg::Pong { .. } => {}
+        // Runs and their frames are the dashboard's (issue #6); the skeleton shows none yet.
+        ServerMsg::Run(_) | ServerMsg::Frame(_) => {}
         ServerMsg::Error(err) => {
             warn!("server: {}", err.message);
             w.last_error.set(Some(err.message));

@@ -14,15 +14,34 @@ pub enum AppError {
         message: String,
         field: &'static str,
     },
-    /// An input failed validation.
+    /// An input failed validation; `field` names it (a knob, `preset`, `id`, `body`).
     #[error("{message}")]
-    BadRequest {
-        message: String,
-        field: &'static str,
-    },
+    BadRequest { message: String, field: String },
     /// Nothing is served at this path.
     #[error("no such route: {path}")]
     NotFound { path: String },
+    /// No run has this id (never had, or dropped from the history).
+    #[error("no run with id {id}")]
+    NoSuchRun { id: u64 },
+    /// The run queue is full.
+    #[error("{message}")]
+    Busy { message: String },
+}
+
+impl From<crate::runs::RunsError> for AppError {
+    fn from(err: crate::runs::RunsError) -> Self {
+        use crate::runs::RunsError;
+        match err {
+            RunsError::Spec(spec) => AppError::BadRequest {
+                message: spec.to_string(),
+                field: spec.field,
+            },
+            RunsError::QueueFull | RunsError::ShuttingDown => AppError::Busy {
+                message: err.to_string(),
+            },
+            RunsError::NotFound(id) => AppError::NoSuchRun { id },
+        }
+    }
 }
 
 impl AppError {
@@ -30,14 +49,18 @@ impl AppError {
         match self {
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::NotFound { .. } | AppError::NoSuchRun { .. } => StatusCode::NOT_FOUND,
+            AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
-    pub fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::Forbidden { field, .. } | AppError::BadRequest { field, .. } => Some(field),
+            AppError::Forbidden { field, .. } => Some(field),
+            AppError::BadRequest { field, .. } => Some(field),
             AppError::NotFound { .. } => None,
+            AppError::NoSuchRun { .. } => Some("id"),
+            AppError::Busy { .. } => Some("queue"),
         }
     }
 }
@@ -46,14 +69,14 @@ impl AppError {
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
     pub error: String,
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: self.to_string(),
-            field: self.field(),
+            field: self.field().map(str::to_string),
         };
         (self.status(), Json(body)).into_response()
     }

@@ -105,8 +105,8 @@ mod tests {
         h
     }
 
-    fn field(r: Result<(), AppError>) -> Option<&'static str> {
-        r.err().and_then(|e| e.field())
+    fn field(r: Result<(), AppError>) -> Option<String> {
+        r.err().and_then(|e| e.field().map(str::to_string))
     }
 
     const LOOPBACK: &str = "127.0.0.1:7878";
@@ -140,11 +140,14 @@ mod tests {
         ] {
             assert_eq!(
                 field(check(&headers(Some(host), None), local)),
-                Some("host"),
+                Some("host".to_string()),
                 "{host}"
             );
         }
-        assert_eq!(field(check(&headers(None, None), local)), Some("host"));
+        assert_eq!(
+            field(check(&headers(None, None), local)),
+            Some("host".to_string())
+        );
     }
 
     #[test]
@@ -158,7 +161,11 @@ mod tests {
             "null",
         ] {
             let h = headers(Some("127.0.0.1:7878"), Some(origin));
-            assert_eq!(field(check(&h, local)), Some("origin"), "{origin}");
+            assert_eq!(
+                field(check(&h, local)),
+                Some("origin".to_string()),
+                "{origin}"
+            );
         }
     }
 

@@ -9,19 +9,22 @@
 use std::io;
 use std::net::SocketAddr;
 
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
+pub mod api;
 pub mod assets;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod frames;
 pub mod guard;
 pub mod presets;
+pub mod runs;
 pub mod sampler;
 pub mod serve;
 pub mod ws;
@@ -41,6 +44,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Websocket sessions, so shutdown can wait for them to close.
     pub tasks: TaskTracker,
+    /// The run manager: what runs, what waits, what ran.
+    pub runs: runs::Runs,
 }
 
 impl AppState {
@@ -51,6 +56,7 @@ impl AppState {
             cores: logical_cores(),
             shutdown,
             tasks: TaskTracker::new(),
+            runs: runs::Runs::new(presets::infos()),
         }
     }
 }
@@ -65,11 +71,20 @@ pub fn logical_cores() -> u32 {
 /// The whole HTTP app.
 pub fn app(state: AppState) -> Router {
     // Endpoints that act on the server or stream from it: this server's own pages only.
-    let guarded = Router::new().route("/ws", get(ws::upgrade)).route_layer(
-        axum::middleware::from_fn_with_state(state.clone(), guard::same_origin),
-    );
+    let guarded = Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/api/runs", post(api::create))
+        .route("/api/runs/{id}", delete(api::stop))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin,
+        ));
     Router::new()
         .merge(guarded)
+        .route("/api/presets", get(api::presets))
+        .route("/api/runs", get(api::list))
+        .route("/api/runs/{id}", get(api::get))
+        .route("/api/runs/{id}/trace", get(api::trace))
         .route("/", get(assets::index))
         .route("/{*path}", get(assets::asset))
         .layer(TraceLayer::new_for_http())
@@ -82,10 +97,19 @@ pub fn app(state: AppState) -> Router {
 pub async fn serve(listener: TcpListener, shutdown: CancellationToken) -> io::Result<()> {
     let state = AppState::new(listener.local_addr()?, shutdown.clone());
     let tasks = state.tasks.clone();
+    let runs = state.runs.clone();
+    let executor = runs.spawn_executor();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await?;
+    runs.shutdown();
     tasks.close();
+    if tokio::time::timeout(std::time::Duration::from_secs(5), executor)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the running experiment did not stop within 5 s");
+    }
     if tokio::time::timeout(std::time::Duration::from_secs(5), tasks.wait())
         .await
         .is_err()

@@ -69,10 +69,10 @@ async fn recv(ws: &mut Client) -> ServerMsg {
 }
 
 async fn send(ws: &mut Client, msg: &ClientMsg) {
-    let Frame::Text(text) = protocol::encode(msg) else {
-        panic!("expected a text frame");
+    let Frame::Binary(bytes) = protocol::encode(msg) else {
+        panic!("expected a binary frame");
     };
-    ws.send(Message::text(text)).await.unwrap();
+    ws.send(Message::binary(bytes)).await.unwrap();
 }
 
 fn expected_cores() -> u32 {
@@ -105,13 +105,13 @@ async fn undecodable_messages_get_an_error_and_the_connection_stays_open() {
             "unknown variant `launch`",
         ),
         (Message::text(r#"{"type":"ping"}"#), "missing field `nonce`"),
-        (Message::binary(vec![0xde, 0xad]), "binary"),
+        (Message::binary(vec![0xde, 0xad]), "MessagePack"),
     ];
     for (garbage, names) in cases {
         ws.send(garbage.clone()).await.unwrap();
         match recv(&mut ws).await {
             ServerMsg::Error(err) => {
-                assert!(err.message.starts_with("cannot decode message"), "{err:?}");
+                assert!(err.message.starts_with("cannot decode"), "{err:?}");
                 assert!(err.message.contains(names), "{garbage:?} -> {err:?}");
             }
             other => panic!("expected an error for {garbage:?}, got {other:?}"),

@@ -8,7 +8,11 @@
 //! `resolution`, spans of a lane still never overlap, and a window yields at most one span per
 //! state however many thousands of hand-offs it held.
 
-use crate::trace::{LaneId, Nanos, Span, State};
+use std::collections::{HashMap, HashSet};
+
+use crate::trace::{
+    CounterId, LaneId, Mark, MarkKind, Nanos, QueueId, Sample, Span, State, TraceDelta,
+};
 
 /// Coalesces `spans` (any lanes, any order) to `resolution` ns. Output is grouped by lane in
 /// order of first appearance, sorted by `t0` within each lane.
@@ -100,9 +104,124 @@ fn coalesce_lane(spans: &[Span], resolution: Nanos, out: &mut Vec<Span>) {
     }
 }
 
+/// Shrinks a stream of deltas (a live run, frame after frame) to one resolution: spans as
+/// [`coalesce`] does; of the marks of one kind on one lane, and of the samples of one counter,
+/// at most one per `resolution` ns. A `get` mark is kept exactly when its `put` was, so a
+/// trace rebuilt from the frames still passes the validator.
+pub struct DeltaCoalescer {
+    resolution: Nanos,
+    last_mark: HashMap<(LaneId, u8), Nanos>,
+    last_sample: HashMap<CounterId, Nanos>,
+    /// Items whose `put` was kept and whose `get` has not been seen yet.
+    kept_puts: HashSet<(QueueId, u64)>,
+}
+
+impl DeltaCoalescer {
+    pub fn new(resolution: Nanos) -> Self {
+        DeltaCoalescer {
+            resolution,
+            last_mark: HashMap::new(),
+            last_sample: HashMap::new(),
+            kept_puts: HashSet::new(),
+        }
+    }
+
+    pub fn resolution(&self) -> Nanos {
+        self.resolution
+    }
+
+    /// The delta as a viewer at this resolution needs it.
+    pub fn coalesce(&mut self, delta: &TraceDelta) -> TraceDelta {
+        TraceDelta {
+            interpreters: delta.interpreters.clone(),
+            lanes: delta.lanes.clone(),
+            queues: delta.queues.clone(),
+            counters: delta.counters.clone(),
+            spans: coalesce(&delta.spans, self.resolution),
+            marks: delta
+                .marks
+                .iter()
+                .filter(|m| self.keep_mark(m))
+                .copied()
+                .collect(),
+            samples: delta
+                .samples
+                .iter()
+                .filter(|s| self.keep_sample(s))
+                .copied()
+                .collect(),
+            open_spans: delta.open_spans.clone(),
+            now: delta.now,
+        }
+    }
+
+    /// True when nothing of `key` was kept in the last `resolution` ns; then `t` is kept.
+    fn window_free<K: std::hash::Hash + Eq>(
+        last: &mut HashMap<K, Nanos>,
+        key: K,
+        t: Nanos,
+        resolution: Nanos,
+    ) -> bool {
+        match last.get(&key) {
+            Some(&kept) if t < kept.saturating_add(resolution) => false,
+            _ => {
+                last.insert(key, t);
+                true
+            }
+        }
+    }
+
+    fn keep_mark(&mut self, mark: &Mark) -> bool {
+        let kind = mark_kind_index(&mark.kind);
+        match mark.kind {
+            MarkKind::Get { queue, item } => self.kept_puts.remove(&(queue, item)),
+            MarkKind::Put { queue, item } => {
+                let keep = Self::window_free(
+                    &mut self.last_mark,
+                    (mark.lane, kind),
+                    mark.t,
+                    self.resolution,
+                );
+                if keep {
+                    self.kept_puts.insert((queue, item));
+                }
+                keep
+            }
+            _ => Self::window_free(
+                &mut self.last_mark,
+                (mark.lane, kind),
+                mark.t,
+                self.resolution,
+            ),
+        }
+    }
+
+    fn keep_sample(&mut self, sample: &Sample) -> bool {
+        Self::window_free(
+            &mut self.last_sample,
+            sample.counter,
+            sample.t,
+            self.resolution,
+        )
+    }
+}
+
+fn mark_kind_index(kind: &MarkKind) -> u8 {
+    match kind {
+        MarkKind::DropRequest { .. } => 0,
+        MarkKind::Handoff { .. } => 1,
+        MarkKind::Put { .. } => 2,
+        MarkKind::Get { .. } => 3,
+        MarkKind::TaskStart { .. } => 4,
+        MarkKind::TaskEnd { .. } => 5,
+        MarkKind::LostUpdate { .. } => 6,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::InterpId;
     use std::collections::BTreeMap;
 
     fn span(lane: u32, state: State, t0: Nanos, t1: Nanos) -> Span {
@@ -195,5 +314,51 @@ mod tests {
         assert_eq!(coarse.len(), 2);
         assert_eq!(coarse[0].task, Some(3));
         assert_eq!(coarse[1].task, None);
+    }
+
+    #[test]
+    fn marks_and_samples_are_thinned_but_gets_follow_their_puts() {
+        let queue = QueueId(0);
+        let mut delta = TraceDelta::default();
+        for i in 0..100u64 {
+            let t = i * 10;
+            delta.marks.push(Mark {
+                lane: LaneId(0),
+                t,
+                kind: MarkKind::Put { queue, item: i },
+            });
+            delta.marks.push(Mark {
+                lane: LaneId(1),
+                t: t + 5,
+                kind: MarkKind::Get { queue, item: i },
+            });
+            delta.marks.push(Mark {
+                lane: LaneId(0),
+                t,
+                kind: MarkKind::Handoff {
+                    interp: InterpId(0),
+                    from: Some(LaneId(1)),
+                    to: LaneId(0),
+                },
+            });
+            delta.samples.push(Sample {
+                counter: CounterId(0),
+                t,
+                value: 1.0,
+            });
+        }
+        let mut coalescer = DeltaCoalescer::new(100);
+        let thin = coalescer.coalesce(&delta);
+        let count = |f: fn(&MarkKind) -> bool| thin.marks.iter().filter(|m| f(&m.kind)).count();
+        assert_eq!(count(|k| matches!(k, MarkKind::Put { .. })), 10);
+        assert_eq!(count(|k| matches!(k, MarkKind::Get { .. })), 10);
+        assert_eq!(count(|k| matches!(k, MarkKind::Handoff { .. })), 10);
+        assert_eq!(thin.samples.len(), 10);
+        for get in thin.marks.iter().filter_map(|m| match m.kind {
+            MarkKind::Get { item, .. } => Some(item),
+            _ => None,
+        }) {
+            assert_eq!(get % 10, 0, "item {get} was got but its put was dropped");
+        }
     }
 }

@@ -1,10 +1,21 @@
 //! The wire protocol between the server and the dashboard: every message either side can
 //! send over the `/ws` websocket, and the one place that turns them into frames and back.
 //!
-//! Both ends go through [`encode`] and [`decode`] only, so changing the encoding (JSON text
-//! today, a binary format later) is a change to those two functions and nothing else.
+//! The server sends MessagePack (compact, and self-describing, so the trace model's tagged
+//! enums survive it) in binary frames. [`decode`] also takes JSON in text frames, so a person
+//! can drive the socket by hand; the HTTP API speaks JSON with the same types.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::spec::{ExperimentSpec, PresetInfo};
+use crate::summary::Summary;
+use crate::trace::{Nanos, TraceDelta};
+
+/// A run's number, unique for the life of the server process.
+pub type RunId = u64;
+
+/// Largest frame the server sends while a run is live, in bytes of encoded message.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// What the server tells a viewer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,17 +25,69 @@ pub enum ServerMsg {
     Hello(Hello),
     /// Answer to [`ClientMsg::Ping`], carrying the same nonce.
     Pong { nonce: u32 },
+    /// A run was queued, started, or is over (its summary then included).
+    Run(RunInfo),
+    /// What is new in a run's trace.
+    Frame(FrameMsg),
     /// Something the viewer sent could not be used; the connection stays open.
     Error(ErrorMsg),
 }
 
 /// Who the viewer is talking to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
     /// The server crate's version (`CARGO_PKG_VERSION`).
     pub version: String,
     /// Logical cores of the machine the experiments run on.
     pub cores: u32,
+    /// Every preset the server can run, with its knobs and Python code.
+    pub presets: Vec<PresetInfo>,
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Queued,
+    Running,
+    Finished,
+    Failed,
+    Stopped,
+}
+
+impl RunState {
+    /// The run will change no more.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            RunState::Finished | RunState::Failed | RunState::Stopped
+        )
+    }
+}
+
+/// A run as the server knows it (the same JSON over HTTP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: RunId,
+    /// The spec as run: every knob present, defaults filled in.
+    pub spec: ExperimentSpec,
+    pub state: RunState,
+    /// Once over (stopped and failed runs too, covering what ran).
+    pub summary: Option<Box<Summary>>,
+    /// Why a run failed.
+    pub error: Option<String>,
+}
+
+/// Part of a run's trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameMsg {
+    pub run: RunId,
+    /// Forget what you have of this run: this frame starts it again (a late viewer, a
+    /// viewer that fell behind, a replay).
+    pub reset: bool,
+    /// Spans shorter than this were coalesced (see `coalesce`); 0 when nothing was.
+    pub resolution: Nanos,
+    pub delta: TraceDelta,
 }
 
 /// A problem with a message the viewer sent.
@@ -33,16 +96,22 @@ pub struct ErrorMsg {
     /// Human-readable, names the problem.
     pub message: String,
     /// The offending field, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub field: Option<String>,
 }
 
 /// What a viewer asks of the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Liveness check; the server answers [`ServerMsg::Pong`].
     Ping { nonce: u32 },
+    /// Queue a run; every viewer hears [`ServerMsg::Run`] when it is queued.
+    Start { spec: ExperimentSpec },
+    /// Stop a queued or running run.
+    Stop { id: RunId },
+    /// Send me that run from its start (a replay, once it is over).
+    Subscribe { id: RunId },
 }
 
 /// One websocket frame's payload, independent of any websocket library.
@@ -55,39 +124,93 @@ pub enum Frame {
 /// Why a frame could not be turned into a message.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("cannot decode message: {0}")]
+    #[error("cannot decode JSON message: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("cannot decode message: binary frames are not part of the protocol (send JSON text)")]
-    UnexpectedBinary,
+    #[error("cannot decode MessagePack message: {0}")]
+    MessagePack(#[from] rmp_serde::decode::Error),
 }
 
-/// Turns a message into the frame that carries it.
+/// Turns a message into the binary frame that carries it.
 pub fn encode<T: Serialize>(msg: &T) -> Frame {
-    // Serializing these plain enums to JSON cannot fail: no maps with non-string keys,
-    // no custom Serialize impls.
-    Frame::Text(serde_json::to_string(msg).expect("protocol messages always serialize"))
+    // Serializing these plain types cannot fail: no maps with non-string keys, no custom
+    // Serialize impls that error.
+    Frame::Binary(rmp_serde::to_vec(msg).expect("protocol messages always serialize"))
 }
 
-/// Turns a received frame back into a message.
+/// Turns a received frame back into a message: MessagePack in binary frames, JSON in text.
 pub fn decode<T: DeserializeOwned>(frame: &Frame) -> Result<T, DecodeError> {
     match frame {
+        Frame::Binary(bytes) => Ok(rmp_serde::from_slice(bytes)?),
         Frame::Text(text) => Ok(serde_json::from_str(text)?),
-        Frame::Binary(_) => Err(DecodeError::UnexpectedBinary),
+    }
+}
+
+/// The size of a message once encoded, in bytes.
+pub fn encoded_len<T: Serialize>(msg: &T) -> usize {
+    match encode(msg) {
+        Frame::Binary(bytes) => bytes.len(),
+        Frame::Text(text) => text.len(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::KnobValue;
+    use crate::trace::{LaneId, Mark, MarkKind, Span, State};
+
+    fn hello() -> ServerMsg {
+        ServerMsg::Hello(Hello {
+            version: "0.1.0".into(),
+            cores: 8,
+            presets: vec![],
+        })
+    }
+
+    fn spec() -> ExperimentSpec {
+        ExperimentSpec {
+            preset: "cpu-threads".into(),
+            knobs: [
+                ("threads".to_string(), KnobValue::Int(4)),
+                ("gil".to_string(), KnobValue::Text("none".into())),
+                ("switch_interval_ms".to_string(), KnobValue::Float(0.5)),
+                ("lock".to_string(), KnobValue::Bool(true)),
+            ]
+            .into(),
+        }
+    }
 
     #[test]
     fn server_messages_round_trip() {
+        let mut delta = TraceDelta::default();
+        delta.spans.push(Span {
+            lane: LaneId(1),
+            state: State::WaitGil,
+            t0: 5,
+            t1: 9,
+            task: Some(2),
+        });
+        delta.marks.push(Mark {
+            lane: LaneId(1),
+            t: 9,
+            kind: MarkKind::DropRequest { holder: LaneId(0) },
+        });
         let msgs = [
-            ServerMsg::Hello(Hello {
-                version: "0.1.0".into(),
-                cores: 8,
-            }),
+            hello(),
             ServerMsg::Pong { nonce: 7 },
+            ServerMsg::Run(RunInfo {
+                id: 3,
+                spec: spec(),
+                state: RunState::Queued,
+                summary: None,
+                error: None,
+            }),
+            ServerMsg::Frame(FrameMsg {
+                run: 3,
+                reset: true,
+                resolution: 1000,
+                delta,
+            }),
             ServerMsg::Error(ErrorMsg {
                 message: "nope".into(),
                 field: Some("type".into()),
@@ -99,20 +222,37 @@ mod tests {
     }
 
     #[test]
-    fn client_messages_round_trip() {
-        let msg = ClientMsg::Ping { nonce: 42 };
-        assert_eq!(decode::<ClientMsg>(&encode(&msg)).unwrap(), msg);
+    fn client_messages_round_trip_in_both_encodings() {
+        let msgs = [
+            ClientMsg::Ping { nonce: 42 },
+            ClientMsg::Start { spec: spec() },
+            ClientMsg::Stop { id: 1 },
+            ClientMsg::Subscribe { id: 2 },
+        ];
+        for msg in msgs {
+            assert_eq!(decode::<ClientMsg>(&encode(&msg)).unwrap(), msg);
+            let json = Frame::Text(serde_json::to_string(&msg).unwrap());
+            assert_eq!(decode::<ClientMsg>(&json).unwrap(), msg);
+        }
+        let typed = r#"{"type":"start","spec":{"preset":"cpu-threads","knobs":{"threads":2}}}"#;
+        assert!(matches!(
+            decode::<ClientMsg>(&Frame::Text(typed.into())).unwrap(),
+            ClientMsg::Start { .. }
+        ));
     }
 
     #[test]
-    fn hello_is_tagged_json() {
-        let Frame::Text(text) = encode(&ServerMsg::Hello(Hello {
-            version: "1.2.3".into(),
-            cores: 2,
-        })) else {
-            panic!("JSON encoding makes text frames");
+    fn messages_are_binary_and_compact() {
+        let Frame::Binary(bytes) = encode(&hello()) else {
+            panic!("the server speaks MessagePack in binary frames");
         };
-        assert_eq!(text, r#"{"type":"hello","version":"1.2.3","cores":2}"#);
+        let json = serde_json::to_vec(&hello()).unwrap();
+        assert!(
+            bytes.len() < json.len(),
+            "{} >= {}",
+            bytes.len(),
+            json.len()
+        );
     }
 
     #[test]
@@ -127,6 +267,6 @@ mod tests {
         );
 
         let err = decode::<ClientMsg>(&Frame::Binary(vec![1, 2, 3])).unwrap_err();
-        assert!(err.to_string().contains("binary"), "{err}");
+        assert!(err.to_string().contains("MessagePack"), "{err}");
     }
 }

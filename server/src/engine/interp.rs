@@ -112,6 +112,22 @@ pub struct RunEnv {
     pub budget: Arc<Budget>,
 }
 
+impl RunEnv {
+    /// Declares a counter track of the run and returns its id.
+    pub fn new_counter(&self, name: &str, kind: CounterKind) -> CounterId {
+        let id = CounterId(Ids::next(&self.ids.counters));
+        self.sink.deliver(TraceDelta {
+            counters: vec![CounterTrack {
+                id,
+                name: name.to_string(),
+                kind,
+            }],
+            ..TraceDelta::default()
+        });
+        id
+    }
+}
+
 /// One interpreter: a GIL and the threads running under it.
 pub struct Interp {
     pub id: InterpId,
@@ -259,16 +275,7 @@ impl Interp {
 
     /// Declares a counter track and returns its id.
     pub fn new_counter(&self, name: &str, kind: CounterKind) -> CounterId {
-        let id = CounterId(Ids::next(&self.env.ids.counters));
-        self.env.sink.deliver(TraceDelta {
-            counters: vec![CounterTrack {
-                id,
-                name: name.to_string(),
-                kind,
-            }],
-            ..TraceDelta::default()
-        });
-        id
+        self.env.new_counter(name, kind)
     }
 
     fn spawn_os_thread(

@@ -21,4 +21,4 @@ pub mod run;
 pub mod stop;
 pub mod summarize;
 
-pub use run::{start, Caps, RunHandle, RunOutcome, StartError, CAPS};
+pub use run::{start, Caps, RunHandle, RunOutcome, StartError, StopHandle, CAPS};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use gilscope_shared::spec::{find_preset, ExperimentSpec, Knobs, SpecError};
 use gilscope_shared::summary::{Cap, EndReason, Summary};
-use gilscope_shared::trace::{CounterId, Lane, Sample, Trace, TraceDelta};
+use gilscope_shared::trace::{CounterId, CounterKind, Lane, Sample, Trace, TraceDelta};
 
 use super::clock::Epoch;
 use super::collector::Collector;
@@ -24,6 +24,7 @@ use super::recorder::{EventSink, LaneStatus};
 use super::stop::StopFlag;
 use super::summarize::{summarize, Timings};
 use crate::presets::{self, Preset};
+use crate::sampler::{CoreSampler, CoreTracks, Sampler};
 
 /// The limits no run can pass, whatever its knobs.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +89,16 @@ pub struct RunHandle {
     conductor: JoinHandle<RunOutcome>,
 }
 
+/// Stops a run; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Validates `spec` and starts running it on std threads; returns at once.
 pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, StartError> {
     let all = presets::infos();
@@ -125,6 +136,12 @@ impl RunHandle {
     /// Asks the run to stop; it ends within tens of ms with reason `stopped`.
     pub fn stop(&self) {
         self.user_stop.store(true, Ordering::SeqCst);
+    }
+
+    /// A handle that stops this run from elsewhere (the run manager keeps one while the
+    /// handle itself is busy draining).
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.user_stop.clone())
     }
 
     pub fn is_finished(&self) -> bool {
@@ -259,7 +276,10 @@ fn conduct(
     let sink = collector.lock().unwrap_or_else(|e| e.into_inner()).sink();
     let env = fresh_env(epoch, sink);
     let phase = match preset.build(&knobs, &env) {
-        Ok(experiment) => run_phase(experiment, &env, deadline, user_stop),
+        Ok(experiment) => {
+            let _cores = watch_cores(&env);
+            run_phase(experiment, &env, deadline, user_stop)
+        }
         Err(e) => Phase {
             end: Some(failed(e)),
             ..Phase::default()
@@ -308,6 +328,29 @@ fn conduct(
         end,
     );
     RunOutcome { trace, summary }
+}
+
+/// How often the machine's cores are sampled while an experiment runs.
+const CORE_SAMPLE_PERIOD: Duration = Duration::from_millis(20);
+
+/// Samples every core's usage into counter tracks of the run until dropped; `None` where
+/// /proc cannot be read (the run goes on without core tracks).
+fn watch_cores(env: &RunEnv) -> Option<Sampler> {
+    let cores = CoreSampler::new().ok()?.cores() as u32;
+    let tracks = CoreTracks {
+        per_core: (0..cores)
+            .map(|core| env.new_counter(&format!("cpu{core}"), CounterKind::CoreUsage { core }))
+            .collect(),
+        busy_cores: env.new_counter("cores busy", CounterKind::CoresBusy),
+    };
+    let (epoch, sink) = (env.epoch, env.sink.clone());
+    let deliver = move |sample| {
+        sink.deliver(TraceDelta {
+            samples: vec![sample],
+            ..TraceDelta::default()
+        })
+    };
+    Sampler::spawn(CORE_SAMPLE_PERIOD, tracks, move || epoch.elapsed(), deliver).ok()
 }
 
 fn failed(e: EngineError) -> EndReason {

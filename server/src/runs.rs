@@ -1,0 +1,417 @@
+//! The run manager: one run executes at a time so runs never disturb each other's
+//! measurements; others wait in a bounded queue; finished runs are kept, a bounded number, for
+//! replay. Viewers learn what happens through [`Runs::subscribe`], a broadcast of [`Update`]s
+//! that never waits for a slow viewer (a lagging one is resynchronised by the viewer's task).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gilscope_shared::protocol::{RunId, RunInfo, RunState};
+use gilscope_shared::spec::{find_preset, ExperimentSpec, PresetInfo, SpecError};
+use gilscope_shared::trace::{Trace, TraceDelta};
+use tokio::sync::{broadcast, Notify};
+
+use crate::engine;
+use crate::frames::{self, Encoded, LiveFrames};
+
+/// Runs waiting to start; one more is refused.
+pub const QUEUE_LIMIT: usize = 16;
+/// Finished runs kept for replay; the oldest is dropped beyond this.
+pub const KEEP_FINISHED: usize = 32;
+/// How often a live run's news is sent to viewers (30 Hz).
+pub const FRAME_PERIOD: Duration = Duration::from_millis(33);
+/// Updates buffered for viewers; a viewer further behind is resynchronised.
+const UPDATE_BUFFER: usize = 256;
+
+/// Why a request to the run manager was refused.
+#[derive(thiserror::Error, Debug, Clone, PartialEq)]
+pub enum RunsError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("{QUEUE_LIMIT} runs are already waiting; try again when one has started")]
+    QueueFull,
+    #[error("no run with id {0}")]
+    NotFound(RunId),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// What viewers are told, in the order it happened.
+#[derive(Clone, Debug)]
+pub enum Update {
+    /// A run's state changed (queued, started, finished, failed, stopped).
+    Run(RunInfo),
+    /// What is new in the live run since the previous frame, encoded once for every viewer.
+    /// `seq` counts the live run's frames; a snapshot says which it already holds.
+    Frame {
+        id: RunId,
+        seq: u64,
+        frames: Arc<Vec<Encoded>>,
+    },
+}
+
+/// A run's trace so far and what a viewer needs to pick up its live frames after it.
+pub struct Snapshot {
+    pub info: RunInfo,
+    /// Frames that rebuild the run so far, the first one a reset.
+    pub frames: Vec<Encoded>,
+    /// The last live frame the snapshot includes; skip live frames up to it.
+    pub seq: u64,
+}
+
+/// A run as the manager keeps it.
+struct Record {
+    info: RunInfo,
+    /// The trace so far while live; the whole trace once over.
+    trace: Arc<Trace>,
+    /// Set while the run executes: stops it.
+    stop: Option<engine::StopHandle>,
+    /// Live frames applied to `trace` so far.
+    seq: u64,
+    /// The lanes' current states, from the last frame.
+    open: TraceDelta,
+}
+
+#[derive(Default)]
+struct Book {
+    next_id: RunId,
+    queue: VecDeque<RunId>,
+    records: BTreeMap<RunId, Record>,
+    finished: VecDeque<RunId>,
+    live: Option<RunId>,
+    /// Shutting down: nothing new is accepted or started.
+    closed: bool,
+}
+
+struct Inner {
+    presets: Vec<PresetInfo>,
+    book: Mutex<Book>,
+    work: Notify,
+    updates: broadcast::Sender<Update>,
+}
+
+/// The run manager; cheap to clone, shared by the HTTP API and every viewer.
+#[derive(Clone)]
+pub struct Runs(Arc<Inner>);
+
+impl std::fmt::Debug for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let book = self.book();
+        f.debug_struct("Runs")
+            .field("live", &book.live)
+            .field("queued", &book.queue.len())
+            .field("kept", &book.records.len())
+            .finish()
+    }
+}
+
+impl Runs {
+    /// A manager for `presets`; call [`Runs::spawn_executor`] to make it run anything.
+    pub fn new(presets: Vec<PresetInfo>) -> Runs {
+        let (updates, _) = broadcast::channel(UPDATE_BUFFER);
+        Runs(Arc::new(Inner {
+            presets,
+            book: Mutex::new(Book {
+                next_id: 1,
+                ..Book::default()
+            }),
+            work: Notify::new(),
+            updates,
+        }))
+    }
+
+    pub fn presets(&self) -> &[PresetInfo] {
+        &self.0.presets
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        // A panic while holding the lock leaves the book consistent (every change is one
+        // statement), so a poisoned lock is still usable.
+        self.0.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Validates `spec` and queues it.
+    pub fn submit(&self, spec: ExperimentSpec) -> Result<RunInfo, RunsError> {
+        let preset = find_preset(&self.0.presets, &spec.preset)?;
+        let knobs = preset.resolve(&spec.knobs)?;
+        let info = {
+            let mut book = self.book();
+            if book.closed {
+                return Err(RunsError::ShuttingDown);
+            }
+            if book.queue.len() >= QUEUE_LIMIT {
+                return Err(RunsError::QueueFull);
+            }
+            let id = book.next_id;
+            book.next_id += 1;
+            let info = RunInfo {
+                id,
+                spec: ExperimentSpec {
+                    preset: spec.preset,
+                    knobs: knobs.0,
+                },
+                state: RunState::Queued,
+                summary: None,
+                error: None,
+            };
+            book.queue.push_back(id);
+            book.records.insert(
+                id,
+                Record {
+                    info: info.clone(),
+                    trace: Arc::default(),
+                    stop: None,
+                    seq: 0,
+                    open: TraceDelta::default(),
+                },
+            );
+            info
+        };
+        self.announce(Update::Run(info.clone()));
+        self.0.work.notify_one();
+        Ok(info)
+    }
+
+    /// Stops a queued or running run. Stopping a run that is over changes nothing.
+    pub fn stop(&self, id: RunId) -> Result<RunInfo, RunsError> {
+        let info = {
+            let mut book = self.book();
+            let queued = book.queue.iter().position(|&q| q == id);
+            let record = book.records.get_mut(&id).ok_or(RunsError::NotFound(id))?;
+            match (record.info.state, queued) {
+                (RunState::Queued, Some(_)) => {
+                    record.info.state = RunState::Stopped;
+                    let info = record.info.clone();
+                    book.queue.retain(|&q| q != id);
+                    remember_finished(&mut book, id);
+                    info
+                }
+                (RunState::Running, _) => {
+                    if let Some(stop) = &record.stop {
+                        stop.stop();
+                    }
+                    return Ok(record.info.clone());
+                }
+                _ => return Ok(record.info.clone()),
+            }
+        };
+        self.announce(Update::Run(info.clone()));
+        Ok(info)
+    }
+
+    pub fn get(&self, id: RunId) -> Result<RunInfo, RunsError> {
+        let book = self.book();
+        let record = book.records.get(&id).ok_or(RunsError::NotFound(id))?;
+        Ok(record.info.clone())
+    }
+
+    /// Every run the manager still knows, oldest first.
+    pub fn list(&self) -> Vec<RunInfo> {
+        self.book()
+            .records
+            .values()
+            .map(|r| r.info.clone())
+            .collect()
+    }
+
+    /// A run's trace: so far while it runs, whole once over.
+    pub fn trace(&self, id: RunId) -> Result<(RunInfo, Arc<Trace>), RunsError> {
+        let book = self.book();
+        let record = book.records.get(&id).ok_or(RunsError::NotFound(id))?;
+        Ok((record.info.clone(), record.trace.clone()))
+    }
+
+    /// The run executing now, if any.
+    pub fn live_id(&self) -> Option<RunId> {
+        self.book().live
+    }
+
+    /// A run from its start, as frames: for a viewer that joins late, falls behind, or
+    /// replays a finished run. Encoding happens outside the manager's lock.
+    pub fn snapshot(&self, id: RunId) -> Result<Snapshot, RunsError> {
+        let (info, trace, open, seq) = {
+            let book = self.book();
+            let record = book.records.get(&id).ok_or(RunsError::NotFound(id))?;
+            let open = if record.info.state.is_over() {
+                TraceDelta::default()
+            } else {
+                record.open.clone()
+            };
+            (record.info.clone(), record.trace.clone(), open, record.seq)
+        };
+        let frames = if info.state == RunState::Queued {
+            Vec::new()
+        } else {
+            frames::snapshot(id, &trace, &open)
+        };
+        Ok(Snapshot { info, frames, seq })
+    }
+
+    /// Updates from now on. Pair with [`Runs::snapshot`] to catch up with a run already going.
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.0.updates.subscribe()
+    }
+
+    fn announce(&self, update: Update) {
+        // No receiver is fine: nobody is watching.
+        let _ = self.0.updates.send(update);
+    }
+
+    /// Starts the task that executes queued runs one after another, until [`Runs::shutdown`].
+    pub fn spawn_executor(&self) -> tokio::task::JoinHandle<()> {
+        let runs = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = {
+                    let mut book = runs.book();
+                    if book.closed {
+                        return;
+                    }
+                    book.queue.pop_front()
+                };
+                match next {
+                    Some(id) => runs.execute(id).await,
+                    None => runs.0.work.notified().await,
+                }
+            }
+        })
+    }
+
+    /// Stops the live run and every queued one, and lets the executor end once the live run
+    /// has wound down. New runs are refused from now on.
+    pub fn shutdown(&self) {
+        let queued: Vec<RunId> = {
+            let mut book = self.book();
+            book.closed = true;
+            book.queue.iter().copied().collect()
+        };
+        for id in queued {
+            let _ = self.stop(id);
+        }
+        if let Some(id) = self.live_id() {
+            let _ = self.stop(id);
+        }
+        self.0.work.notify_one();
+    }
+
+    /// Runs one queued run to its end, streaming frames while it goes.
+    async fn execute(&self, id: RunId) {
+        let Some(spec) = self.book().records.get(&id).map(|r| r.info.spec.clone()) else {
+            return;
+        };
+        let handle = match engine::start(&spec) {
+            Ok(handle) => handle,
+            Err(err) => {
+                self.finish(id, RunState::Failed, None, Some(err.to_string()), None);
+                return;
+            }
+        };
+        let info = {
+            let mut book = self.book();
+            book.live = Some(id);
+            let record = book.records.get_mut(&id).expect("queued runs have records");
+            record.info.state = RunState::Running;
+            record.stop = Some(handle.stop_handle());
+            record.info.clone()
+        };
+        self.announce(Update::Run(info));
+
+        let mut live = LiveFrames::new(id);
+        let mut ticker = tokio::time::interval(FRAME_PERIOD);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticker.tick().await;
+            let finished = handle.is_finished();
+            let delta = handle.drain();
+            if !delta.is_empty() || !delta.open_spans.is_empty() {
+                let frames = Arc::new(live.frames(&delta));
+                let seq = self.append(id, delta);
+                self.announce(Update::Frame { id, seq, frames });
+            }
+            if finished {
+                break;
+            }
+        }
+        let outcome = match tokio::task::spawn_blocking(move || handle.wait()).await {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let reason = format!("the run panicked: {panic}");
+                self.finish(id, RunState::Failed, None, Some(reason), None);
+                return;
+            }
+        };
+        let state = match &outcome.summary.end {
+            gilscope_shared::summary::EndReason::Stopped => RunState::Stopped,
+            gilscope_shared::summary::EndReason::Failed { .. } => RunState::Failed,
+            _ => RunState::Finished,
+        };
+        let error = match &outcome.summary.end {
+            gilscope_shared::summary::EndReason::Failed { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        self.finish(
+            id,
+            state,
+            Some(outcome.summary),
+            error,
+            Some(Arc::new(outcome.trace)),
+        );
+    }
+
+    /// Adds a frame's news to the live run's trace so far; returns the frame's number.
+    fn append(&self, id: RunId, mut delta: TraceDelta) -> u64 {
+        let mut book = self.book();
+        let Some(record) = book.records.get_mut(&id) else {
+            return 0;
+        };
+        record.open = TraceDelta {
+            open_spans: std::mem::take(&mut delta.open_spans),
+            now: delta.now,
+            ..TraceDelta::default()
+        };
+        Arc::make_mut(&mut record.trace).apply(delta);
+        record.seq += 1;
+        record.seq
+    }
+
+    fn finish(
+        &self,
+        id: RunId,
+        state: RunState,
+        summary: Option<gilscope_shared::summary::Summary>,
+        error: Option<String>,
+        trace: Option<Arc<Trace>>,
+    ) {
+        let info = {
+            let mut book = self.book();
+            if book.live == Some(id) {
+                book.live = None;
+            }
+            let Some(record) = book.records.get_mut(&id) else {
+                return;
+            };
+            record.info.state = state;
+            record.info.summary = summary.map(Box::new);
+            record.info.error = error;
+            record.stop = None;
+            if let Some(trace) = trace {
+                record.trace = trace;
+            }
+            let info = record.info.clone();
+            remember_finished(&mut book, id);
+            info
+        };
+        self.announce(Update::Run(info));
+    }
+}
+
+/// Keeps at most [`KEEP_FINISHED`] finished runs, dropping the oldest.
+fn remember_finished(book: &mut Book, id: RunId) {
+    book.finished.push_back(id);
+    while book.finished.len() > KEEP_FINISHED {
+        if let Some(old) = book.finished.pop_front() {
+            book.records.remove(&old);
+        }
+    }
+}
