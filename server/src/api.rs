@@ -7,17 +7,20 @@
 //! | `GET /api/runs` | every run the server remembers, oldest first |
 //! | `GET /api/runs/{id}` | its state and, once over, its summary |
 //! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it) |
+//! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`) |
 //! | `DELETE /api/runs/{id}` | stops it; answers its state |
 //!
 //! `POST` and `DELETE` sit behind [`crate::guard::same_origin`]. Errors are
 //! `{"error": ..., "field": ...}` with a 4xx status.
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gilscope_shared::protocol::{RunId, RunInfo};
 use gilscope_shared::spec::{ExperimentSpec, PresetInfo};
+use serde::Deserialize;
 
 use crate::engine::chrome::to_chrome;
 use crate::error::AppError;
@@ -50,16 +53,41 @@ pub async fn get(
     Ok(Json(state.runs.get(run_id(id)?)?))
 }
 
+/// `?format=` of a trace download.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormat {
+    /// Chrome Trace Event JSON, for Perfetto and chrome://tracing.
+    #[default]
+    Chrome,
+    /// gilscope's own trace model.
+    Gilscope,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TraceQuery {
+    #[serde(default)]
+    format: TraceFormat,
+}
+
 pub async fn trace(
     State(state): State<AppState>,
     id: Result<Path<RunId>, PathRejection>,
-) -> Result<Json<serde_json::Value>, AppError> {
+    query: Result<Query<TraceQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(query) = query.map_err(|_| AppError::BadRequest {
+        message: "format is one of chrome, gilscope".to_string(),
+        field: "format".to_string(),
+    })?;
     let (_, trace) = state.runs.trace(run_id(id)?)?;
     // A big trace takes a while to convert: off the async workers.
-    let chrome = tokio::task::spawn_blocking(move || to_chrome(&trace))
-        .await
-        .expect("converting a trace does not panic");
-    Ok(Json(chrome))
+    let body = tokio::task::spawn_blocking(move || match query.format {
+        TraceFormat::Chrome => Json(to_chrome(&trace)).into_response(),
+        TraceFormat::Gilscope => Json(&*trace).into_response(),
+    })
+    .await
+    .expect("converting a trace does not panic");
+    Ok(body)
 }
 
 pub async fn stop(

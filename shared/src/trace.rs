@@ -323,12 +323,20 @@ impl Trace {
         self.end = self.end.max(delta.now);
     }
 
+    /// The lane with this id. Lanes are usually stored in id order; a trace rebuilt from
+    /// frames may hold them in arrival order, so fall back to a search.
     pub fn lane(&self, id: LaneId) -> Option<&Lane> {
-        self.lanes.get(id.0 as usize)
+        self.lanes
+            .get(id.0 as usize)
+            .filter(|lane| lane.id == id)
+            .or_else(|| self.lanes.iter().find(|lane| lane.id == id))
     }
 
     pub fn interpreter(&self, id: InterpId) -> Option<&Interpreter> {
-        self.interpreters.get(id.0 as usize)
+        self.interpreters
+            .get(id.0 as usize)
+            .filter(|interp| interp.id == id)
+            .or_else(|| self.interpreters.iter().find(|interp| interp.id == id))
     }
 
     /// Total time each lane spent in each state, in ns.

@@ -148,7 +148,7 @@ fn check_depth(trace: &Trace, found: &mut Vec<Violation>) {
         .iter()
         .filter_map(|c| match c.kind {
             CounterKind::QueueDepth { queue } => {
-                let capacity = trace.queues.get(queue.0 as usize)?.capacity?;
+                let capacity = trace.queues.iter().find(|q| q.id == queue)?.capacity?;
                 Some((c.id, (queue, capacity)))
             }
             _ => None,
