@@ -17,8 +17,12 @@ use super::clock::Epoch;
 
 /// A batch is sent once this many events are buffered...
 pub const FLUSH_EVENTS: usize = 512;
-/// ...or once this long has passed since the last batch (checked when an event is recorded).
+/// ...or once this long has passed since the last batch (checked when an event is recorded)...
 pub const FLUSH_NS: u64 = 10_000_000;
+/// ...or when the lane starts to wait, since it may then record nothing for a long time and
+/// viewers should not wait for what came before: at once for a join, I/O, a lock or a queue;
+/// for the GIL (waited for very often) only once this long has passed since the last batch.
+pub const FLUSH_BEFORE_GIL_WAIT_NS: u64 = 1_000_000;
 
 /// Where batches go: the in-process collector, or (for a worker process) a pipe.
 pub trait EventSink: Send + Sync {
@@ -148,7 +152,11 @@ impl Recorder {
         self.task = task;
         self.since = t;
         self.status.set(state, t);
-        self.maybe_flush(t);
+        if self.buffered > 0 && self.may_wait_long(state, t) {
+            self.flush(t);
+        } else {
+            self.maybe_flush(t);
+        }
     }
 
     /// Records an instant on this lane now.
@@ -173,6 +181,16 @@ impl Recorder {
         self.buf.samples.push(Sample { counter, t, value });
         self.buffered += 1;
         self.maybe_flush(t);
+    }
+
+    /// Entering `state` at `t` may leave the lane silent for long.
+    #[inline]
+    fn may_wait_long(&self, state: State, t: Nanos) -> bool {
+        match state {
+            State::Running | State::Done => false,
+            State::WaitGil => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_GIL_WAIT_NS,
+            _ => true,
+        }
     }
 
     #[inline]
