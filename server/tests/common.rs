@@ -15,6 +15,29 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs a timing check up to three times and passes if one attempt does: on a shared 2-core
+/// machine another process can take a core for a moment and distort one measurement, but not
+/// every one of three. Fails with every attempt's complaint.
+pub fn timing(what: &str, mut attempt: impl FnMut() -> Result<(), String>) {
+    let mut complaints = Vec::new();
+    for _ in 0..3 {
+        match attempt() {
+            Ok(()) => return,
+            Err(complaint) => complaints.push(complaint),
+        }
+    }
+    panic!("{what}: failed 3 times: {}", complaints.join("; "));
+}
+
+/// `Err(message)` unless `condition` holds: for [`timing`] attempts.
+pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
 pub fn spec(preset: &str, knobs: &[(&str, &str)]) -> ExperimentSpec {
     ExperimentSpec {
         preset: preset.into(),
