@@ -5,7 +5,7 @@
 //! `/proc/stat` counts in kernel ticks (usually 100 per second) and `schedstat` advances at the
 //! scheduler tick, so a single 20 ms sample is coarse; views average over a few of them.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -80,13 +80,21 @@ pub struct ThreadCpu {
     pub last_core: Option<u32>,
 }
 
-/// Reads one thread's CPU time and last core. Fails once the thread has exited.
-pub fn thread_cpu(pid: u32, tid: u32) -> Result<ThreadCpu, SamplerError> {
-    let task = procfs::process::Process::new(pid as i32)?.task_from_tid(tid as i32)?;
-    let cpu_ns = task.schedstat()?.sum_exec_runtime;
-    let last_core = task.stat()?.processor.and_then(|c| u32::try_from(c).ok());
+/// Reads one thread's CPU time and last core, through `/proc/<tid>`, which names a thread of
+/// any process (worker processes' threads too). Fails once the thread has exited.
+pub fn thread_cpu(tid: u32) -> Result<ThreadCpu, SamplerError> {
+    let thread = procfs::process::Process::new(tid as i32)?;
+    let cpu_ns = thread.schedstat()?.sum_exec_runtime;
+    let last_core = thread.stat()?.processor.and_then(|c| u32::try_from(c).ok());
     Ok(ThreadCpu { cpu_ns, last_core })
 }
+
+/// The threads whose last core is recorded, each with its counter track (value: the core's
+/// number); the run adds lanes as they start.
+pub type WatchedThreads = Arc<Mutex<Vec<(u32, CounterId)>>>;
+
+/// At most this many threads are watched: reading one costs about 15 µs, every period.
+pub const MAX_WATCHED_THREADS: usize = 16;
 
 /// The counter tracks a [`Sampler`] writes into: one per core, and the machine's mean.
 #[derive(Debug, Clone)]
@@ -106,6 +114,7 @@ impl Sampler {
     pub fn spawn(
         period: Duration,
         tracks: CoreTracks,
+        threads: WatchedThreads,
         now: impl Fn() -> Nanos + Send + 'static,
         mut emit: impl FnMut(Sample) + Send + 'static,
     ) -> Result<Sampler, SamplerError> {
@@ -127,6 +136,17 @@ impl Sampler {
                         t,
                         value: busy.iter().sum(),
                     });
+                    let watched = threads.lock().map(|w| w.clone()).unwrap_or_default();
+                    for (tid, counter) in watched {
+                        if let Ok(ThreadCpu {
+                            last_core: Some(core),
+                            ..
+                        }) = thread_cpu(tid)
+                        {
+                            let value = f64::from(core);
+                            emit(Sample { counter, t, value });
+                        }
+                    }
                 }
             })
             .expect("spawning the core sampler thread");
@@ -159,7 +179,6 @@ pub fn logical_cores() -> usize {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
     use std::time::Instant;
 
     /// Keeps one core busy until dropped.
@@ -214,18 +233,17 @@ mod tests {
 
     #[test]
     fn thread_cpu_advances_for_a_busy_thread() {
-        let pid = std::process::id();
         let tid = current_tid();
-        let before = thread_cpu(pid, tid).unwrap();
+        let before = thread_cpu(tid).unwrap();
         let started = Instant::now();
         let mut x = 0u64;
         while started.elapsed() < Duration::from_millis(50) {
             x = std::hint::black_box(x.wrapping_add(1));
         }
-        let after = thread_cpu(pid, tid).unwrap();
+        let after = thread_cpu(tid).unwrap();
         assert!(after.cpu_ns > before.cpu_ns);
         assert!(after.last_core.is_some());
-        assert!(thread_cpu(pid, u32::MAX >> 2).is_err());
+        assert!(thread_cpu(u32::MAX >> 2).is_err());
     }
 
     #[test]
@@ -237,9 +255,12 @@ mod tests {
             busy_cores: CounterId(cores as u32),
         };
         let origin = Instant::now();
+        let me = CounterId(cores as u32 + 1);
+        let watched: WatchedThreads = Arc::new(Mutex::new(vec![(current_tid(), me)]));
         let sampler = Sampler::spawn(
             Duration::from_millis(5),
             tracks,
+            watched,
             move || origin.elapsed().as_nanos() as Nanos,
             move |s| {
                 let _ = sink.send(s);

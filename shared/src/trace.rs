@@ -243,6 +243,8 @@ pub enum CounterKind {
     CoreUsage { core: u32 },
     /// Mean number of busy cores of the whole machine.
     CoresBusy,
+    /// The core a lane's thread last ran on (its number), as the kernel reports it.
+    LaneCore { lane: LaneId },
     /// The value of a shared variable.
     SharedValue,
 }

@@ -24,7 +24,7 @@ use super::recorder::{EventSink, LaneStatus};
 use super::stop::StopFlag;
 use super::summarize::{summarize, Timings};
 use crate::presets::{self, Preset};
-use crate::sampler::{CoreSampler, CoreTracks, Sampler};
+use crate::sampler::{CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS};
 
 /// The limits no run can pass, whatever its knobs.
 #[derive(Clone, Copy, Debug)]
@@ -274,17 +274,19 @@ fn conduct(
 ) -> RunOutcome {
     let deadline = Instant::now() + CAPS.max_wall;
     let sink = collector.lock().unwrap_or_else(|e| e.into_inner()).sink();
-    let env = fresh_env(epoch, sink);
+    let mut env = fresh_env(epoch, sink);
+    let cores = watch_cores(&env);
+    if let Some((_, watching)) = &cores {
+        env.sink = watching.clone();
+    }
     let phase = match preset.build(&knobs, &env) {
-        Ok(experiment) => {
-            let _cores = watch_cores(&env);
-            run_phase(experiment, &env, deadline, user_stop)
-        }
+        Ok(experiment) => run_phase(experiment, &env, deadline, user_stop),
         Err(e) => Phase {
             end: Some(failed(e)),
             ..Phase::default()
         },
     };
+    drop(cores);
     let end = phase.end.clone().unwrap_or(EndReason::Finished);
     let (mut baseline_wall_s, mut baseline_ops_per_s) = (None, None);
     if end.is_finished() {
@@ -333,9 +335,10 @@ fn conduct(
 /// How often the machine's cores are sampled while an experiment runs.
 const CORE_SAMPLE_PERIOD: Duration = Duration::from_millis(20);
 
-/// Samples every core's usage into counter tracks of the run until dropped; `None` where
-/// /proc cannot be read (the run goes on without core tracks).
-fn watch_cores(env: &RunEnv) -> Option<Sampler> {
+/// Samples every core's usage, and the core each lane last ran on, into counter tracks of
+/// the run until dropped; `None` where /proc cannot be read (the run goes on without them).
+/// Lanes are watched as they open, through the sink this returns in place of `env`'s.
+fn watch_cores(env: &RunEnv) -> Option<(Sampler, Arc<dyn EventSink>)> {
     let cores = CoreSampler::new().ok()?.cores() as u32;
     let tracks = CoreTracks {
         per_core: (0..cores)
@@ -343,14 +346,53 @@ fn watch_cores(env: &RunEnv) -> Option<Sampler> {
             .collect(),
         busy_cores: env.new_counter("cores busy", CounterKind::CoresBusy),
     };
-    let (epoch, sink) = (env.epoch, env.sink.clone());
+    let watched = WatchedThreads::default();
+    let sink: Arc<dyn EventSink> = Arc::new(WatchLanes {
+        env: env.clone(),
+        watched: watched.clone(),
+    });
+    let (epoch, inner) = (env.epoch, env.sink.clone());
     let deliver = move |sample| {
-        sink.deliver(TraceDelta {
+        inner.deliver(TraceDelta {
             samples: vec![sample],
             ..TraceDelta::default()
         })
     };
-    Sampler::spawn(CORE_SAMPLE_PERIOD, tracks, move || epoch.elapsed(), deliver).ok()
+    let sampler = Sampler::spawn(
+        CORE_SAMPLE_PERIOD,
+        tracks,
+        watched,
+        move || epoch.elapsed(),
+        deliver,
+    )
+    .ok()?;
+    Some((sampler, sink))
+}
+
+/// A sink that passes everything on and gives each new lane (up to
+/// [`MAX_WATCHED_THREADS`]) a counter track of the core its thread last ran on.
+struct WatchLanes {
+    env: RunEnv,
+    watched: WatchedThreads,
+}
+
+impl EventSink for WatchLanes {
+    fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
+        if let (Some(tid), Ok(mut watched)) = (lane.tid, self.watched.lock()) {
+            if watched.len() < MAX_WATCHED_THREADS {
+                let name = format!("{} core", lane.name);
+                let counter = self
+                    .env
+                    .new_counter(&name, CounterKind::LaneCore { lane: lane.id });
+                watched.push((tid, counter));
+            }
+        }
+        self.env.sink.open_lane(lane)
+    }
+
+    fn deliver(&self, batch: TraceDelta) {
+        self.env.sink.deliver(batch)
+    }
 }
 
 fn failed(e: EngineError) -> EndReason {
