@@ -14,11 +14,17 @@ pub mod gil;
 pub mod interp;
 pub mod io;
 pub mod lock;
+pub mod mp_queue;
 pub mod pool;
+pub mod process;
 pub mod queue;
 pub mod recorder;
 pub mod run;
+pub mod shared_objects;
+pub mod shm;
 pub mod stop;
 pub mod summarize;
+pub mod wire;
+pub mod worker;
 
 pub use run::{start, Caps, RunHandle, RunOutcome, StartError, CAPS};

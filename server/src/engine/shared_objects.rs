@@ -1,0 +1,52 @@
+//! What a worker process inherits from its parent, as sent in its job: the run's shared memory
+//! (by file descriptor) and where each shared object lives in it, and the queues' pipes.
+//!
+//! The parent creates everything before it starts a child (as `fork` would hand it over); the
+//! child maps the same memory and opens the same pipe ends by their descriptor numbers, which
+//! the parent leaves open across `exec` for it.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::mp_queue::QueueDesc;
+use super::shm::Arena;
+
+/// The shared objects of a run, as a child finds them.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct SharedObjects {
+    /// The arena's descriptor number and length.
+    pub arena: Option<(i32, usize)>,
+    /// Offsets of shared values (`multiprocessing.Value`) in the arena, by the preset's names.
+    pub values: Vec<(String, usize)>,
+    /// The run's `multiprocessing.Queue`s (and a pool's task and result pipes).
+    pub queues: Vec<QueueDesc>,
+}
+
+impl SharedObjects {
+    /// Descriptors the child must inherit.
+    pub fn inherit_fds(&self) -> Vec<i32> {
+        let mut fds: Vec<i32> = self.arena.iter().map(|(fd, _)| *fd).collect();
+        for q in &self.queues {
+            fds.extend([q.read_fd, q.write_fd]);
+        }
+        fds
+    }
+
+    pub fn value(&self, name: &str) -> Option<usize> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, o)| *o)
+    }
+
+    pub fn queue(&self, name: &str) -> Option<&QueueDesc> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    /// Maps the arena in a child.
+    pub fn attach(&self) -> std::io::Result<Option<Arc<Arena>>> {
+        match self.arena {
+            // SAFETY: the parent passed this memfd for this child to own.
+            Some((fd, len)) => Ok(Some(Arc::new(unsafe { Arena::attach(fd, len)? }))),
+            None => Ok(None),
+        }
+    }
+}
