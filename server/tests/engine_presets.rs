@@ -32,6 +32,7 @@ fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
         "convoy-effect" => vec![("work", "3000000"), ("switch_interval_ms", "1")],
         "gil-flavours" => vec![("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
         "cpu-processes" => vec![("processes", "2"), ("work", "3000000")],
+        "shared-value" => vec![("processes", "2"), ("increments", "20000")],
         other => panic!("no small knobs for {other}: add them"),
     }
 }

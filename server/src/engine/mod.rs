@@ -21,6 +21,7 @@ pub mod queue;
 pub mod recorder;
 pub mod run;
 pub mod shared_objects;
+pub mod shared_value;
 pub mod shm;
 pub mod stop;
 pub mod summarize;

@@ -19,6 +19,7 @@ pub mod gil_flavours;
 pub mod io_threads;
 pub mod join;
 pub mod knobs;
+pub mod shared_value;
 pub mod thread_pool_map;
 
 /// A preset: what it teaches and how to run it.
@@ -44,7 +45,7 @@ pub trait Preset: Sync + Send {
     }
 }
 
-static PRESETS: [&dyn Preset; 8] = [
+static PRESETS: [&dyn Preset; 9] = [
     &cpu_threads::CpuThreads,
     &io_threads::IoThreads,
     &join::Join,
@@ -53,6 +54,7 @@ static PRESETS: [&dyn Preset; 8] = [
     &convoy_effect::ConvoyEffect,
     &gil_flavours::GilFlavours,
     &cpu_processes::CpuProcesses,
+    &shared_value::SharedValuePreset,
 ];
 
 pub fn all() -> &'static [&'static dyn Preset] {
