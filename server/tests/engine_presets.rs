@@ -33,6 +33,11 @@ fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
         "gil-flavours" => vec![("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
         "cpu-processes" => vec![("processes", "2"), ("work", "3000000")],
         "shared-value" => vec![("processes", "2"), ("increments", "20000")],
+        "queue-producer-consumer" => vec![
+            ("items", "200"),
+            ("produce_work", "2000"),
+            ("consume_work", "6000"),
+        ],
         other => panic!("no small knobs for {other}: add them"),
     }
 }

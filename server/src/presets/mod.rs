@@ -19,6 +19,7 @@ pub mod gil_flavours;
 pub mod io_threads;
 pub mod join;
 pub mod knobs;
+pub mod queue_producer_consumer;
 pub mod shared_value;
 pub mod thread_pool_map;
 
@@ -45,7 +46,7 @@ pub trait Preset: Sync + Send {
     }
 }
 
-static PRESETS: [&dyn Preset; 9] = [
+static PRESETS: [&dyn Preset; 10] = [
     &cpu_threads::CpuThreads,
     &io_threads::IoThreads,
     &join::Join,
@@ -55,6 +56,7 @@ static PRESETS: [&dyn Preset; 9] = [
     &gil_flavours::GilFlavours,
     &cpu_processes::CpuProcesses,
     &shared_value::SharedValuePreset,
+    &queue_producer_consumer::QueueProducerConsumer,
 ];
 
 pub fn all() -> &'static [&'static dyn Preset] {
