@@ -38,6 +38,7 @@ fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
             ("produce_work", "2000"),
             ("consume_work", "6000"),
         ],
+        "queue-qsize-unreliable" => vec![("items", "300")],
         other => panic!("no small knobs for {other}: add them"),
     }
 }

@@ -137,6 +137,9 @@ pub struct ProcessFigures {
     /// buffer or the pipe).
     #[serde(default)]
     pub empty_mismatch_samples: Option<u64>,
+    /// Tries where `empty()` said True while `qsize()` said at least 1, just after a `put`.
+    #[serde(default)]
+    pub empty_while_qsize_positive: Option<u64>,
     /// Median time from `p.start()` in the parent until the child's interpreter ran, in ms.
     #[serde(default)]
     pub process_start_ms_median: Option<f64>,

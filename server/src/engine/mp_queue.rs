@@ -35,18 +35,22 @@ use super::shm::{Arena, Offset, RLock, Sem};
 use super::stop::{StopFlag, Stopped, MAX_WAIT};
 
 /// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
-/// notify), measured as a whole with `get` on this machine (docs/processes.md).
+/// `notify()`): 622 ns a put on this machine, feeder's share included (docs/processes.md).
 pub const PUT_BYTECODES: u64 = 150;
-/// `Queue.get`'s Python (`with self._rlock`, `_recv_bytes`, `self._sem.release()`).
-pub const GET_BYTECODES: u64 = 150;
+/// `Queue.get`'s Python around its two reads (`with self._rlock`, `_recv_bytes`,
+/// `self._sem.release()`): a get of a waiting item costs 4.1 µs here, unpickling included.
+pub const GET_BYTECODES: u64 = 950;
 /// `_ForkingPickler.dumps(obj)` of a small int, in the feeder.
 pub const PICKLE_BYTECODES: u64 = 250;
 /// `_ForkingPickler.loads(res)` in `get`.
 pub const UNPICKLE_BYTECODES: u64 = 150;
 /// One round of the feeder's loop around a send (`_feed`: the condition, popleft, the lock).
 pub const FEED_BYTECODES: u64 = 200;
-/// `q.qsize()` / `q.empty()`: a method call and one C call.
-pub const QUERY_BYTECODES: u64 = 20;
+/// `q.qsize()`: a method call and `sem_getvalue` (67 ns here).
+pub const QSIZE_BYTECODES: u64 = 15;
+/// `q.empty()`: `not self._poll()` goes through `multiprocessing.connection.wait` and a
+/// selector (2.3 µs here), around its `poll` system call.
+pub const EMPTY_BYTECODES: u64 = 650;
 
 /// One message on the pipe: the item's number and its value. 16 bytes, below `PIPE_BUF`, so
 /// each write is atomic even with several feeders writing.
@@ -207,14 +211,17 @@ impl MpQueue {
 
     /// `q.qsize()`.
     pub fn qsize(&self, py: &mut Py) -> Result<i64, Stopped> {
-        py.call(|py| py.straight(QUERY_BYTECODES))?;
+        py.call(|py| py.straight(QSIZE_BYTECODES))?;
         Ok(self.qsize_now())
     }
 
-    /// `q.empty()`, also sampling the three tracks at that instant.
+    /// `q.empty()`, also sampling the three tracks at that instant. CPython's `empty()` is
+    /// `not self._poll()`, a `poll` system call made with the GIL released — a moment in
+    /// which the woken feeder can take the GIL.
     pub fn empty(&self, py: &mut Py) -> Result<bool, Stopped> {
-        py.call(|py| py.straight(QUERY_BYTECODES))?;
-        let empty = self.empty_now();
+        py.call(|py| py.straight(EMPTY_BYTECODES / 2))?;
+        let empty = py.blocking(State::Io, |_, _| Ok(self.empty_now()))?;
+        py.straight(EMPTY_BYTECODES / 2)?;
         let depth = self.depth().load(Ordering::SeqCst);
         self.sample(py, depth);
         Ok(empty)

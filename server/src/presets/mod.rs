@@ -20,6 +20,7 @@ pub mod io_threads;
 pub mod join;
 pub mod knobs;
 pub mod queue_producer_consumer;
+pub mod queue_qsize_unreliable;
 pub mod shared_value;
 pub mod thread_pool_map;
 
@@ -46,7 +47,7 @@ pub trait Preset: Sync + Send {
     }
 }
 
-static PRESETS: [&dyn Preset; 10] = [
+static PRESETS: [&dyn Preset; 11] = [
     &cpu_threads::CpuThreads,
     &io_threads::IoThreads,
     &join::Join,
@@ -57,6 +58,7 @@ static PRESETS: [&dyn Preset; 10] = [
     &cpu_processes::CpuProcesses,
     &shared_value::SharedValuePreset,
     &queue_producer_consumer::QueueProducerConsumer,
+    &queue_qsize_unreliable::QueueQsizeUnreliable,
 ];
 
 pub fn all() -> &'static [&'static dyn Preset] {

@@ -68,7 +68,7 @@ if __name__ == "__main__":
     print(f"{PRODUCERS * ITEMS} items through a queue of {CAPACITY}")
 "#;
 
-fn work_knob(name: &str, description: &str, default: i64) -> KnobDef {
+pub fn work_knob(name: &str, description: &str, default: i64) -> KnobDef {
     KnobDef {
         name: name.into(),
         description: description.into(),
