@@ -39,6 +39,8 @@ fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
             ("consume_work", "6000"),
         ],
         "queue-qsize-unreliable" => vec![("items", "300")],
+        "process-pool-map" => vec![("processes", "2"), ("items", "20"), ("work", "200000")],
+        "apply-async" => vec![("processes", "2"), ("items", "10"), ("work", "200000")],
         other => panic!("no small knobs for {other}: add them"),
     }
 }

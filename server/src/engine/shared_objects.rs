@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::mp_queue::QueueDesc;
 use super::shm::Arena;
+use super::simple_queue::PipeDesc;
 
 /// The shared objects of a run, as a child finds them.
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
@@ -21,6 +22,9 @@ pub struct SharedObjects {
     pub values: Vec<(String, usize)>,
     /// The run's `multiprocessing.Queue`s (and a pool's task and result pipes).
     pub queues: Vec<QueueDesc>,
+    /// `SimpleQueue`s (a pool's task and result pipes).
+    #[serde(default)]
+    pub pipes: Vec<PipeDesc>,
 }
 
 impl SharedObjects {
@@ -30,11 +34,18 @@ impl SharedObjects {
         for q in &self.queues {
             fds.extend([q.read_fd, q.write_fd]);
         }
+        for p in &self.pipes {
+            fds.extend([p.read_fd, p.write_fd]);
+        }
         fds
     }
 
     pub fn value(&self, name: &str) -> Option<usize> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, o)| *o)
+    }
+
+    pub fn pipe(&self, name: &str) -> Option<&PipeDesc> {
+        self.pipes.iter().find(|p| p.name == name)
     }
 
     pub fn queue(&self, name: &str) -> Option<&QueueDesc> {

@@ -11,6 +11,7 @@ use crate::engine::run::Experiment;
 use crate::engine::stop::Stopped;
 use crate::engine::worker::WorkerCtx;
 
+pub mod apply_async;
 pub mod convoy_effect;
 pub mod counter_race;
 pub mod cpu_processes;
@@ -19,6 +20,7 @@ pub mod gil_flavours;
 pub mod io_threads;
 pub mod join;
 pub mod knobs;
+pub mod process_pool_map;
 pub mod queue_producer_consumer;
 pub mod queue_qsize_unreliable;
 pub mod shared_value;
@@ -47,7 +49,7 @@ pub trait Preset: Sync + Send {
     }
 }
 
-static PRESETS: [&dyn Preset; 11] = [
+static PRESETS: [&dyn Preset; 13] = [
     &cpu_threads::CpuThreads,
     &io_threads::IoThreads,
     &join::Join,
@@ -59,6 +61,8 @@ static PRESETS: [&dyn Preset; 11] = [
     &shared_value::SharedValuePreset,
     &queue_producer_consumer::QueueProducerConsumer,
     &queue_qsize_unreliable::QueueQsizeUnreliable,
+    &process_pool_map::ProcessPoolMap,
+    &apply_async::ApplyAsync,
 ];
 
 pub fn all() -> &'static [&'static dyn Preset] {
