@@ -41,6 +41,8 @@ fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
         "queue-qsize-unreliable" => vec![("items", "300")],
         "process-pool-map" => vec![("processes", "2"), ("items", "20"), ("work", "200000")],
         "apply-async" => vec![("processes", "2"), ("items", "10"), ("work", "200000")],
+        "queue-vs-shared-memory" => vec![("items", "2000")],
+        "return-values" => vec![("processes", "2"), ("items", "400")],
         other => panic!("no small knobs for {other}: add them"),
     }
 }

@@ -127,21 +127,21 @@ pub struct Pool {
 
 impl Pool {
     /// `Pool(n)` as built before the run starts: the pipes, the `n` worker processes (not
-    /// started) running `preset`'s `pool_worker` role, and the two handler threads.
+    /// started) running `preset`'s `pool_worker` role, and the two handler threads. The
+    /// workers also inherit `inherited` (what a pool `initializer` hands them).
     pub fn new(
         interp: &Arc<Interp>,
         arena: &Arc<Arena>,
         preset: &str,
         knobs: &Knobs,
         n: usize,
+        inherited: SharedObjects,
     ) -> Result<Pool, EngineError> {
         let inq = Arc::new(SimpleQueue::create(arena, "pool inqueue")?);
         let outq = Arc::new(SimpleQueue::create(arena, "pool outqueue")?);
-        let shared = SharedObjects {
-            arena: Some((arena.raw_fd(), arena.len())),
-            pipes: vec![inq.desc.clone(), outq.desc.clone()],
-            ..SharedObjects::default()
-        };
+        let mut shared = inherited;
+        shared.arena = Some((arena.raw_fd(), arena.len()));
+        shared.pipes.extend([inq.desc.clone(), outq.desc.clone()]);
         let workers = (0..n)
             .map(|i| {
                 Process::new(

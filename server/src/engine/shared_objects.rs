@@ -25,6 +25,9 @@ pub struct SharedObjects {
     /// `SimpleQueue`s (a pool's task and result pipes).
     #[serde(default)]
     pub pipes: Vec<PipeDesc>,
+    /// Files and directories the children write to (return-values' files).
+    #[serde(default)]
+    pub paths: Vec<String>,
 }
 
 impl SharedObjects {

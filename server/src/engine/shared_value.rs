@@ -30,6 +30,8 @@ pub const GET_BYTECODES: u64 = 24;
 pub const SET_BYTECODES: u64 = 24;
 /// `with v.get_lock():` — the method call, `__enter__` and `__exit__`, split in two.
 pub const WITH_LOCK_BYTECODES: u64 = 60;
+/// `v.value` or `v.value = x` of a `Value(.., lock=False)`: ctypes' property, no lock.
+pub const RAW_ACCESS_BYTECODES: u64 = 15;
 /// At most this many lost-update marks per process (the count itself is exact).
 const MAX_LOST_MARKS: u32 = 2_000;
 
@@ -124,6 +126,18 @@ impl SharedValue {
             py.rec.mark(MarkKind::LostUpdate { read, written: x });
         }
         py.straight(SET_BYTECODES / 2)
+    }
+
+    /// `v.value` of a `Value(.., lock=False)`.
+    pub fn read_unlocked(&self, py: &mut Py) -> Result<i64, Stopped> {
+        py.straight(RAW_ACCESS_BYTECODES)?;
+        Ok(self.peek())
+    }
+
+    /// `v.value = x` of a `Value(.., lock=False)`.
+    pub fn write_unlocked(&self, py: &mut Py, x: i64) -> Result<(), Stopped> {
+        self.set_raw(x);
+        py.straight(RAW_ACCESS_BYTECODES)
     }
 
     /// One iteration of `for _ in range(n): v.value += 1`, optionally inside

@@ -181,7 +181,7 @@ impl SimpleQueue {
                 let mut len = [0u8; 4];
                 read_exact(fd, &mut len, stop)?;
                 let len = u32::from_le_bytes(len) as usize;
-                if len > MAX_INTS * 8 || len % 8 != 0 {
+                if len > MAX_INTS * 8 || !len.is_multiple_of(8) {
                     return Err(PipeError::TooLong(len));
                 }
                 let mut body = vec![0u8; len];

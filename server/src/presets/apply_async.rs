@@ -66,7 +66,7 @@ impl Preset for ApplyAsync {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let arena = arena()?;
         let n = knobs.int("processes") as usize;
-        let pool = Pool::new(&interp, &arena, self.name(), knobs, n)?;
+        let pool = Pool::new(&interp, &arena, self.name(), knobs, n, Default::default())?;
         let items = knobs.int("items");
         let measures = Arc::new(Mutex::new(Measures::default()));
         let m = measures.clone();

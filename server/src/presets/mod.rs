@@ -23,6 +23,8 @@ pub mod knobs;
 pub mod process_pool_map;
 pub mod queue_producer_consumer;
 pub mod queue_qsize_unreliable;
+pub mod queue_vs_shared_memory;
+pub mod return_values;
 pub mod shared_value;
 pub mod thread_pool_map;
 
@@ -49,7 +51,7 @@ pub trait Preset: Sync + Send {
     }
 }
 
-static PRESETS: [&dyn Preset; 13] = [
+static PRESETS: [&dyn Preset; 15] = [
     &cpu_threads::CpuThreads,
     &io_threads::IoThreads,
     &join::Join,
@@ -63,6 +65,8 @@ static PRESETS: [&dyn Preset; 13] = [
     &queue_qsize_unreliable::QueueQsizeUnreliable,
     &process_pool_map::ProcessPoolMap,
     &apply_async::ApplyAsync,
+    &queue_vs_shared_memory::QueueVsSharedMemory,
+    &return_values::ReturnValues,
 ];
 
 pub fn all() -> &'static [&'static dyn Preset] {
