@@ -29,11 +29,11 @@ fn machine_busy_cores(window: std::time::Duration) -> f64 {
     (b1 - b0) as f64 / (t1 - t0).max(1) as f64 * cores
 }
 
-/// Other work on a shared machine steals the cores a speed-up needs: wait (at most 60 s) until
+/// Other work on a shared machine steals the cores a speed-up needs: wait (at most 20 s) until
 /// less than half a core is busy before a timing run (observing-real-cpython.md).
 fn wait_for_quiet() {
     let t = std::time::Instant::now();
-    while t.elapsed() < std::time::Duration::from_secs(60) {
+    while t.elapsed() < std::time::Duration::from_secs(20) {
         let busy = machine_busy_cores(std::time::Duration::from_millis(300));
         if busy < 0.5 {
             return;
