@@ -197,7 +197,7 @@ import os, struct, sys, time
 def s(t):
     b = t.encode()
     return bytes([0xa0 | len(b)]) + b
-body = b"\x81" + s("Hello") + b"\x83" + s("magic") + s("gilscope-worker") + s("version") + b"\x01" + s("pid") + b"\xce" + struct.pack(">I", os.getpid())
+body = b"\x81" + s("Hello") + b"\x83" + s("magic") + s("gilscope-worker") + s("version") + b"\x02" + s("pid") + b"\xce" + struct.pack(">I", os.getpid())
 out = sys.stdout.buffer
 out.write(struct.pack("<I", len(body)) + body)
 out.flush()

@@ -39,13 +39,13 @@ pub const PICKLE_ITEM_BYTECODES: u64 = 8;
 pub const UNPICKLE_BASE_BYTECODES: u64 = 150;
 pub const UNPICKLE_ITEM_BYTECODES: u64 = 6;
 /// One round of the task handler's loop (`_handle_tasks`).
-pub const TASK_HANDLER_BYTECODES: u64 = 300;
+pub const TASK_HANDLER_BYTECODES: u64 = 200;
 /// One round of a worker's loop (`worker()`: get, unpack, call, put).
-pub const WORKER_LOOP_BYTECODES: u64 = 300;
+pub const WORKER_LOOP_BYTECODES: u64 = 200;
 /// One round of the result handler (`_handle_results` and `MapResult._set`).
-pub const RESULT_HANDLER_BYTECODES: u64 = 300;
+pub const RESULT_HANDLER_BYTECODES: u64 = 200;
 /// `pool.apply_async(f, (x,))`: the `ApplyResult` (an `Event`, the cache) and the put.
-pub const APPLY_ASYNC_BYTECODES: u64 = 800;
+pub const APPLY_ASYNC_BYTECODES: u64 = 500;
 /// `pool.map`'s own Python before it waits (`_map_async`, the `MapResult`).
 pub const MAP_BYTECODES: u64 = 600;
 

@@ -41,13 +41,13 @@ pub const PUT_BYTECODES: u64 = 150;
 /// `self._sem.release()`). A consumer process keeps up with 348k messages/s here, so a get
 /// with unpickling and its read system calls costs at most 2.9 µs; 4.1–5.2 µs measured in the
 /// producer's own process, where the feeder competes for the GIL.
-pub const GET_BYTECODES: u64 = 500;
+pub const GET_BYTECODES: u64 = 400;
 /// `_ForkingPickler.dumps(obj)` of a small int, in the feeder.
-pub const PICKLE_BYTECODES: u64 = 250;
+pub const PICKLE_BYTECODES: u64 = 150;
 /// `_ForkingPickler.loads(res)` in `get`.
 pub const UNPICKLE_BYTECODES: u64 = 150;
 /// One round of the feeder's loop around a send (`_feed`: the condition, popleft, the lock).
-pub const FEED_BYTECODES: u64 = 200;
+pub const FEED_BYTECODES: u64 = 100;
 /// `q.qsize()`: a method call and `sem_getvalue` (67 ns here).
 pub const QSIZE_BYTECODES: u64 = 15;
 /// `q.empty()`: `not self._poll()` goes through `multiprocessing.connection.wait` and a
@@ -422,14 +422,12 @@ fn feed(py: &mut Py, buffer: &Buffer, writer: &File, wlock: &RLock) -> Result<()
         let mut msg = [0u8; MSG];
         msg[..8].copy_from_slice(&item.to_le_bytes());
         msg[8..].copy_from_slice(&value.to_le_bytes());
-        py.rec.set_task(Some(item as u32));
         let sent = py.blocking(State::Io, |_, stop| {
             wlock.acquire_blocking(stop).map_err(Stopped::from)?;
             let sent = write_msg(writer, &msg, stop);
             wlock.release();
             sent
         });
-        py.rec.set_task(None);
         if sent.is_err() && !py.stop_flag().is_set() {
             py.interp
                 .fail("a queue feeder could not write to the queue's pipe".to_string());

@@ -161,7 +161,7 @@ impl Process {
         index: u32,
         shared: SharedObjects,
     ) -> Process {
-        let cfg = super::super::presets::knobs::interp_config(knobs);
+        let cfg = crate::presets::knobs::interp_config(knobs);
         let cal = calibration();
         Process {
             name: name.to_string(),
@@ -389,7 +389,8 @@ fn reap(child: &mut Child, grace: Duration) -> Option<std::process::ExitStatus> 
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            // An exiting child is gone within a few hundred µs: poll often, briefly.
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
             Ok(None) => {
                 let _ = child.kill();
                 return child.wait().ok();
@@ -627,7 +628,10 @@ fn read_child(
                         }),
                     )
                 }
-                FromWorker::Events(delta) => match renumber.apply(interp, delta) {
+                FromWorker::Events(wire) => match wire
+                    .into_delta()
+                    .and_then(|delta| renumber.apply(interp, delta))
+                {
                     Ok(delta) => {
                         if !delta.is_empty() {
                             interp.env.sink.deliver(delta);

@@ -24,7 +24,7 @@ use super::interp::{Budget, Ids, Interp, InterpConfig, RunEnv, ThreadHandle};
 use super::recorder::{EventSink, LaneStatus};
 use super::shm::Arena;
 use super::stop::StopFlag;
-use super::wire::{self, FromWorker, ToWorker, WorkerJob, MAGIC, WIRE_VERSION};
+use super::wire::{self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION};
 use crate::presets;
 
 /// How often the child tells the parent what each lane is doing right now.
@@ -68,11 +68,11 @@ impl PipeSink {
             })
             .collect();
         drop(board);
-        self.send(FromWorker::Events(TraceDelta {
+        self.send(FromWorker::Events(WireDelta::from(TraceDelta {
             open_spans,
             now,
             ..TraceDelta::default()
-        }));
+        })));
     }
 }
 
@@ -83,15 +83,15 @@ impl EventSink for PipeSink {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((lane.id, status.clone()));
-        self.send(FromWorker::Events(TraceDelta {
+        self.send(FromWorker::Events(WireDelta::from(TraceDelta {
             lanes: vec![lane],
             ..TraceDelta::default()
-        }));
+        })));
         status
     }
 
     fn deliver(&self, batch: TraceDelta) {
-        self.send(FromWorker::Events(batch));
+        self.send(FromWorker::Events(batch.into()));
     }
 }
 
