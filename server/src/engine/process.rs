@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -400,48 +400,57 @@ fn reap(child: &mut Child, grace: Duration) -> Option<std::process::ExitStatus> 
     }
 }
 
-/// Starts the child with its death tied to this thread and its inherited descriptors open.
-fn spawn_child(job: &WorkerJob) -> Result<(Child, String), ProcessError> {
+/// Tells the child its parent's pid, so it can check it is still that process's child once
+/// it has armed `PR_SET_PDEATHSIG` (see `worker::main`).
+pub const PARENT_PID_ENV: &str = "GILSCOPE_PARENT_PID";
+
+/// Serialises spawns: the descriptors made inheritable for one child exist only while it is
+/// being spawned, and no sibling worker is spawned meanwhile.
+static SPAWN: Mutex<()> = Mutex::new(());
+
+/// Starts the child with its inherited descriptors open. No `pre_exec` hook: that would make
+/// std `fork` the whole server (page tables included, several ms for a big process) instead
+/// of `posix_spawn`'s `vfork`. So the child arms `PR_SET_PDEATHSIG` itself, first thing, and
+/// checks `getppid()` against [`PARENT_PID_ENV`]; and the shared descriptors (all
+/// `O_CLOEXEC`) are passed as inheritable duplicates made just for this spawn — the job
+/// names the duplicates' numbers. Returns the child, the executable and the job to send.
+fn spawn_child(job: &WorkerJob) -> Result<(Child, String, WorkerJob), ProcessError> {
     let exe = worker_exe()?;
     let exe_text = exe.display().to_string();
-    let fds = job.shared.inherit_fds();
-    let parent = std::process::id() as libc::pid_t;
-    let mut cmd = Command::new(&exe);
-    cmd.arg("worker")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec (prctl, getppid, fcntl).
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died before the prctl took effect: then nobody would kill us.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            for &fd in &fds {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().map_err(|source| ProcessError::Spawn {
+    let spawn_error = |source| ProcessError::Spawn {
         name: job.name.clone(),
         exe: exe_text.clone(),
         source,
-    })?;
-    Ok((child, exe_text))
+    };
+    let _one_at_a_time = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut dups: HashMap<i32, std::os::fd::OwnedFd> = HashMap::new();
+    for fd in job.shared.inherit_fds() {
+        // SAFETY: `dup` of a descriptor this process owns; the copy has no FD_CLOEXEC.
+        let d = unsafe { libc::dup(fd) };
+        if d < 0 {
+            return Err(spawn_error(std::io::Error::last_os_error()));
+        }
+        // SAFETY: `d` is new and owned here (closed when `dups` drops, after the spawn).
+        dups.insert(fd, unsafe { std::os::fd::FromRawFd::from_raw_fd(d) });
+    }
+    let mut sent = job.clone();
+    sent.shared
+        .renumber_fds(&|fd| dups.get(&fd).map_or(fd, |d| d.as_raw_fd()));
+    let mut cmd = Command::new(&exe);
+    cmd.arg("worker")
+        .env(PARENT_PID_ENV, std::process::id().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().map_err(spawn_error)?;
+    drop(dups);
+    Ok((child, exe_text, sent))
 }
 
 /// The supervisor thread's whole life: spawn, feed, read, reap.
 fn supervise(interp: &Arc<Interp>, job: WorkerJob, watch: &Watch) {
     let name = job.name.clone();
-    let (mut child, exe) = match spawn_child(&job) {
+    let (mut child, exe, job) = match spawn_child(&job) {
         Ok(c) => c,
         Err(e) => {
             interp.fail(e.to_string());

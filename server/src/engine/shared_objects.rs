@@ -43,6 +43,21 @@ impl SharedObjects {
         fds
     }
 
+    /// Rewrites every descriptor number with `f` (to the copies a child inherits).
+    pub fn renumber_fds(&mut self, f: &dyn Fn(i32) -> i32) {
+        if let Some((fd, _)) = &mut self.arena {
+            *fd = f(*fd);
+        }
+        for q in &mut self.queues {
+            q.read_fd = f(q.read_fd);
+            q.write_fd = f(q.write_fd);
+        }
+        for p in &mut self.pipes {
+            p.read_fd = f(p.read_fd);
+            p.write_fd = f(p.write_fd);
+        }
+    }
+
     pub fn value(&self, name: &str) -> Option<usize> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, o)| *o)
     }

@@ -104,8 +104,31 @@ enum WorkerError {
     Setup(String),
 }
 
+/// Dies with the parent: `PR_SET_PDEATHSIG(SIGKILL)`, then a check that the parent is still
+/// the one that started us (if it died before the `prctl`, we were re-parented and nobody
+/// would ever kill us).
+fn tie_to_parent() -> Result<(), String> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+        return Err(format!("prctl: {}", std::io::Error::last_os_error()));
+    }
+    let expected = std::env::var(super::process::PARENT_PID_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+        .ok_or("started without GILSCOPE_PARENT_PID (only gilscope starts workers)")?;
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } != expected {
+        return Err("the parent is gone".to_string());
+    }
+    Ok(())
+}
+
 /// The entry point of `gilscope worker`.
 pub fn main() -> ExitCode {
+    if let Err(e) = tie_to_parent() {
+        eprintln!("gilscope worker: {e}");
+        return ExitCode::FAILURE;
+    }
     // SAFETY: dup/dup2 on the standard descriptors of this fresh process.
     let out_fd = unsafe { libc::dup(1) };
     if out_fd < 0 || unsafe { libc::dup2(2, 1) } < 0 {
