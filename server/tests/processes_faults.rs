@@ -12,7 +12,7 @@ use common::spec;
 use gilscope_server::engine::{start, RunOutcome};
 use gilscope_shared::summary::EndReason;
 
-/// Tests here change GILSCOPE_WORKER_EXE: one at a time.
+/// Tests here change GILSCOPE_WORKER_EXE and count this process's children: one at a time.
 static ENV: Mutex<()> = Mutex::new(());
 
 fn env_lock() -> MutexGuard<'static, ()> {
@@ -276,6 +276,8 @@ fn gilscope(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn process_knobs_are_bounded_one_line_exit_2() {
+    // Its short-lived children would show up in the other tests' counts.
+    let _g = env_lock();
     for (args, needle) in [
         (
             vec!["run", "cpu-processes", "--set", "processes=65"],
@@ -308,4 +310,83 @@ fn process_knobs_are_bounded_one_line_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+}
+
+/// Children of `pid` (from /proc).
+fn children_of(pid: u32) -> Vec<u32> {
+    let want = pid.to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        if after.split_whitespace().nth(1) == Some(want.as_str()) {
+            found.push(p);
+        }
+    }
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry: look at its state too.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s[s.rfind(')').unwrap() + 2..].starts_with('Z'))
+        .unwrap_or(false)
+}
+
+#[test]
+fn workers_die_with_the_server() {
+    let _g = env_lock();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_gilscope"))
+        .args([
+            "run",
+            "cpu-processes",
+            "--set",
+            "processes=2",
+            "--set",
+            "work=2000000000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let workers = loop {
+        let found = children_of(server.id());
+        if found.len() == 2 {
+            break found;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "workers never started: {found:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    server.kill().unwrap(); // SIGKILL: the server gets no chance to clean up
+    server.wait().unwrap();
+    let t = Instant::now();
+    while workers.iter().any(|&w| alive(w)) {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "workers {workers:?} outlived the server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_worker_started_by_hand_refuses_to_run() {
+    let _g = env_lock();
+    let out = Command::new(env!("CARGO_BIN_EXE_gilscope"))
+        .arg("worker")
+        .env_remove("GILSCOPE_PARENT_PID")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("only gilscope starts workers"), "{err}");
 }
