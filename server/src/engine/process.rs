@@ -1,9 +1,9 @@
 //! `multiprocessing.Process` for real: the `gilscope` binary re-executed as `gilscope worker`,
 //! with its own interpreter and GIL, supervised by one thread of the parent.
 //!
-//! The supervisor thread spawns the child (so `PR_SET_PDEATHSIG`, which fires when the
-//! *thread* that forked the child ends, stays armed exactly as long as someone watches the
-//! child), sends it its [`WorkerJob`], then reads its frames with `poll` in slices of
+//! The supervisor thread spawns the child (so `PR_SET_PDEATHSIG`, which the child arms and
+//! which fires when the *thread* that started it ends, stays armed exactly as long as someone
+//! watches the child), sends it its [`WorkerJob`], then reads its frames with `poll` in slices of
 //! [`MAX_WAIT`]: events are renumbered into the run's lane and interpreter ids and delivered to
 //! the run's sink, so the child's lanes sit on the run's time axis. It ends by reaping the
 //! child, always:

@@ -234,8 +234,14 @@ pub struct RLock {
     count: AtomicU64,
 }
 
+/// This thread as a lock owner: pid and tid, looked up once per thread (two system calls
+/// on every acquire would cost more than CPython's whole `acquire`).
 fn me() -> u64 {
-    (u64::from(std::process::id()) << 32) | u64::from(super::clock::os_tid())
+    thread_local! {
+        static ME: u64 =
+            (u64::from(std::process::id()) << 32) | u64::from(super::clock::os_tid());
+    }
+    ME.with(|me| *me)
 }
 
 impl RLock {
