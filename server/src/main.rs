@@ -23,6 +23,9 @@ enum Command {
     Presets(cli::presets::PresetsArgs),
     /// Run one preset headless and print its summary.
     Run(cli::run::RunArgs),
+    /// A worker process of a run (started by gilscope itself).
+    #[command(hide = true)]
+    Worker,
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         }
         Command::Presets(args) => cli::presets::main(args),
         Command::Run(args) => cli::run::main(args),
+        Command::Worker => gilscope_server::engine::worker::main(),
     }
 }
 

@@ -38,7 +38,18 @@ pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), S
     }
 }
 
+/// Worker processes run the gilscope binary; a test's own executable is not it.
+pub fn use_worker_exe() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("GILSCOPE_WORKER_EXE").is_none() {
+            std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
+        }
+    });
+}
+
 pub fn spec(preset: &str, knobs: &[(&str, &str)]) -> ExperimentSpec {
+    use_worker_exe();
     ExperimentSpec {
         preset: preset.into(),
         knobs: knobs

@@ -31,6 +31,18 @@ fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
         ],
         "convoy-effect" => vec![("work", "3000000"), ("switch_interval_ms", "1")],
         "gil-flavours" => vec![("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
+        "cpu-processes" => vec![("processes", "2"), ("work", "3000000")],
+        "shared-value" => vec![("processes", "2"), ("increments", "20000")],
+        "queue-producer-consumer" => vec![
+            ("items", "200"),
+            ("produce_work", "2000"),
+            ("consume_work", "6000"),
+        ],
+        "queue-qsize-unreliable" => vec![("items", "300")],
+        "process-pool-map" => vec![("processes", "2"), ("items", "20"), ("work", "200000")],
+        "apply-async" => vec![("processes", "2"), ("items", "10"), ("work", "200000")],
+        "queue-vs-shared-memory" => vec![("items", "2000")],
+        "return-values" => vec![("processes", "2"), ("items", "400")],
         other => panic!("no small knobs for {other}: add them"),
     }
 }

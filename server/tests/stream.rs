@@ -40,6 +40,10 @@ impl Drop for Server {
 }
 
 async fn start() -> Server {
+    // Worker processes run the gilscope binary, not this test's executable.
+    static WORKER_EXE: std::sync::Once = std::sync::Once::new();
+    WORKER_EXE
+        .call_once(|| std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope")));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
@@ -356,7 +360,14 @@ async fn the_seventeenth_waiting_run_is_refused_and_stopped_runs_leave_no_thread
     let before = experiment_threads();
     // Long runs: they will be stopped long before their end.
     let long = spec("cpu-threads", &[("threads", 2), ("work", 2_000_000_000)]);
-    let mut ids = Vec::new();
+    let (status, first) = post_run(&server, &long).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let mut ids = vec![first["id"].as_u64().unwrap()];
+    let deadline = Instant::now() + WAIT;
+    while run_info(&server, ids[0]).await.state != RunState::Running {
+        assert!(Instant::now() < deadline, "the first run never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let refusal = loop {
         let (status, json) = post_run(&server, &long).await;
         if status != StatusCode::CREATED {
@@ -367,7 +378,7 @@ async fn the_seventeenth_waiting_run_is_refused_and_stopped_runs_leave_no_thread
     };
     assert_eq!(refusal.0, StatusCode::TOO_MANY_REQUESTS, "{}", refusal.1);
     assert_eq!(refusal.1["field"], "queue");
-    // One runs (or is about to start), sixteen wait.
+    // One runs, sixteen wait.
     assert_eq!(ids.len(), 17);
     let queued = {
         let (_, runs) = http(&server, Method::GET, "/api/runs", None, &[]).await;
@@ -441,4 +452,61 @@ async fn a_viewer_that_never_reads_delays_nobody_and_is_resynchronised() {
     let (late, _) = follow(&mut stuck, Some(beside.id)).await;
     assert_eq!(late.id, beside.id);
     assert_eq!(late.state, RunState::Finished);
+}
+
+/// Processes whose parent is this test process.
+fn child_processes() -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The fields after the command's closing parenthesis: state, ppid, ...
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == me).then_some(pid)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_process_run_leaves_no_process_behind() {
+    let server = start().await;
+    assert_eq!(child_processes(), Vec::<u32>::new());
+    let long = spec(
+        "cpu-processes",
+        &[("processes", 2), ("work", 2_000_000_000)],
+    );
+    let (status, json) = post_run(&server, &long).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    let id = json["id"].as_u64().unwrap();
+    let deadline = Instant::now() + WAIT;
+    while child_processes().len() < 2 {
+        assert!(Instant::now() < deadline, "the workers never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _) = http(
+        &server,
+        Method::DELETE,
+        &format!("/api/runs/{id}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(wait_over(&server, id).await.state, RunState::Stopped);
+    while !child_processes().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "processes left behind: {:?}",
+            child_processes()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -104,6 +104,58 @@ pub struct Summary {
     pub violations: Vec<String>,
     /// No violation, the run finished, and the preset's own check (results in order, ...) held.
     pub invariants_ok: bool,
+    /// Figures of the presets with worker processes (all `None` for the others); their
+    /// fields appear at the top level of the JSON.
+    #[serde(flatten, default)]
+    pub processes: ProcessFigures,
+}
+
+/// The figures the process presets are read from. Every field is optional: `None` (JSON
+/// `null`) where a preset does not measure it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ProcessFigures {
+    /// Messages (queue items, values handed over) per second of the exchange.
+    #[serde(default)]
+    pub messages_per_s: Option<f64>,
+    /// Messages per second for each way of exchanging them (`queue`, `value_semaphores`,
+    /// `value_polled`), measured side by side in one run.
+    #[serde(default)]
+    pub messages_per_s_by_way: Option<BTreeMap<String, f64>>,
+    /// The most items a queue held at once (true depth: put and not yet got).
+    #[serde(default)]
+    pub queue_depth_max: Option<f64>,
+    /// The queue's `maxsize`.
+    #[serde(default)]
+    pub queue_capacity: Option<u64>,
+    /// Samples of the queue taken at the same instants: true depth, `qsize()`, `empty()`.
+    #[serde(default)]
+    pub queue_samples: Option<u64>,
+    /// Samples where `qsize()` differed from the true depth.
+    #[serde(default)]
+    pub qsize_mismatch_samples: Option<u64>,
+    /// Samples where `empty()` answered True while items were in flight (in a feeder's
+    /// buffer or the pipe).
+    #[serde(default)]
+    pub empty_mismatch_samples: Option<u64>,
+    /// Tries where `empty()` said True while `qsize()` said at least 1, just after a `put`.
+    #[serde(default)]
+    pub empty_while_qsize_positive: Option<u64>,
+    /// Median time from `p.start()` in the parent until the child's interpreter ran, in ms.
+    #[serde(default)]
+    pub process_start_ms_median: Option<f64>,
+    /// Worker processes the run started.
+    #[serde(default)]
+    pub processes_started: Option<u32>,
+    /// The chunk size `Pool.map` used (CPython's default unless given).
+    #[serde(default)]
+    pub chunksize: Option<u64>,
+    /// Wall time of each way of returning results (`file`, `queue`, `pool`), in ms.
+    #[serde(default)]
+    pub return_ms_by_way: Option<BTreeMap<String, f64>>,
+    /// The exception CPython raises for what the run was asked to do (e.g. a `Value` passed
+    /// to `Pool.map`), as `Type: message`; the run went on with the working alternative.
+    #[serde(default)]
+    pub python_exception: Option<String>,
 }
 
 #[cfg(test)]
@@ -138,6 +190,10 @@ mod tests {
             },
             violations: vec![],
             invariants_ok: true,
+            processes: ProcessFigures {
+                queue_capacity: Some(4),
+                ..ProcessFigures::default()
+            },
         };
         let json = serde_json::to_value(&summary).unwrap();
         for field in [
@@ -164,6 +220,8 @@ mod tests {
             assert!(json.get(field).is_some(), "missing {field}");
         }
         assert_eq!(json["time_per_state_s"]["wait_gil"], 0.5);
+        assert_eq!(json["queue_capacity"], 4);
+        assert!(json["messages_per_s"].is_null());
         assert_eq!(json["end"]["kind"], "hit_cap");
         assert_eq!(json["end"]["cap"], "wall");
         let back: Summary = serde_json::from_value(json).unwrap();

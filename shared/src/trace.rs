@@ -33,10 +33,12 @@ pub enum State {
     Idle,
     /// Finished. The last span of a lane may be `Done` with `t0 == t1`.
     Done,
+    /// A process starting up: from `p.start()` in the parent until its interpreter runs.
+    Starting,
 }
 
 impl State {
-    pub const ALL: [State; 9] = [
+    pub const ALL: [State; 10] = [
         State::Running,
         State::WaitGil,
         State::Io,
@@ -46,6 +48,7 @@ impl State {
         State::Join,
         State::Idle,
         State::Done,
+        State::Starting,
     ];
 
     /// The words a Python programmer would use, for legends and tooltips.
@@ -60,6 +63,7 @@ impl State {
             State::Join => "waiting in join",
             State::Idle => "idle",
             State::Done => "done",
+            State::Starting => "starting (process start-up)",
         }
     }
 
@@ -74,6 +78,7 @@ impl State {
             State::BlockedGet => "#F0E442",
             State::Join => "#0072B2",
             State::Idle | State::Done => "#DDDDDD",
+            State::Starting => "#999999",
         }
     }
 }

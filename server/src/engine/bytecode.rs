@@ -40,9 +40,17 @@ pub fn spin(state: &mut u64, units: u64) {
     *state = x;
 }
 
+static CAL: OnceLock<Calibration> = OnceLock::new();
+
+/// Adopts a calibration measured elsewhere (a worker process takes its parent's, so every
+/// process of a run counts the same bytecodes and none spends 60 ms measuring). No effect if
+/// this process has already calibrated.
+pub fn set_calibration(cal: Calibration) {
+    let _ = CAL.set(cal);
+}
+
 /// The process-wide calibration, measured once (about 60 ms) on first use.
 pub fn calibration() -> Calibration {
-    static CAL: OnceLock<Calibration> = OnceLock::new();
     *CAL.get_or_init(|| {
         let target = std::env::var("GILSCOPE_NS_PER_BYTECODE")
             .ok()

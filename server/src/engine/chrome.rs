@@ -25,6 +25,7 @@ fn short(state: State) -> &'static str {
         State::Join => "join",
         State::Idle => "idle",
         State::Done => "done",
+        State::Starting => "starting",
     }
 }
 

@@ -64,6 +64,16 @@ impl Ids {
     fn next(counter: &AtomicU32) -> u32 {
         counter.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// A new lane id (the parent renumbers a worker process's lanes with these).
+    pub fn lane(&self) -> LaneId {
+        LaneId(Self::next(&self.lanes))
+    }
+
+    /// A new interpreter id.
+    pub fn interp(&self) -> InterpId {
+        InterpId(Self::next(&self.interps))
+    }
 }
 
 /// The run's cap on executed bytecodes, shared by all its threads.
@@ -84,7 +94,7 @@ impl Budget {
     }
 
     /// Adds `n` executed bytecodes; true once the limit is passed.
-    fn spend(&self, n: u64) -> bool {
+    pub fn spend(&self, n: u64) -> bool {
         let used = self.used.fetch_add(n, Ordering::Relaxed) + n;
         if used > self.limit {
             self.exceeded.store(true, Ordering::SeqCst);
@@ -98,6 +108,11 @@ impl Budget {
 
     pub fn used(&self) -> u64 {
         self.used.load(Ordering::Relaxed)
+    }
+
+    /// Bytecodes still allowed.
+    pub fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.used())
     }
 }
 
@@ -191,6 +206,12 @@ pub enum EngineError {
     Spawn(#[from] std::io::Error),
     #[error("a new thread did not report in")]
     NoReport,
+    #[error(transparent)]
+    Process(#[from] super::process::ProcessError),
+    #[error("preset {0} has no program for a worker process")]
+    NoProcessProgram(String),
+    #[error("could not set up shared memory: {0}")]
+    Shm(String),
 }
 
 impl Interp {
@@ -381,6 +402,21 @@ impl Interp {
             body(&mut rec, &interp.env.stop);
             rec.finish();
         })
+    }
+
+    /// Makes `handle` one of the interpreter's OS threads, joined with them (a worker
+    /// process's supervisor).
+    pub fn adopt(&self, handle: JoinHandle<()>) {
+        self.os_threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
+    }
+
+    /// Adds CPU time and bytecodes done elsewhere (by a worker process) to this interpreter's.
+    pub fn add_work(&self, cpu_ns: u64, bytecodes: u64) {
+        self.cpu_ns.fetch_add(cpu_ns, Ordering::Relaxed);
+        self.bytecodes.fetch_add(bytecodes, Ordering::Relaxed);
     }
 
     /// Waits for every OS thread of the interpreter to end (call after stopping it or after

@@ -46,7 +46,7 @@ impl Default for LaneStatus {
 }
 
 impl LaneStatus {
-    fn set(&self, state: State, since: Nanos) {
+    pub fn set(&self, state: State, since: Nanos) {
         self.0.store((since << 4) | state as u64, Ordering::Relaxed);
     }
 

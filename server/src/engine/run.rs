@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use gilscope_shared::spec::{find_preset, ExperimentSpec, Knobs, SpecError};
-use gilscope_shared::summary::{Cap, EndReason, Summary};
+use gilscope_shared::summary::{Cap, EndReason, ProcessFigures, Summary};
 use gilscope_shared::trace::{CounterId, CounterKind, Lane, Sample, Trace, TraceDelta};
 
 use super::clock::Epoch;
@@ -51,6 +51,9 @@ pub struct Measures {
     /// Operations (round trips, tasks) done, and over how long, in s.
     pub ops: Option<(u64, f64)>,
     pub results_in_order: Option<bool>,
+    /// The process presets' own figures (rates, ways, the exception CPython raises); the
+    /// queue and start-up figures are read off the trace by `summarize`.
+    pub processes: ProcessFigures,
 }
 
 /// A value sampled every [`TICK`] into a counter track (a shared variable).

@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use gilscope_shared::spec::Knobs;
-use gilscope_shared::summary::{EndReason, Summary};
-use gilscope_shared::trace::{GilFlavour, InterpId, LaneKind, MarkKind, Nanos, State, Trace};
+use gilscope_shared::summary::{EndReason, ProcessFigures, Summary};
+use gilscope_shared::trace::{
+    CounterKind, GilFlavour, InterpId, LaneKind, MarkKind, Nanos, QueueId, State, Trace,
+};
 use gilscope_shared::validate::validate;
 use rayon::prelude::*;
 
@@ -83,6 +85,79 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// The process figures read off the trace (start-up spans, queue counter tracks), on top of
+/// what the preset measured itself.
+pub fn process_figures(trace: &Trace, measured: &ProcessFigures) -> ProcessFigures {
+    let mut out = measured.clone();
+    let mut starts: Vec<f64> = trace
+        .spans
+        .iter()
+        .filter(|s| s.state == State::Starting)
+        .map(|s| s.duration() as f64 / 1e6)
+        .collect();
+    if !starts.is_empty() {
+        out.processes_started = Some(starts.len() as u32);
+        out.process_start_ms_median = median(&mut starts);
+    }
+    // The first bounded queue with a depth track is "the" queue of the preset.
+    let depth_track = trace.counters.iter().find_map(|c| match c.kind {
+        CounterKind::QueueDepth { queue } => Some((c.id, queue)),
+        _ => None,
+    });
+    let Some((depth_id, queue)) = depth_track else {
+        return out;
+    };
+    out.queue_capacity = out
+        .queue_capacity
+        .or_else(|| trace.queues.get(queue.0 as usize).and_then(|q| q.capacity));
+    let max = trace
+        .samples
+        .iter()
+        .filter(|s| s.counter == depth_id)
+        .map(|s| s.value)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    out.queue_depth_max = out.queue_depth_max.or(max);
+    let track = |want: fn(&CounterKind, QueueId) -> bool| {
+        trace
+            .counters
+            .iter()
+            .find(|c| want(&c.kind, queue))
+            .map(|c| c.id)
+    };
+    let qsize = track(|k, q| matches!(k, CounterKind::QueueQsize { queue } if *queue == q));
+    let empty = track(|k, q| matches!(k, CounterKind::QueueEmpty { queue } if *queue == q));
+    if let (Some(qsize), Some(empty)) = (qsize, empty) {
+        // Samples of the three tracks taken at the same instant belong together.
+        let mut at: BTreeMap<Nanos, [Option<f64>; 3]> = BTreeMap::new();
+        for s in &trace.samples {
+            let slot = if s.counter == depth_id {
+                0
+            } else if s.counter == qsize {
+                1
+            } else if s.counter == empty {
+                2
+            } else {
+                continue;
+            };
+            at.entry(s.t).or_default()[slot] = Some(s.value);
+        }
+        let (mut n, mut qsize_wrong, mut empty_wrong) = (0u64, 0u64, 0u64);
+        for [d, q, e] in at.into_values() {
+            if let (Some(d), Some(q), Some(e)) = (d, q, e) {
+                n += 1;
+                qsize_wrong += u64::from(q != d);
+                empty_wrong += u64::from(e == 1.0 && d > 0.0);
+            }
+        }
+        if n > 0 {
+            out.queue_samples = Some(n);
+            out.qsize_mismatch_samples = Some(qsize_wrong);
+            out.empty_mismatch_samples = Some(empty_wrong);
+        }
+    }
+    out
+}
+
 pub fn summarize(
     preset: &str,
     knobs: &Knobs,
@@ -153,6 +228,7 @@ pub fn summarize(
         end,
         violations,
         invariants_ok,
+        processes: process_figures(trace, &measures.processes),
     }
 }
 

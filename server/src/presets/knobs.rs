@@ -151,6 +151,73 @@ pub fn api() -> KnobDef {
     )
 }
 
+pub fn processes(default: i64) -> KnobDef {
+    int(
+        "processes",
+        "worker processes started (each with its own interpreter and GIL)",
+        1,
+        64,
+        default,
+    )
+}
+
+pub fn producers(default: i64) -> KnobDef {
+    int(
+        "producers",
+        "processes putting items into the queue",
+        1,
+        64,
+        default,
+    )
+}
+
+pub fn consumers(default: i64) -> KnobDef {
+    int(
+        "consumers",
+        "processes getting items from the queue",
+        1,
+        64,
+        default,
+    )
+}
+
+pub fn items(description: &str, default: i64) -> KnobDef {
+    int("items", description, 1, 10_000_000, default)
+}
+
+pub fn capacity(default: i64) -> KnobDef {
+    int(
+        "capacity",
+        "the queue's maxsize: put blocks while this many items are in it",
+        1,
+        1_000_000,
+        default,
+    )
+}
+
+pub fn chunksize() -> KnobDef {
+    int(
+        "chunksize",
+        "items per task sent to a pool worker; 0: CPython's default, divmod(items, 4 * processes) rounded up",
+        0,
+        10_000_000,
+        0,
+    )
+}
+
+pub fn start_method() -> KnobDef {
+    choice(
+        "start_method",
+        "how a process starts: fork (Linux default up to 3.13) or spawn (a fresh interpreter, Windows and macOS)",
+        &["fork", "spawn"],
+        "fork",
+    )
+}
+
+pub fn process_lock(description: &str) -> KnobDef {
+    boolean("lock", description, false)
+}
+
 fn get_f64(knobs: &Knobs, name: &str, default: f64) -> f64 {
     match knobs.0.get(name) {
         Some(KnobValue::Float(x)) => *x,

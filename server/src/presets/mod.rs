@@ -9,14 +9,23 @@ use gilscope_shared::trace::LaneKind;
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::run::Experiment;
 use crate::engine::stop::Stopped;
+use crate::engine::worker::WorkerCtx;
 
+pub mod apply_async;
 pub mod convoy_effect;
 pub mod counter_race;
+pub mod cpu_processes;
 pub mod cpu_threads;
 pub mod gil_flavours;
 pub mod io_threads;
 pub mod join;
 pub mod knobs;
+pub mod process_pool_map;
+pub mod queue_producer_consumer;
+pub mod queue_qsize_unreliable;
+pub mod queue_vs_shared_memory;
+pub mod return_values;
+pub mod shared_value;
 pub mod thread_pool_map;
 
 /// A preset: what it teaches and how to run it.
@@ -34,9 +43,15 @@ pub trait Preset: Sync + Send {
     fn baseline_is_same_work(&self) -> bool {
         true
     }
+    /// The main thread of a worker process this preset starts (run by `gilscope worker` in
+    /// the child, for the role and index its job names), spawned but not started.
+    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+        let _ = (ctx, interp);
+        Err(EngineError::NoProcessProgram(self.name().to_string()))
+    }
 }
 
-static PRESETS: [&dyn Preset; 7] = [
+static PRESETS: [&dyn Preset; 15] = [
     &cpu_threads::CpuThreads,
     &io_threads::IoThreads,
     &join::Join,
@@ -44,6 +59,14 @@ static PRESETS: [&dyn Preset; 7] = [
     &thread_pool_map::ThreadPoolMap,
     &convoy_effect::ConvoyEffect,
     &gil_flavours::GilFlavours,
+    &cpu_processes::CpuProcesses,
+    &shared_value::SharedValuePreset,
+    &queue_producer_consumer::QueueProducerConsumer,
+    &queue_qsize_unreliable::QueueQsizeUnreliable,
+    &process_pool_map::ProcessPoolMap,
+    &apply_async::ApplyAsync,
+    &queue_vs_shared_memory::QueueVsSharedMemory,
+    &return_values::ReturnValues,
 ];
 
 pub fn all() -> &'static [&'static dyn Preset] {

@@ -1,0 +1,199 @@
+//! `multiprocessing.SimpleQueue`: a real pipe with a read lock and a write lock in shared
+//! memory, no feeder thread — what `Pool` sends tasks and results through. The writer pickles
+//! and writes in its own thread; the reader reads a whole message under the read lock.
+//!
+//! A message is a list of integers, framed as a little-endian `u32` count of bytes, then the
+//! integers. Writes bigger than `PIPE_BUF` are not atomic, hence the write lock (as in
+//! CPython). Every wait is a bounded `poll`.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::Arc;
+
+use gilscope_shared::trace::State;
+use serde::{Deserialize, Serialize};
+
+use super::interp::{EngineError, Py};
+use super::shm::{Arena, Offset, RLock};
+use super::stop::{StopFlag, Stopped, MAX_WAIT};
+
+/// A message may not be longer than this many integers (a map's chunk of 10M items fits).
+const MAX_INTS: usize = 16 << 20;
+
+/// A `SimpleQueue` as a child finds it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct PipeDesc {
+    pub name: String,
+    pub read_fd: i32,
+    pub write_fd: i32,
+    pub rlock: Offset,
+    pub wlock: Offset,
+}
+
+pub struct SimpleQueue {
+    pub desc: PipeDesc,
+    arena: Arc<Arena>,
+    reader: File,
+    writer: File,
+}
+
+fn poll(fd: i32, events: i16) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut pfd, 1, MAX_WAIT.as_millis() as i32) };
+}
+
+#[derive(thiserror::Error, Debug)]
+enum PipeError {
+    #[error("stopped")]
+    Stopped,
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("a message of {0} bytes")]
+    TooLong(usize),
+}
+
+fn read_exact(fd: i32, buf: &mut [u8], stop: &StopFlag) -> Result<(), PipeError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: reading into the unfilled rest of `buf`.
+        let n = unsafe { libc::read(fd, buf[filled..].as_mut_ptr().cast(), buf.len() - filled) };
+        if n > 0 {
+            filled += n as usize;
+            continue;
+        }
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "pipe closed").into());
+        }
+        let err = io::Error::last_os_error();
+        if !matches!(
+            err.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ) {
+            return Err(err.into());
+        }
+        if stop.is_set() {
+            return Err(PipeError::Stopped);
+        }
+        poll(fd, libc::POLLIN);
+    }
+    Ok(())
+}
+
+fn write_all(fd: i32, mut buf: &[u8], stop: &StopFlag) -> Result<(), PipeError> {
+    while !buf.is_empty() {
+        // SAFETY: writing a valid buffer.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n > 0 {
+            buf = &buf[n as usize..];
+            continue;
+        }
+        let err = io::Error::last_os_error();
+        if !matches!(
+            err.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ) {
+            return Err(err.into());
+        }
+        if stop.is_set() {
+            return Err(PipeError::Stopped);
+        }
+        poll(fd, libc::POLLOUT);
+    }
+    Ok(())
+}
+
+impl SimpleQueue {
+    /// Creates the pipe and its locks (parent, before children start).
+    pub fn create(arena: &Arc<Arena>, name: &str) -> Result<SimpleQueue, EngineError> {
+        let shm = |e: io::Error| EngineError::Shm(e.to_string());
+        let rlock = arena.alloc::<RLock>().map_err(shm)?;
+        RLock::init(arena, rlock).map_err(shm)?;
+        let wlock = arena.alloc::<RLock>().map_err(shm)?;
+        RLock::init(arena, wlock).map_err(shm)?;
+        let mut fds = [0; 2];
+        // SAFETY: room for two descriptors.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(shm(io::Error::last_os_error()));
+        }
+        let desc = PipeDesc {
+            name: name.to_string(),
+            read_fd: fds[0],
+            write_fd: fds[1],
+            rlock,
+            wlock,
+        };
+        // SAFETY: the descriptors were just created and are owned here.
+        Ok(unsafe { Self::attach(arena, &desc) })
+    }
+
+    /// The queue in a child.
+    ///
+    /// # Safety
+    /// The descriptors in `desc` must be open and owned by nothing else in this process.
+    pub unsafe fn attach(arena: &Arc<Arena>, desc: &PipeDesc) -> SimpleQueue {
+        SimpleQueue {
+            desc: desc.clone(),
+            arena: arena.clone(),
+            reader: File::from_raw_fd(desc.read_fd),
+            writer: File::from_raw_fd(desc.write_fd),
+        }
+    }
+
+    fn fail(py: &mut Py, what: &str, e: PipeError) -> Stopped {
+        if !matches!(e, PipeError::Stopped) {
+            py.interp.fail(format!("{what}: {e}"));
+        }
+        Stopped
+    }
+
+    /// `put(msg)` after the caller charged the pickling: the write lock and the write, with
+    /// the GIL released (shown as I/O).
+    pub fn put(&self, py: &mut Py, msg: &[i64]) -> Result<(), Stopped> {
+        let mut bytes = Vec::with_capacity(4 + msg.len() * 8);
+        bytes.extend_from_slice(&((msg.len() * 8) as u32).to_le_bytes());
+        for x in msg {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        let wlock = RLock::at(&self.arena, self.desc.wlock);
+        let fd = self.writer.as_raw_fd();
+        let result = py.blocking(State::Io, |_, stop| {
+            wlock.acquire_blocking(stop).map_err(|_| Stopped)?;
+            let r = write_all(fd, &bytes, stop);
+            wlock.release();
+            Ok(r)
+        })?;
+        result.map_err(|e| Self::fail(py, &format!("writing to {}", self.desc.name), e))
+    }
+
+    /// `get()`: waits (GIL released, shown as `waiting`) for a whole message.
+    pub fn get(&self, py: &mut Py, waiting: State) -> Result<Vec<i64>, Stopped> {
+        let rlock = RLock::at(&self.arena, self.desc.rlock);
+        let fd = self.reader.as_raw_fd();
+        let result = py.blocking(waiting, |_, stop| {
+            rlock.acquire_blocking(stop).map_err(|_| Stopped)?;
+            let r = (|| {
+                let mut len = [0u8; 4];
+                read_exact(fd, &mut len, stop)?;
+                let len = u32::from_le_bytes(len) as usize;
+                if len > MAX_INTS * 8 || !len.is_multiple_of(8) {
+                    return Err(PipeError::TooLong(len));
+                }
+                let mut body = vec![0u8; len];
+                read_exact(fd, &mut body, stop)?;
+                Ok(body
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect())
+            })();
+            rlock.release();
+            Ok(r)
+        })?;
+        result.map_err(|e| Self::fail(py, &format!("reading from {}", self.desc.name), e))
+    }
+}

@@ -1,0 +1,363 @@
+//! The pipe between the server and a worker process: length-prefixed frames (a little-endian
+//! `u32` length, then that many bytes of MessagePack with field names, via `rmp-serde`).
+//!
+//! The parent sends one [`ToWorker`] (the job) on the child's stdin; the child sends
+//! [`FromWorker`] messages on its stdout: `Hello` first (proof that it is a gilscope worker of
+//! the same wire version), then batches of events, then `Done` or `Failed`.
+//!
+//! Reading is non-blocking and bounded: [`FrameReader`] keeps what arrived so far and hands
+//! out whole frames; a length above [`MAX_FRAME`] or a payload that does not decode is a
+//! [`WireError::Malformed`], never a panic or an unbounded allocation.
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use gilscope_shared::spec::Knobs;
+use gilscope_shared::trace::{
+    CounterId, CounterTrack, GilFlavour, Interpreter, Lane, LaneId, Mark, MarkKind, Nanos,
+    QueueInfo, Sample, Span, State, TraceDelta,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::shared_objects::SharedObjects;
+
+/// Bumped whenever a message changes shape.
+pub const WIRE_VERSION: u32 = 2;
+/// What a worker says first.
+pub const MAGIC: &str = "gilscope-worker";
+/// No frame is larger (a batch of 512 events is a few tens of kB).
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// What the parent tells a worker to do.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub enum ToWorker {
+    Job(Box<WorkerJob>),
+}
+
+/// One worker process's task: which preset program, as which role, on which shared objects.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct WorkerJob {
+    pub preset: String,
+    pub knobs: Knobs,
+    /// `Process-1`, `ForkPoolWorker-2`, ...
+    pub name: String,
+    /// What this process does in the preset (`worker`, `producer`, `consumer`, ...).
+    pub role: String,
+    /// Its number among the processes of that role, from 0.
+    pub index: u32,
+    /// The run's epoch (`CLOCK_MONOTONIC` ns): the child stamps its events relative to it.
+    pub epoch: u64,
+    /// When the parent called `p.start()`, ns since the epoch.
+    pub spawned_at: Nanos,
+    /// The parent's calibration (so the child does not spend 60 ms measuring its own).
+    pub units_per_bytecode: f64,
+    pub ns_per_bytecode: f64,
+    pub ns_per_unit: f64,
+    /// What a CPython process start costs on this machine, ns: the child pads its start-up
+    /// to this with real CPU work if `exec` was faster.
+    pub start_ns: u64,
+    pub gil: GilFlavour,
+    pub switch_interval_ns: u64,
+    pub check_ticks: u32,
+    pub check_every_bytecode: bool,
+    /// Bytecodes the child may execute before it stops (the run's cap, what is left of it).
+    pub budget: u64,
+    /// Queues, values and pipes the child inherits (by file descriptor).
+    pub shared: SharedObjects,
+}
+
+/// What a worker reports.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub enum FromWorker {
+    Hello {
+        magic: String,
+        version: u32,
+        pid: u32,
+    },
+    /// Events, with the child's own lane and interpreter ids (the parent renumbers them).
+    Events(WireDelta),
+    /// The program ended: its CPU time, bytecodes, and whatever it returns to the parent.
+    Done {
+        cpu_ns: u64,
+        bytecodes: u64,
+        hit_cap: bool,
+        results: Vec<i64>,
+    },
+    /// The child could not run its program.
+    Failed { reason: String },
+}
+
+/// A span on the wire: (lane, state index in [`State::ALL`], t0, t1, task).
+pub type WireSpan = (u32, u8, u64, u64, Option<u32>);
+
+/// A [`TraceDelta`] as it crosses the pipe: spans, marks and samples as tuples (arrays in
+/// MessagePack, no field names), which halves the bytes of the bulk of the stream and the
+/// parent's decoding work. Lanes, interpreters and mark kinds keep their field names.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct WireDelta {
+    pub interpreters: Vec<Interpreter>,
+    pub lanes: Vec<Lane>,
+    pub queues: Vec<QueueInfo>,
+    pub counters: Vec<CounterTrack>,
+    pub spans: Vec<WireSpan>,
+    pub open_spans: Vec<WireSpan>,
+    /// (lane, t, kind)
+    pub marks: Vec<(u32, u64, MarkKind)>,
+    /// (counter, t, value)
+    pub samples: Vec<(u32, u64, f64)>,
+    pub now: u64,
+}
+
+fn wire_span(s: &Span) -> WireSpan {
+    (s.lane.0, s.state as u8, s.t0, s.t1, s.task)
+}
+
+fn span(w: WireSpan) -> Result<Span, String> {
+    let state = *State::ALL
+        .get(w.1 as usize)
+        .ok_or_else(|| format!("no state number {}", w.1))?;
+    Ok(Span {
+        lane: LaneId(w.0),
+        state,
+        t0: w.2,
+        t1: w.3,
+        task: w.4,
+    })
+}
+
+impl From<TraceDelta> for WireDelta {
+    fn from(d: TraceDelta) -> WireDelta {
+        WireDelta {
+            spans: d.spans.iter().map(wire_span).collect(),
+            open_spans: d.open_spans.iter().map(wire_span).collect(),
+            marks: d.marks.iter().map(|m| (m.lane.0, m.t, m.kind)).collect(),
+            samples: d
+                .samples
+                .iter()
+                .map(|s| (s.counter.0, s.t, s.value))
+                .collect(),
+            interpreters: d.interpreters,
+            lanes: d.lanes,
+            queues: d.queues,
+            counters: d.counters,
+            now: d.now,
+        }
+    }
+}
+
+impl WireDelta {
+    /// Back to the trace model; an unknown state number is an error (a malformed message).
+    pub fn into_delta(self) -> Result<TraceDelta, String> {
+        Ok(TraceDelta {
+            spans: self.spans.into_iter().map(span).collect::<Result<_, _>>()?,
+            open_spans: self
+                .open_spans
+                .into_iter()
+                .map(span)
+                .collect::<Result<_, _>>()?,
+            marks: self
+                .marks
+                .into_iter()
+                .map(|(lane, t, kind)| Mark {
+                    lane: LaneId(lane),
+                    t,
+                    kind,
+                })
+                .collect(),
+            samples: self
+                .samples
+                .into_iter()
+                .map(|(c, t, value)| Sample {
+                    counter: CounterId(c),
+                    t,
+                    value,
+                })
+                .collect(),
+            interpreters: self.interpreters,
+            lanes: self.lanes,
+            queues: self.queues,
+            counters: self.counters,
+            now: self.now,
+        })
+    }
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum WireError {
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("pipe error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Encodes `msg` as one frame.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let body = rmp_serde::to_vec_named(msg).expect("wire messages serialise");
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Writes one frame (blocking: used by the child's writer thread and for the job).
+pub fn write_frame<T: Serialize>(out: &mut impl Write, msg: &T) -> std::io::Result<()> {
+    out.write_all(&encode(msg))?;
+    out.flush()
+}
+
+/// Collects bytes from a non-blocking fd and cuts them into frames.
+#[derive(Default)]
+pub struct FrameReader {
+    buf: Vec<u8>,
+    /// The other end closed the pipe.
+    pub eof: bool,
+}
+
+impl FrameReader {
+    /// Reads whatever is available now (the fd must be non-blocking). Returns bytes read.
+    pub fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<usize, WireError> {
+        let mut total = 0;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            // SAFETY: `chunk` is a valid writable buffer of the given length.
+            let n = unsafe {
+                libc::read(
+                    fd.as_raw_fd(),
+                    chunk.as_mut_ptr().cast(),
+                    chunk.len() as libc::size_t,
+                )
+            };
+            if n > 0 {
+                self.buf.extend_from_slice(&chunk[..n as usize]);
+                total += n as usize;
+                continue;
+            }
+            if n == 0 {
+                self.eof = true;
+                return Ok(total);
+            }
+            let err = std::io::Error::last_os_error();
+            return match err.kind() {
+                std::io::ErrorKind::WouldBlock => Ok(total),
+                std::io::ErrorKind::Interrupted => continue,
+                _ => Err(err.into()),
+            };
+        }
+    }
+
+    /// The next whole frame, decoded; `Ok(None)` if it has not fully arrived.
+    pub fn next_frame<T: DeserializeOwned>(&mut self) -> Result<Option<T>, WireError> {
+        if self.buf.len() < 4 {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
+        if len > MAX_FRAME {
+            return Err(WireError::Malformed(format!(
+                "a frame of {len} bytes (at most {MAX_FRAME})"
+            )));
+        }
+        if self.buf.len() < 4 + len {
+            return Ok(None);
+        }
+        let decoded = rmp_serde::from_slice(&self.buf[4..4 + len])
+            .map_err(|e| WireError::Malformed(e.to_string()));
+        self.buf.drain(..4 + len);
+        decoded.map(Some)
+    }
+
+    /// Bytes received that do not form a whole frame yet.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilscope_shared::trace::{InterpId, LaneKind, QueueId};
+    use std::os::fd::AsFd;
+
+    fn pipe() -> (std::fs::File, std::fs::File) {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two descriptors.
+        assert_eq!(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) },
+            0
+        );
+        use std::os::fd::FromRawFd;
+        // SAFETY: both fds were just created and are owned here.
+        unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                std::fs::File::from_raw_fd(fds[1]),
+            )
+        }
+    }
+
+    #[test]
+    fn events_survive_the_pipe_including_tagged_enums() {
+        let (r, mut w) = pipe();
+        let delta = TraceDelta {
+            lanes: vec![Lane {
+                id: LaneId(2),
+                interp: InterpId(0),
+                name: "MainThread".into(),
+                kind: LaneKind::Main,
+                tid: Some(7),
+            }],
+            spans: vec![Span {
+                lane: LaneId(2),
+                state: State::Starting,
+                t0: 1,
+                t1: 9,
+                task: None,
+            }],
+            marks: vec![Mark {
+                lane: LaneId(2),
+                t: 5,
+                kind: MarkKind::Put {
+                    queue: QueueId(1),
+                    item: 42,
+                },
+            }],
+            now: 9,
+            ..TraceDelta::default()
+        };
+        write_frame(&mut w, &FromWorker::Events(delta.clone().into())).unwrap();
+        write_frame(&mut w, &FromWorker::Failed { reason: "x".into() }).unwrap();
+        let mut reader = FrameReader::default();
+        reader.fill(r.as_fd()).unwrap();
+        match reader.next_frame::<FromWorker>().unwrap() {
+            Some(FromWorker::Events(got)) => assert_eq!(got.into_delta().unwrap(), delta),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            reader.next_frame::<FromWorker>().unwrap(),
+            Some(FromWorker::Failed { .. })
+        ));
+        assert!(reader.next_frame::<FromWorker>().unwrap().is_none());
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let (r, mut w) = pipe();
+        w.write_all(&[5, 0, 0, 0, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1])
+            .unwrap();
+        let mut reader = FrameReader::default();
+        reader.fill(r.as_fd()).unwrap();
+        assert!(matches!(
+            reader.next_frame::<FromWorker>(),
+            Err(WireError::Malformed(_))
+        ));
+        w.write_all(&u32::MAX.to_le_bytes()).unwrap();
+        reader.fill(r.as_fd()).unwrap();
+        assert!(matches!(
+            reader.next_frame::<FromWorker>(),
+            Err(WireError::Malformed(_))
+        ));
+        drop(w);
+        reader.fill(r.as_fd()).unwrap();
+        assert!(reader.eof);
+    }
+}

@@ -1,0 +1,284 @@
+//! `gilscope worker`: the child side of a worker process (hidden subcommand; the server
+//! starts it, people don't).
+//!
+//! It reads its [`WorkerJob`] from stdin, answers `Hello`, pads its start-up to what a CPython
+//! process start costs (recorded as a `Starting` span from the parent's `p.start()`), runs the
+//! preset's program for its role in an [`Interp`] of its own — its own GIL — and ships every
+//! batch of events to the parent over stdout, stamped on `CLOCK_MONOTONIC` relative to the
+//! parent's epoch. Stdout is reserved for frames: fd 1 is pointed at stderr once the pipe's
+//! descriptor is set aside.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::process::ExitCode;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gilscope_shared::trace::{Lane, LaneId, Span, State, TraceDelta};
+
+use super::bytecode::{set_calibration, spin, Calibration};
+use super::clock::Epoch;
+use super::interp::{Budget, Ids, Interp, InterpConfig, RunEnv, ThreadHandle};
+use super::recorder::{EventSink, LaneStatus};
+use super::shm::Arena;
+use super::stop::StopFlag;
+use super::wire::{self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION};
+use crate::presets;
+
+/// How often the child tells the parent what each lane is doing right now.
+const HEARTBEAT: Duration = Duration::from_millis(20);
+
+/// What a preset's worker program gets: its job, the shared memory, and where to put what it
+/// returns to the parent.
+pub struct WorkerCtx {
+    pub job: WorkerJob,
+    pub arena: Option<Arc<Arena>>,
+    pub results: Arc<Mutex<Vec<i64>>>,
+}
+
+/// The child's sink: every batch becomes a frame on the pipe (written by one writer thread,
+/// so recording threads never block on the pipe).
+struct PipeSink {
+    tx: Mutex<Sender<FromWorker>>,
+    board: Mutex<Vec<(LaneId, Arc<LaneStatus>)>>,
+}
+
+impl PipeSink {
+    fn send(&self, msg: FromWorker) {
+        // Fails only once the writer is gone (the pipe broke): the parent will see EOF.
+        let _ = self.tx.lock().unwrap_or_else(|e| e.into_inner()).send(msg);
+    }
+
+    /// Each lane's state right now, as open spans.
+    fn heartbeat(&self, now: u64) {
+        let board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        let open_spans = board
+            .iter()
+            .filter_map(|(lane, status)| {
+                let (state, since) = status.get()?;
+                Some(Span {
+                    lane: *lane,
+                    state,
+                    t0: since.min(now),
+                    t1: now,
+                    task: None,
+                })
+            })
+            .collect();
+        drop(board);
+        self.send(FromWorker::Events(WireDelta::from(TraceDelta {
+            open_spans,
+            now,
+            ..TraceDelta::default()
+        })));
+    }
+}
+
+impl EventSink for PipeSink {
+    fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
+        let status = Arc::new(LaneStatus::default());
+        self.board
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((lane.id, status.clone()));
+        self.send(FromWorker::Events(WireDelta::from(TraceDelta {
+            lanes: vec![lane],
+            ..TraceDelta::default()
+        })));
+        status
+    }
+
+    fn deliver(&self, batch: TraceDelta) {
+        self.send(FromWorker::Events(batch.into()));
+    }
+}
+
+/// Why the child could not run its program.
+#[derive(thiserror::Error, Debug)]
+enum WorkerError {
+    #[error("reading the job: {0}")]
+    Job(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Dies with the parent: `PR_SET_PDEATHSIG(SIGKILL)`, then a check that the parent is still
+/// the one that started us (if it died before the `prctl`, we were re-parented and nobody
+/// would ever kill us).
+fn tie_to_parent() -> Result<(), String> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+        return Err(format!("prctl: {}", std::io::Error::last_os_error()));
+    }
+    let expected = std::env::var(super::process::PARENT_PID_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+        .ok_or("started without GILSCOPE_PARENT_PID (only gilscope starts workers)")?;
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } != expected {
+        return Err("the parent is gone".to_string());
+    }
+    Ok(())
+}
+
+/// The entry point of `gilscope worker`.
+pub fn main() -> ExitCode {
+    if let Err(e) = tie_to_parent() {
+        eprintln!("gilscope worker: {e}");
+        return ExitCode::FAILURE;
+    }
+    // SAFETY: dup/dup2 on the standard descriptors of this fresh process.
+    let out_fd = unsafe { libc::dup(1) };
+    if out_fd < 0 || unsafe { libc::dup2(2, 1) } < 0 {
+        eprintln!("gilscope worker: cannot set up its pipe");
+        return ExitCode::FAILURE;
+    }
+    // SAFETY: `out_fd` is ours (just duplicated).
+    let mut out = unsafe { File::from_raw_fd(out_fd) };
+    let hello = FromWorker::Hello {
+        magic: MAGIC.into(),
+        version: WIRE_VERSION,
+        pid: std::process::id(),
+    };
+    if wire::write_frame(&mut out, &hello).is_err() {
+        return ExitCode::FAILURE;
+    }
+    let job = match read_job() {
+        Ok(job) => job,
+        Err(e) => {
+            let _ = wire::write_frame(
+                &mut out,
+                &FromWorker::Failed {
+                    reason: e.to_string(),
+                },
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tx, rx) = channel::<FromWorker>();
+    let writer = std::thread::spawn(move || {
+        for msg in rx {
+            if wire::write_frame(&mut out, &msg).is_err() {
+                // The parent is gone or stopped reading: nothing more to do.
+                std::process::exit(3);
+            }
+        }
+    });
+    let sink = Arc::new(PipeSink {
+        tx: Mutex::new(tx),
+        board: Mutex::new(Vec::new()),
+    });
+    let code = match run(job, &sink) {
+        Ok(done) => {
+            sink.send(done);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            sink.send(FromWorker::Failed {
+                reason: e.to_string(),
+            });
+            ExitCode::FAILURE
+        }
+    };
+    drop(sink); // closes the channel once every clone is gone
+    let _ = writer.join();
+    code
+}
+
+fn read_job() -> Result<WorkerJob, WorkerError> {
+    let mut stdin = std::io::stdin().lock();
+    let mut len = [0u8; 4];
+    stdin
+        .read_exact(&mut len)
+        .map_err(|e| WorkerError::Job(e.to_string()))?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > wire::MAX_FRAME {
+        return Err(WorkerError::Job(format!("a job of {len} bytes")));
+    }
+    let mut body = vec![0u8; len];
+    stdin
+        .read_exact(&mut body)
+        .map_err(|e| WorkerError::Job(e.to_string()))?;
+    match rmp_serde::from_slice::<ToWorker>(&body) {
+        Ok(ToWorker::Job(job)) => Ok(*job),
+        Err(e) => Err(WorkerError::Job(e.to_string())),
+    }
+}
+
+fn run(job: WorkerJob, sink: &Arc<PipeSink>) -> Result<FromWorker, WorkerError> {
+    set_calibration(Calibration {
+        units_per_bytecode: job.units_per_bytecode,
+        ns_per_bytecode: job.ns_per_bytecode,
+        ns_per_unit: job.ns_per_unit,
+    });
+    let epoch = Epoch(job.epoch);
+    // Start-up: CPython's fork + bootstrap cost, as real CPU work, if exec was faster.
+    let mut state = 1u64;
+    while epoch.elapsed() < job.spawned_at + job.start_ns {
+        spin(&mut state, 2_000);
+    }
+    std::hint::black_box(state);
+    let stop = Arc::new(StopFlag::default());
+    let env = RunEnv {
+        epoch,
+        sink: sink.clone(),
+        ids: Arc::new(Ids::default()),
+        stop: stop.clone(),
+        budget: Arc::new(Budget::new(job.budget)),
+    };
+    let config = InterpConfig {
+        name: job.name.clone(),
+        gil: job.gil,
+        switch_interval: Duration::from_nanos(job.switch_interval_ns),
+        check_ticks: job.check_ticks,
+        check_every_bytecode: job.check_every_bytecode,
+    };
+    let preset = presets::find(&job.preset)
+        .ok_or_else(|| WorkerError::Setup(format!("no preset {}", job.preset)))?;
+    let arena = job
+        .shared
+        .attach()
+        .map_err(|e| WorkerError::Setup(format!("shared memory: {e}")))?;
+    // Everything before the interpreter exists is start-up.
+    let ready = epoch.elapsed();
+    let interp = Interp::new(config, env.clone());
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let spawned_at = job.spawned_at;
+    let ctx = WorkerCtx {
+        job,
+        arena,
+        results: results.clone(),
+    };
+    let main: ThreadHandle = preset
+        .process(&ctx, &interp)
+        .map_err(|e| WorkerError::Setup(e.to_string()))?;
+    sink.deliver(TraceDelta {
+        spans: vec![Span {
+            lane: main.lane,
+            state: State::Starting,
+            t0: spawned_at.min(ready),
+            t1: ready,
+            task: None,
+        }],
+        now: ready,
+        ..TraceDelta::default()
+    });
+    main.start_now();
+    while !main.wait_done(HEARTBEAT) {
+        sink.heartbeat(epoch.elapsed());
+    }
+    interp.stop();
+    interp.join_os_threads();
+    if let Some(reason) = interp.failure() {
+        return Err(WorkerError::Setup(reason));
+    }
+    let results = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(FromWorker::Done {
+        cpu_ns: interp.cpu_ns(),
+        bytecodes: interp.bytecodes(),
+        hit_cap: env.budget.exceeded(),
+        results,
+    })
+}

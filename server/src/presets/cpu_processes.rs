@@ -1,0 +1,139 @@
+//! `cpu-processes`: each process has its own interpreter and GIL, so CPU-bound work runs in
+//! parallel — at the price of starting the processes.
+
+use std::sync::{Arc, Mutex};
+
+use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+
+use super::knobs::{self, defaults, interp_config, render};
+use super::{count, with_main, Preset};
+use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::process::Process;
+use crate::engine::run::Experiment;
+use crate::engine::shared_objects::SharedObjects;
+use crate::engine::worker::WorkerCtx;
+
+pub struct CpuProcesses;
+
+const PYTHON: &str = r#"import multiprocessing as mp
+import time
+
+PROCESSES = {{processes}}
+WORK = {{work}}  # bytecodes per process; one loop iteration is 7 bytecodes
+
+
+def count(n):
+    x = 0
+    for i in range(n // 7):
+        x += i
+    return x
+
+
+if __name__ == "__main__":
+    mp.set_start_method({{start_method}})
+    start = time.perf_counter()
+    procs = [mp.Process(target=count, args=(WORK,)) for _ in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - start
+
+    start = time.perf_counter()
+    count(WORK * PROCESSES)  # the same total work in one process
+    baseline = time.perf_counter() - start
+    print(f"{PROCESSES} processes: {wall:.3f} s, one process: {baseline:.3f} s, "
+          f"speedup {baseline / wall:.2f}")
+"#;
+
+/// `Process-1`.. running `role`'s program of `preset`, nothing shared.
+pub fn processes(
+    preset: &str,
+    knobs: &Knobs,
+    role: &str,
+    n: usize,
+    shared: &SharedObjects,
+) -> Vec<Process> {
+    (0..n)
+        .map(|i| {
+            Process::new(
+                &format!("Process-{}", i + 1),
+                preset,
+                knobs,
+                role,
+                i as u32,
+                shared.clone(),
+            )
+        })
+        .collect()
+}
+
+impl Preset for CpuProcesses {
+    fn name(&self) -> &'static str {
+        "cpu-processes"
+    }
+
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
+    fn info(&self) -> PresetInfo {
+        let knobs = vec![
+            knobs::processes(2),
+            knobs::work(100_000_000),
+            knobs::start_method(),
+        ];
+        PresetInfo {
+            name: self.name().into(),
+            group: Group::Processes,
+            claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.".into(),
+            description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).".into(),
+            python: self.python(&defaults(&knobs)),
+            knobs,
+        }
+    }
+
+    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let n = knobs.int("processes") as usize;
+        let procs = processes(self.name(), knobs, "worker", n, &SharedObjects::default());
+        let main = with_main(
+            &interp,
+            move |_| Ok(procs),
+            |py, procs| {
+                for p in procs {
+                    p.start(py)?;
+                    py.straight(3)?;
+                }
+                for p in procs {
+                    p.join(py)?;
+                    py.straight(3)?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Experiment {
+            interps: vec![interp],
+            main,
+            measures: Arc::new(Mutex::new(Default::default())),
+            probes: vec![],
+        })
+    }
+
+    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let total = knobs.int("processes") as u64 * knobs.int("work") as u64;
+        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
+        Ok(Some(Experiment {
+            interps: vec![interp],
+            main,
+            measures: Arc::new(Mutex::new(Default::default())),
+            probes: vec![],
+        }))
+    }
+
+    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+        let work = ctx.job.knobs.int("work") as u64;
+        with_main(interp, |_| Ok(()), move |py, _| count(py, work))
+    }
+}

@@ -1,0 +1,173 @@
+//! `shared-value`: shared memory via `Value(type, init)`; modifying it needs a lock. Without
+//! `get_lock()` the processes lose updates — a real race between cores, in real shared
+//! memory; with it the count is exact and the lock's cost shows as waiting.
+
+use std::sync::{Arc, Mutex};
+
+use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
+use gilscope_shared::trace::CounterKind;
+
+use super::cpu_processes::processes;
+use super::knobs::{self, defaults, interp_config, render};
+use super::{with_main, Preset};
+use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::run::{Experiment, Measures};
+use crate::engine::shared_objects::SharedObjects;
+use crate::engine::shared_value::SharedValue;
+use crate::engine::shm::Arena;
+use crate::engine::worker::WorkerCtx;
+
+pub struct SharedValuePreset;
+
+const PYTHON: &str = r#"import multiprocessing as mp
+
+PROCESSES = {{processes}}
+INCREMENTS = {{increments}}  # per process
+LOCK = {{lock}}
+
+
+def work(v, n, lock):
+    for _ in range(n):
+        if lock:
+            with v.get_lock():  # holds the lock across the read and the write
+                v.value += 1
+        else:
+            v.value += 1  # a locked read, then a locked write: not atomic
+
+
+if __name__ == "__main__":
+    v = mp.Value("i", 0)  # an int in shared memory, with a process-shared RLock
+    procs = [mp.Process(target=work, args=(v, INCREMENTS, LOCK)) for _ in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    expected = PROCESSES * INCREMENTS
+    print(f"expected {expected}, got {v.value}, lost {expected - v.value}")
+"#;
+
+fn increments() -> KnobDef {
+    KnobDef {
+        name: "increments".into(),
+        description: "increments per process".into(),
+        kind: KnobKind::Int {
+            min: 1,
+            max: 10_000_000,
+            default: 100_000,
+        },
+    }
+}
+
+/// The run's shared memory: one page is plenty for a few values and queues.
+pub fn arena() -> Result<Arc<Arena>, EngineError> {
+    Arena::create(64 * 1024)
+        .map(Arc::new)
+        .map_err(|e| EngineError::Shm(e.to_string()))
+}
+
+fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
+    let shared = &ctx.job.shared;
+    match (
+        &ctx.arena,
+        shared.value("value"),
+        shared.value("value_lock"),
+    ) {
+        (Some(arena), Some(v), Some(l)) => Ok(SharedValue::attach(arena, v, l)),
+        _ => Err(EngineError::Shm("the job carries no shared value".into())),
+    }
+}
+
+impl Preset for SharedValuePreset {
+    fn name(&self) -> &'static str {
+        "shared-value"
+    }
+
+    fn python(&self, knobs: &Knobs) -> String {
+        render(PYTHON, knobs)
+    }
+
+    fn info(&self) -> PresetInfo {
+        let knobs = vec![
+            knobs::processes(4),
+            increments(),
+            knobs::process_lock("hold v.get_lock() around v.value += 1"),
+        ];
+        PresetInfo {
+            name: self.name().into(),
+            group: Group::Processes,
+            claim: "Shared memory via Value(type, init); modifying it needs a lock.".into(),
+            description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.".into(),
+            python: self.python(&defaults(&knobs)),
+            knobs,
+        }
+    }
+
+    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
+        let interp = Interp::new(interp_config(knobs), env.clone());
+        let n = knobs.int("processes") as usize;
+        let expected = n as i64 * knobs.int("increments");
+        let arena = arena()?;
+        let value =
+            Arc::new(SharedValue::create(&arena).map_err(|e| EngineError::Shm(e.to_string()))?);
+        let (v, l) = value.offsets();
+        let shared = SharedObjects {
+            arena: Some((arena.raw_fd(), arena.len())),
+            values: vec![("value".into(), v), ("value_lock".into(), l)],
+            ..SharedObjects::default()
+        };
+        let track = interp.new_counter("v.value", CounterKind::SharedValue);
+        let procs = processes(self.name(), knobs, "worker", n, &shared);
+        let measures = Arc::new(Mutex::new(Measures {
+            expected_count: Some(expected),
+            ..Measures::default()
+        }));
+        let (m, final_value) = (measures.clone(), value.clone());
+        let main = with_main(
+            &interp,
+            move |_| Ok(procs),
+            move |py, procs| {
+                for p in procs {
+                    p.start(py)?;
+                }
+                for p in procs {
+                    p.join(py)?;
+                }
+                m.lock().unwrap_or_else(|e| e.into_inner()).final_count = Some(final_value.peek());
+                Ok(())
+            },
+        )?;
+        let probe = value.clone();
+        Ok(Experiment {
+            interps: vec![interp],
+            main,
+            measures,
+            probes: vec![(track, Box::new(move || probe.peek() as f64))],
+        })
+    }
+
+    fn baseline(&self, _: &Knobs, _: &RunEnv) -> Result<Option<Experiment>, EngineError> {
+        Ok(None)
+    }
+
+    fn baseline_is_same_work(&self) -> bool {
+        false
+    }
+
+    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+        let value = attach_value(ctx)?;
+        let (n, lock) = (ctx.job.knobs.int("increments"), ctx.job.knobs.bool("lock"));
+        with_main(
+            interp,
+            |_| Ok(()),
+            move |py, _| {
+                py.call(|py| {
+                    py.straight(6)?; // range(n), GET_ITER
+                    for _ in 0..n {
+                        value.increment(py, lock)?;
+                    }
+                    Ok(())
+                })
+            },
+        )
+    }
+}
