@@ -7,34 +7,38 @@ use common::{run, serial};
 use gilscope_shared::summary::Summary;
 use gilscope_shared::trace::{LaneKind, State, Trace};
 
-/// Cores busy on the whole machine over `window` (from /proc/stat).
-fn machine_busy_cores(window: std::time::Duration) -> f64 {
-    let read = || -> (u64, u64) {
-        let stat = std::fs::read_to_string("/proc/stat").unwrap();
-        let cpu: Vec<u64> = stat
-            .lines()
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .skip(1)
-            .map(|x| x.parse().unwrap())
-            .collect();
-        let idle = cpu[3] + cpu[4];
-        (cpu.iter().sum::<u64>() - idle, cpu.iter().sum::<u64>())
-    };
-    let (b0, t0) = read();
-    std::thread::sleep(window);
-    let (b1, t1) = read();
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
-    (b1 - b0) as f64 / (t1 - t0).max(1) as f64 * cores
+/// Busy and total jiffies of the whole machine so far (/proc/stat).
+fn jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let total = cpu.iter().sum::<u64>();
+    (total - cpu[3] - cpu[4], total)
 }
 
-/// Other work on a shared machine steals the cores a speed-up needs: wait (at most 20 s) until
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) as f64
+}
+
+/// Cores the whole machine kept busy between two readings.
+fn busy_between(a: (u64, u64), b: (u64, u64)) -> f64 {
+    (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64 * cores()
+}
+
+/// Other work on a shared machine steals the cores a speed-up needs: wait (at most 10 s) until
 /// less than half a core is busy before a timing run (observing-real-cpython.md).
 fn wait_for_quiet() {
     let t = std::time::Instant::now();
-    while t.elapsed() < std::time::Duration::from_secs(20) {
-        let busy = machine_busy_cores(std::time::Duration::from_millis(300));
+    while t.elapsed() < std::time::Duration::from_secs(10) {
+        let a = jiffies();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let busy = busy_between(a, jiffies());
         if busy < 0.5 {
             return;
         }
@@ -42,27 +46,91 @@ fn wait_for_quiet() {
     }
 }
 
-/// The best speedup of up to `tries` runs, each on a quiet machine, with its summary.
-fn best_speedup(preset: &str, knobs: &[(&str, &str)], want: f64, tries: usize) -> Summary {
-    let mut best: Option<Summary> = None;
+/// A timing run and how many cores other work on the machine used meanwhile (the machine's
+/// busy time less the run's own: its experiment's cores over its wall time, plus one core
+/// for its one-process baseline).
+fn timed_run(preset: &str, knobs: &[(&str, &str)]) -> (Summary, f64) {
+    wait_for_quiet();
+    let (a, t) = (jiffies(), std::time::Instant::now());
+    let s = run(preset, knobs).summary;
+    let (b, elapsed) = (jiffies(), t.elapsed().as_secs_f64());
+    let ours = s.cores_busy_mean * s.wall_s + s.baseline_wall_s.unwrap_or(0.0);
+    let foreign = (busy_between(a, b) * elapsed - ours).max(0.0) / elapsed;
+    eprintln!(
+        "{preset} {knobs:?}: speedup {:?} cores {:.2} start {:?} ms; other load {foreign:.2} cores",
+        s.speedup, s.cores_busy_mean, s.processes.process_start_ms_median
+    );
+    (s, foreign)
+}
+
+/// The speed-up of up to `tries` runs: the first that reaches `want`, else the one with the
+/// least other load on the machine, with that load.
+fn best_speedup(preset: &str, knobs: &[(&str, &str)], want: f64, tries: usize) -> (Summary, f64) {
+    let mut best: Option<(Summary, f64)> = None;
     for _ in 0..tries {
-        wait_for_quiet();
-        let s = run(preset, knobs).summary;
-        eprintln!(
-            "{preset} {knobs:?}: speedup {:?} cores {:.2} start {:?} ms",
-            s.speedup, s.cores_busy_mean, s.processes.process_start_ms_median
-        );
-        let better = best
-            .as_ref()
-            .is_none_or(|b| s.speedup.unwrap_or(0.0) > b.speedup.unwrap_or(0.0));
-        if better {
-            best = Some(s);
+        let (s, foreign) = timed_run(preset, knobs);
+        if s.speedup.unwrap_or(0.0) >= want && s.cores_busy_mean >= want {
+            return (s, foreign);
         }
-        if best.as_ref().unwrap().speedup.unwrap_or(0.0) >= want {
-            break;
+        if best.as_ref().is_none_or(|b| foreign < b.1) {
+            best = Some((s, foreign));
         }
     }
     best.unwrap()
+}
+
+/// Every moment two lanes of different worker processes both held their own GIL, in ns: the
+/// structural fact (one GIL per process) whatever the machine's load.
+fn parallel_gil_ns(trace: &Trace) -> u64 {
+    let worker = |lane: gilscope_shared::trace::LaneId| {
+        trace
+            .lane(lane)
+            .filter(|l| l.interp.0 > 0)
+            .map(|l| l.interp)
+    };
+    let mut edges: Vec<(u64, i32, u32)> = Vec::new();
+    for s in trace.spans.iter().filter(|s| s.state == State::Running) {
+        if let Some(i) = worker(s.lane) {
+            edges.push((s.t0, 1, i.0));
+            edges.push((s.t1, -1, i.0));
+        }
+    }
+    edges.sort();
+    let (mut holders, mut last, mut both) = (0i32, 0u64, 0u64);
+    for (t, d, _) in edges {
+        if holders >= 2 {
+            both += t - last;
+        }
+        holders += d;
+        last = t;
+    }
+    both
+}
+
+/// The timing claim holds on a quiet machine; on a busy one (after waiting and retrying) the
+/// shortfall must be explained by the other load, and the structural claim must hold anyway.
+fn assert_parallel(what: &str, s: &Summary, foreign: f64, trace_check: impl FnOnce()) {
+    trace_check();
+    let speedup = s.speedup.unwrap();
+    if foreign < 0.3 {
+        assert!(
+            speedup >= 1.5,
+            "{what}: speedup {speedup:.2} on a quiet machine"
+        );
+        assert!(
+            s.cores_busy_mean >= 1.5,
+            "{what}: cores {:.2}",
+            s.cores_busy_mean
+        );
+    } else {
+        // With `foreign` cores taken, at most `cores - foreign` are left for the processes.
+        let floor = 1.5 * ((cores() - foreign) / cores()).min(1.0);
+        assert!(
+            speedup >= floor.min(1.5) * 0.9,
+            "{what}: speedup {speedup:.2} with {foreign:.2} cores of other load"
+        );
+        eprintln!("{what}: the machine stayed busy ({foreign:.2} cores); speedup {speedup:.2}");
+    }
 }
 
 fn lanes_in_state(trace: &Trace, name_prefix: &str, state: State) -> usize {
@@ -89,26 +157,22 @@ fn cpu_processes_run_in_parallel_each_with_its_own_gil() {
     for n in ["2", "4"] {
         // 200M bytecodes in all: about 0.66 s in one process.
         let work = (200_000_000 / n.parse::<u64>().unwrap()).to_string();
-        let s = best_speedup(
-            "cpu-processes",
-            &[("processes", n), ("work", &work)],
-            1.7,
-            3,
-        );
-        assert!(
-            s.speedup.unwrap() >= 1.5,
-            "{n} processes: speedup {:?}",
-            s.speedup
-        );
-        assert!(
-            s.cores_busy_mean >= 1.5,
-            "{n} processes: cores {}",
-            s.cores_busy_mean
-        );
+        let knobs = [("processes", n), ("work", work.as_str())];
+        let (s, foreign) = best_speedup("cpu-processes", &knobs, 1.7, 3);
         let started = s.processes.processes_started.unwrap();
         assert_eq!(started, n.parse::<u32>().unwrap());
         let start_ms = s.processes.process_start_ms_median.unwrap();
         assert!(start_ms > 0.5 && start_ms < 500.0, "start {start_ms} ms");
+        assert_parallel(&format!("{n} processes"), &s, foreign, || {
+            // The experiment's wall time (the trace also spans the baseline after it).
+            let outcome = run("cpu-processes", &knobs);
+            let wall = outcome.summary.wall_s * 1e9;
+            let both = parallel_gil_ns(&outcome.trace) as f64;
+            assert!(
+                both > 0.5 * wall,
+                "two GILs held together {both} of {wall} ns"
+            );
+        });
     }
     // One interpreter (and GIL) per process, each with the pid of a real other process.
     let outcome = run("cpu-processes", &[("processes", "2"), ("work", "2000000")]);
@@ -123,17 +187,21 @@ fn cpu_processes_run_in_parallel_each_with_its_own_gil() {
 fn process_pool_map_runs_in_parallel_in_order_with_cpythons_chunks() {
     let _g = serial();
     for n in ["2", "4"] {
-        let s = best_speedup(
-            "process-pool-map",
-            &[("processes", n), ("items", "40"), ("work", "5000000")],
-            1.7,
-            3,
-        );
-        assert!(s.speedup.unwrap() >= 1.5, "{n}: speedup {:?}", s.speedup);
+        let knobs = [("processes", n), ("items", "40"), ("work", "5000000")];
+        let (s, foreign) = best_speedup("process-pool-map", &knobs, 1.7, 3);
         assert_eq!(s.results_in_order, Some(true));
         // divmod(40, 4 * n), plus one for a remainder: 5 for 2 workers, 3 for 4.
         let want = if n == "2" { 5 } else { 3 };
         assert_eq!(s.processes.chunksize, Some(want));
+        assert_parallel(&format!("Pool({n})"), &s, foreign, || {
+            let outcome = run("process-pool-map", &knobs);
+            let wall = outcome.summary.wall_s * 1e9;
+            let both = parallel_gil_ns(&outcome.trace) as f64;
+            assert!(
+                both > 0.3 * wall,
+                "two GILs held together {both} of {wall} ns"
+            );
+        });
     }
     let outcome = run(
         "process-pool-map",
@@ -286,5 +354,47 @@ fn return_values_three_ways_and_the_value_argument_error() {
             let e = s.processes.python_exception.unwrap();
             assert!(e.starts_with("RuntimeError: Synchronized objects"), "{e}");
         }
+    }
+}
+
+#[test]
+fn worker_processes_can_be_watched_live() {
+    let _g = serial();
+    let handle = gilscope_server::engine::start(&common::spec(
+        "cpu-processes",
+        &[("processes", "2"), ("work", "150000000")],
+    ))
+    .unwrap();
+    let mut rebuilt = Trace::default();
+    let mut worker_open_span = false;
+    while !handle.is_finished() {
+        let delta = handle.drain();
+        // A worker's lane shows its current state while it runs (its heartbeat).
+        worker_open_span |= delta.open_spans.iter().any(|s| {
+            s.state == State::Running
+                && rebuilt
+                    .lane(s.lane)
+                    .and_then(|l| rebuilt.interpreter(l.interp))
+                    .is_some_and(|i| i.name.starts_with("Process-"))
+        });
+        rebuilt.apply(delta);
+        std::thread::sleep(std::time::Duration::from_millis(15));
+    }
+    rebuilt.apply(handle.drain());
+    let outcome = handle.wait();
+    assert!(outcome.summary.invariants_ok, "{:?}", outcome.summary.end);
+    assert!(worker_open_span, "no live state of a worker lane was seen");
+    assert_eq!(rebuilt.lanes.len(), outcome.trace.lanes.len());
+    assert_eq!(rebuilt.spans.len(), outcome.trace.spans.len());
+    // The workers' lanes are on the run's time axis: they start after the run and end
+    // before it ends.
+    for lane in outcome.trace.lanes.iter().filter(|l| l.interp.0 > 0) {
+        let spans: Vec<_> = outcome
+            .trace
+            .spans
+            .iter()
+            .filter(|s| s.lane == lane.id)
+            .collect();
+        assert!(spans.iter().all(|s| s.t1 <= outcome.trace.end));
     }
 }
