@@ -15,12 +15,52 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs a timing check up to three times and passes if one attempt does: on a shared 2-core
-/// machine another process can take a core for a moment and distort one measurement, but not
-/// every one of three. Fails with every attempt's complaint.
+/// Busy and total jiffies of the whole machine so far (/proc/stat).
+pub fn jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let total = cpu.iter().sum::<u64>();
+    (total - cpu[3] - cpu[4], total)
+}
+
+pub fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) as f64
+}
+
+/// Cores the whole machine kept busy between two readings.
+pub fn busy_between(a: (u64, u64), b: (u64, u64)) -> f64 {
+    (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64 * cores()
+}
+
+/// Other work on a shared machine steals the cores a speed-up needs: wait (at most 10 s) until
+/// less than half a core is busy before a timing run (observing-real-cpython.md).
+pub fn wait_for_quiet() {
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(10) {
+        let a = jiffies();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let busy = busy_between(a, jiffies());
+        if busy < 0.5 {
+            return;
+        }
+        eprintln!("machine busy ({busy:.2} cores): waiting before a timing run");
+    }
+}
+
+/// Runs a timing check up to three times, each once the machine is quiet, and passes if one
+/// attempt does: on a shared 2-core machine another process can take a core for a moment and
+/// distort one measurement, but not every one of three. Fails with every attempt's complaint.
 pub fn timing(what: &str, mut attempt: impl FnMut() -> Result<(), String>) {
     let mut complaints = Vec::new();
     for _ in 0..3 {
+        wait_for_quiet();
         match attempt() {
             Ok(()) => return,
             Err(complaint) => complaints.push(complaint),

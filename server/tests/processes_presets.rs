@@ -3,48 +3,9 @@
 //! other load only ever makes a parallel run look worse.
 
 mod common;
-use common::{run, serial};
+use common::{busy_between, cores, jiffies, run, serial, wait_for_quiet};
 use gilscope_shared::summary::Summary;
 use gilscope_shared::trace::{LaneKind, State, Trace};
-
-/// Busy and total jiffies of the whole machine so far (/proc/stat).
-fn jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap();
-    let cpu: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .skip(1)
-        .map(|x| x.parse().unwrap())
-        .collect();
-    let total = cpu.iter().sum::<u64>();
-    (total - cpu[3] - cpu[4], total)
-}
-
-fn cores() -> f64 {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) as f64
-}
-
-/// Cores the whole machine kept busy between two readings.
-fn busy_between(a: (u64, u64), b: (u64, u64)) -> f64 {
-    (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64 * cores()
-}
-
-/// Other work on a shared machine steals the cores a speed-up needs: wait (at most 10 s) until
-/// less than half a core is busy before a timing run (observing-real-cpython.md).
-fn wait_for_quiet() {
-    let t = std::time::Instant::now();
-    while t.elapsed() < std::time::Duration::from_secs(10) {
-        let a = jiffies();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let busy = busy_between(a, jiffies());
-        if busy < 0.5 {
-            return;
-        }
-        eprintln!("machine busy ({busy:.2} cores): waiting before a timing run");
-    }
-}
 
 /// A timing run and how many cores other work on the machine used meanwhile (the machine's
 /// busy time less the run's own: its experiment's cores over its wall time, plus one core
