@@ -97,8 +97,12 @@ pub struct PresetInfo {
     pub claim: String,
     /// What to look at, one or two sentences.
     pub description: String,
-    /// Correct, runnable Python that the experiment mirrors.
+    /// Correct, runnable Python that the experiment mirrors, with the knobs at their defaults.
     pub python: String,
+    /// The same Python with a `{{knob}}` where each knob's value goes: [`render_python`]
+    /// fills it in for any setting of the knobs.
+    #[serde(default)]
+    pub python_template: String,
     pub knobs: Vec<KnobDef>,
 }
 
@@ -267,6 +271,40 @@ impl PresetInfo {
     }
 }
 
+/// A knob value as a Python literal.
+pub fn python_literal(value: &KnobValue) -> String {
+    match value {
+        KnobValue::Bool(true) => "True".into(),
+        KnobValue::Bool(false) => "False".into(),
+        KnobValue::Int(i) => {
+            // 30000000 -> 30_000_000, as a person would write it.
+            let digits = i.abs().to_string();
+            let mut out = String::new();
+            for (n, c) in digits.chars().enumerate() {
+                if n > 0 && (digits.len() - n) % 3 == 0 {
+                    out.push('_');
+                }
+                out.push(c);
+            }
+            if *i < 0 {
+                out.insert(0, '-');
+            }
+            out
+        }
+        KnobValue::Float(x) => format!("{x:?}"),
+        KnobValue::Text(s) => format!("{s:?}"),
+    }
+}
+
+/// Replaces each `{{knob}}` in `template` with the knob's value as Python.
+pub fn render_python(template: &str, knobs: &Knobs) -> String {
+    let mut out = template.to_string();
+    for (name, value) in &knobs.0 {
+        out = out.replace(&format!("{{{{{name}}}}}"), &python_literal(value));
+    }
+    out
+}
+
 /// Finds a preset by name, or says which ones exist.
 pub fn find_preset<'a>(presets: &'a [PresetInfo], name: &str) -> Result<&'a PresetInfo, SpecError> {
     presets.iter().find(|p| p.name == name).ok_or_else(|| {
@@ -289,6 +327,7 @@ mod tests {
             claim: "threads do not speed up CPU-bound work".into(),
             description: String::new(),
             python: String::new(),
+            python_template: String::new(),
             knobs: vec![
                 KnobDef {
                     name: "threads".into(),
@@ -395,5 +434,22 @@ mod tests {
         let knobs = preset().resolve(&spec.knobs).unwrap();
         assert_eq!(knobs.int("threads"), 2);
         assert_eq!(knobs.float("switch_interval_ms"), 0.5);
+    }
+
+    #[test]
+    fn python_literals_and_templates() {
+        assert_eq!(python_literal(&KnobValue::Int(30_000_000)), "30_000_000");
+        assert_eq!(python_literal(&KnobValue::Int(-1000)), "-1_000");
+        assert_eq!(python_literal(&KnobValue::Int(100)), "100");
+        assert_eq!(python_literal(&KnobValue::Float(5.0)), "5.0");
+        assert_eq!(python_literal(&KnobValue::Bool(true)), "True");
+        assert_eq!(python_literal(&KnobValue::Text("call".into())), "\"call\"");
+        let knobs = preset()
+            .resolve(&given(&[("threads", KnobValue::Int(8))]))
+            .unwrap();
+        assert_eq!(
+            render_python("N = {{threads}}  # {{lock}}", &knobs),
+            "N = 8  # False"
+        );
     }
 }

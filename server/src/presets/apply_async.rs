@@ -58,6 +58,7 @@ impl Preset for ApplyAsync {
             claim: "apply_async takes one set of arguments and returns one result; iterate for more.".into(),
             description: "Submissions (the main thread) against completions (the workers, the result handler), and the main thread blocked in get().".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

@@ -125,6 +125,7 @@ impl Preset for ConvoyEffect {
             claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.".into(),
             description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

@@ -89,6 +89,7 @@ impl Preset for CpuProcesses {
             claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.".into(),
             description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

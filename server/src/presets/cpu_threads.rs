@@ -68,6 +68,7 @@ impl Preset for CpuThreads {
             claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.".into(),
             description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

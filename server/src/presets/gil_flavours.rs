@@ -78,6 +78,7 @@ impl Preset for GilFlavours {
             claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.".into(),
             description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

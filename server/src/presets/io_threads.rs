@@ -88,6 +88,7 @@ impl Preset for IoThreads {
                 "The threads' waits overlap: speedup close to the thread count, cores mostly idle."
                     .into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

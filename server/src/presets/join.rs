@@ -64,6 +64,7 @@ impl Preset for Join {
             claim: "t.join() makes the caller wait for t only.".into(),
             description: "The main lane is blocked in join until that worker ends, then joins the next; the other workers run on regardless.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

@@ -245,40 +245,6 @@ pub fn interp_config(knobs: &Knobs) -> InterpConfig {
     }
 }
 
-/// A knob value as a Python literal.
-fn python_literal(value: &KnobValue) -> String {
-    match value {
-        KnobValue::Bool(true) => "True".into(),
-        KnobValue::Bool(false) => "False".into(),
-        KnobValue::Int(i) => {
-            // 30000000 -> 30_000_000, as a person would write it.
-            let digits = i.abs().to_string();
-            let mut out = String::new();
-            for (n, c) in digits.chars().enumerate() {
-                if n > 0 && (digits.len() - n) % 3 == 0 {
-                    out.push('_');
-                }
-                out.push(c);
-            }
-            if *i < 0 {
-                out.insert(0, '-');
-            }
-            out
-        }
-        KnobValue::Float(x) => format!("{x:?}"),
-        KnobValue::Text(s) => format!("{s:?}"),
-    }
-}
-
-/// Replaces each `{{knob}}` in `template` with the knob's value as Python.
-pub fn render(template: &str, knobs: &Knobs) -> String {
-    let mut out = template.to_string();
-    for (name, value) in &knobs.0 {
-        out = out.replace(&format!("{{{{{name}}}}}"), &python_literal(value));
-    }
-    out
-}
-
 /// The knobs at their defaults.
 pub fn defaults(defs: &[KnobDef]) -> Knobs {
     Knobs(
@@ -288,16 +254,4 @@ pub fn defaults(defs: &[KnobDef]) -> Knobs {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_literals() {
-        assert_eq!(python_literal(&KnobValue::Int(30_000_000)), "30_000_000");
-        assert_eq!(python_literal(&KnobValue::Int(100)), "100");
-        assert_eq!(python_literal(&KnobValue::Float(5.0)), "5.0");
-        assert_eq!(python_literal(&KnobValue::Bool(true)), "True");
-        assert_eq!(python_literal(&KnobValue::Text("call".into())), "\"call\"");
-    }
-}
+pub use gilscope_shared::spec::render_python as render;

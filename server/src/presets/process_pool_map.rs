@@ -111,6 +111,7 @@ impl Preset for ProcessPoolMap {
             claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.".into(),
             description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

@@ -155,6 +155,7 @@ impl Preset for QueueProducerConsumer {
             claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.".into(),
             description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

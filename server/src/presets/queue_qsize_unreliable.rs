@@ -74,6 +74,7 @@ impl Preset for QueueQsizeUnreliable {
             claim: "empty(), full() and qsize() are unreliable.".into(),
             description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

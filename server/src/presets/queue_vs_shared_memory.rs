@@ -218,6 +218,7 @@ impl Preset for QueueVsSharedMemory {
             claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.".into(),
             description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

@@ -246,6 +246,7 @@ impl Preset for ReturnValues {
             claim: "Results come back through a file (slow), a queue (slow with many writers) or a Pool return, which seems to conflict with shared memory.".into(),
             description: "The three ways timed side by side (return_ms_by_way). shared=argument shows the RuntimeError CPython raises for a Value passed to Pool.map; initializer and manager are the ways that work.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

@@ -98,6 +98,7 @@ impl Preset for SharedValuePreset {
             claim: "Shared memory via Value(type, init); modifying it needs a lock.".into(),
             description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }

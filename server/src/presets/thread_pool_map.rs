@@ -78,6 +78,7 @@ impl Preset for ThreadPoolMap {
             claim: "A thread pool takes the tasks and distributes them; map returns the list of results.".into(),
             description: "Which worker runs which task, the pool's task queue draining, results in input order.".into(),
             python: self.python(&defaults(&knobs)),
+            python_template: PYTHON.into(),
             knobs,
         }
     }
