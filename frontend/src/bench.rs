@@ -95,7 +95,12 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
         win = win.pan(0.005);
     }
     times.sort_by(f64::total_cmp);
-    let pick = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    let pick = |q: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     format!(
         "{{\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3}}}",
         store.span_count(),

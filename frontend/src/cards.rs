@@ -7,11 +7,18 @@ use crate::figures;
 
 #[component]
 pub fn Cards(dash: Dash) -> impl IntoView {
-    let summary = move || dash.info.with(|i| i.as_ref().and_then(|i| i.summary.clone()));
+    let summary = move || {
+        dash.info
+            .with(|i| i.as_ref().and_then(|i| i.summary.clone()))
+    };
     let cores = move || dash.conn.hello.with(|h| h.as_ref().map(|h| h.cores));
     let cards = move || {
         let Some(s) = summary() else {
-            let text = if dash.live() { "measuring…" } else { "Run the lesson to see its figures." };
+            let text = if dash.live() {
+                "measuring…"
+            } else {
+                "Run the lesson to see its figures."
+            };
             return view! { <p class="cards-empty">{text}</p> }.into_any();
         };
         let shares = figures::state_shares(&s);

@@ -113,9 +113,7 @@ impl Dash {
             _ => false,
         });
         if changed == Some(true) {
-            let (now, queues) = self
-                .store
-                .with_value(|s| (s.now, !s.queues.is_empty()));
+            let (now, queues) = self.store.with_value(|s| (s.now, !s.queues.is_empty()));
             self.nav.update_value(|nav| {
                 nav.anchor = (now as f64, clock());
                 nav.dirty = true;
@@ -162,7 +160,11 @@ impl Dash {
         if presets.is_empty() || self.lesson.get_untracked().is_some() {
             return;
         }
-        let setup = self.pending.try_update_value(Option::take).flatten().unwrap_or_default();
+        let setup = self
+            .pending
+            .try_update_value(Option::take)
+            .flatten()
+            .unwrap_or_default();
         let preset = setup
             .lesson
             .as_deref()

@@ -27,25 +27,49 @@ pub fn Header(dash: Dash) -> impl IntoView {
         _ => String::new(),
     };
     let claim = move || {
-        dash.preset()
-            .map_or_else(|| "What Python threads and processes really do, live".to_string(), |p| p.claim)
+        dash.preset().map_or_else(
+            || "What Python threads and processes really do, live".to_string(),
+            |p| p.claim,
+        )
+    };
+    // The lesson and its knobs in one line, so the room sees the setup (the sidebar is
+    // hidden in projector mode).
+    let setup_line = move || {
+        let lesson = dash.lesson.get().unwrap_or_default();
+        let knobs = dash.knobs.with(|k| {
+            k.iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+        });
+        format!("{lesson}  {knobs}")
     };
     let live = move || dash.live();
     let progress = move || {
         let now = dash.now.get() as f64 / 1e9;
-        dash.info.with(|i| match i.as_ref().map(|i| (i.state, i.summary.as_ref().map(|s| s.wall_s))) {
-            None => String::new(),
-            Some((RunState::Queued, _)) => "queued".into(),
-            Some((RunState::Running, _)) => format!("running {now:.1} s"),
-            Some((RunState::Finished, wall)) => format!("finished in {}", figures::seconds(wall.unwrap_or(now))),
-            Some((RunState::Stopped, _)) => "stopped".into(),
-            Some((RunState::Failed, _)) => "failed".into(),
+        dash.info.with(|i| {
+            match i
+                .as_ref()
+                .map(|i| (i.state, i.summary.as_ref().map(|s| s.wall_s)))
+            {
+                None => String::new(),
+                Some((RunState::Queued, _)) => "queued".into(),
+                Some((RunState::Running, _)) => format!("running {now:.1} s"),
+                Some((RunState::Finished, wall)) => {
+                    format!("finished in {}", figures::seconds(wall.unwrap_or(now)))
+                }
+                Some((RunState::Stopped, _)) => "stopped".into(),
+                Some((RunState::Failed, _)) => "failed".into(),
+            }
         })
     };
     view! {
         <header class="header">
             <h1 class="brand">"gilscope"<span class="dot">"."</span></h1>
-            <p class="lesson-title" data-testid="lesson-claim">{claim}</p>
+            <p class="lesson-title">
+                <span data-testid="lesson-claim">{claim}</span>
+                <span class="setup-line" data-testid="setup-line">{setup_line}</span>
+            </p>
             <div class="actions">
                 <button
                     class=move || if live() { "run stop" } else { "run" }

@@ -26,15 +26,26 @@ impl Tok {
 }
 
 const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
-    "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
-    "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
 ];
 
 const BUILTINS: &[&str] = &[
-    "print", "range", "len", "list", "sum", "int", "str", "sorted", "enumerate", "map", "zip",
-    "self", "__name__",
+    "print",
+    "range",
+    "len",
+    "list",
+    "sum",
+    "int",
+    "str",
+    "sorted",
+    "enumerate",
+    "map",
+    "zip",
+    "self",
+    "__name__",
 ];
 
 /// Splits `src` into pieces, each with its kind; concatenated they give `src` back.
@@ -72,12 +83,17 @@ pub fn highlight<'a>(src: &'a str) -> Vec<(Tok, &'a str)> {
                 if bytes[i] == b'\\' {
                     i += 1;
                 }
-                i += src[i.min(bytes.len())..].chars().next().map_or(1, char::len_utf8);
+                i += src[i.min(bytes.len())..]
+                    .chars()
+                    .next()
+                    .map_or(1, char::len_utf8);
             }
             i = i.min(bytes.len());
             push(&mut out, &mut plain, start, i, Tok::Str);
         } else if c.is_ascii_digit() && (i == 0 || !is_ident(bytes[i - 1])) {
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+            {
                 i += 1;
             }
             push(&mut out, &mut plain, start, i, Tok::Number);
@@ -87,7 +103,11 @@ pub fn highlight<'a>(src: &'a str) -> Vec<(Tok, &'a str)> {
             }
             let word = &src[start..i];
             // String prefixes: f"...", r'...'.
-            if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') && word.len() <= 2 && word.chars().all(|ch| "fFrRbBuU".contains(ch)) {
+            if i < bytes.len()
+                && (bytes[i] == b'"' || bytes[i] == b'\'')
+                && word.len() <= 2
+                && word.chars().all(|ch| "fFrRbBuU".contains(ch))
+            {
                 i = start + word.len();
                 let rest = highlight(&src[i..]);
                 if let Some((Tok::Str, s)) = rest.first() {
@@ -147,7 +167,10 @@ mod tests {
             ]
         );
         assert_eq!(kinds("x = 'a#b'"), [(Tok::Str, "'a#b'")]);
-        assert_eq!(kinds("print(f\"{x}\")"), [(Tok::Builtin, "print"), (Tok::Str, "f\"{x}\"")]);
+        assert_eq!(
+            kinds("print(f\"{x}\")"),
+            [(Tok::Builtin, "print"), (Tok::Str, "f\"{x}\"")]
+        );
         assert_eq!(kinds("thread1 = q.print"), []);
         assert_eq!(kinds("s = '''a\nb'''"), [(Tok::Str, "'''a\nb'''")]);
         assert_eq!(kinds("s = 'unterminated\nx"), [(Tok::Str, "'unterminated")]);

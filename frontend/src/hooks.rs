@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::dash::{clock, Dash};
 use crate::paint::{self, Theme};
-use crate::render::Window;
+use crate::render::{RowKind, Window};
 
 /// How far past the last frame the live edge may be extrapolated, in ms.
 const EXTRAPOLATE_MS: f64 = 100.0;
@@ -49,7 +49,7 @@ pub fn use_painter(dash: Dash) {
                 nav.dirty = true;
                 Window::live(nav.anchor.0 + ahead * 1e6)
             } else {
-                Window::fit(dash.store.with_value(|s| s.now))
+                Window::fit(dash.store.with_value(|s| s.data_end()))
             };
         }
         let Some(canvas) = dash.timeline.get_untracked() else {
@@ -73,7 +73,18 @@ pub fn use_painter(dash: Dash) {
             let rows = dash.raster.try_update_value(|raster| {
                 paint::timeline(&canvas, css_w, dpr, store, nav.win, &theme, raster)
             });
-            dash.rows.set_value(rows.unwrap_or_default());
+            let rows = rows.unwrap_or_default();
+            // Where the lanes are, for tests that look at the pixels: "y0:y1,..." (CSS px).
+            let lanes: Vec<String> = rows
+                .iter()
+                .filter(|r| matches!(r.kind, RowKind::Lane(_)))
+                .map(|r| format!("{}:{}", r.y, r.y + r.h))
+                .collect();
+            let lanes = lanes.join(",");
+            if canvas.get_attribute("data-lane-rows").as_deref() != Some(lanes.as_str()) {
+                let _ = canvas.set_attribute("data-lane-rows", &lanes);
+            }
+            dash.rows.set_value(rows);
             if let Some(c) = dash.cores.get_untracked() {
                 paint::cores(&c, css_w, dpr, store, nav.win, &theme);
             }

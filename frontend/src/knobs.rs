@@ -25,7 +25,11 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
         let knobs = dash.preset().map(|p| p.knobs).unwrap_or_default();
         dash.server_error
             .get()
-            .filter(|e| !e.field.as_ref().is_some_and(|f| knobs.iter().any(|k| &k.name == f)))
+            .filter(|e| {
+                !e.field
+                    .as_ref()
+                    .is_some_and(|f| knobs.iter().any(|k| &k.name == f))
+            })
             .map(|e| e.message)
     };
     let list = move || {
@@ -80,7 +84,10 @@ fn input(dash: Dash, knob: &KnobDef) -> AnyView {
     let id = format!("knob-{name}");
     let value = {
         let name = name.clone();
-        move || dash.knobs.with(|k| k.get(&name).cloned().unwrap_or_default())
+        move || {
+            dash.knobs
+                .with(|k| k.get(&name).cloned().unwrap_or_default())
+        }
     };
     let set = {
         let name = name.clone();

@@ -74,7 +74,10 @@ pub fn App() -> impl IntoView {
             knobs: dash.knobs.get(),
         };
         let query = setup::to_query(&setup, dash.preset().as_ref());
-        let path = window().location().pathname().unwrap_or_else(|_| "/".into());
+        let path = window()
+            .location()
+            .pathname()
+            .unwrap_or_else(|_| "/".into());
         if window().location().search().unwrap_or_default() != query {
             if let Ok(history) = window().history() {
                 let _ = history.replace_state_with_url(
@@ -88,8 +91,8 @@ pub fn App() -> impl IntoView {
     // Projector mode: larger type everywhere (CSS) and in the canvases (theme).
     Effect::new(move |_| {
         let on = dash.projector.get();
-        if let Some(body) = document().body() {
-            let _ = body.class_list().toggle_with_force("projector", on);
+        if let Some(root) = document().document_element() {
+            let _ = root.class_list().toggle_with_force("projector", on);
         }
         dash.touch();
     });

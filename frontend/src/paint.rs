@@ -60,7 +60,8 @@ impl Theme {
 
     /// Row heights for `lanes` threads: as tall as they fit, within bounds.
     pub fn metrics(&self, lanes: usize) -> Metrics {
-        let lane_h = (self.lanes_room / lanes.max(1) as f64).clamp(self.lane_h_min, self.lane_h_max);
+        let lane_h =
+            (self.lanes_room / lanes.max(1) as f64).clamp(self.lane_h_min, self.lane_h_max);
         Metrics {
             axis_h: self.axis_h,
             lane_h,
@@ -70,7 +71,10 @@ impl Theme {
     }
 
     fn font(&self, weight: u32) -> String {
-        format!("{weight} {}px system-ui, 'DejaVu Sans', sans-serif", self.font_px)
+        format!(
+            "{weight} {}px system-ui, 'DejaVu Sans', sans-serif",
+            self.font_px
+        )
     }
 }
 
@@ -137,9 +141,7 @@ pub fn timeline(
         dpr,
     };
     let labels = render::paint_spans(raster, store, &rows, win, plot, theme.font_px * 0.6);
-    if let Ok(image) =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(raster.bytes()), w, h)
-    {
+    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(raster.bytes()), w, h) {
         let _ = ctx.put_image_data(&image, 0.0, 0.0);
     }
 
@@ -157,17 +159,14 @@ pub fn timeline(
     for row in &rows {
         let (text, weight, colour) = match row.kind {
             RowKind::Lane(i) => (store.lanes[i].lane.name.clone(), 500, TEXT),
-            RowKind::Gil(id) => (
-                format!("GIL {}", interp_name(store, id.0)),
-                700,
-                TEXT,
-            ),
+            RowKind::Gil(id) => (format!("GIL {}", interp_name(store, id.0)), 700, TEXT),
             RowKind::Group(id) => (format!("{} (no GIL)", interp_name(store, id.0)), 700, TEXT),
         };
         ctx.set_font(&theme.font(weight));
         ctx.set_fill_style_str(colour);
         if row.h >= theme.font_px * 0.9 {
-            let _ = ctx.fill_text_with_max_width(&text, 6.0, row.y + row.h / 2.0, theme.label_w - 10.0);
+            let _ =
+                ctx.fill_text_with_max_width(&text, 6.0, row.y + row.h / 2.0, theme.label_w - 10.0);
         }
         if !matches!(row.kind, RowKind::Lane(_)) {
             // A rule above each process group.
@@ -183,7 +182,14 @@ pub fn timeline(
         let _ = ctx.fill_text(&label.text, label.x, label.y);
     }
     // Hand-off arrows, when zoomed in far enough.
-    let arrows = render::handoff_arrows(store, &rows, win, theme.label_w, plot_w, theme.font_px * 2.0);
+    let arrows = render::handoff_arrows(
+        store,
+        &rows,
+        win,
+        theme.label_w,
+        plot_w,
+        theme.font_px * 2.0,
+    );
     if !arrows.is_empty() {
         ctx.set_stroke_style_str(TEXT);
         ctx.set_fill_style_str(TEXT);
@@ -213,7 +219,12 @@ pub fn timeline(
     }
     // The axis rule.
     ctx.set_fill_style_str(MUTED);
-    ctx.fill_rect(theme.label_w, theme.axis_h - theme.line_px, plot_w, theme.line_px);
+    ctx.fill_rect(
+        theme.label_w,
+        theme.axis_h - theme.line_px,
+        plot_w,
+        theme.line_px,
+    );
     rows
 }
 
@@ -226,16 +237,27 @@ fn interp_name(store: &Store, id: u32) -> String {
 }
 
 /// A counter's samples as steps: each value holds until the next sample.
-fn steps(samples: &[gilscope_shared::trace::Sample], win: Window) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
+fn steps(
+    samples: &[gilscope_shared::trace::Sample],
+    win: Window,
+) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
     samples.windows(2).filter_map(move |w| {
         let (a, b) = (w[0], w[1]);
-        ((b.t as f64) >= win.t0 && (a.t as f64) <= win.t1).then_some((a.t as f64, b.t as f64, b.value))
+        ((b.t as f64) >= win.t0 && (a.t as f64) <= win.t1)
+            .then_some((a.t as f64, b.t as f64, b.value))
     })
 }
 
 /// Draws the core usage: one row per core (busy fraction as bar height) and the mean number
 /// of busy cores as a line over a scale of whole cores.
-pub fn cores(canvas: &HtmlCanvasElement, css_w: f64, dpr: f64, store: &Store, win: Window, theme: &Theme) {
+pub fn cores(
+    canvas: &HtmlCanvasElement,
+    css_w: f64,
+    dpr: f64,
+    store: &Store,
+    win: Window,
+    theme: &Theme,
+) {
     let Some(ctx) = context(canvas) else { return };
     let mut per_core = store.counters_where(|k| matches!(k, CounterKind::CoreUsage { .. }));
     per_core.sort_by_key(|c| match c.track.kind {
@@ -261,7 +283,12 @@ pub fn cores(canvas: &HtmlCanvasElement, css_w: f64, dpr: f64, store: &Store, wi
         ctx.begin_path();
         for (t0, t1, v) in steps(&core.samples, win) {
             let h = (theme.core_h - 2.0) * v.clamp(0.0, 1.0);
-            ctx.rect(x(t0), y + theme.core_h - 1.0 - h, (x(t1) - x(t0)).max(0.0), h);
+            ctx.rect(
+                x(t0),
+                y + theme.core_h - 1.0 - h,
+                (x(t1) - x(t0)).max(0.0),
+                h,
+            );
         }
         ctx.fill();
         ctx.set_font(&theme.font(500));
@@ -310,7 +337,14 @@ pub fn cores(canvas: &HtmlCanvasElement, css_w: f64, dpr: f64, store: &Store, wi
 
 /// Draws every queue's true depth (solid), what `qsize()` reported (dashed) and its
 /// capacity (a line marked `maxsize`).
-pub fn queue(canvas: &HtmlCanvasElement, css_w: f64, dpr: f64, store: &Store, win: Window, theme: &Theme) {
+pub fn queue(
+    canvas: &HtmlCanvasElement,
+    css_w: f64,
+    dpr: f64,
+    store: &Store,
+    win: Window,
+    theme: &Theme,
+) {
     let Some(ctx) = context(canvas) else { return };
     let queues = &store.queues;
     let css_h = theme.queue_h * queues.len().max(1) as f64;
@@ -325,8 +359,10 @@ pub fn queue(canvas: &HtmlCanvasElement, css_w: f64, dpr: f64, store: &Store, wi
     for (qi, q) in queues.iter().enumerate() {
         let top = qi as f64 * theme.queue_h + theme.font_px;
         let bottom = (qi + 1) as f64 * theme.queue_h - theme.line_px * 2.0;
-        let depth = store.counters_where(|k| matches!(k, CounterKind::QueueDepth { queue } if *queue == q.id));
-        let qsize = store.counters_where(|k| matches!(k, CounterKind::QueueQsize { queue } if *queue == q.id));
+        let depth = store
+            .counters_where(|k| matches!(k, CounterKind::QueueDepth { queue } if *queue == q.id));
+        let qsize = store
+            .counters_where(|k| matches!(k, CounterKind::QueueQsize { queue } if *queue == q.id));
         let max_seen = depth
             .iter()
             .chain(&qsize)
@@ -340,17 +376,34 @@ pub fn queue(canvas: &HtmlCanvasElement, css_w: f64, dpr: f64, store: &Store, wi
         let _ = ctx.fill_text(&format!("{} depth", q.name), 6.0, (top + bottom) / 2.0);
         if let Some(cap) = q.capacity {
             ctx.set_fill_style_str(State::WaitGil.colour());
-            ctx.fill_rect(theme.label_w, y_of(cap as f64) - theme.line_px / 2.0, plot_w, theme.line_px);
+            ctx.fill_rect(
+                theme.label_w,
+                y_of(cap as f64) - theme.line_px / 2.0,
+                plot_w,
+                theme.line_px,
+            );
             ctx.set_font(&theme.font(600));
             ctx.set_text_align("right");
-            let _ = ctx.fill_text(&format!("maxsize {cap}"), css_w - theme.right_pad, y_of(cap as f64) - theme.font_px * 0.6);
+            let _ = ctx.fill_text(
+                &format!("maxsize {cap}"),
+                css_w - theme.right_pad,
+                y_of(cap as f64) - theme.font_px * 0.6,
+            );
         }
-        for (tracks, colour, dash) in [(&depth, TEXT, false), (&qsize, State::BlockedPut.colour(), true)] {
-            let Some(track) = tracks.first() else { continue };
+        for (tracks, colour, dash) in [
+            (&depth, TEXT, false),
+            (&qsize, State::BlockedPut.colour(), true),
+        ] {
+            let Some(track) = tracks.first() else {
+                continue;
+            };
             ctx.set_stroke_style_str(colour);
             ctx.set_line_width(theme.line_px * 1.5);
             let pattern = if dash {
-                js_sys::Array::of2(&JsValue::from(theme.font_px * 0.5), &JsValue::from(theme.font_px * 0.3))
+                js_sys::Array::of2(
+                    &JsValue::from(theme.font_px * 0.5),
+                    &JsValue::from(theme.font_px * 0.3),
+                )
             } else {
                 js_sys::Array::new()
             };

@@ -388,15 +388,9 @@ pub fn paint_spans(
             }
             let colour = pixel(span.state.colour());
             match span.state {
-                State::WaitGil => raster.hatch(
-                    x0,
-                    x1,
-                    y0,
-                    y1,
-                    colour,
-                    pixel(HATCH),
-                    (9.0 * dpr) as usize,
-                ),
+                State::WaitGil => {
+                    raster.hatch(x0, x1, y0, y1, colour, pixel(HATCH), (9.0 * dpr) as usize)
+                }
                 State::BlockedGet => {
                     let b = dpr.round().max(1.0) as i64;
                     raster.fill(x0, x1, y0, y1, pixel(GET_OUTLINE));
@@ -457,7 +451,11 @@ pub fn handoff_arrows(
     store.handoffs[lo..hi]
         .iter()
         .filter_map(|m| match m.kind {
-            MarkKind::Handoff { from: Some(from), to, .. } if from != to => Some(Arrow {
+            MarkKind::Handoff {
+                from: Some(from),
+                to,
+                ..
+            } if from != to => Some(Arrow {
                 x: plot_x0 + win.x(m.t as f64, width),
                 y_from: centre(from)?,
                 y_to: centre(to)?,
@@ -472,7 +470,7 @@ mod tests {
     use super::*;
     use gilscope_shared::protocol::FrameMsg;
     use gilscope_shared::trace::{
-    GilFlavour, Interpreter, Lane, LaneId, LaneKind, Mark, TraceDelta,
+        GilFlavour, Interpreter, Lane, LaneId, LaneKind, Mark, TraceDelta,
     };
 
     #[test]
@@ -482,7 +480,11 @@ mod tests {
         assert_eq!(w.t(50.0, 100.0), 6_000.0);
         let z = w.zoom_at(0.25, 0.5);
         assert_eq!(z.len(), 5_000.0);
-        assert_eq!(z.t(25.0, 100.0), w.t(25.0, 100.0), "the instant under the cursor stays");
+        assert_eq!(
+            z.t(25.0, 100.0),
+            w.t(25.0, 100.0),
+            "the instant under the cursor stays"
+        );
         assert_eq!(w.pan(0.1), Window::new(2_000.0, 12_000.0));
         assert_eq!(w.zoom_at(0.5, 1e-9).len(), MIN_WINDOW_NS);
         assert_eq!(Window::fit(100_000_000).t1, 102_000_000.0);
@@ -493,16 +495,31 @@ mod tests {
     #[test]
     fn ticks_pick_round_steps_and_units() {
         let labels = |w: Window| -> Vec<String> {
-            ticks(w, 1000.0, 100.0).into_iter().map(|t| t.label).collect()
+            ticks(w, 1000.0, 100.0)
+                .into_iter()
+                .map(|t| t.label)
+                .collect()
         };
         assert_eq!(
             labels(Window::new(0.0, 1e9)),
-            ["0 ms", "100 ms", "200 ms", "300 ms", "400 ms", "500 ms", "600 ms", "700 ms", "800 ms", "900 ms", "1000 ms"]
+            [
+                "0 ms", "100 ms", "200 ms", "300 ms", "400 ms", "500 ms", "600 ms", "700 ms",
+                "800 ms", "900 ms", "1000 ms"
+            ]
         );
-        assert_eq!(labels(Window::new(0.0, 5e9))[..3], ["0.0 s", "0.5 s", "1.0 s"]);
-        assert_eq!(labels(Window::new(0.0, 1e6))[..3], ["0 µs", "100 µs", "200 µs"]);
+        assert_eq!(
+            labels(Window::new(0.0, 5e9))[..3],
+            ["0.0 s", "0.5 s", "1.0 s"]
+        );
+        assert_eq!(
+            labels(Window::new(0.0, 1e6))[..3],
+            ["0 µs", "100 µs", "200 µs"]
+        );
         assert_eq!(labels(Window::new(2.5e6, 3e6))[..2], ["2500 µs", "2550 µs"]);
-        assert_eq!(labels(Window::new(0.0, 4e6))[..3], ["0.0 ms", "0.5 ms", "1.0 ms"]);
+        assert_eq!(
+            labels(Window::new(0.0, 4e6))[..3],
+            ["0.0 ms", "0.5 ms", "1.0 ms"]
+        );
         assert!(ticks(Window::new(0.0, 1e6), 0.0, 100.0).is_empty());
     }
 
@@ -538,7 +555,11 @@ mod tests {
         ];
         // Sub-pixel chatter on lane 2 after 1000 ns: 1000 spans of 1 ns.
         for k in 0..1000 {
-            let state = if k % 2 == 0 { State::Running } else { State::Io };
+            let state = if k % 2 == 0 {
+                State::Running
+            } else {
+                State::Io
+            };
             spans.push(span(2, state, 1000 + k, 1001 + k));
         }
         store.apply_frame(FrameMsg {
@@ -621,7 +642,10 @@ mod tests {
         // Sub-pixel chatter is merged, not dropped: both states stay visible, in proportion.
         let row: Vec<u32> = (70..120).map(|x| r.get(x, 45)).collect();
         let g = row.iter().filter(|&&p| p == green).count();
-        let io = row.iter().filter(|&&p| p == pixel(State::Io.colour())).count();
+        let io = row
+            .iter()
+            .filter(|&&p| p == pixel(State::Io.colour()))
+            .count();
         assert!(g >= 20 && io >= 20, "green {g}, io {io}");
         // Task ids where a span is wide enough.
         assert!(labels.iter().any(|l| l.text == "#3"));
@@ -643,6 +667,8 @@ mod tests {
                 y_to: 45.0
             }]
         );
-        assert!(handoff_arrows(&store, &rows, Window::new(0.0, 2000.0), 20.0, 5.0, 10.0).is_empty());
+        assert!(
+            handoff_arrows(&store, &rows, Window::new(0.0, 2000.0), 20.0, 5.0, 10.0).is_empty()
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct Setup {
 /// Parses `?a=1&b=two` (leading `?` optional, `+` and `%XX` decoded).
 pub fn parse_query(query: &str) -> Setup {
     let mut setup = Setup::default();
-    for pair in query.trim_start_matches('?').split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (k, v) = (decode(k), decode(v));
         match k.as_str() {
@@ -186,7 +190,10 @@ mod tests {
         assert_eq!(setup.lesson.as_deref(), Some("cpu-threads"));
         assert!(setup.projector);
         assert_eq!(setup.knobs["threads"], "8");
-        assert_eq!(to_query(&setup, Some(&preset())), "?lesson=cpu-threads&gil=none&threads=8&projector=1");
+        assert_eq!(
+            to_query(&setup, Some(&preset())),
+            "?lesson=cpu-threads&gil=none&threads=8&projector=1"
+        );
         let mut defaults = setup.clone();
         defaults.knobs = default_texts(&preset());
         defaults.projector = false;
@@ -203,10 +210,16 @@ mod tests {
         let p = preset();
         let mut texts = default_texts(&p);
         assert!(errors(&p, &texts).is_empty());
-        assert_eq!(spec(&p, &texts).unwrap().knobs["threads"], KnobValue::Int(4));
+        assert_eq!(
+            spec(&p, &texts).unwrap().knobs["threads"],
+            KnobValue::Int(4)
+        );
         texts.insert("threads".into(), "0".into());
         let errs = errors(&p, &texts);
-        assert!(errs["threads"].contains("an integer from 1 to 64"), "{errs:?}");
+        assert!(
+            errs["threads"].contains("an integer from 1 to 64"),
+            "{errs:?}"
+        );
         assert_eq!(spec(&p, &texts), None);
         texts.insert("threads".into(), "lots".into());
         assert!(errors(&p, &texts)["threads"].contains("`lots` is not allowed"));

@@ -7,7 +7,12 @@ use leptos::prelude::*;
 use crate::dash::Dash;
 use crate::knobs::Knobs;
 
-const GROUPS: [Group; 4] = [Group::Threads, Group::Processes, Group::Caveats, Group::Beyond];
+const GROUPS: [Group; 4] = [
+    Group::Threads,
+    Group::Processes,
+    Group::Caveats,
+    Group::Beyond,
+];
 
 #[component]
 pub fn Sidebar(dash: Dash) -> impl IntoView {

@@ -144,7 +144,10 @@ impl Store {
         }
         self.queues.extend(delta.queues);
         for track in delta.counters {
-            match self.counters.binary_search_by_key(&track.id, |c| c.track.id) {
+            match self
+                .counters
+                .binary_search_by_key(&track.id, |c| c.track.id)
+            {
                 Ok(i) => self.counters[i].track = track,
                 Err(i) => self.counters.insert(
                     i,
@@ -252,6 +255,16 @@ impl Store {
         self.counters.iter().filter(|c| f(&c.track.kind)).collect()
     }
 
+    /// The end of the last span of any lane (or `now` when there are none): what "fit the
+    /// whole run" shows.
+    pub fn data_end(&self) -> Nanos {
+        self.lanes
+            .iter()
+            .filter_map(|l| l.spans.last().map(|s| s.t1).max(l.open.map(|s| s.t1)))
+            .max()
+            .unwrap_or(self.now)
+    }
+
     /// Number of spans held, for the page's diagnostics and the tests.
     pub fn span_count(&self) -> usize {
         self.lanes.iter().map(|l| l.spans.len()).sum()
@@ -319,7 +332,11 @@ mod tests {
         let mut store = Store::default();
         store.apply_run(info(1, RunState::Running));
         let delta = TraceDelta {
-            lanes: vec![lane(2, 0, "Thread-2"), lane(0, 0, "MainThread"), lane(1, 0, "Thread-1")],
+            lanes: vec![
+                lane(2, 0, "Thread-2"),
+                lane(0, 0, "MainThread"),
+                lane(1, 0, "Thread-1"),
+            ],
             spans: vec![
                 span(2, State::Running, 10, 20),
                 span(2, State::WaitGil, 0, 10),
@@ -371,7 +388,10 @@ mod tests {
         assert_eq!(store.span_count(), 1, "a reset replaces, not appends");
         assert_eq!(store.info.as_ref().unwrap().id, 3, "a reset keeps the info");
 
-        assert!(!store.apply_frame(frame(2, false, delta())), "older run ignored");
+        assert!(
+            !store.apply_frame(frame(2, false, delta())),
+            "older run ignored"
+        );
         assert!(!store.apply_run(info(2, RunState::Finished)));
 
         assert!(store.apply_run(info(4, RunState::Queued)));
@@ -419,7 +439,10 @@ mod tests {
         store.apply_frame(frame(1, true, delta));
         assert_eq!(store.lane(LaneId(7)).unwrap().lane.name, "lane 7");
         let cores = store.counters_where(|k| matches!(k, CounterKind::CoreUsage { .. }));
-        assert_eq!(cores[0].samples.iter().map(|s| s.t).collect::<Vec<_>>(), [10, 20]);
+        assert_eq!(
+            cores[0].samples.iter().map(|s| s.t).collect::<Vec<_>>(),
+            [10, 20]
+        );
         assert_eq!(store.handoffs.len(), 1);
         // The lane's description arrives later: the placeholder takes its name.
         store.apply_frame(frame(

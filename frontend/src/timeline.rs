@@ -33,15 +33,23 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
     if t < 0.0 {
         return None;
     }
-    let row = dash.rows.with_value(|rows| render::row_at(rows, y).copied())?;
-    let RowKind::Lane(i) = row.kind else { return None };
+    let row = dash
+        .rows
+        .with_value(|rows| render::row_at(rows, y).copied())?;
+    let RowKind::Lane(i) = row.kind else {
+        return None;
+    };
     dash.store.with_value(|store| {
         let lane = store.lanes.get(i)?;
         let span = lane.span_at(t as Nanos)?;
         let mut lines = vec![
             lane.lane.name.clone(),
             span.state.label().to_string(),
-            format!("from {} for {}", render::fmt_ns(span.t0 as f64), render::fmt_ns(span.duration() as f64)),
+            format!(
+                "from {} for {}",
+                render::fmt_ns(span.t0 as f64),
+                render::fmt_ns(span.duration() as f64)
+            ),
         ];
         if let Some(task) = span.task {
             lines.push(format!("task #{task}"));
@@ -54,7 +62,9 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
 pub fn Timeline(dash: Dash) -> impl IntoView {
     let drag: StoredValue<Option<(f64, Window)>> = StoredValue::new(None);
     let on_wheel = move |e: WheelEvent| {
-        let Some((frac, _, _)) = plot_point(dash, &e) else { return };
+        let Some((frac, _, _)) = plot_point(dash, &e) else {
+            return;
+        };
         e.prevent_default();
         let lines = if e.delta_mode() == 1 { 16.0 } else { 1.0 };
         let factor = (e.delta_y() * lines * 0.0015).exp();
@@ -70,7 +80,9 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         }
     };
     let on_move = move |e: MouseEvent| {
-        let Some((frac, plot_w, y)) = plot_point(dash, &e) else { return };
+        let Some((frac, plot_w, y)) = plot_point(dash, &e) else {
+            return;
+        };
         if let Some((x0, win)) = drag.get_value() {
             let dx = e.client_x() as f64 - x0;
             if dx.abs() > 2.0 {
