@@ -4,11 +4,13 @@
 //!
 //! Why a raster: a 64-lane, 200,000-span trace panned at 60 fps leaves no time for one canvas
 //! call per rectangle. Spans are first merged to the pixel's resolution per lane
-//! ([`coalesce`], which keeps each state's time exactly), then filled straight into a buffer of
+//! ([`merge_subpixel`]: the shared `coalesce`, minus its allocations, which cost most of the
+//! frame; it keeps each state's time exactly), then filled straight into a buffer of
 //! device pixels in wasm memory, which the page hands to the canvas in one `putImageData`.
 //! Every rectangle of one colour costs a few memory writes, nothing more, and pixels are
 //! exact (no anti-aliasing), so the tests can look for a state's colour.
 
+#[cfg(test)]
 use gilscope_shared::coalesce::coalesce;
 use gilscope_shared::trace::{InterpId, MarkKind, Nanos, Span, State};
 
@@ -280,11 +282,17 @@ impl Raster {
         let (x0, x1) = self.clip(x0, x1, self.width);
         let (y0, y1) = self.clip(y0, y1, self.height);
         let period = period.max(2);
+        let on = period / 3;
         for y in y0..y1 {
             let row = y * self.width;
-            for x in x0..x1 {
-                let on = (x + y) % period < period / 3;
-                self.px[row + x] = if on { stripe } else { colour };
+            // Walk the stripe phase instead of taking a remainder per pixel.
+            let mut phase = (x0 + y) % period;
+            for px in &mut self.px[row + x0..row + x1] {
+                *px = if phase < on { stripe } else { colour };
+                phase += 1;
+                if phase == period {
+                    phase = 0;
+                }
             }
         }
     }
@@ -322,6 +330,72 @@ pub struct TaskLabel {
     pub text: String,
 }
 
+/// Level of detail for one lane, without allocating: the same merging as the shared
+/// [`coalesce`] (spans at least `res` long pass; a run of shorter ones becomes, per window of
+/// about `res`, one span per state met, side by side in order of first appearance, each as
+/// long as that state's total, so time per state is kept exactly), handed to `emit` one by
+/// one. `spans` must be one lane's, sorted by `t0`. The tests check it against [`coalesce`].
+pub fn merge_subpixel<'a>(
+    spans: impl IntoIterator<Item = &'a Span>,
+    res: Nanos,
+    mut emit: impl FnMut(Span),
+) {
+    /// Per state met in the window: (state, total ns, task while all spans agree).
+    struct Win {
+        lane: gilscope_shared::trace::LaneId,
+        start: Nanos,
+        n: usize,
+        met: [(State, Nanos, Option<u32>); State::ALL.len()],
+    }
+    fn flush(w: &Win, emit: &mut impl FnMut(Span)) {
+        let mut cursor = w.start;
+        for &(state, total, task) in &w.met[..w.n] {
+            emit(Span {
+                lane: w.lane,
+                state,
+                t0: cursor,
+                t1: cursor + total,
+                task,
+            });
+            cursor += total;
+        }
+    }
+    let mut win: Option<Win> = None;
+    for span in spans {
+        if res <= 1 || span.duration() >= res {
+            if let Some(w) = win.take() {
+                flush(&w, &mut emit);
+            }
+            emit(*span);
+            continue;
+        }
+        if win.as_ref().is_some_and(|w| span.t1 > w.start + res) {
+            flush(&win.take().expect("checked above"), &mut emit);
+        }
+        let w = win.get_or_insert_with(|| Win {
+            lane: span.lane,
+            start: span.t0,
+            n: 0,
+            met: [(State::Idle, 0, None); State::ALL.len()],
+        });
+        match w.met[..w.n].iter_mut().find(|(s, ..)| *s == span.state) {
+            Some((_, total, task)) => {
+                *total += span.duration();
+                if *task != span.task {
+                    *task = None;
+                }
+            }
+            None => {
+                w.met[w.n] = (span.state, span.duration(), span.task);
+                w.n += 1;
+            }
+        }
+    }
+    if let Some(w) = win {
+        flush(&w, &mut emit);
+    }
+}
+
 /// Paints every lane's spans (and each GIL track's holders) into `raster`; answers the task
 /// labels that fit, for the canvas to print. `label_px`: width of one character, CSS pixels.
 pub fn paint_spans(
@@ -343,16 +417,9 @@ pub fn paint_spans(
         })
         .collect();
     let dpr = plot.dpr;
-    let mut seen: Vec<Span> = Vec::new();
     for row in rows {
         let RowKind::Lane(i) = row.kind else { continue };
         let lane = &store.lanes[i];
-        seen.clear();
-        seen.extend_from_slice(lane.visible(lo, hi));
-        if let Some(open) = lane.open.filter(|s| s.t1 >= lo && s.t0 <= hi) {
-            seen.push(open);
-        }
-        let spans = coalesce(&seen, res);
         let pad = (row.h * 0.12).max(1.0);
         let (y0, y1) = (
             ((row.y + pad) * dpr).round() as i64,
@@ -376,45 +443,50 @@ pub fn paint_spans(
         let x_max = (plot.x0 + plot.width) as i64;
         // Edges round half to even: a window that is half one state, half another then shows
         // each in every other pixel, not always the first.
-        for span in &spans {
-            if span.state == State::Done {
-                continue;
-            }
-            let x0 = (plot.x0 + win.x(span.t0 as f64, plot.width)).round_ties_even() as i64;
-            let x1 = (plot.x0 + win.x(span.t1 as f64, plot.width)).round_ties_even() as i64;
-            let (x0, x1) = (x0.max(x_min), x1.min(x_max));
-            if x1 <= x0 {
-                continue;
-            }
-            let colour = pixel(span.state.colour());
-            match span.state {
-                State::WaitGil => {
-                    raster.hatch(x0, x1, y0, y1, colour, pixel(HATCH), (9.0 * dpr) as usize)
+        let open = lane.open.filter(|s| s.t1 >= lo && s.t0 <= hi);
+        merge_subpixel(
+            lane.visible(lo, hi).iter().chain(open.as_ref()),
+            res,
+            |span| {
+                if span.state == State::Done {
+                    return;
                 }
-                State::BlockedGet => {
-                    let b = dpr.round().max(1.0) as i64;
-                    raster.fill(x0, x1, y0, y1, pixel(GET_OUTLINE));
-                    raster.fill(x0, x1, y0 + b, y1 - b, colour);
+                let x0 = (plot.x0 + win.x(span.t0 as f64, plot.width)).round_ties_even() as i64;
+                let x1 = (plot.x0 + win.x(span.t1 as f64, plot.width)).round_ties_even() as i64;
+                let (x0, x1) = (x0.max(x_min), x1.min(x_max));
+                if x1 <= x0 {
+                    return;
                 }
-                _ => raster.fill(x0, x1, y0, y1, colour),
-            }
-            if span.state == State::Running {
-                if let Some((g0, g1)) = gil {
-                    raster.fill(x0, x1, g0, g1, colour);
+                let colour = pixel(span.state.colour());
+                match span.state {
+                    State::WaitGil => {
+                        raster.hatch(x0, x1, y0, y1, colour, pixel(HATCH), (9.0 * dpr) as usize)
+                    }
+                    State::BlockedGet => {
+                        let b = dpr.round().max(1.0) as i64;
+                        raster.fill(x0, x1, y0, y1, pixel(GET_OUTLINE));
+                        raster.fill(x0, x1, y0 + b, y1 - b, colour);
+                    }
+                    _ => raster.fill(x0, x1, y0, y1, colour),
                 }
-            }
-            if let Some(task) = span.task {
-                let text = format!("#{task}");
-                let w = (x1 - x0) as f64 / dpr;
-                if w >= (text.len() as f64 + 1.0) * label_px {
-                    labels.push(TaskLabel {
-                        x: (x0 + x1) as f64 / 2.0 / dpr,
-                        y: row.y + row.h / 2.0,
-                        text,
-                    });
+                if span.state == State::Running {
+                    if let Some((g0, g1)) = gil {
+                        raster.fill(x0, x1, g0, g1, colour);
+                    }
                 }
-            }
-        }
+                if let Some(task) = span.task {
+                    let text = format!("#{task}");
+                    let w = (x1 - x0) as f64 / dpr;
+                    if w >= (text.len() as f64 + 1.0) * label_px {
+                        labels.push(TaskLabel {
+                            x: (x0 + x1) as f64 / 2.0 / dpr,
+                            y: row.y + row.h / 2.0,
+                            text,
+                        });
+                    }
+                }
+            },
+        );
     }
     labels
 }
@@ -652,6 +724,37 @@ mod tests {
         // The raster's bytes are R, G, B, A.
         assert_eq!(&r.bytes()[..4], &[255, 255, 255, 255]);
         assert_eq!(pixel("#009E73").to_le_bytes(), [0x00, 0x9E, 0x73, 0xFF]);
+    }
+
+    #[test]
+    fn merging_matches_the_shared_coalesce() {
+        let mut seed: u64 = 7;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut spans = Vec::new();
+        let mut t = 0;
+        for _ in 0..5000 {
+            let len = 1 + next() % 300;
+            let state = State::ALL[(next() % 8) as usize];
+            let task = (next() % 3 != 0).then_some((next() % 2) as u32);
+            spans.push(Span {
+                lane: LaneId(4),
+                state,
+                t0: t,
+                t1: t + len,
+                task,
+            });
+            t += len;
+        }
+        for res in [0, 1, 50, 100, 1000, 100_000] {
+            let mut mine = Vec::new();
+            merge_subpixel(&spans, res, |s| mine.push(s));
+            assert_eq!(mine, coalesce(&spans, res), "resolution {res}");
+        }
     }
 
     #[test]

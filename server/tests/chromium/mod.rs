@@ -136,6 +136,33 @@ impl Chromium {
     }
 }
 
+/// Opens `url` in a new tab. Bounded: a tab or a navigation that does not answer is
+/// tried again (rarely, a fresh headless Chromium leaves the first one hanging).
+pub async fn open(browser: &Browser, url: &str) -> Result<Page, Error> {
+    let mut last = String::new();
+    for attempt in 1..=3 {
+        let tab = tokio::time::timeout(CHANGE, browser.new_page("about:blank")).await;
+        let page = match tab {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) => {
+                last = e.to_string();
+                continue;
+            }
+            Err(_) => {
+                last = format!("no new tab after {CHANGE:?} (attempt {attempt})");
+                continue;
+            }
+        };
+        match tokio::time::timeout(LOAD, page.goto(url)).await {
+            Ok(Ok(_)) => return Ok(page),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = format!("{url} did not load in {LOAD:?} (attempt {attempt})"),
+        }
+        let _ = page.close().await;
+    }
+    Err(format!("cannot open {url}: {last}").into())
+}
+
 pub fn same(what: &str, got: Option<&str>, want: Option<&str>) -> Result<(), Error> {
     if got == want {
         Ok(())
