@@ -417,6 +417,10 @@ pub fn paint_spans(
         })
         .collect();
     let dpr = plot.dpr;
+    // Colours parsed once per frame, not once per span.
+    let colours = State::ALL.map(|s| pixel(s.colour()));
+    let (hatch, outline) = (pixel(HATCH), pixel(GET_OUTLINE));
+    let period = (9.0 * dpr) as usize;
     for row in rows {
         let RowKind::Lane(i) = row.kind else { continue };
         let lane = &store.lanes[i];
@@ -457,14 +461,12 @@ pub fn paint_spans(
                 if x1 <= x0 {
                     return;
                 }
-                let colour = pixel(span.state.colour());
+                let colour = colours[span.state as usize];
                 match span.state {
-                    State::WaitGil => {
-                        raster.hatch(x0, x1, y0, y1, colour, pixel(HATCH), (9.0 * dpr) as usize)
-                    }
+                    State::WaitGil => raster.hatch(x0, x1, y0, y1, colour, hatch, period),
                     State::BlockedGet => {
                         let b = dpr.round().max(1.0) as i64;
-                        raster.fill(x0, x1, y0, y1, pixel(GET_OUTLINE));
+                        raster.fill(x0, x1, y0, y1, outline);
                         raster.fill(x0, x1, y0 + b, y1 - b, colour);
                     }
                     _ => raster.fill(x0, x1, y0, y1, colour),
@@ -475,9 +477,10 @@ pub fn paint_spans(
                     }
                 }
                 if let Some(task) = span.task {
-                    let text = format!("#{task}");
                     let w = (x1 - x0) as f64 / dpr;
-                    if w >= (text.len() as f64 + 1.0) * label_px {
+                    let digits = task.checked_ilog10().unwrap_or(0) as f64 + 1.0;
+                    if w >= (digits + 2.0) * label_px {
+                        let text = format!("#{task}");
                         labels.push(TaskLabel {
                             x: (x0 + x1) as f64 / 2.0 / dpr,
                             y: row.y + row.h / 2.0,
