@@ -372,7 +372,7 @@ pub fn merge_subpixel<'a>(
         if win.as_ref().is_some_and(|w| span.t1 > w.start + res) {
             flush(&win.take().expect("checked above"), &mut emit);
         }
-        let w = win.get_or_insert_with(|| Win {
+        let w = win.get_or_insert(Win {
             lane: span.lane,
             start: span.t0,
             n: 0,

@@ -185,7 +185,6 @@ fn export_png(dash: Dash) {
     let canvases: Vec<HtmlCanvasElement> = [dash.timeline, dash.queue, dash.cores]
         .iter()
         .filter_map(|c| c.get_untracked())
-        .map(|c| -> HtmlCanvasElement { c })
         .filter(|c| c.height() > 0 && c.offset_parent().is_some())
         .collect();
     let document = document();
