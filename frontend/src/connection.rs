@@ -7,12 +7,13 @@
 //! on, `lost` from a drop until the next hello (retries happen while `lost`).
 
 use std::pin::pin;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::future::select;
 use futures::{SinkExt, StreamExt};
-use gilscope_shared::protocol::{self, ClientMsg, Frame, Hello, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Frame, Hello, ServerMsg};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::Message;
 use leptos::logging::warn;
@@ -55,7 +56,7 @@ pub struct Connection {
     /// The last hello received (kept while the connection is lost).
     pub hello: ReadSignal<Option<Hello>>,
     /// The last error the server reported about something this page sent.
-    pub last_error: ReadSignal<Option<String>>,
+    pub last_error: ReadSignal<Option<ErrorMsg>>,
     /// While `lost`: how long until the next attempt.
     pub retry_in: ReadSignal<Option<Duration>>,
     outbox: StoredValue<Option<mpsc::UnboundedSender<ClientMsg>>>,
@@ -77,13 +78,17 @@ impl Connection {
 struct Writers {
     state: WriteSignal<ConnState>,
     hello: WriteSignal<Option<Hello>>,
-    last_error: WriteSignal<Option<String>>,
+    last_error: WriteSignal<Option<ErrorMsg>>,
     retry_in: WriteSignal<Option<Duration>>,
     outbox: StoredValue<Option<mpsc::UnboundedSender<ClientMsg>>>,
 }
 
-/// Starts the connection task for `url` (see [`ws_url`]).
-pub fn connect(url: String) -> Connection {
+/// Runs and frames, handed to whoever shows them.
+pub type OnRun = Rc<dyn Fn(ServerMsg)>;
+
+/// Starts the connection task for `url` (see [`ws_url`]); `on_run` gets every
+/// [`ServerMsg::Run`] and [`ServerMsg::Frame`].
+pub fn connect(url: String, on_run: OnRun) -> Connection {
     let (state, set_state) = signal(ConnState::Connecting);
     let (hello, set_hello) = signal(None);
     let (last_error, set_last_error) = signal(None);
@@ -96,7 +101,7 @@ pub fn connect(url: String) -> Connection {
         retry_in: set_retry_in,
         outbox,
     };
-    spawn_local(keep_connected(url, writers));
+    spawn_local(keep_connected(url, writers, on_run));
     Connection {
         state,
         hello,
@@ -117,12 +122,12 @@ pub fn ws_url() -> String {
     format!("{scheme}://{host}/ws")
 }
 
-async fn keep_connected(url: String, w: Writers) {
+async fn keep_connected(url: String, w: Writers, on_run: OnRun) {
     let mut failures: u32 = 0;
     loop {
         w.retry_in.set(None);
         let greeted = match WebSocket::open(&url) {
-            Ok(socket) => session(socket, w).await,
+            Ok(socket) => session(socket, w, &on_run).await,
             Err(err) => {
                 warn!("cannot open {url}: {err}");
                 false
@@ -141,7 +146,7 @@ async fn keep_connected(url: String, w: Writers) {
 }
 
 /// Runs one connection until it drops; true if the server said hello on it.
-async fn session(socket: WebSocket, w: Writers) -> bool {
+async fn session(socket: WebSocket, w: Writers, on_run: &OnRun) -> bool {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded::<ClientMsg>();
     w.outbox.set_value(Some(tx));
@@ -158,7 +163,7 @@ async fn session(socket: WebSocket, w: Writers) -> bool {
                         if matches!(msg, ServerMsg::Hello(_)) {
                             greeted = true;
                         }
-                        dispatch(msg, w);
+                        dispatch(msg, w, on_run);
                     }
                     Err(err) => warn!("ignoring a message from the server: {err}"),
                 }
@@ -182,7 +187,7 @@ async fn session(socket: WebSocket, w: Writers) -> bool {
 }
 
 /// Where each server message goes.
-fn dispatch(msg: ServerMsg, w: Writers) {
+fn dispatch(msg: ServerMsg, w: Writers, on_run: &OnRun) {
     match msg {
         ServerMsg::Hello(hello) => {
             w.hello.set(Some(hello));
@@ -190,11 +195,10 @@ fn dispatch(msg: ServerMsg, w: Writers) {
             w.state.set(ConnState::Connected);
         }
         ServerMsg::Pong { .. } => {}
-        // Runs and their frames are the dashboard's (issue #6); the skeleton shows none yet.
-        ServerMsg::Run(_) | ServerMsg::Frame(_) => {}
+        ServerMsg::Run(_) | ServerMsg::Frame(_) => on_run(msg),
         ServerMsg::Error(err) => {
             warn!("server: {}", err.message);
-            w.last_error.set(Some(err.message));
+            w.last_error.set(Some(err));
         }
     }
 }

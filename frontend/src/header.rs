@@ -1,11 +1,16 @@
-//! The bar across the top: title, the lesson's claim, and who we are talking to.
+//! The bar across the top: title, the lesson's claim, Run/Stop with the run's progress,
+//! projector mode, and who we are talking to.
 
+use gilscope_shared::protocol::RunState;
 use leptos::prelude::*;
 
-use crate::connection::{ConnState, Connection};
+use crate::connection::ConnState;
+use crate::dash::Dash;
+use crate::figures;
 
 #[component]
-pub fn Header(conn: Connection) -> impl IntoView {
+pub fn Header(dash: Dash) -> impl IntoView {
+    let conn = dash.conn;
     let state = conn.state;
     let version = move || {
         conn.hello
@@ -21,10 +26,72 @@ pub fn Header(conn: Connection) -> impl IntoView {
         (ConnState::Lost, Some(delay)) => format!("retry in {:.2} s", delay.as_secs_f32()),
         _ => String::new(),
     };
+    let claim = move || {
+        dash.preset().map_or_else(
+            || "What Python threads and processes really do, live".to_string(),
+            |p| p.claim,
+        )
+    };
+    // The lesson and its knobs in one line, so the room sees the setup (the sidebar is
+    // hidden in projector mode).
+    let setup_line = move || {
+        let lesson = dash.lesson.get().unwrap_or_default();
+        let knobs = dash.knobs.with(|k| {
+            k.iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+        });
+        format!("{lesson}  {knobs}")
+    };
+    let live = move || dash.live();
+    let progress = move || {
+        let now = dash.now.get() as f64 / 1e9;
+        dash.info.with(|i| {
+            match i
+                .as_ref()
+                .map(|i| (i.state, i.summary.as_ref().map(|s| s.wall_s)))
+            {
+                None => String::new(),
+                Some((RunState::Queued, _)) => "queued".into(),
+                Some((RunState::Running, _)) => format!("running {now:.1} s"),
+                Some((RunState::Finished, wall)) => {
+                    format!("finished in {}", figures::seconds(wall.unwrap_or(now)))
+                }
+                Some((RunState::Stopped, _)) => "stopped".into(),
+                Some((RunState::Failed, _)) => "failed".into(),
+            }
+        })
+    };
     view! {
         <header class="header">
             <h1 class="brand">"gilscope"<span class="dot">"."</span></h1>
-            <p class="lesson-title">"What Python threads and processes really do, live"</p>
+            <p class="lesson-title">
+                <span data-testid="lesson-claim">{claim}</span>
+                <span class="setup-line" data-testid="setup-line">{setup_line}</span>
+            </p>
+            <div class="actions">
+                <button
+                    class=move || if live() { "run stop" } else { "run" }
+                    data-testid="run"
+                    title="Run the lesson, or stop it (space)"
+                    on:click=move |_| dash.run_or_stop()
+                >
+                    {move || if live() { "Stop ■" } else { "Run ▶" }}
+                </button>
+                <span class=move || if live() { "progress live" } else { "progress" } data-testid="run-state">
+                    {progress}
+                </span>
+                <button
+                    class="toggle"
+                    class:on=move || dash.projector.get()
+                    data-testid="projector"
+                    title="Large type and thick lines for a projector (P)"
+                    on:click=move |_| dash.projector.update(|p| *p = !*p)
+                >
+                    "projector"
+                </button>
+            </div>
             <div class="server-info">
                 <span class="fact" title="gilscope server version">
                     <span class="label">"server"</span>
@@ -37,7 +104,7 @@ pub fn Header(conn: Connection) -> impl IntoView {
                 <span
                     class=move || format!("conn {}", state.get().label())
                     data-testid="conn-state"
-                    title=move || conn.last_error.get().unwrap_or_default()
+                    title=move || conn.last_error.get().map(|e| e.message).unwrap_or_default()
                 >
                     {move || state.get().label()}
                 </span>

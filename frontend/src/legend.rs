@@ -1,31 +1,36 @@
 //! What each colour means: one colour per thread state, the same in every view
 //! (see shared/notes/visual-design.md; the colours are CSS variables in style.css).
 
+use gilscope_shared::trace::State;
 use leptos::prelude::*;
 
-/// (CSS class, label) for every thread state.
-const STATES: [(&str, &str); 8] = [
-    ("running", "running (holds the GIL)"),
-    ("gil-wait", "waiting for the GIL"),
-    ("io", "blocked on I/O"),
-    ("lock", "waiting for a lock"),
-    ("put", "blocked in put (queue full)"),
-    ("get", "blocked in get (queue empty)"),
-    ("join", "waiting in join"),
-    ("idle", "idle / done"),
-];
+/// The CSS class suffix of a state's colour (`state-running`, ...).
+pub fn css_class(state: State) -> &'static str {
+    match state {
+        State::Running => "running",
+        State::WaitGil => "gil-wait",
+        State::Io => "io",
+        State::WaitLock => "lock",
+        State::BlockedPut => "put",
+        State::BlockedGet => "get",
+        State::Join => "join",
+        State::Idle | State::Done => "idle",
+        State::Starting => "starting",
+    }
+}
 
 #[component]
 pub fn Legend() -> impl IntoView {
     view! {
-        <ul class="legend" aria-label="Thread states">
-            {STATES
+        <ul class="legend" aria-label="Thread states" data-testid="legend">
+            {State::ALL
                 .iter()
-                .map(|(class, label)| {
+                .filter(|state| **state != State::Done)
+                .map(|state| {
                     view! {
                         <li>
-                            <span class=format!("swatch {class}")></span>
-                            {*label}
+                            <span class=format!("swatch state-{}", css_class(*state))></span>
+                            {if *state == State::Idle { "idle / done" } else { state.label() }}
                         </li>
                     }
                 })

@@ -1,27 +1,113 @@
 //! gilscope's dashboard: a Leptos client-side app, compiled to WebAssembly and served by
-//! `gilscope serve`. One component per view, one module for the websocket.
+//! `gilscope serve`. One component per view; the run's data in [`store`]; the canvas
+//! renderer's pure part in [`render`] (host-tested) and its drawing in [`paint`]; lifecycles
+//! (animation frame, keys) in [`hooks`]; the websocket in [`connection`].
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+pub mod bench;
+mod cards;
+mod code;
 pub mod connection;
+mod cores;
+mod dash;
+pub mod figures;
 mod header;
+pub mod highlight;
+mod hooks;
+mod knobs;
 mod legend;
+mod paint;
+mod queue;
+pub mod render;
+pub mod setup;
 mod sidebar;
+pub mod store;
 mod timeline;
 
-use connection::Connection;
+use dash::Dash;
 
-/// The whole page: header across the top, lessons on the left, the run on the right.
+/// The whole page: header across the top, lessons and knobs on the left, the run on the
+/// right.
 #[component]
 pub fn App() -> impl IntoView {
-    let conn: Connection = connection::connect(connection::ws_url());
-    provide_context(conn);
+    let query = window().location().search().unwrap_or_default();
+    let initial = setup::parse_query(&query);
+    let store = StoredValue::new(store::Store::default());
+    // The connection hands runs and frames to the dash, which exists only after it: a cell
+    // in between.
+    let target: StoredValue<Option<Dash>, LocalStorage> = StoredValue::new_local(None);
+    let on_run: connection::OnRun = Rc::new(move |msg| {
+        if let Some(dash) = target.get_value() {
+            dash.receive(msg);
+        }
+    });
+    let conn = connection::connect(connection::ws_url(), on_run);
+    let dash = Dash::new(conn, store, initial);
+    target.set_value(Some(dash));
+    provide_context(dash);
+
+    // Presets known (or known again): apply the URL's lesson and knobs.
+    Effect::new(move |_| {
+        if conn.hello.with(|h| h.is_some()) {
+            dash.apply_pending();
+        }
+    });
+    // A server error about a run this page asked for lands next to its knob.
+    Effect::new(move |_| {
+        if let Some(err) = conn.last_error.get() {
+            dash.server_error.set(Some(err));
+        }
+    });
+    // The URL holds the setup, so a link reproduces it.
+    Effect::new(move |_| {
+        let lesson = dash.lesson.get();
+        if lesson.is_none() {
+            return;
+        }
+        let setup = setup::Setup {
+            lesson,
+            projector: dash.projector.get(),
+            knobs: dash.knobs.get(),
+        };
+        let query = setup::to_query(&setup, dash.preset().as_ref());
+        let path = window()
+            .location()
+            .pathname()
+            .unwrap_or_else(|_| "/".into());
+        if window().location().search().unwrap_or_default() != query {
+            if let Ok(history) = window().history() {
+                let _ = history.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("{path}{query}")),
+                );
+            }
+        }
+    });
+    // Projector mode: larger type everywhere (CSS) and in the canvases (theme).
+    Effect::new(move |_| {
+        let on = dash.projector.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.class_list().toggle_with_force("projector", on);
+        }
+        dash.touch();
+    });
+    hooks::use_painter(dash);
+    hooks::use_keys(dash);
+
     view! {
         <div class="app">
-            <header::Header conn=conn />
-            <sidebar::Sidebar />
-            <timeline::Timeline />
+            <header::Header dash=dash />
+            <sidebar::Sidebar dash=dash />
+            <main class="main">
+                <cards::Cards dash=dash />
+                <timeline::Timeline dash=dash />
+                <code::Code dash=dash />
+            </main>
         </div>
     }
 }

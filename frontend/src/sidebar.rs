@@ -1,26 +1,72 @@
-//! The lessons, grouped as in LESSONS.md. Empty until the lessons land.
+//! The lessons, grouped as in LESSONS.md, each with its claim; the chosen one's knobs below.
+//! Keys 1–9 choose the lessons in this order.
 
+use gilscope_shared::spec::Group;
 use leptos::prelude::*;
 
-const GROUPS: [&str; 4] = ["Threads", "Processes", "Caveats", "Beyond"];
+use crate::dash::Dash;
+use crate::knobs::Knobs;
+
+const GROUPS: [Group; 4] = [
+    Group::Threads,
+    Group::Processes,
+    Group::Caveats,
+    Group::Beyond,
+];
 
 #[component]
-pub fn Sidebar() -> impl IntoView {
+pub fn Sidebar(dash: Dash) -> impl IntoView {
+    let groups = move || {
+        let presets = dash.ordered_presets();
+        GROUPS
+            .iter()
+            .map(|group| {
+                let items: Vec<_> = presets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.group == *group)
+                    .map(|(i, p)| {
+                        let name = p.name.clone();
+                        let chosen = {
+                            let name = name.clone();
+                            move || dash.lesson.get().as_deref() == Some(name.as_str())
+                        };
+                        let key = (i < 9).then(|| view! { <kbd class="key">{i + 1}</kbd> });
+                        view! {
+                            <li>
+                                <button
+                                    class="lesson"
+                                    class:chosen=chosen
+                                    data-testid=format!("lesson-{name}")
+                                    on:click={
+                                        let name = name.clone();
+                                        move |_| dash.choose(&name)
+                                    }
+                                >
+                                    <span class="lesson-name">{key}{name.clone()}</span>
+                                    <span class="lesson-claim">{p.claim.clone()}</span>
+                                </button>
+                            </li>
+                        }
+                    })
+                    .collect();
+                let empty = items.is_empty();
+                view! {
+                    <section>
+                        <h2>{group.title()}</h2>
+                        <ul>
+                            {items}
+                            {empty.then(|| view! { <li class="empty">"coming soon"</li> })}
+                        </ul>
+                    </section>
+                }
+            })
+            .collect_view()
+    };
     view! {
         <nav class="sidebar" data-testid="sidebar" aria-label="Lessons">
-            {GROUPS
-                .iter()
-                .map(|group| {
-                    view! {
-                        <section>
-                            <h2>{*group}</h2>
-                            <ul>
-                                <li class="empty">"no lessons yet"</li>
-                            </ul>
-                        </section>
-                    }
-                })
-                .collect_view()}
+            {groups}
+            <Knobs dash=dash />
         </nav>
     }
 }

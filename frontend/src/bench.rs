@@ -1,0 +1,146 @@
+//! The drawing benchmark, compiled in always and exposed to the page as
+//! `window.__gilscope_bench(lanes, spans, frames)` (see index.html): draws a synthetic trace
+//! onto an off-screen canvas while panning, timing each full redraw with `performance.now()`.
+
+use gilscope_shared::protocol::FrameMsg;
+use gilscope_shared::trace::{
+    GilFlavour, InterpId, Interpreter, Lane, LaneId, LaneKind, Span, State, TraceDelta,
+};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlCanvasElement;
+
+use crate::paint::{self, Theme};
+use crate::render::{Raster, Window};
+use crate::store::Store;
+
+/// A trace of `lanes` threads and about `spans` spans over 10 s, alternating running,
+/// waiting for the GIL and I/O with varied lengths (so every pixel column holds several).
+pub fn synthetic(lanes: u32, spans: u32) -> Store {
+    let per_lane = (spans / lanes.max(1)).max(1) as u64;
+    let end: u64 = 10_000_000_000;
+    let step = end / per_lane;
+    let mut all = Vec::with_capacity(spans as usize);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for lane in 0..lanes {
+        let mut t = 0;
+        for k in 0..per_lane {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = step / 2 + seed % step;
+            let state = [State::Running, State::WaitGil, State::Io][(k % 3) as usize];
+            all.push(Span {
+                lane: LaneId(lane),
+                state,
+                t0: t,
+                t1: t + len,
+                task: Some(k as u32),
+            });
+            t += len;
+        }
+    }
+    let mut store = Store::default();
+    store.apply_frame(FrameMsg {
+        run: 1,
+        reset: true,
+        resolution: 0,
+        delta: TraceDelta {
+            interpreters: vec![Interpreter {
+                id: InterpId(0),
+                name: "MainProcess".into(),
+                gil: GilFlavour::Current,
+                pid: None,
+            }],
+            lanes: (0..lanes)
+                .map(|i| Lane {
+                    id: LaneId(i),
+                    interp: InterpId(0),
+                    name: format!("Thread-{i}"),
+                    kind: LaneKind::Worker,
+                    tid: None,
+                })
+                .collect(),
+            spans: all,
+            now: end,
+            ..TraceDelta::default()
+        },
+    });
+    store
+}
+
+/// Draws the synthetic trace `frames` times, panning a little each time; answers JSON with
+/// the median, p95 and max milliseconds per full redraw, and what was drawn.
+#[wasm_bindgen]
+pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: f64) -> String {
+    let store = synthetic(lanes, spans);
+    let Some(canvas) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("canvas").ok())
+        .and_then(|c| c.dyn_into::<HtmlCanvasElement>().ok())
+    else {
+        return "{\"error\":\"no canvas\"}".into();
+    };
+    let perf = web_sys::window().and_then(|w| w.performance());
+    let now = || perf.as_ref().map_or(0.0, |p| p.now());
+    let theme = Theme::new(false);
+    let mut raster = Raster::default();
+    // The whole run in view, then panned by 0.5 % a frame: every frame redraws everything.
+    let mut win = Window::fit(store.now);
+    let mut times = Vec::with_capacity(frames as usize);
+    for _ in 0..frames {
+        let t0 = now();
+        paint::timeline(&canvas, css_width, dpr, &store, win, &theme, &mut raster);
+        times.push(now() - t0);
+        win = win.pan(0.005);
+    }
+    // The raster part alone (layout, level of detail, filling), for the docs' breakdown.
+    let metrics = theme.metrics(store.lanes.len());
+    let rows = crate::render::layout(&store, &metrics);
+    let plot = crate::render::Plot {
+        x0: theme.label_w * dpr,
+        width: (css_width - theme.label_w - theme.right_pad) * dpr,
+        dpr,
+    };
+    let mut spans_only = Vec::with_capacity(frames as usize);
+    let mut win = Window::fit(store.now);
+    for _ in 0..frames {
+        let t0 = now();
+        raster.reset(
+            canvas.width() as usize,
+            canvas.height() as usize,
+            0xffff_ffff,
+        );
+        crate::render::paint_spans(&mut raster, &store, &rows, win, plot, 8.0);
+        spans_only.push(now() - t0);
+        win = win.pan(0.005);
+    }
+    spans_only.sort_by(f64::total_cmp);
+    times.sort_by(f64::total_cmp);
+    let pick = |q: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    format!(
+        "{{\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3}}}",
+        store.span_count(),
+        canvas.width(),
+        canvas.height(),
+        pick(0.5),
+        pick(0.95),
+        pick(1.0),
+        spans_only[spans_only.len() / 2]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn synthetic_trace_has_what_was_asked() {
+        let store = super::synthetic(64, 200_000);
+        assert_eq!(store.lanes.len(), 64);
+        assert_eq!(store.span_count(), 64 * 3125);
+    }
+}

@@ -1,0 +1,223 @@
+//! The page's state, shared by every component through context: the run store (plain data,
+//! mutated by frames, read by the painters), the navigation state, and the signals the DOM
+//! views react to. Also the actions (choose a lesson, run, stop) the keys and buttons share.
+
+use std::collections::BTreeMap;
+
+use gilscope_shared::protocol::{ClientMsg, ErrorMsg, RunInfo, ServerMsg};
+use gilscope_shared::spec::PresetInfo;
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::connection::Connection;
+use crate::render::{Raster, Row, Window};
+use crate::setup::{self, Setup};
+use crate::store::Store;
+
+/// Where the views look, and whether they follow a live run by themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct Nav {
+    pub win: Window,
+    /// Follow the live edge (live runs), or show the whole run (after it): until the user
+    /// zooms or pans; double-click gives it back.
+    pub follow: bool,
+    /// The store's `now` and the page clock (ms) when it arrived: the live edge is
+    /// extrapolated from them between frames, so the view moves smoothly.
+    pub anchor: (f64, f64),
+    /// Something changed that the canvases must show.
+    pub dirty: bool,
+}
+
+/// What the pointer is over, for the tooltip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hover {
+    pub x: f64,
+    pub y: f64,
+    pub lines: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Dash {
+    pub conn: Connection,
+    pub store: StoredValue<Store>,
+    pub nav: StoredValue<Nav>,
+    pub raster: StoredValue<Raster>,
+    /// The timeline's rows as last drawn, for hit testing.
+    pub rows: StoredValue<Vec<Row>>,
+    /// The run shown, as last announced.
+    pub info: RwSignal<Option<RunInfo>>,
+    /// The live edge, updated with each frame (for the progress text).
+    pub now: RwSignal<u64>,
+    pub has_queue: RwSignal<bool>,
+    pub projector: RwSignal<bool>,
+    pub lesson: RwSignal<Option<String>>,
+    /// The knobs of the lesson, as typed.
+    pub knobs: RwSignal<BTreeMap<String, String>>,
+    /// The server's last complaint about a run this page asked for.
+    pub server_error: RwSignal<Option<ErrorMsg>>,
+    /// Run was pressed while a knob was wrong.
+    pub blocked: RwSignal<bool>,
+    pub hover: RwSignal<Option<Hover>>,
+    /// Knob values from the URL, applied once the presets are known.
+    pub pending: StoredValue<Option<Setup>>,
+    pub timeline: NodeRef<html::Canvas>,
+    pub queue: NodeRef<html::Canvas>,
+    pub cores: NodeRef<html::Canvas>,
+}
+
+/// The page clock, in ms.
+pub fn clock() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
+}
+
+impl Dash {
+    pub fn new(conn: Connection, store: StoredValue<Store>, setup: Setup) -> Dash {
+        Dash {
+            conn,
+            store,
+            nav: StoredValue::new(Nav {
+                win: Window::live(0.0),
+                follow: true,
+                anchor: (0.0, 0.0),
+                dirty: true,
+            }),
+            raster: StoredValue::new(Raster::default()),
+            rows: StoredValue::new(Vec::new()),
+            info: RwSignal::new(None),
+            now: RwSignal::new(0),
+            has_queue: RwSignal::new(false),
+            projector: RwSignal::new(setup.projector),
+            lesson: RwSignal::new(None),
+            knobs: RwSignal::new(BTreeMap::new()),
+            server_error: RwSignal::new(None),
+            blocked: RwSignal::new(false),
+            hover: RwSignal::new(None),
+            pending: StoredValue::new(Some(setup)),
+            timeline: NodeRef::new(),
+            queue: NodeRef::new(),
+            cores: NodeRef::new(),
+        }
+    }
+
+    /// Takes a run or frame message from the server into the store.
+    pub fn receive(&self, msg: ServerMsg) {
+        let changed = self.store.try_update_value(|store| match msg {
+            ServerMsg::Run(info) => {
+                let shown = store.apply_run(info.clone());
+                if shown {
+                    self.info.set(Some(info));
+                }
+                shown
+            }
+            ServerMsg::Frame(frame) => store.apply_frame(frame),
+            _ => false,
+        });
+        if changed == Some(true) {
+            let (now, queues) = self.store.with_value(|s| (s.now, !s.queues.is_empty()));
+            self.nav.update_value(|nav| {
+                nav.anchor = (now as f64, clock());
+                nav.dirty = true;
+            });
+            self.now.set(now);
+            if self.has_queue.get_untracked() != queues {
+                self.has_queue.set(queues);
+            }
+        }
+    }
+
+    pub fn presets(&self) -> Vec<PresetInfo> {
+        self.conn
+            .hello
+            .with(|h| h.as_ref().map(|h| h.presets.clone()).unwrap_or_default())
+    }
+
+    /// The presets in sidebar order: by group, then as the server lists them.
+    pub fn ordered_presets(&self) -> Vec<PresetInfo> {
+        let mut presets = self.presets();
+        presets.sort_by_key(|p| p.group);
+        presets
+    }
+
+    pub fn preset(&self) -> Option<PresetInfo> {
+        let name = self.lesson.get()?;
+        self.presets().into_iter().find(|p| p.name == name)
+    }
+
+    /// Chooses a lesson, its knobs at their defaults.
+    pub fn choose(&self, name: &str) {
+        let Some(preset) = self.presets().into_iter().find(|p| p.name == name) else {
+            return;
+        };
+        self.lesson.set(Some(preset.name.clone()));
+        self.knobs.set(setup::default_texts(&preset));
+        self.server_error.set(None);
+        self.blocked.set(false);
+    }
+
+    /// Once the presets are known: the lesson and knobs of the URL, or the first lesson.
+    pub fn apply_pending(&self) {
+        let presets = self.ordered_presets();
+        if presets.is_empty() || self.lesson.get_untracked().is_some() {
+            return;
+        }
+        let setup = self
+            .pending
+            .try_update_value(Option::take)
+            .flatten()
+            .unwrap_or_default();
+        let preset = setup
+            .lesson
+            .as_deref()
+            .and_then(|l| presets.iter().find(|p| p.name == l))
+            .unwrap_or(&presets[0]);
+        self.choose(&preset.name);
+        self.knobs.update(|k| k.extend(setup.knobs));
+    }
+
+    pub fn set_knob(&self, name: &str, text: String) {
+        self.knobs.update(|k| {
+            k.insert(name.to_string(), text);
+        });
+        self.server_error.set(None);
+        self.blocked.set(false);
+    }
+
+    /// Knob errors of the chosen lesson.
+    pub fn knob_errors(&self) -> BTreeMap<String, String> {
+        match self.preset() {
+            Some(p) => self.knobs.with(|k| setup::errors(&p, k)),
+            None => BTreeMap::new(),
+        }
+    }
+
+    /// The run shown is queued or running.
+    pub fn live(&self) -> bool {
+        self.info
+            .with(|i| i.as_ref().is_some_and(|i| !i.state.is_over()))
+    }
+
+    /// Runs the lesson with its knobs, or stops the live run. Sends nothing while a knob is
+    /// wrong.
+    pub fn run_or_stop(&self) {
+        if self.live() {
+            if let Some(id) = self.info.with_untracked(|i| i.as_ref().map(|i| i.id)) {
+                self.conn.send(ClientMsg::Stop { id });
+            }
+            return;
+        }
+        let Some(preset) = self.preset() else { return };
+        match self.knobs.with_untracked(|k| setup::spec(&preset, k)) {
+            Some(spec) => {
+                self.blocked.set(false);
+                self.server_error.set(None);
+                self.conn.send(ClientMsg::Start { spec });
+            }
+            None => self.blocked.set(true),
+        }
+    }
+
+    /// Marks the canvases for a redraw.
+    pub fn touch(&self) {
+        self.nav.update_value(|n| n.dirty = true);
+    }
+}

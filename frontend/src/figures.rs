@@ -1,0 +1,304 @@
+//! The summary cards' content: which figures apply to a run, and how each is written.
+//! Plain functions of the [`Summary`], so the host tests pin the wording and the browser test
+//! can format the server's figures the same way.
+
+use gilscope_shared::summary::Summary;
+use gilscope_shared::trace::State;
+
+/// One card: a big value under a label, with a line of detail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Card {
+    /// Stable name, for `data-testid="card-<key>"`.
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    pub detail: String,
+}
+
+/// `1.97×`: the speedup as every view (and the browser test) writes it.
+pub fn speedup(x: f64) -> String {
+    format!("{x:.2}×")
+}
+
+/// Seconds for people: "830 ms", "1.25 s".
+pub fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// Large counts and rates: 950, 12.3k, 4.5M.
+pub fn count(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// The cards that apply to this run, most telling first.
+pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
+    let mut out = Vec::new();
+    if let Some(x) = s.speedup {
+        out.push(Card {
+            key: "speedup",
+            label: "speedup",
+            value: speedup(x),
+            detail: s
+                .baseline_wall_s
+                .map(|b| format!("vs one worker: {}", seconds(b)))
+                .unwrap_or_default(),
+        });
+    }
+    if let (Some(expected), Some(fin)) = (s.expected_count, s.final_count) {
+        out.push(Card {
+            key: "lost",
+            label: "lost updates",
+            value: (expected - fin).to_string(),
+            detail: format!("expected {expected}, final {fin}"),
+        });
+    }
+    out.push(Card {
+        key: "cores",
+        label: "cores busy",
+        value: format!("{:.2}", s.cores_busy_mean),
+        detail: cores.map(|c| format!("of {c}")).unwrap_or_default(),
+    });
+    if let Some(h) = s.gil_handoffs {
+        out.push(Card {
+            key: "handoffs",
+            label: "GIL hand-offs",
+            value: count(h as f64),
+            detail: s
+                .gil_hold_ms_median
+                .map(|m| format!("median hold {m:.2} ms"))
+                .unwrap_or_default(),
+        });
+    }
+    process_cards(s, &mut out);
+    if let Some(ops) = s.ops_per_s {
+        out.push(Card {
+            key: "rate",
+            label: "operations / s",
+            value: count(ops),
+            detail: s
+                .baseline_ops_per_s
+                .map(|b| format!("one alone: {}", count(b)))
+                .unwrap_or_default(),
+        });
+    }
+    out.push(Card {
+        key: "wall",
+        label: "wall time",
+        value: seconds(s.wall_s),
+        detail: s.end.describe(),
+    });
+    out
+}
+
+/// The figures of the presets with worker processes.
+fn process_cards(s: &Summary, out: &mut Vec<Card>) {
+    let p = &s.processes;
+    if let Some(exception) = &p.python_exception {
+        out.push(Card {
+            key: "exception",
+            label: "CPython raises",
+            value: exception
+                .split_once(':')
+                .map_or(exception.as_str(), |(kind, _)| kind)
+                .to_string(),
+            detail: exception.clone(),
+        });
+    }
+    if let Some(ways) = &p.messages_per_s_by_way {
+        for (way, rate) in ways {
+            let (key, label) = match way.as_str() {
+                "queue" => ("way-queue", "Queue: messages / s"),
+                "value_semaphores" => ("way-value-semaphores", "Value + 2 semaphores / s"),
+                "value_polled" => ("way-value-polled", "Value polled / s"),
+                _ => ("way-other", "messages / s"),
+            };
+            out.push(Card {
+                key,
+                label,
+                value: count(*rate),
+                detail: way.replace('_', " "),
+            });
+        }
+    } else if let Some(rate) = p.messages_per_s {
+        out.push(Card {
+            key: "messages",
+            label: "messages / s",
+            value: count(rate),
+            detail: String::new(),
+        });
+    }
+    if let Some(ways) = &p.return_ms_by_way {
+        for (way, ms) in ways {
+            let (key, label) = match way.as_str() {
+                "file" => ("return-file", "results via files"),
+                "queue" => ("return-queue", "results via a Queue"),
+                "pool" => ("return-pool", "results via Pool.map"),
+                _ => ("return-other", "results"),
+            };
+            out.push(Card {
+                key,
+                label,
+                value: seconds(ms / 1e3),
+                detail: way.clone(),
+            });
+        }
+    }
+    if let Some(depth) = p.queue_depth_max {
+        out.push(Card {
+            key: "depth",
+            label: "queue depth, most",
+            value: format!("{depth:.0}"),
+            detail: p
+                .queue_capacity
+                .map(|c| format!("capacity {c}"))
+                .unwrap_or_default(),
+        });
+    }
+    if let (Some(wrong), Some(samples)) = (p.empty_mismatch_samples, p.queue_samples) {
+        out.push(Card {
+            key: "empty-wrong",
+            label: "empty() said True wrongly",
+            value: count(wrong as f64),
+            detail: format!(
+                "of {} samples; qsize() off in {}",
+                count(samples as f64),
+                count(p.qsize_mismatch_samples.unwrap_or(0) as f64)
+            ),
+        });
+    }
+    if let Some(ms) = p.process_start_ms_median {
+        out.push(Card {
+            key: "start",
+            label: "process start",
+            value: format!("{ms:.1} ms"),
+            detail: p
+                .processes_started
+                .map(|n| format!("median of {n}"))
+                .unwrap_or_default(),
+        });
+    }
+}
+
+/// Share of the total time in each state, largest first, leaving out states never met.
+pub fn state_shares(s: &Summary) -> Vec<(State, f64)> {
+    let total: f64 = s.time_per_state_s.values().sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    let mut shares: Vec<(State, f64)> = s
+        .time_per_state_s
+        .iter()
+        .filter(|(state, t)| **t > 0.0 && **state != State::Done)
+        .map(|(state, t)| (*state, t / total))
+        .collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    shares
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilscope_shared::summary::EndReason;
+    use std::collections::BTreeMap;
+
+    fn summary() -> Summary {
+        Summary {
+            preset: "cpu-threads".into(),
+            knobs: BTreeMap::new(),
+            wall_s: 1.234,
+            baseline_wall_s: Some(1.2),
+            speedup: Some(0.9724),
+            cores_busy_mean: 1.02,
+            gil_handoffs: Some(812),
+            gil_hold_ms_median: Some(5.01),
+            gil_wait_ms_total: Some(3000.0),
+            gil_drop_requests: Some(800),
+            expected_count: None,
+            final_count: None,
+            lost_updates: None,
+            ops_per_s: None,
+            baseline_ops_per_s: None,
+            results_in_order: None,
+            ns_per_bytecode: 3.3,
+            bytecodes: 1,
+            time_per_state_s: BTreeMap::from([
+                (State::Running, 1.0),
+                (State::WaitGil, 3.0),
+                (State::Done, 0.0),
+            ]),
+            end: EndReason::Finished,
+            violations: vec![],
+            invariants_ok: true,
+            processes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_the_cards_that_apply() {
+        let cards = cards(&summary(), Some(2));
+        let keys: Vec<_> = cards.iter().map(|c| c.key).collect();
+        assert_eq!(keys, ["speedup", "cores", "handoffs", "wall"]);
+        assert_eq!(cards[0].value, "0.97×");
+        assert_eq!(cards[1].detail, "of 2");
+        assert_eq!(cards[2].detail, "median hold 5.01 ms");
+        assert_eq!(cards[3].value, "1.23 s");
+
+        let mut race = summary();
+        race.speedup = None;
+        race.gil_handoffs = None;
+        race.expected_count = Some(4000);
+        race.final_count = Some(3877);
+        race.ops_per_s = Some(323_456.0);
+        race.processes.messages_per_s_by_way = Some(BTreeMap::from([
+            ("queue".to_string(), 323_000.0),
+            ("value_polled".to_string(), 570_000.0),
+        ]));
+        race.processes.python_exception = Some(
+            "RuntimeError: Synchronized objects should only be shared between processes through inheritance".into(),
+        );
+        race.wall_s = 0.25;
+        let cards = super::cards(&race, None);
+        let keys: Vec<_> = cards.iter().map(|c| c.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "lost",
+                "cores",
+                "exception",
+                "way-queue",
+                "way-value-polled",
+                "rate",
+                "wall"
+            ]
+        );
+        assert_eq!(cards[0].value, "123");
+        assert_eq!(cards[0].detail, "expected 4000, final 3877");
+        assert_eq!(cards[2].value, "RuntimeError");
+        assert_eq!(cards[4].value, "570k");
+        assert_eq!(cards[5].value, "323k");
+        assert_eq!(cards[6].value, "250 ms");
+    }
+
+    #[test]
+    fn shares_are_fractions_largest_first() {
+        assert_eq!(
+            state_shares(&summary()),
+            [(State::WaitGil, 0.75), (State::Running, 0.25)]
+        );
+        assert_eq!(count(950.0), "950");
+        assert_eq!(count(1_500.0), "1.5k");
+        assert_eq!(count(4_500_000.0), "4.5M");
+    }
+}

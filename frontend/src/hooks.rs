@@ -1,0 +1,152 @@
+//! Lifecycles the page owns: the animation-frame loop that moves the live view and repaints
+//! the canvases, and the keyboard shortcuts.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::ev;
+use leptos::prelude::*;
+
+use crate::dash::{clock, Dash};
+use crate::paint::{self, Theme};
+use crate::render::{RowKind, Window};
+
+/// How far past the last frame the live edge may be extrapolated, in ms.
+const EXTRAPOLATE_MS: f64 = 100.0;
+
+/// Calls `f` once per display frame, for the life of the page.
+pub fn use_animation_frame(f: impl FnMut() + 'static) {
+    fn schedule(f: Rc<RefCell<dyn FnMut()>>) {
+        request_animation_frame(move || {
+            (f.borrow_mut())();
+            schedule(f);
+        });
+    }
+    schedule(Rc::new(RefCell::new(f)));
+}
+
+/// Repaints the views whenever something changed; while a run is live and followed, every
+/// frame, with the live edge extrapolated between the server's frames.
+pub fn use_painter(dash: Dash) {
+    let mut last_state = None;
+    let mut last_size = (0.0, 0.0, false);
+    use_animation_frame(move || {
+        // A new run, or the run's state changed (when it ends, following means showing all
+        // of it).
+        let state = dash.store.with_value(|s| (s.run, s.state()));
+        if Some(state) != last_state {
+            last_state = Some(state);
+            dash.nav.update_value(|n| {
+                n.follow = true;
+                n.dirty = true;
+            });
+        }
+        let live = dash.store.with_value(|s| s.is_live());
+        let mut nav = dash.nav.get_value();
+        if nav.follow {
+            nav.win = if live {
+                let ahead = (clock() - nav.anchor.1).clamp(0.0, EXTRAPOLATE_MS);
+                nav.dirty = true;
+                Window::live(nav.anchor.0 + ahead * 1e6)
+            } else {
+                Window::fit(dash.store.with_value(|s| s.data_end()))
+            };
+        }
+        let Some(canvas) = dash.timeline.get_untracked() else {
+            return;
+        };
+        let css_w = canvas.client_width() as f64;
+        let dpr = window().device_pixel_ratio();
+        let projector = dash.projector.get_untracked();
+        if (css_w, dpr, projector) != last_size {
+            last_size = (css_w, dpr, projector);
+            nav.dirty = true;
+        }
+        if !nav.dirty || css_w <= 0.0 {
+            dash.nav.set_value(nav);
+            return;
+        }
+        nav.dirty = false;
+        dash.nav.set_value(nav);
+        let theme = Theme::new(projector);
+        dash.store.with_value(|store| {
+            let rows = dash.raster.try_update_value(|raster| {
+                paint::timeline(&canvas, css_w, dpr, store, nav.win, &theme, raster)
+            });
+            let rows = rows.unwrap_or_default();
+            // Where the lanes are, for tests that look at the pixels: "y0:y1,..." (CSS px).
+            let lanes: Vec<String> = rows
+                .iter()
+                .filter(|r| matches!(r.kind, RowKind::Lane(_)))
+                .map(|r| format!("{}:{}", r.y, r.y + r.h))
+                .collect();
+            let lanes = lanes.join(",");
+            if canvas.get_attribute("data-lane-rows").as_deref() != Some(lanes.as_str()) {
+                let _ = canvas.set_attribute("data-lane-rows", &lanes);
+            }
+            dash.rows.set_value(rows);
+            if let Some(c) = dash.cores.get_untracked() {
+                paint::cores(&c, css_w, dpr, store, nav.win, &theme);
+            }
+            if let Some(q) = dash.queue.get_untracked() {
+                if !store.queues.is_empty() {
+                    paint::queue(&q, css_w, dpr, store, nav.win, &theme);
+                }
+            }
+        });
+    });
+}
+
+/// Keys: space runs or stops, 1–9 choose a lesson, W/S zoom, A/D pan, F fits, P toggles
+/// projector mode. Ignored while typing in a knob.
+pub fn use_keys(dash: Dash) {
+    let handle = window_event_listener(ev::keydown, move |e| {
+        if e.ctrl_key() || e.meta_key() || e.alt_key() {
+            return;
+        }
+        let typing = e
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        if typing {
+            return;
+        }
+        let key = e.key();
+        let zoom = |factor: f64| {
+            dash.nav.update_value(|n| {
+                n.win = n.win.zoom_at(0.5, factor);
+                n.follow = false;
+                n.dirty = true;
+            })
+        };
+        let pan = |frac: f64| {
+            dash.nav.update_value(|n| {
+                n.win = n.win.pan(frac);
+                n.follow = false;
+                n.dirty = true;
+            })
+        };
+        match key.as_str() {
+            " " => dash.run_or_stop(),
+            "w" | "W" => zoom(0.8),
+            "s" | "S" => zoom(1.25),
+            "a" | "A" => pan(-0.1),
+            "d" | "D" => pan(0.1),
+            "f" | "F" => dash.nav.update_value(|n| {
+                n.follow = true;
+                n.dirty = true;
+            }),
+            "p" | "P" => dash.projector.update(|p| *p = !*p),
+            k if k.len() == 1 && ("1"..="9").contains(&k) => {
+                let i = k.parse::<usize>().unwrap_or(1) - 1;
+                if let Some(p) = dash.ordered_presets().get(i) {
+                    dash.choose(&p.name);
+                }
+            }
+            _ => return,
+        }
+        e.prevent_default();
+    });
+    // The page lives as long as the listener should.
+    std::mem::forget(handle);
+}

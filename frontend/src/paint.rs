@@ -1,0 +1,434 @@
+//! Painting the canvases: the timeline (spans through the raster of [`crate::render`], then
+//! labels, axis, arrows and task ids on top), the queue depth and the core usage. All three
+//! share the label column's width and the time window, so their time axes line up.
+
+use gilscope_shared::trace::{CounterKind, State};
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+use crate::render::{self, Metrics, Plot, Raster, Row, RowKind, Window};
+use crate::store::Store;
+
+/// Sizes, in CSS pixels, for normal and projector mode.
+#[derive(Clone, Copy, Debug)]
+pub struct Theme {
+    pub font_px: f64,
+    pub line_px: f64,
+    /// Width of the label column on the left of every view.
+    pub label_w: f64,
+    /// Room on the right of the plot.
+    pub right_pad: f64,
+    pub axis_h: f64,
+    pub lane_h_max: f64,
+    pub lane_h_min: f64,
+    /// Height the lanes may take together before they get thinner.
+    pub lanes_room: f64,
+    pub core_h: f64,
+    pub queue_h: f64,
+}
+
+impl Theme {
+    pub fn new(projector: bool) -> Theme {
+        if projector {
+            Theme {
+                font_px: 24.0,
+                line_px: 3.0,
+                label_w: 230.0,
+                right_pad: 16.0,
+                axis_h: 36.0,
+                lane_h_max: 44.0,
+                lane_h_min: 10.0,
+                lanes_room: 520.0,
+                core_h: 34.0,
+                queue_h: 170.0,
+            }
+        } else {
+            Theme {
+                font_px: 14.0,
+                line_px: 1.5,
+                label_w: 140.0,
+                right_pad: 10.0,
+                axis_h: 24.0,
+                lane_h_max: 26.0,
+                lane_h_min: 9.0,
+                lanes_room: 560.0,
+                core_h: 20.0,
+                queue_h: 110.0,
+            }
+        }
+    }
+
+    /// Row heights for `lanes` threads: as tall as they fit, within bounds.
+    pub fn metrics(&self, lanes: usize) -> Metrics {
+        let lane_h =
+            (self.lanes_room / lanes.max(1) as f64).clamp(self.lane_h_min, self.lane_h_max);
+        Metrics {
+            axis_h: self.axis_h,
+            lane_h,
+            gil_h: (lane_h * 1.2).max(self.font_px + 8.0),
+            group_h: self.font_px + 8.0,
+        }
+    }
+
+    fn font(&self, weight: u32) -> String {
+        format!(
+            "{weight} {}px system-ui, 'DejaVu Sans', sans-serif",
+            self.font_px
+        )
+    }
+}
+
+const TEXT: &str = "#1A1A1A";
+const MUTED: &str = "#4A4A4A";
+const GRID: &str = "#D8D8D4";
+const BACKGROUND: &str = "#FFFFFF";
+const CORE: &str = "#4A4A4A";
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+/// Gives the canvas a backing store of `css_w × css_h` CSS pixels at `dpr`, and that CSS
+/// height; answers the size in device pixels.
+fn size(canvas: &HtmlCanvasElement, css_w: f64, css_h: f64, dpr: f64) -> (u32, u32) {
+    let (w, h) = ((css_w * dpr).round() as u32, (css_h * dpr).round() as u32);
+    if canvas.width() != w {
+        canvas.set_width(w);
+    }
+    if canvas.height() != h {
+        canvas.set_height(h);
+    }
+    let want = format!("{css_h}px");
+    let style = canvas.style();
+    if style.get_property_value("height").ok().as_deref() != Some(want.as_str()) {
+        let _ = style.set_property("height", &want);
+    }
+    (w, h)
+}
+
+/// Draws the timeline; answers its rows (CSS pixels) for hit testing.
+#[allow(clippy::too_many_arguments)]
+pub fn timeline(
+    canvas: &HtmlCanvasElement,
+    css_w: f64,
+    dpr: f64,
+    store: &Store,
+    win: Window,
+    theme: &Theme,
+    raster: &mut Raster,
+) -> Vec<Row> {
+    let Some(ctx) = context(canvas) else {
+        return Vec::new();
+    };
+    let metrics = theme.metrics(store.lanes.len());
+    let rows = render::layout(store, &metrics);
+    let css_h = render::rows_height(&rows, &metrics) + theme.line_px * 2.0;
+    let (w, h) = size(canvas, css_w, css_h, dpr);
+    let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
+
+    // Spans and grid, into the raster; then one putImageData.
+    raster.reset(w as usize, h as usize, render::pixel(BACKGROUND));
+    let ticks = render::ticks(win, plot_w, theme.font_px * 7.0);
+    let grid = render::pixel(GRID);
+    let line = (theme.line_px * dpr / 1.5).round().max(1.0) as i64;
+    for tick in &ticks {
+        let x = ((theme.label_w + win.x(tick.t, plot_w)) * dpr).round() as i64;
+        raster.fill(x, x + line, (theme.axis_h * dpr) as i64, h as i64, grid);
+    }
+    let plot = Plot {
+        x0: theme.label_w * dpr,
+        width: plot_w * dpr,
+        dpr,
+    };
+    let labels = render::paint_spans(raster, store, &rows, win, plot, theme.font_px * 0.6);
+    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(raster.bytes()), w, h) {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+
+    // Text and lines on top, in CSS pixels.
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    ctx.set_text_baseline("middle");
+    ctx.set_font(&theme.font(500));
+    ctx.set_fill_style_str(MUTED);
+    ctx.set_text_align("center");
+    for tick in &ticks {
+        let x = theme.label_w + win.x(tick.t, plot_w);
+        let _ = ctx.fill_text(&tick.label, x, theme.axis_h / 2.0);
+    }
+    ctx.set_text_align("left");
+    for row in &rows {
+        let (text, weight, colour) = match row.kind {
+            RowKind::Lane(i) => (store.lanes[i].lane.name.clone(), 500, TEXT),
+            RowKind::Gil(id) => (format!("GIL {}", interp_name(store, id.0)), 700, TEXT),
+            RowKind::Group(id) => (format!("{} (no GIL)", interp_name(store, id.0)), 700, TEXT),
+        };
+        ctx.set_font(&theme.font(weight));
+        ctx.set_fill_style_str(colour);
+        if row.h >= theme.font_px * 0.9 {
+            let _ =
+                ctx.fill_text_with_max_width(&text, 6.0, row.y + row.h / 2.0, theme.label_w - 10.0);
+        }
+        if !matches!(row.kind, RowKind::Lane(_)) {
+            // A rule above each process group.
+            ctx.set_fill_style_str(MUTED);
+            ctx.fill_rect(0.0, row.y, css_w, theme.line_px);
+        }
+    }
+    // Task ids.
+    ctx.set_font(&theme.font(600));
+    ctx.set_text_align("center");
+    ctx.set_fill_style_str("#FFFFFF");
+    for label in &labels {
+        let _ = ctx.fill_text(&label.text, label.x, label.y);
+    }
+    // Hand-off arrows, when zoomed in far enough.
+    let arrows = render::handoff_arrows(
+        store,
+        &rows,
+        win,
+        theme.label_w,
+        plot_w,
+        theme.font_px * 2.0,
+    );
+    if !arrows.is_empty() {
+        ctx.set_stroke_style_str(TEXT);
+        ctx.set_fill_style_str(TEXT);
+        ctx.set_line_width(theme.line_px);
+        let head = theme.font_px * 0.45;
+        for a in &arrows {
+            let dir = if a.y_to > a.y_from { 1.0 } else { -1.0 };
+            ctx.begin_path();
+            ctx.move_to(a.x, a.y_from);
+            ctx.line_to(a.x, a.y_to - dir * head);
+            ctx.stroke();
+            ctx.begin_path();
+            ctx.move_to(a.x, a.y_to);
+            ctx.line_to(a.x - head * 0.7, a.y_to - dir * head);
+            ctx.line_to(a.x + head * 0.7, a.y_to - dir * head);
+            ctx.close_path();
+            ctx.fill();
+        }
+    }
+    // The live edge.
+    if store.is_live() {
+        let x = theme.label_w + win.x(store.now as f64, plot_w);
+        if x >= theme.label_w && x <= css_w {
+            ctx.set_fill_style_str(TEXT);
+            ctx.fill_rect(x, theme.axis_h, theme.line_px, css_h - theme.axis_h);
+        }
+    }
+    // The axis rule.
+    ctx.set_fill_style_str(MUTED);
+    ctx.fill_rect(
+        theme.label_w,
+        theme.axis_h - theme.line_px,
+        plot_w,
+        theme.line_px,
+    );
+    rows
+}
+
+fn interp_name(store: &Store, id: u32) -> String {
+    store
+        .interpreters
+        .iter()
+        .find(|i| i.id.0 == id)
+        .map_or_else(|| "process".to_string(), |i| i.name.clone())
+}
+
+/// A counter's samples as steps: each value holds until the next sample.
+fn steps(
+    samples: &[gilscope_shared::trace::Sample],
+    win: Window,
+) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
+    samples.windows(2).filter_map(move |w| {
+        let (a, b) = (w[0], w[1]);
+        ((b.t as f64) >= win.t0 && (a.t as f64) <= win.t1)
+            .then_some((a.t as f64, b.t as f64, b.value))
+    })
+}
+
+/// Draws the core usage: one row per core (busy fraction as bar height) and the mean number
+/// of busy cores as a line over a scale of whole cores.
+pub fn cores(
+    canvas: &HtmlCanvasElement,
+    css_w: f64,
+    dpr: f64,
+    store: &Store,
+    win: Window,
+    theme: &Theme,
+) {
+    let Some(ctx) = context(canvas) else { return };
+    let mut per_core = store.counters_where(|k| matches!(k, CounterKind::CoreUsage { .. }));
+    per_core.sort_by_key(|c| match c.track.kind {
+        CounterKind::CoreUsage { core } => core,
+        _ => 0,
+    });
+    let mean = store.counters_where(|k| matches!(k, CounterKind::CoresBusy));
+    let n = per_core.len().max(1);
+    let mean_h = theme.core_h * (n as f64).clamp(2.0, 4.0);
+    let css_h = theme.core_h * per_core.len() as f64 + mean_h + theme.font_px * 0.8;
+    size(canvas, css_w, css_h, dpr);
+    let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    ctx.set_fill_style_str(BACKGROUND);
+    ctx.fill_rect(0.0, 0.0, css_w, css_h);
+    grid(&ctx, win, plot_w, theme, 0.0, css_h);
+    let x = |t: f64| theme.label_w + win.x(t, plot_w).clamp(0.0, plot_w);
+    ctx.set_text_baseline("middle");
+    ctx.set_text_align("left");
+    let mut y = theme.font_px * 0.4;
+    for core in &per_core {
+        ctx.set_fill_style_str(CORE);
+        ctx.begin_path();
+        for (t0, t1, v) in steps(&core.samples, win) {
+            let h = (theme.core_h - 2.0) * v.clamp(0.0, 1.0);
+            ctx.rect(
+                x(t0),
+                y + theme.core_h - 1.0 - h,
+                (x(t1) - x(t0)).max(0.0),
+                h,
+            );
+        }
+        ctx.fill();
+        ctx.set_font(&theme.font(500));
+        ctx.set_fill_style_str(TEXT);
+        let _ = ctx.fill_text(&core.track.name, 6.0, y + theme.core_h / 2.0);
+        ctx.set_fill_style_str(GRID);
+        ctx.fill_rect(theme.label_w, y + theme.core_h - 1.0, plot_w, 1.0);
+        y += theme.core_h;
+    }
+    // Mean busy cores, on a scale of 0..=cores.
+    let top = y + theme.font_px * 0.4;
+    let bottom = y + mean_h;
+    let scale = n as f64;
+    let y_of = |v: f64| bottom - (bottom - top) * (v / scale).clamp(0.0, 1.0);
+    ctx.set_font(&theme.font(700));
+    ctx.set_fill_style_str(TEXT);
+    let _ = ctx.fill_text("busy cores", 6.0, (top + bottom) / 2.0);
+    ctx.set_font(&theme.font(500));
+    ctx.set_text_align("right");
+    for k in 0..=n {
+        let yy = y_of(k as f64);
+        ctx.set_fill_style_str(GRID);
+        ctx.fill_rect(theme.label_w, yy, plot_w, 1.0);
+        ctx.set_fill_style_str(MUTED);
+        if k > 0 {
+            let _ = ctx.fill_text(&k.to_string(), theme.label_w - 6.0, yy);
+        }
+    }
+    ctx.set_text_align("left");
+    if let Some(mean) = mean.first() {
+        ctx.set_stroke_style_str(TEXT);
+        ctx.set_line_width(theme.line_px * 1.5);
+        ctx.begin_path();
+        let mut first = true;
+        for (t0, t1, v) in steps(&mean.samples, win) {
+            if first {
+                ctx.move_to(x(t0), y_of(v));
+                first = false;
+            }
+            ctx.line_to(x(t0), y_of(v));
+            ctx.line_to(x(t1), y_of(v));
+        }
+        ctx.stroke();
+    }
+}
+
+/// Draws every queue's true depth (solid), what `qsize()` reported (dashed) and its
+/// capacity (a line marked `maxsize`).
+pub fn queue(
+    canvas: &HtmlCanvasElement,
+    css_w: f64,
+    dpr: f64,
+    store: &Store,
+    win: Window,
+    theme: &Theme,
+) {
+    let Some(ctx) = context(canvas) else { return };
+    let queues = &store.queues;
+    let css_h = theme.queue_h * queues.len().max(1) as f64;
+    size(canvas, css_w, css_h, dpr);
+    let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    ctx.set_fill_style_str(BACKGROUND);
+    ctx.fill_rect(0.0, 0.0, css_w, css_h);
+    grid(&ctx, win, plot_w, theme, 0.0, css_h);
+    let x = |t: f64| theme.label_w + win.x(t, plot_w).clamp(0.0, plot_w);
+    ctx.set_text_baseline("middle");
+    for (qi, q) in queues.iter().enumerate() {
+        let top = qi as f64 * theme.queue_h + theme.font_px;
+        let bottom = (qi + 1) as f64 * theme.queue_h - theme.line_px * 2.0;
+        let depth = store
+            .counters_where(|k| matches!(k, CounterKind::QueueDepth { queue } if *queue == q.id));
+        let qsize = store
+            .counters_where(|k| matches!(k, CounterKind::QueueQsize { queue } if *queue == q.id));
+        let max_seen = depth
+            .iter()
+            .chain(&qsize)
+            .flat_map(|c| c.samples.iter().map(|s| s.value))
+            .fold(1.0f64, f64::max);
+        let top_value = q.capacity.map_or(max_seen, |c| (c as f64).max(max_seen)) * 1.1;
+        let y_of = |v: f64| bottom - (bottom - top) * (v / top_value).clamp(0.0, 1.0);
+        ctx.set_text_align("left");
+        ctx.set_font(&theme.font(700));
+        ctx.set_fill_style_str(TEXT);
+        let _ = ctx.fill_text(&format!("{} depth", q.name), 6.0, (top + bottom) / 2.0);
+        if let Some(cap) = q.capacity {
+            ctx.set_fill_style_str(State::WaitGil.colour());
+            ctx.fill_rect(
+                theme.label_w,
+                y_of(cap as f64) - theme.line_px / 2.0,
+                plot_w,
+                theme.line_px,
+            );
+            ctx.set_font(&theme.font(600));
+            ctx.set_text_align("right");
+            let _ = ctx.fill_text(
+                &format!("maxsize {cap}"),
+                css_w - theme.right_pad,
+                y_of(cap as f64) - theme.font_px * 0.6,
+            );
+        }
+        for (tracks, colour, dash) in [
+            (&depth, TEXT, false),
+            (&qsize, State::BlockedPut.colour(), true),
+        ] {
+            let Some(track) = tracks.first() else {
+                continue;
+            };
+            ctx.set_stroke_style_str(colour);
+            ctx.set_line_width(theme.line_px * 1.5);
+            let pattern = if dash {
+                js_sys::Array::of2(
+                    &JsValue::from(theme.font_px * 0.5),
+                    &JsValue::from(theme.font_px * 0.3),
+                )
+            } else {
+                js_sys::Array::new()
+            };
+            let _ = ctx.set_line_dash(&pattern);
+            ctx.begin_path();
+            let mut first = true;
+            for (t0, t1, v) in steps(&track.samples, win) {
+                if first {
+                    ctx.move_to(x(t0), y_of(v));
+                    first = false;
+                }
+                ctx.line_to(x(t0), y_of(v));
+                ctx.line_to(x(t1), y_of(v));
+            }
+            ctx.stroke();
+        }
+        let _ = ctx.set_line_dash(&js_sys::Array::new());
+    }
+}
+
+/// Vertical grid lines at the time axis' ticks.
+fn grid(ctx: &CanvasRenderingContext2d, win: Window, plot_w: f64, theme: &Theme, y0: f64, y1: f64) {
+    ctx.set_fill_style_str(GRID);
+    for tick in render::ticks(win, plot_w, theme.font_px * 7.0) {
+        let x = theme.label_w + win.x(tick.t, plot_w);
+        ctx.fill_rect(x, y0, 1.0, y1 - y0);
+    }
+}
