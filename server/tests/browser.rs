@@ -28,7 +28,7 @@ async fn page_connects_shows_the_server_and_reconnects() {
 }
 
 async fn scenario(browser: &Browser, addr: SocketAddr, server: Server) -> Result<(), Error> {
-    let page = browser.new_page(format!("http://{addr}/")).await?;
+    let page = chromium::open(browser, &format!("http://{addr}/")).await?;
 
     wait_for_text(&page, "conn-state", "connected", LOAD).await?;
     let title = page.get_title().await?;
