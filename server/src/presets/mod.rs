@@ -37,8 +37,12 @@ pub trait Preset: Sync + Send {
     fn info(&self) -> PresetInfo;
     /// The experiment, its threads spawned but not started.
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError>;
-    /// The same total work done by one thread (or, for I/O presets, the I/O thread alone).
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError>;
+    /// The same total work done by one thread (or, for I/O presets, the I/O thread alone);
+    /// none for presets whose lesson is not a speed-up.
+    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
+        let _ = (knobs, env);
+        Ok(None)
+    }
     /// Whether the baseline does the experiment's total work (so `speedup` means something).
     fn baseline_is_same_work(&self) -> bool {
         true

@@ -226,14 +226,6 @@ impl Preset for QueueProducerConsumer {
         })
     }
 
-    fn baseline(&self, _: &Knobs, _: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        Ok(None)
-    }
-
-    fn baseline_is_same_work(&self) -> bool {
-        false
-    }
-
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let q = attach_queue(ctx, "q")?;
         let k = &ctx.job.knobs;

@@ -127,14 +127,6 @@ impl Preset for QueueQsizeUnreliable {
         })
     }
 
-    fn baseline(&self, _: &Knobs, _: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        Ok(None)
-    }
-
-    fn baseline_is_same_work(&self) -> bool {
-        false
-    }
-
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let q = attach_queue(ctx, "q")?;
         let items = ctx.job.knobs.int("items");

@@ -303,14 +303,6 @@ impl Preset for QueueVsSharedMemory {
         })
     }
 
-    fn baseline(&self, _: &Knobs, _: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        Ok(None)
-    }
-
-    fn baseline_is_same_work(&self) -> bool {
-        false
-    }
-
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let objects = attach(ctx)?;
         let role = ctx.job.role.clone();

@@ -411,14 +411,6 @@ impl Preset for ReturnValues {
         })
     }
 
-    fn baseline(&self, _: &Knobs, _: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        Ok(None)
-    }
-
-    fn baseline_is_same_work(&self) -> bool {
-        false
-    }
-
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let job = &ctx.job;
         let (items, n) = (job.knobs.int("items"), job.knobs.int("processes"));

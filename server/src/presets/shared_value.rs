@@ -146,14 +146,6 @@ impl Preset for SharedValuePreset {
         })
     }
 
-    fn baseline(&self, _: &Knobs, _: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        Ok(None)
-    }
-
-    fn baseline_is_same_work(&self) -> bool {
-        false
-    }
-
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let value = attach_value(ctx)?;
         let (n, lock) = (ctx.job.knobs.int("increments"), ctx.job.knobs.bool("lock"));
