@@ -8,6 +8,7 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 use super::knobs::{self, defaults, interp_config, render};
 use super::process_pool_map::{pool_worker_main, sequential};
 use super::shared_value::arena;
+use super::single;
 use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::mp_pool::Pool;
@@ -91,12 +92,7 @@ impl Preset for ApplyAsync {
                 Ok(())
             },
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![],
-        })
+        Ok(single(interp, main, measures))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {

@@ -1,11 +1,12 @@
 //! `cpu-processes`: each process has its own interpreter and GIL, so CPU-bound work runs in
 //! parallel — at the price of starting the processes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::knobs::{self, defaults, interp_config, render};
+use super::single;
 use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::process::Process;
@@ -113,24 +114,14 @@ impl Preset for CpuProcesses {
                 Ok(())
             },
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures: Arc::new(Mutex::new(Default::default())),
-            probes: vec![],
-        })
+        Ok(single(interp, main, Default::default()))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let total = knobs.int("processes") as u64 * knobs.int("work") as u64;
         let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment {
-            interps: vec![interp],
-            main,
-            measures: Arc::new(Mutex::new(Default::default())),
-            probes: vec![],
-        }))
+        Ok(Some(single(interp, main, Default::default())))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {

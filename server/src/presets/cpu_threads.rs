@@ -1,11 +1,10 @@
 //! `cpu-threads`: with the GIL only one thread runs at a time, so threads do not speed up
 //! CPU-bound work.
 
-use std::sync::{Arc, Mutex};
-
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::knobs::{self, defaults, interp_config, render};
+use super::single;
 use super::{count, start_all_join_all, threads, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv};
 use crate::engine::run::Experiment;
@@ -81,23 +80,13 @@ impl Preset for CpuThreads {
             |interp| threads(interp, n, move |py, _| count(py, work)),
             |py, workers| start_all_join_all(py, workers),
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures: Arc::new(Mutex::new(Default::default())),
-            probes: vec![],
-        })
+        Ok(single(interp, main, Default::default()))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
         let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment {
-            interps: vec![interp],
-            main,
-            measures: Arc::new(Mutex::new(Default::default())),
-            probes: vec![],
-        }))
+        Ok(Some(single(interp, main, Default::default())))
     }
 }

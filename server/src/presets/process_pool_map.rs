@@ -7,6 +7,7 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::knobs::{self, defaults, interp_config, render};
 use super::shared_value::arena;
+use super::single;
 use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::mp_pool::{attach_pipes, worker, Pool, PoolFn};
@@ -140,12 +141,7 @@ impl Preset for ProcessPoolMap {
                 Ok(())
             },
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![],
-        })
+        Ok(single(interp, main, measures))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {

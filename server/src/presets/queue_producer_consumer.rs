@@ -8,6 +8,7 @@ use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
 use super::cpu_processes::processes;
 use super::knobs::{self, defaults, interp_config, render};
 use super::shared_value::arena;
+use super::single;
 use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::mp_queue::MpQueue;
@@ -218,12 +219,7 @@ impl Preset for QueueProducerConsumer {
                 Ok(())
             },
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![],
-        })
+        Ok(single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {

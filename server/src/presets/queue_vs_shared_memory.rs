@@ -11,6 +11,7 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 use super::knobs::{self, defaults, interp_config, render};
 use super::queue_producer_consumer::attach_queue;
 use super::shared_value::arena;
+use super::single;
 use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::mp_queue::MpQueue;
@@ -295,12 +296,7 @@ impl Preset for QueueVsSharedMemory {
                 Ok(())
             },
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![],
-        })
+        Ok(single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {

@@ -15,6 +15,7 @@ use gilscope_shared::trace::State;
 use super::knobs::{self, defaults, interp_config, render};
 use super::queue_producer_consumer::attach_queue;
 use super::shared_value::arena;
+use super::single;
 use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::mp_manager::{serve, Proxy, OP_SHUTDOWN};
@@ -403,12 +404,7 @@ impl Preset for ReturnValues {
                 Ok(())
             },
         )?;
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![],
-        })
+        Ok(single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
