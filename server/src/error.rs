@@ -26,6 +26,9 @@ pub enum AppError {
     /// The run queue is full.
     #[error("{message}")]
     Busy { message: String },
+    /// The server cannot take this now and will not later (it is shutting down).
+    #[error("{message}")]
+    Unavailable { message: String },
 }
 
 impl From<crate::runs::RunsError> for AppError {
@@ -36,7 +39,10 @@ impl From<crate::runs::RunsError> for AppError {
                 message: spec.to_string(),
                 field: spec.field,
             },
-            RunsError::QueueFull | RunsError::ShuttingDown => AppError::Busy {
+            RunsError::QueueFull => AppError::Busy {
+                message: err.to_string(),
+            },
+            RunsError::ShuttingDown => AppError::Unavailable {
                 message: err.to_string(),
             },
             RunsError::NotFound(id) => AppError::NoSuchRun { id },
@@ -51,6 +57,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::NoSuchRun { .. } => StatusCode::NOT_FOUND,
             AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -61,6 +68,7 @@ impl AppError {
             AppError::NotFound { .. } => None,
             AppError::NoSuchRun { .. } => Some("id"),
             AppError::Busy { .. } => Some("queue"),
+            AppError::Unavailable { .. } => None,
         }
     }
 }
@@ -79,5 +87,23 @@ impl IntoResponse for AppError {
             field: self.field().map(str::to_string),
         };
         (self.status(), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runs::RunsError;
+
+    #[test]
+    fn a_full_queue_is_429_and_a_closing_server_503() {
+        assert_eq!(
+            AppError::from(RunsError::QueueFull).status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            AppError::from(RunsError::ShuttingDown).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -25,7 +25,6 @@ pub mod frames;
 pub mod guard;
 pub mod presets;
 pub mod runs;
-pub mod sampler;
 pub mod serve;
 pub mod ws;
 
@@ -56,7 +55,7 @@ impl AppState {
             cores: logical_cores(),
             shutdown,
             tasks: TaskTracker::new(),
-            runs: runs::Runs::new(presets::infos()),
+            runs: runs::Runs::new(),
         }
     }
 }

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         }
         Command::Presets(args) => cli::presets::main(args),
         Command::Run(args) => cli::run::main(args),
-        Command::Worker => gilscope_server::engine::worker::main(),
+        Command::Worker => gilscope_server::engine::worker::main(gilscope_server::presets::find),
     }
 }
 

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gilscope_shared::protocol::{RunId, RunInfo, RunState};
-use gilscope_shared::spec::{find_preset, ExperimentSpec, PresetInfo, SpecError};
+use gilscope_shared::spec::{ExperimentSpec, Knobs, PresetInfo, SpecError};
 use gilscope_shared::trace::{Trace, TraceDelta};
 use tokio::sync::{broadcast, Notify};
 
-use crate::engine;
+use crate::engine::{self, Preset};
 use crate::frames::{self, Encoded, LiveFrames};
+use crate::presets;
 
 /// Runs waiting to start; one more is refused.
 pub const QUEUE_LIMIT: usize = 16;
@@ -63,6 +64,8 @@ pub struct Snapshot {
 /// A run as the manager keeps it.
 struct Record {
     info: RunInfo,
+    /// What runs: the preset and its resolved knobs (as validated when submitted).
+    program: (&'static dyn Preset, Knobs),
     /// The trace so far while live; the whole trace once over.
     trace: Arc<Trace>,
     /// Set while the run executes: stops it.
@@ -85,6 +88,7 @@ struct Book {
 }
 
 struct Inner {
+    registry: &'static [&'static dyn Preset],
     presets: Vec<PresetInfo>,
     book: Mutex<Book>,
     work: Notify,
@@ -106,12 +110,25 @@ impl std::fmt::Debug for Runs {
     }
 }
 
+impl Default for Runs {
+    fn default() -> Self {
+        Runs::new()
+    }
+}
+
 impl Runs {
-    /// A manager for `presets`; call [`Runs::spawn_executor`] to make it run anything.
-    pub fn new(presets: Vec<PresetInfo>) -> Runs {
+    /// A manager for the lessons of [`presets::ALL`]; call [`Runs::spawn_executor`] to make
+    /// it run anything.
+    pub fn new() -> Runs {
+        Runs::with_presets(presets::ALL)
+    }
+
+    /// A manager for other presets than the lessons (tests).
+    pub fn with_presets(registry: &'static [&'static dyn Preset]) -> Runs {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         Runs(Arc::new(Inner {
-            presets,
+            registry,
+            presets: registry.iter().map(|p| p.info()).collect(),
             book: Mutex::new(Book {
                 next_id: 1,
                 ..Book::default()
@@ -133,8 +150,7 @@ impl Runs {
 
     /// Validates `spec` and queues it.
     pub fn submit(&self, spec: ExperimentSpec) -> Result<RunInfo, RunsError> {
-        let preset = find_preset(&self.0.presets, &spec.preset)?;
-        let knobs = preset.resolve(&spec.knobs)?;
+        let (preset, knobs) = presets::resolve_in(self.0.registry, &self.0.presets, &spec)?;
         let info = {
             let mut book = self.book();
             if book.closed {
@@ -149,7 +165,7 @@ impl Runs {
                 id,
                 spec: ExperimentSpec {
                     preset: spec.preset,
-                    knobs: knobs.0,
+                    knobs: knobs.0.clone(),
                 },
                 state: RunState::Queued,
                 summary: None,
@@ -160,6 +176,7 @@ impl Runs {
                 id,
                 Record {
                     info: info.clone(),
+                    program: (preset, knobs),
                     trace: Arc::default(),
                     stop: None,
                     seq: 0,
@@ -271,7 +288,7 @@ impl Runs {
                     book.queue.pop_front()
                 };
                 match next {
-                    Some(id) => runs.execute(id).await,
+                    Some(id) => runs.execute_isolated(id).await,
                     None => runs.0.work.notified().await,
                 }
             }
@@ -295,12 +312,30 @@ impl Runs {
         self.0.work.notify_one();
     }
 
+    /// Runs one queued run in a task of its own: a panic there fails that run, with its
+    /// message, and the queue goes on.
+    async fn execute_isolated(&self, id: RunId) {
+        let runs = self.clone();
+        let task = tokio::spawn(async move { runs.execute(id).await });
+        if let Err(err) = task.await {
+            let reason = match err.try_into_panic() {
+                Ok(panic) => format!(
+                    "the run manager panicked while running it: {}",
+                    engine::panic_message(panic.as_ref())
+                ),
+                Err(err) => format!("the run's task ended early: {err}"),
+            };
+            tracing::error!(run = id, "{reason}");
+            self.finish(id, RunState::Failed, None, Some(reason), None);
+        }
+    }
+
     /// Runs one queued run to its end, streaming frames while it goes.
     async fn execute(&self, id: RunId) {
-        let Some(spec) = self.book().records.get(&id).map(|r| r.info.spec.clone()) else {
+        let Some((preset, knobs)) = self.book().records.get(&id).map(|r| r.program.clone()) else {
             return;
         };
-        let handle = match engine::start(&spec) {
+        let handle = match engine::start(preset, knobs) {
             Ok(handle) => handle,
             Err(err) => {
                 self.finish(id, RunState::Failed, None, Some(err.to_string()), None);
@@ -335,8 +370,14 @@ impl Runs {
         }
         let outcome = match tokio::task::spawn_blocking(move || handle.wait()).await {
             Ok(outcome) => outcome,
-            Err(panic) => {
-                let reason = format!("the run panicked: {panic}");
+            Err(err) => {
+                let reason = match err.try_into_panic() {
+                    Ok(panic) => format!(
+                        "the run panicked: {}",
+                        engine::panic_message(panic.as_ref())
+                    ),
+                    Err(err) => format!("the run's task ended early: {err}"),
+                };
                 self.finish(id, RunState::Failed, None, Some(reason), None);
                 return;
             }

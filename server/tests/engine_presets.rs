@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{run, serial, spec};
-use gilscope_server::engine::start;
 use gilscope_server::presets;
+use gilscope_server::presets::start;
 use gilscope_shared::summary::EndReason;
 use gilscope_shared::trace::{State, Trace};
 

@@ -9,7 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::spec;
-use gilscope_server::engine::{start, RunOutcome};
+use gilscope_server::engine::RunOutcome;
+use gilscope_server::presets::start;
 use gilscope_shared::summary::EndReason;
 
 /// Tests here change GILSCOPE_WORKER_EXE and count this process's children: one at a time.

@@ -8,7 +8,7 @@ use gilscope_shared::spec::{ExperimentSpec, KnobValue, SpecError};
 use gilscope_shared::summary::Summary;
 
 use crate::engine::chrome::to_chrome;
-use crate::engine::{start, StartError};
+use crate::presets::{start, RunError};
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -56,7 +56,7 @@ pub fn main(args: RunArgs) -> ExitCode {
     };
     let run = match start(&spec) {
         Ok(run) => run,
-        Err(StartError::Spec(e)) => return bad_input(&e),
+        Err(RunError::Spec(e)) => return bad_input(&e),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;

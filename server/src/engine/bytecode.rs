@@ -17,7 +17,7 @@ use std::time::Instant;
 pub const PYTHON_NS_PER_BYTECODE: f64 = 3.3;
 
 /// How emulated bytecodes map onto the work unit.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Calibration {
     /// Work units per bytecode (fractional; whole loops round it).
     pub units_per_bytecode: f64,

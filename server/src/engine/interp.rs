@@ -37,7 +37,7 @@ const JOIN_BYTECODES: u64 = 20;
 const BUDGET_STEP: u64 = 1 << 16;
 
 /// How an interpreter behaves.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct InterpConfig {
     /// `MainProcess`, `Process-1`, ...
     pub name: String,

@@ -1,13 +1,14 @@
 //! The engine: Python-style concurrency run for real — OS threads under an emulated,
 //! CPython-faithful GIL — recorded into a trace.
 //!
-//! Entry point: [`start`] a spec, [`RunHandle::drain`] what is new while it runs,
+//! Entry point: [`start`] a [`Preset`] with resolved knobs, [`RunHandle::drain`] what is new while it runs,
 //! [`RunHandle::stop`] it, [`RunHandle::wait`] for its trace and summary.
 
 pub mod bytecode;
 pub mod chrome;
 pub mod clock;
 pub mod collector;
+pub mod cores;
 pub mod counter;
 pub mod gate;
 pub mod gil;
@@ -20,6 +21,7 @@ pub mod mp_queue;
 pub mod mp_semaphore;
 pub mod pool;
 pub mod process;
+pub mod program;
 pub mod queue;
 pub mod recorder;
 pub mod run;
@@ -32,4 +34,5 @@ pub mod summarize;
 pub mod wire;
 pub mod worker;
 
-pub use run::{start, Caps, RunHandle, RunOutcome, StartError, StopHandle, CAPS};
+pub use program::{Experiment, Measures, Preset, Registry};
+pub use run::{panic_message, start, Caps, RunHandle, RunOutcome, StartError, StopHandle, CAPS};

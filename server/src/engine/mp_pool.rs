@@ -20,12 +20,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::Knobs;
 use gilscope_shared::trace::{LaneKind, MarkKind, State};
 
 use super::gate::Gate;
 use super::interp::{EngineError, Interp, Py, ThreadHandle};
-use super::process::Process;
+use super::process::{ChildProgram, Process};
 use super::queue::Queue;
 use super::shared_objects::SharedObjects;
 use super::shm::Arena;
@@ -127,13 +126,12 @@ pub struct Pool {
 
 impl Pool {
     /// `Pool(n)` as built before the run starts: the pipes, the `n` worker processes (not
-    /// started) running `preset`'s `pool_worker` role, and the two handler threads. The
+    /// started) running `program`'s `pool_worker` role, and the two handler threads. The
     /// workers also inherit `inherited` (what a pool `initializer` hands them).
     pub fn new(
         interp: &Arc<Interp>,
         arena: &Arc<Arena>,
-        preset: &str,
-        knobs: &Knobs,
+        program: &ChildProgram,
         n: usize,
         inherited: SharedObjects,
     ) -> Result<Pool, EngineError> {
@@ -146,8 +144,7 @@ impl Pool {
             .map(|i| {
                 Process::new(
                     &format!("ForkPoolWorker-{}", i + 1),
-                    preset,
-                    knobs,
+                    program,
                     "pool_worker",
                     i as u32,
                     shared.clone(),

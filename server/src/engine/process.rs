@@ -30,10 +30,11 @@ use std::time::{Duration, Instant};
 
 use gilscope_shared::spec::Knobs;
 use gilscope_shared::trace::{InterpId, LaneId, MarkKind, Nanos, Span, State, TraceDelta};
+use serde::{Deserialize, Serialize};
 
 use super::bytecode::calibration;
 use super::gate::Gate;
-use super::interp::{Interp, Py};
+use super::interp::{Interp, InterpConfig, Py};
 use super::recorder::LaneStatus;
 use super::shared_objects::SharedObjects;
 use super::stop::{Stopped, MAX_WAIT};
@@ -59,12 +60,36 @@ pub const PYTHON_FORK_START_NS: u64 = 1_500_000;
 /// ...and spawn method (a fresh interpreter that imports `multiprocessing` and unpickles).
 pub const PYTHON_SPAWN_START_NS: u64 = 34_000_000;
 
-/// The start-up cost of the start method a preset's knobs choose (fork unless `spawn`).
-pub fn start_ns(knobs: &Knobs) -> u64 {
-    match knobs.0.get("start_method") {
-        Some(gilscope_shared::spec::KnobValue::Text(m)) if m == "spawn" => PYTHON_SPAWN_START_NS,
-        _ => PYTHON_FORK_START_NS,
+/// `multiprocessing`'s start method, and what it costs CPython to start a process with it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StartMethod {
+    /// `fork`, Linux's default up to 3.13.
+    #[default]
+    Fork,
+    /// `spawn`: a fresh interpreter (Windows and macOS).
+    Spawn,
+}
+
+impl StartMethod {
+    /// From `p.start()` to the target's first bytecode on CPython 3.11, in ns.
+    pub fn start_ns(self) -> u64 {
+        match self {
+            StartMethod::Fork => PYTHON_FORK_START_NS,
+            StartMethod::Spawn => PYTHON_SPAWN_START_NS,
+        }
     }
+}
+
+/// What a run's child processes run: its preset's program (for the role each child is given),
+/// with the knobs of the run, on an interpreter configured as the parent's, started the way
+/// the run's start method says.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ChildProgram {
+    pub preset: String,
+    pub knobs: Knobs,
+    /// The interpreter every child builds (its name is replaced by the process's).
+    pub interp: InterpConfig,
+    pub start_method: StartMethod,
 }
 
 #[derive(thiserror::Error, Debug)]
@@ -152,35 +177,26 @@ pub struct Process {
 }
 
 impl Process {
-    /// `Process(target=..)`: the child will run `preset`'s program for `role` number `index`.
+    /// `Process(target=..)`: the child will run `program` for `role` number `index`.
     pub fn new(
         name: &str,
-        preset: &str,
-        knobs: &Knobs,
+        program: &ChildProgram,
         role: &str,
         index: u32,
         shared: SharedObjects,
     ) -> Process {
-        let cfg = crate::presets::knobs::interp_config(knobs);
-        let cal = calibration();
+        let mut program = program.clone();
+        program.interp.name = name.to_string();
         Process {
             name: name.to_string(),
             job: Mutex::new(Some(WorkerJob {
-                preset: preset.to_string(),
-                knobs: knobs.clone(),
+                program,
                 name: name.to_string(),
                 role: role.to_string(),
                 index,
                 epoch: 0,
                 spawned_at: 0,
-                units_per_bytecode: cal.units_per_bytecode,
-                ns_per_bytecode: cal.ns_per_bytecode,
-                ns_per_unit: cal.ns_per_unit,
-                start_ns: start_ns(knobs),
-                gil: cfg.gil,
-                switch_interval_ns: cfg.switch_interval.as_nanos() as u64,
-                check_ticks: cfg.check_ticks,
-                check_every_bytecode: cfg.check_every_bytecode,
+                calibration: calibration(),
                 budget: 0,
                 shared,
             })),

@@ -2,7 +2,7 @@
 //! gathers its events, run the one-thread baseline, and summarise.
 //!
 //! ```text
-//! let run = engine::start(&spec)?;      // returns at once; the run goes on in the background
+//! let run = engine::start(preset, knobs)?;      // returns at once; the run goes on in the background
 //! let delta = run.drain();              // non-blocking: what is new since the last drain
 //! run.stop();                           // ends it promptly (every wait in the engine is bounded)
 //! let RunOutcome { trace, summary } = run.wait();
@@ -13,18 +13,18 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gilscope_shared::spec::{find_preset, ExperimentSpec, Knobs, SpecError};
-use gilscope_shared::summary::{Cap, EndReason, ProcessFigures, Summary};
-use gilscope_shared::trace::{CounterId, CounterKind, Lane, Sample, Trace, TraceDelta};
+use gilscope_shared::spec::Knobs;
+use gilscope_shared::summary::{Cap, EndReason, Summary};
+use gilscope_shared::trace::{CounterKind, Lane, Sample, Trace, TraceDelta};
 
 use super::clock::Epoch;
 use super::collector::Collector;
-use super::interp::{Budget, EngineError, Ids, Interp, RunEnv, ThreadHandle};
+use super::cores::{CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS};
+use super::interp::{Budget, EngineError, Ids, RunEnv};
+use super::program::{Experiment, Measures, Preset};
 use super::recorder::{EventSink, LaneStatus};
 use super::stop::StopFlag;
 use super::summarize::{summarize, Timings};
-use crate::presets::{self, Preset};
-use crate::sampler::{CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS};
 
 /// The limits no run can pass, whatever its knobs.
 #[derive(Clone, Copy, Debug)]
@@ -43,31 +43,6 @@ pub const CAPS: Caps = Caps {
 /// How often the conductor samples probes and looks at the stop flag and the clock.
 const TICK: Duration = Duration::from_millis(10);
 
-/// What a preset measured beyond the trace, filled in by its programs.
-#[derive(Default, Debug, Clone)]
-pub struct Measures {
-    pub expected_count: Option<i64>,
-    pub final_count: Option<i64>,
-    /// Operations (round trips, tasks) done, and over how long, in s.
-    pub ops: Option<(u64, f64)>,
-    pub results_in_order: Option<bool>,
-    /// The process presets' own figures (rates, ways, the exception CPython raises); the
-    /// queue and start-up figures are read off the trace by `summarize`.
-    pub processes: ProcessFigures,
-}
-
-/// A value sampled every [`TICK`] into a counter track (a shared variable).
-pub type Probe = (CounterId, Box<dyn Fn() -> f64 + Send>);
-
-/// One phase of a run as a preset builds it: interpreters with their threads spawned (not
-/// started), and the main thread to start.
-pub struct Experiment {
-    pub interps: Vec<Arc<Interp>>,
-    pub main: ThreadHandle,
-    pub measures: Arc<Mutex<Measures>>,
-    pub probes: Vec<Probe>,
-}
-
 /// A finished run.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
@@ -75,11 +50,11 @@ pub struct RunOutcome {
     pub summary: Summary,
 }
 
+/// Why a run could not start (its spec was validated where it entered: only the machine can
+/// refuse now).
 #[derive(thiserror::Error, Debug)]
 pub enum StartError {
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    #[error("could not start the run: {0}")]
+    #[error("could not start the run's conductor thread: {0}")]
     Io(#[from] std::io::Error),
 }
 
@@ -102,12 +77,9 @@ impl StopHandle {
     }
 }
 
-/// Validates `spec` and starts running it on std threads; returns at once.
-pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, StartError> {
-    let all = presets::infos();
-    let info = find_preset(&all, &spec.preset)?;
-    let knobs = info.resolve(&spec.knobs)?;
-    let preset = presets::find(&spec.preset).expect("listed preset exists");
+/// Starts running `preset` with `knobs` (resolved: every knob present and within its
+/// bounds) on std threads; returns at once.
+pub fn start(preset: &'static dyn Preset, knobs: Knobs) -> Result<RunHandle, StartError> {
     let epoch = Epoch::now();
     let collector = Arc::new(Mutex::new(Collector::new(epoch)));
     let user_stop = Arc::new(AtomicBool::new(false));
@@ -118,7 +90,7 @@ pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, StartError> {
             .spawn(move || conduct(preset, knobs, epoch, &collector, &user_stop))?
     };
     Ok(RunHandle {
-        preset: spec.preset.clone(),
+        preset: preset.name().to_string(),
         knobs,
         collector,
         user_stop,
@@ -155,7 +127,11 @@ impl RunHandle {
     pub fn wait(self) -> RunOutcome {
         match self.conductor.join() {
             Ok(outcome) => outcome,
-            Err(_) => {
+            Err(panic) => {
+                let reason = format!(
+                    "the run's conductor panicked (an engine bug): {}",
+                    panic_message(panic.as_ref())
+                );
                 let mut collector = self.collector.lock().unwrap_or_else(|e| e.into_inner());
                 let trace = collector.finish(0);
                 let summary = summarize(
@@ -164,9 +140,7 @@ impl RunHandle {
                     &trace,
                     &Timings::default(),
                     &Measures::default(),
-                    EndReason::Failed {
-                        reason: "the run's conductor panicked (an engine bug)".into(),
-                    },
+                    EndReason::Failed { reason },
                 );
                 RunOutcome { trace, summary }
             }
@@ -412,4 +386,13 @@ impl EventSink for NullSink {
         Arc::default()
     }
     fn deliver(&self, _batch: TraceDelta) {}
+}
+
+/// What a panic said (`panic!("...")` payloads are a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }

@@ -13,7 +13,7 @@ use gilscope_shared::validate::validate;
 use rayon::prelude::*;
 
 use super::bytecode::calibration;
-use super::run::Measures;
+use super::program::Measures;
 
 /// Timings of the run measured outside the trace.
 #[derive(Default, Debug, Clone)]

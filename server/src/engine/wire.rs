@@ -12,18 +12,19 @@
 use std::io::Write;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use gilscope_shared::spec::Knobs;
 use gilscope_shared::trace::{
-    CounterId, CounterTrack, GilFlavour, Interpreter, Lane, LaneId, Mark, MarkKind, Nanos,
-    QueueInfo, Sample, Span, State, TraceDelta,
+    CounterId, CounterTrack, Interpreter, Lane, LaneId, Mark, MarkKind, Nanos, QueueInfo, Sample,
+    Span, State, TraceDelta,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::bytecode::Calibration;
+use super::process::ChildProgram;
 use super::shared_objects::SharedObjects;
 
 /// Bumped whenever a message changes shape.
-pub const WIRE_VERSION: u32 = 2;
+pub const WIRE_VERSION: u32 = 3;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
 /// No frame is larger (a batch of 512 events is a few tens of kB).
@@ -38,8 +39,8 @@ pub enum ToWorker {
 /// One worker process's task: which preset program, as which role, on which shared objects.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct WorkerJob {
-    pub preset: String,
-    pub knobs: Knobs,
+    /// The program and the interpreter it runs on.
+    pub program: ChildProgram,
     /// `Process-1`, `ForkPoolWorker-2`, ...
     pub name: String,
     /// What this process does in the preset (`worker`, `producer`, `consumer`, ...).
@@ -51,16 +52,7 @@ pub struct WorkerJob {
     /// When the parent called `p.start()`, ns since the epoch.
     pub spawned_at: Nanos,
     /// The parent's calibration (so the child does not spend 60 ms measuring its own).
-    pub units_per_bytecode: f64,
-    pub ns_per_bytecode: f64,
-    pub ns_per_unit: f64,
-    /// What a CPython process start costs on this machine, ns: the child pads its start-up
-    /// to this with real CPU work if `exec` was faster.
-    pub start_ns: u64,
-    pub gil: GilFlavour,
-    pub switch_interval_ns: u64,
-    pub check_ticks: u32,
-    pub check_every_bytecode: bool,
+    pub calibration: Calibration,
     /// Bytecodes the child may execute before it stops (the run's cap, what is left of it).
     pub budget: u64,
     /// Queues, values and pipes the child inherits (by file descriptor).

@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use gilscope_shared::trace::{Lane, LaneId, Span, State, TraceDelta};
 
-use super::bytecode::{set_calibration, spin, Calibration};
+use super::bytecode::{set_calibration, spin};
 use super::clock::Epoch;
-use super::interp::{Budget, Ids, Interp, InterpConfig, RunEnv, ThreadHandle};
+use super::interp::{Budget, Ids, Interp, RunEnv, ThreadHandle};
+use super::program::Registry;
 use super::recorder::{EventSink, LaneStatus};
 use super::shm::Arena;
 use super::stop::StopFlag;
 use super::wire::{self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION};
-use crate::presets;
 
 /// How often the child tells the parent what each lane is doing right now.
 const HEARTBEAT: Duration = Duration::from_millis(20);
@@ -36,6 +36,13 @@ pub struct WorkerCtx {
     pub job: WorkerJob,
     pub arena: Option<Arc<Arena>>,
     pub results: Arc<Mutex<Vec<i64>>>,
+}
+
+impl WorkerCtx {
+    /// The run's knobs.
+    pub fn knobs(&self) -> &gilscope_shared::spec::Knobs {
+        &self.job.program.knobs
+    }
 }
 
 /// The child's sink: every batch becomes a frame on the pipe (written by one writer thread,
@@ -123,8 +130,8 @@ fn tie_to_parent() -> Result<(), String> {
     Ok(())
 }
 
-/// The entry point of `gilscope worker`.
-pub fn main() -> ExitCode {
+/// The entry point of `gilscope worker`: `presets` finds the program its job names.
+pub fn main(presets: Registry) -> ExitCode {
     if let Err(e) = tie_to_parent() {
         eprintln!("gilscope worker: {e}");
         return ExitCode::FAILURE;
@@ -170,7 +177,7 @@ pub fn main() -> ExitCode {
         tx: Mutex::new(tx),
         board: Mutex::new(Vec::new()),
     });
-    let code = match run(job, &sink) {
+    let code = match run(job, presets, &sink) {
         Ok(done) => {
             sink.send(done);
             ExitCode::SUCCESS
@@ -207,16 +214,12 @@ fn read_job() -> Result<WorkerJob, WorkerError> {
     }
 }
 
-fn run(job: WorkerJob, sink: &Arc<PipeSink>) -> Result<FromWorker, WorkerError> {
-    set_calibration(Calibration {
-        units_per_bytecode: job.units_per_bytecode,
-        ns_per_bytecode: job.ns_per_bytecode,
-        ns_per_unit: job.ns_per_unit,
-    });
+fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWorker, WorkerError> {
+    set_calibration(job.calibration);
     let epoch = Epoch(job.epoch);
     // Start-up: CPython's fork + bootstrap cost, as real CPU work, if exec was faster.
     let mut state = 1u64;
-    while epoch.elapsed() < job.spawned_at + job.start_ns {
+    while epoch.elapsed() < job.spawned_at + job.program.start_method.start_ns() {
         spin(&mut state, 2_000);
     }
     std::hint::black_box(state);
@@ -228,15 +231,9 @@ fn run(job: WorkerJob, sink: &Arc<PipeSink>) -> Result<FromWorker, WorkerError> 
         stop: stop.clone(),
         budget: Arc::new(Budget::new(job.budget)),
     };
-    let config = InterpConfig {
-        name: job.name.clone(),
-        gil: job.gil,
-        switch_interval: Duration::from_nanos(job.switch_interval_ns),
-        check_ticks: job.check_ticks,
-        check_every_bytecode: job.check_every_bytecode,
-    };
-    let preset = presets::find(&job.preset)
-        .ok_or_else(|| WorkerError::Setup(format!("no preset {}", job.preset)))?;
+    let config = job.program.interp.clone();
+    let preset = presets(&job.program.preset)
+        .ok_or_else(|| WorkerError::Setup(format!("no preset {}", job.program.preset)))?;
     let arena = job
         .shared
         .attach()

@@ -5,14 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{arena, child_program, pool_worker_main, sequential, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::process_pool_map::{pool_worker_main, sequential};
-use super::shared_value::arena;
-use super::single;
-use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::mp_pool::Pool;
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::worker::WorkerCtx;
 
 pub struct ApplyAsync;
@@ -68,7 +65,13 @@ impl Preset for ApplyAsync {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let arena = arena()?;
         let n = knobs.int("processes") as usize;
-        let pool = Pool::new(&interp, &arena, self.name(), knobs, n, Default::default())?;
+        let pool = Pool::new(
+            &interp,
+            &arena,
+            &child_program(self.name(), knobs),
+            n,
+            Default::default(),
+        )?;
         let items = knobs.int("items");
         let measures = Arc::new(Mutex::new(Measures::default()));
         let m = measures.clone();
@@ -92,7 +95,7 @@ impl Preset for ApplyAsync {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {

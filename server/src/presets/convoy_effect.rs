@@ -8,11 +8,11 @@ use std::time::Duration;
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 use gilscope_shared::trace::{GilFlavour, LaneKind};
 
+use super::common::{count, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, InterpConfig, Py, RunEnv, ThreadHandle};
 use crate::engine::io::{echo_pair, EchoClient};
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::stop::Stopped;
 
 pub struct ConvoyEffect;

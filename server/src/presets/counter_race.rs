@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 use gilscope_shared::trace::CounterKind;
 
+use super::common::{start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::{single, start_all_join_all, threads, with_main, Preset};
 use crate::engine::counter::{Form, SharedInt};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv};
 use crate::engine::lock::Lock;
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::stop::Stopped;
 
 pub struct CounterRace;
@@ -146,7 +146,7 @@ impl Preset for CounterRace {
                 Ok(())
             },
         )?;
-        let mut experiment = single(interp, main, measures);
+        let mut experiment = Experiment::single(interp, main, measures);
         let probe = s.counter.clone();
         experiment
             .probes
@@ -163,6 +163,6 @@ impl Preset for CounterRace {
             |_| Ok(()),
             move |py, _| work(py, &s.counter, total, s.form, s.lock.as_deref()),
         )?;
-        Ok(Some(single(interp, main, Arc::default())))
+        Ok(Some(Experiment::single(interp, main, Arc::default())))
     }
 }

@@ -5,12 +5,10 @@ use std::sync::Arc;
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{child_program, count, processes, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::single;
-use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::process::Process;
-use crate::engine::run::Experiment;
+use crate::engine::program::{Experiment, Preset};
 use crate::engine::shared_objects::SharedObjects;
 use crate::engine::worker::WorkerCtx;
 
@@ -22,13 +20,11 @@ import time
 PROCESSES = {{processes}}
 WORK = {{work}}  # bytecodes per process; one loop iteration is 7 bytecodes
 
-
 def count(n):
     x = 0
     for i in range(n // 7):
         x += i
     return x
-
 
 if __name__ == "__main__":
     mp.set_start_method({{start_method}})
@@ -46,28 +42,6 @@ if __name__ == "__main__":
     print(f"{PROCESSES} processes: {wall:.3f} s, one process: {baseline:.3f} s, "
           f"speedup {baseline / wall:.2f}")
 "#;
-
-/// `Process-1`.. running `role`'s program of `preset`, nothing shared.
-pub fn processes(
-    preset: &str,
-    knobs: &Knobs,
-    role: &str,
-    n: usize,
-    shared: &SharedObjects,
-) -> Vec<Process> {
-    (0..n)
-        .map(|i| {
-            Process::new(
-                &format!("Process-{}", i + 1),
-                preset,
-                knobs,
-                role,
-                i as u32,
-                shared.clone(),
-            )
-        })
-        .collect()
-}
 
 impl Preset for CpuProcesses {
     fn name(&self) -> &'static str {
@@ -98,7 +72,12 @@ impl Preset for CpuProcesses {
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let n = knobs.int("processes") as usize;
-        let procs = processes(self.name(), knobs, "worker", n, &SharedObjects::default());
+        let procs = processes(
+            &child_program(self.name(), knobs),
+            "worker",
+            n,
+            &SharedObjects::default(),
+        );
         let main = with_main(
             &interp,
             move |_| Ok(procs),
@@ -114,18 +93,18 @@ impl Preset for CpuProcesses {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, Default::default()))
+        Ok(Experiment::single(interp, main, Default::default()))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let total = knobs.int("processes") as u64 * knobs.int("work") as u64;
         let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(single(interp, main, Default::default())))
+        Ok(Some(Experiment::single(interp, main, Default::default())))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let work = ctx.job.knobs.int("work") as u64;
+        let work = ctx.knobs().int("work") as u64;
         with_main(interp, |_| Ok(()), move |py, _| count(py, work))
     }
 }

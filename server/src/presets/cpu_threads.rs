@@ -3,11 +3,10 @@
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{count, start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::single;
-use super::{count, start_all_join_all, threads, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv};
-use crate::engine::run::Experiment;
+use crate::engine::program::{Experiment, Preset};
 
 pub struct CpuThreads;
 
@@ -80,13 +79,13 @@ impl Preset for CpuThreads {
             |interp| threads(interp, n, move |py, _| count(py, work)),
             |py, workers| start_all_join_all(py, workers),
         )?;
-        Ok(single(interp, main, Default::default()))
+        Ok(Experiment::single(interp, main, Default::default()))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
         let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(single(interp, main, Default::default())))
+        Ok(Some(Experiment::single(interp, main, Default::default())))
     }
 }

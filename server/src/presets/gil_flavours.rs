@@ -7,10 +7,10 @@ use std::time::Duration;
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 use gilscope_shared::trace::LaneKind;
 
+use super::common::{count, start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::{count, single, threads, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 
 pub struct GilFlavours;
 
@@ -116,17 +116,17 @@ impl Preset for GilFlavours {
             },
             |py, (io, workers)| {
                 py.start(io)?;
-                super::start_all_join_all(py, workers)?;
+                start_all_join_all(py, workers)?;
                 py.join(io)
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
         let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(single(interp, main, Arc::default())))
+        Ok(Some(Experiment::single(interp, main, Arc::default())))
     }
 }

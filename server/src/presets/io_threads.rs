@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{count, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::{count, single, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv};
 use crate::engine::pool::{TaskFn, ThreadPool};
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::stop::Stopped;
 
 pub struct IoThreads;
@@ -120,7 +120,7 @@ impl Preset for IoThreads {
                 })
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
@@ -144,6 +144,6 @@ impl Preset for IoThreads {
                 })
             },
         )?;
-        Ok(Some(single(interp, main, measures)))
+        Ok(Some(Experiment::single(interp, main, measures)))
     }
 }

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{count, start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::{count, single, threads, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::run::Experiment;
+use crate::engine::program::{Experiment, Preset};
 use crate::engine::stop::Stopped;
 
 pub struct Join;
@@ -79,9 +79,9 @@ impl Preset for Join {
         let main = with_main(
             &interp,
             |interp| threads(interp, n, move |py, i| job(py, i, io_ms, work)),
-            |py, workers| super::start_all_join_all(py, workers),
+            |py, workers| start_all_join_all(py, workers),
         )?;
-        Ok(single(interp, main, Arc::default()))
+        Ok(Experiment::single(interp, main, Arc::default()))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
@@ -96,6 +96,6 @@ impl Preset for Join {
             |_| Ok(()),
             move |py, _| (1..=n).try_for_each(|i| job(py, i, io_ms, work)),
         )?;
-        Ok(Some(single(interp, main, Arc::default())))
+        Ok(Some(Experiment::single(interp, main, Arc::default())))
     }
 }

@@ -5,13 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{arena, child_program, pool_worker_main, sequential, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::shared_value::arena;
-use super::single;
-use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::mp_pool::{attach_pipes, worker, Pool, PoolFn};
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::mp_pool::Pool;
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::worker::WorkerCtx;
 
 pub struct ProcessPoolMap;
@@ -24,12 +22,10 @@ ITEMS = {{items}}
 WORK = {{work}}  # bytecodes per item
 CHUNKSIZE = {{chunksize}}  # 0: CPython's default, divmod(ITEMS, 4 * PROCESSES) rounded up
 
-
 def f(x):
     for _ in range(WORK // 7):
         pass
     return x * x
-
 
 if __name__ == "__main__":
     start = time.perf_counter()
@@ -44,51 +40,6 @@ if __name__ == "__main__":
     print(f"Pool({PROCESSES}).map: {wall:.3f} s, one process: {baseline:.3f} s, "
           f"speedup {baseline / wall:.2f}")
 "#;
-
-/// `f(x)`: `work` bytecodes, then `x * x`.
-pub fn square_after(work: u64) -> PoolFn {
-    Arc::new(move |py, x| {
-        count(py, work)?;
-        py.straight(4)?;
-        Ok(x * x)
-    })
-}
-
-/// The worker-process side of the pool presets.
-pub fn pool_worker_main(
-    ctx: &WorkerCtx,
-    interp: &Arc<Interp>,
-) -> Result<ThreadHandle, EngineError> {
-    let arena = ctx
-        .arena
-        .as_ref()
-        .ok_or_else(|| EngineError::Shm("the job carries no shared memory".into()))?;
-    let (inq, outq) = attach_pipes(arena, &ctx.job.shared)?;
-    let f = square_after(ctx.job.knobs.int("work") as u64);
-    with_main(interp, |_| Ok(()), move |py, _| worker(py, &inq, &outq, &f))
-}
-
-/// The one-process baseline of the pool presets: `[f(x) for x in range(items)]`.
-pub fn sequential(knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-    let interp = Interp::new(interp_config(knobs), env.clone());
-    let (items, f) = (knobs.int("items"), square_after(knobs.int("work") as u64));
-    let main = with_main(
-        &interp,
-        |_| Ok(()),
-        move |py, _| {
-            for x in 0..items {
-                py.call(|py| f(py, x))?;
-            }
-            Ok(())
-        },
-    )?;
-    Ok(Some(Experiment {
-        interps: vec![interp],
-        main,
-        measures: Arc::new(Mutex::new(Measures::default())),
-        probes: vec![],
-    }))
-}
 
 impl Preset for ProcessPoolMap {
     fn name(&self) -> &'static str {
@@ -121,7 +72,13 @@ impl Preset for ProcessPoolMap {
         let interp = Interp::new(interp_config(knobs), env.clone());
         let arena = arena()?;
         let n = knobs.int("processes") as usize;
-        let pool = Pool::new(&interp, &arena, self.name(), knobs, n, Default::default())?;
+        let pool = Pool::new(
+            &interp,
+            &arena,
+            &child_program(self.name(), knobs),
+            n,
+            Default::default(),
+        )?;
         let (items, chunksize) = (knobs.int("items"), knobs.int("chunksize") as usize);
         let measures = Arc::new(Mutex::new(Measures::default()));
         let m = measures.clone();
@@ -141,7 +98,7 @@ impl Preset for ProcessPoolMap {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {

@@ -5,15 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
 
-use super::cpu_processes::processes;
+use super::common::{arena, attach_queue, child_program, count, processes, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::shared_value::arena;
-use super::single;
-use super::{count, with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::mp_queue::MpQueue;
 use crate::engine::process::Process;
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::shared_objects::SharedObjects;
 use crate::engine::stop::Stopped;
 use crate::engine::worker::WorkerCtx;
@@ -32,17 +29,14 @@ CAPACITY = {{capacity}}
 PRODUCE_WORK = {{produce_work}}  # bytecodes to make one item
 CONSUME_WORK = {{consume_work}}  # bytecodes to use one item
 
-
 def spin(n):
     for _ in range(n // 7):
         pass
-
 
 def producer(q, first):
     for i in range(first, first + ITEMS):
         spin(PRODUCE_WORK)
         q.put(i)  # blocks while the queue holds CAPACITY items
-
 
 def consumer(q):
     n = 0
@@ -52,7 +46,6 @@ def consumer(q):
             return
         spin(CONSUME_WORK)
         n += 1
-
 
 if __name__ == "__main__":
     q = mp.Queue(CAPACITY)
@@ -78,15 +71,6 @@ pub fn work_knob(name: &str, description: &str, default: i64) -> KnobDef {
             max: 100_000_000,
             default,
         },
-    }
-}
-
-/// The run's queue in a child.
-pub fn attach_queue(ctx: &WorkerCtx, name: &str) -> Result<MpQueue, EngineError> {
-    match (&ctx.arena, ctx.job.shared.queue(name)) {
-        // SAFETY: the job's descriptors are this child's inherited pipe ends, used once.
-        (Some(arena), Some(desc)) => Ok(unsafe { MpQueue::attach(arena, desc) }),
-        _ => Err(EngineError::Shm(format!("the job carries no queue {name}"))),
     }
 }
 
@@ -175,12 +159,11 @@ impl Preset for QueueProducerConsumer {
             queues: vec![q.desc.clone()],
             ..SharedObjects::default()
         };
-        let mut procs = processes(self.name(), knobs, "producer", np, &shared);
+        let mut procs = processes(&child_program(self.name(), knobs), "producer", np, &shared);
         procs.extend((0..nc).map(|i| {
             Process::new(
                 &format!("Process-{}", np + i + 1),
-                self.name(),
-                knobs,
+                &child_program(self.name(), knobs),
                 "consumer",
                 i as u32,
                 shared.clone(),
@@ -219,12 +202,12 @@ impl Preset for QueueProducerConsumer {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let q = attach_queue(ctx, "q")?;
-        let k = &ctx.job.knobs;
+        let k = &ctx.knobs();
         let items = k.int("items") as u64;
         let first = u64::from(ctx.job.index) * items;
         let (pw, cw) = (k.int("produce_work") as u64, k.int("consume_work") as u64);

@@ -7,15 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{arena, attach_queue, child_program, count, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::queue_producer_consumer::{attach_queue, work_knob};
-use super::shared_value::arena;
-use super::single;
-use super::{count, with_main, Preset};
+use super::queue_producer_consumer::work_knob;
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::mp_queue::MpQueue;
 use crate::engine::process::Process;
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::shared_objects::SharedObjects;
 use crate::engine::worker::WorkerCtx;
 
@@ -91,7 +89,13 @@ impl Preset for QueueQsizeUnreliable {
             queues: vec![q.desc.clone()],
             ..SharedObjects::default()
         };
-        let consumer = Process::new("Process-1", self.name(), knobs, "consumer", 0, shared);
+        let consumer = Process::new(
+            "Process-1",
+            &child_program(self.name(), knobs),
+            "consumer",
+            0,
+            shared,
+        );
         let measures = Arc::new(Mutex::new(Measures::default()));
         let m = measures.clone();
         let main = with_main(
@@ -120,12 +124,12 @@ impl Preset for QueueQsizeUnreliable {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let q = attach_queue(ctx, "q")?;
-        let items = ctx.job.knobs.int("items");
+        let items = ctx.knobs().int("items");
         with_main(
             interp,
             |_| Ok(()),

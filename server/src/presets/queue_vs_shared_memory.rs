@@ -8,16 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
+use super::common::{arena, attach_queue, child_program, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::queue_producer_consumer::attach_queue;
-use super::shared_value::arena;
-use super::single;
-use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::mp_queue::MpQueue;
 use crate::engine::mp_semaphore::Semaphore;
 use crate::engine::process::Process;
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::shared_objects::SharedObjects;
 use crate::engine::shared_value::SharedValue;
 use crate::engine::stop::Stopped;
@@ -249,6 +246,7 @@ impl Preset for QueueVsSharedMemory {
             queues: vec![q.desc.clone()],
             ..SharedObjects::default()
         };
+        let program = child_program(self.name(), knobs);
         let mut n = 0;
         let ways: Vec<(&'static str, Process, Process)> = WAYS
             .iter()
@@ -256,20 +254,12 @@ impl Preset for QueueVsSharedMemory {
                 n += 2;
                 let p = Process::new(
                     &format!("Process-{}", n - 1),
-                    self.name(),
-                    knobs,
+                    &program,
                     prod,
                     0,
                     shared.clone(),
                 );
-                let c = Process::new(
-                    &format!("Process-{n}"),
-                    self.name(),
-                    knobs,
-                    cons,
-                    0,
-                    shared.clone(),
-                );
+                let c = Process::new(&format!("Process-{n}"), &program, cons, 0, shared.clone());
                 (*way, p, c)
             })
             .collect();
@@ -296,13 +286,13 @@ impl Preset for QueueVsSharedMemory {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let objects = attach(ctx)?;
         let role = ctx.job.role.clone();
-        let items = ctx.job.knobs.int("items");
+        let items = ctx.knobs().int("items");
         with_main(
             interp,
             |_| Ok(()),

@@ -12,17 +12,14 @@ use std::sync::{Arc, Mutex};
 use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
 use gilscope_shared::trace::State;
 
+use super::common::{arena, attach_queue, child_program, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::queue_producer_consumer::attach_queue;
-use super::shared_value::arena;
-use super::single;
-use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::mp_manager::{serve, Proxy, OP_SHUTDOWN};
 use crate::engine::mp_pool::{attach_pipes, worker, Pool, PoolFn};
 use crate::engine::mp_queue::MpQueue;
 use crate::engine::process::Process;
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::shared_objects::SharedObjects;
 use crate::engine::shared_value::SharedValue;
 use crate::engine::simple_queue::SimpleQueue;
@@ -288,20 +285,31 @@ impl Preset for ReturnValues {
                 .extend(replies.iter().map(|r| r.desc.clone()));
             let mut shared = base.clone();
             shared.pipes = inherited.pipes.clone();
-            let p = Process::new("SyncManager-1", self.name(), knobs, "manager", 0, shared);
+            let p = Process::new(
+                "SyncManager-1",
+                &child_program(self.name(), knobs),
+                "manager",
+                0,
+                shared,
+            );
             Some((p, requests, replies))
         } else {
             None
         };
-        let pool = Pool::new(&interp, &arena, self.name(), knobs, n as usize, inherited)?;
+        let pool = Pool::new(
+            &interp,
+            &arena,
+            &child_program(self.name(), knobs),
+            n as usize,
+            inherited,
+        )?;
         let mut files_shared = base.clone();
         files_shared.paths = vec![dir.clone()];
         let files = (0..n)
             .map(|i| {
                 Process::new(
                     &format!("Process-{}", i + 1),
-                    self.name(),
-                    knobs,
+                    &child_program(self.name(), knobs),
                     "file_writer",
                     i,
                     files_shared.clone(),
@@ -314,8 +322,7 @@ impl Preset for ReturnValues {
             .map(|i| {
                 Process::new(
                     &format!("Process-{}", n + i + 1),
-                    self.name(),
-                    knobs,
+                    &child_program(self.name(), knobs),
                     "queue_writer",
                     i,
                     q_shared.clone(),
@@ -404,12 +411,12 @@ impl Preset for ReturnValues {
                 Ok(())
             },
         )?;
-        Ok(single(interp, main, measures))
+        Ok(Experiment::single(interp, main, measures))
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let job = &ctx.job;
-        let (items, n) = (job.knobs.int("items"), job.knobs.int("processes"));
+        let (items, n) = (ctx.knobs().int("items"), ctx.knobs().int("processes"));
         let index = job.index;
         let arena = ctx
             .arena
@@ -503,5 +510,5 @@ impl Preset for ReturnValues {
 }
 
 fn knobs_mode(ctx: &WorkerCtx) -> &str {
-    ctx.job.knobs.choice("shared")
+    ctx.knobs().choice("shared")
 }

@@ -7,14 +7,12 @@ use std::sync::{Arc, Mutex};
 use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
 use gilscope_shared::trace::CounterKind;
 
-use super::cpu_processes::processes;
+use super::common::{arena, child_program, processes, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use super::{with_main, Preset};
 use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::run::{Experiment, Measures};
+use crate::engine::program::{Experiment, Measures, Preset};
 use crate::engine::shared_objects::SharedObjects;
 use crate::engine::shared_value::SharedValue;
-use crate::engine::shm::Arena;
 use crate::engine::worker::WorkerCtx;
 
 pub struct SharedValuePreset;
@@ -25,7 +23,6 @@ PROCESSES = {{processes}}
 INCREMENTS = {{increments}}  # per process
 LOCK = {{lock}}
 
-
 def work(v, n, lock):
     for _ in range(n):
         if lock:
@@ -33,7 +30,6 @@ def work(v, n, lock):
                 v.value += 1
         else:
             v.value += 1  # a locked read, then a locked write: not atomic
-
 
 if __name__ == "__main__":
     v = mp.Value("i", 0)  # an int in shared memory, with a process-shared RLock
@@ -56,13 +52,6 @@ fn increments() -> KnobDef {
             default: 100_000,
         },
     }
-}
-
-/// The run's shared memory: one page is plenty for a few values and queues.
-pub fn arena() -> Result<Arc<Arena>, EngineError> {
-    Arena::create(64 * 1024)
-        .map(Arc::new)
-        .map_err(|e| EngineError::Shm(e.to_string()))
 }
 
 fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
@@ -117,7 +106,7 @@ impl Preset for SharedValuePreset {
             ..SharedObjects::default()
         };
         let track = interp.new_counter("v.value", CounterKind::SharedValue);
-        let procs = processes(self.name(), knobs, "worker", n, &shared);
+        let procs = processes(&child_program(self.name(), knobs), "worker", n, &shared);
         let measures = Arc::new(Mutex::new(Measures {
             expected_count: Some(expected),
             ..Measures::default()
@@ -148,7 +137,7 @@ impl Preset for SharedValuePreset {
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
         let value = attach_value(ctx)?;
-        let (n, lock) = (ctx.job.knobs.int("increments"), ctx.job.knobs.bool("lock"));
+        let (n, lock) = (ctx.knobs().int("increments"), ctx.knobs().bool("lock"));
         with_main(
             interp,
             |_| Ok(()),

@@ -1,0 +1,83 @@
+//! The program API: what a lesson gives the engine to run. A [`Preset`] builds an
+//! [`Experiment`] (interpreters with their threads spawned, not started) from knobs that were
+//! validated where they entered; its programs fill in [`Measures`] beyond the trace.
+//!
+//! The engine never looks a preset up by name: the application (run manager, CLI, the worker
+//! entry point) resolves a spec against its registry and hands the engine the preset itself.
+
+use std::sync::{Arc, Mutex};
+
+use gilscope_shared::spec::{Knobs, PresetInfo};
+use gilscope_shared::summary::ProcessFigures;
+use gilscope_shared::trace::CounterId;
+
+use super::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use super::worker::WorkerCtx;
+
+/// A lesson's experiment: what it teaches and how to run it.
+pub trait Preset: Sync + Send {
+    fn name(&self) -> &'static str;
+    /// The Python this preset mirrors, with `knobs`' values filled in.
+    fn python(&self, knobs: &Knobs) -> String;
+    /// Claim, description, Python (rendered with the default knobs) and knobs.
+    fn info(&self) -> PresetInfo;
+    /// The experiment, its threads spawned but not started.
+    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError>;
+    /// The same total work done by one thread (or, for I/O presets, the I/O thread alone);
+    /// none for presets whose lesson is not a speed-up.
+    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
+        let _ = (knobs, env);
+        Ok(None)
+    }
+    /// Whether the baseline does the experiment's total work (so `speedup` means something).
+    fn baseline_is_same_work(&self) -> bool {
+        true
+    }
+    /// The main thread of a worker process this preset starts (run by `gilscope worker` in
+    /// the child, for the role and index its job names), spawned but not started.
+    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+        let _ = (ctx, interp);
+        Err(EngineError::NoProcessProgram(self.name().to_string()))
+    }
+}
+
+/// Finds a preset by name: the application's registry, handed to the engine's entry points
+/// that need one (a worker process learns its preset's name from its job).
+pub type Registry = fn(&str) -> Option<&'static dyn Preset>;
+
+/// What a preset measured beyond the trace, filled in by its programs.
+#[derive(Default, Debug, Clone)]
+pub struct Measures {
+    pub expected_count: Option<i64>,
+    pub final_count: Option<i64>,
+    /// Operations (round trips, tasks) done, and over how long, in s.
+    pub ops: Option<(u64, f64)>,
+    pub results_in_order: Option<bool>,
+    /// The process presets' own figures (rates, ways, the exception CPython raises); the
+    /// queue and start-up figures are read off the trace by `summarize`.
+    pub processes: ProcessFigures,
+}
+
+/// A value sampled every conductor tick into a counter track (a shared variable).
+pub type Probe = (CounterId, Box<dyn Fn() -> f64 + Send>);
+
+/// One phase of a run as a preset builds it: interpreters with their threads spawned (not
+/// started), and the main thread to start.
+pub struct Experiment {
+    pub interps: Vec<Arc<Interp>>,
+    pub main: ThreadHandle,
+    pub measures: Arc<Mutex<Measures>>,
+    pub probes: Vec<Probe>,
+}
+
+impl Experiment {
+    /// An experiment of one interpreter whose programs fill in `measures`.
+    pub fn single(interp: Arc<Interp>, main: ThreadHandle, measures: Arc<Mutex<Measures>>) -> Self {
+        Experiment {
+            interps: vec![interp],
+            main,
+            measures,
+            probes: vec![],
+        }
+    }
+}
