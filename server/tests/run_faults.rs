@@ -1,16 +1,19 @@
-//! Faults stay local: a run whose preset panics fails with the panic's message, and the run
-//! manager's queue goes on to the next run.
+//! Faults stay local and caps hold: a run whose preset panics fails with the panic's message
+//! and the run manager's queue goes on; a run that records too many events, or whose worker
+//! processes together do too much work, ends with `hit_cap` within its bounds.
 
 mod common;
 
 use std::time::Duration;
 
 use gilscope_server::engine::interp::{EngineError, RunEnv};
-use gilscope_server::engine::{Experiment, Preset};
+use gilscope_server::engine::{start_with_caps, Caps, Experiment, Preset, CAPS};
+use gilscope_server::presets;
 use gilscope_server::presets::cpu_threads::CpuThreads;
 use gilscope_server::runs::{Runs, Update};
 use gilscope_shared::protocol::{RunId, RunInfo, RunState};
 use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::summary::{Cap, EndReason};
 
 /// A preset whose experiment cannot even be built: its code panics.
 struct Panicky;
@@ -87,4 +90,90 @@ async fn a_panicking_run_fails_with_its_reason_and_the_queue_goes_on() {
     assert_eq!(good.state, RunState::Finished, "{:?}", good.error);
     runs.shutdown();
     executor.await.expect("the executor ends cleanly");
+}
+
+/// Starts `preset` with `knobs` within `caps`; its outcome, within 30 s.
+fn run_capped(
+    preset: &str,
+    knobs: &[(&str, &str)],
+    caps: Caps,
+) -> gilscope_server::engine::RunOutcome {
+    let (preset, knobs) = presets::resolve(&common::spec(preset, knobs)).expect("a valid spec");
+    let handle = start_with_caps(preset, knobs, caps).expect("the run starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !handle.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run ends within 30 s"
+        );
+        let _ = handle.drain();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    handle.wait()
+}
+
+#[test]
+fn a_run_that_records_too_many_events_stops_at_the_event_cap() {
+    let caps = Caps {
+        max_events: 20_000,
+        ..CAPS
+    };
+    // Python 2's GIL released every bytecode: hand-offs by the hundred thousand per second.
+    let outcome = run_capped(
+        "gil-flavours",
+        &[
+            ("gil", "ticks"),
+            ("check_ticks", "1"),
+            ("threads", "4"),
+            ("work", "2000000000"),
+        ],
+        caps,
+    );
+    assert_eq!(
+        outcome.summary.end,
+        EndReason::HitCap {
+            cap: Cap::Events,
+            limit: "20000 events".into()
+        }
+    );
+    let t = &outcome.trace;
+    let events = (t.spans.len() + t.marks.len() + t.samples.len()) as u64;
+    assert!(
+        events <= 2 * caps.max_events,
+        "{events} events kept against a cap of {}",
+        caps.max_events
+    );
+}
+
+#[test]
+fn worker_processes_share_one_work_budget_and_the_summary_counts_their_work() {
+    let _serial = common::serial();
+    let caps = Caps {
+        max_bytecodes: 60_000_000,
+        ..CAPS
+    };
+    // Four processes of 200M bytecodes each: 800M against a cap of 60M for the whole run.
+    let outcome = run_capped(
+        "cpu-processes",
+        &[("processes", "4"), ("work", "200000000")],
+        caps,
+    );
+    let s = &outcome.summary;
+    assert!(
+        matches!(s.end, EndReason::HitCap { cap: Cap::Work, .. }),
+        "{:?}",
+        s.end
+    );
+    assert!(
+        s.bytecodes >= caps.max_bytecodes,
+        "the summary counts the children's work: {} bytecodes against a cap of {}",
+        s.bytecodes,
+        caps.max_bytecodes
+    );
+    assert!(
+        s.bytecodes <= caps.max_bytecodes * 2,
+        "one budget for the run: {} bytecodes ran against a cap of {}",
+        s.bytecodes,
+        caps.max_bytecodes
+    );
 }

@@ -18,6 +18,8 @@ pub enum Cap {
     Work,
     /// The wall-clock time a run may take, baseline included.
     Wall,
+    /// The events (spans, marks, samples) a run may record: what bounds its memory.
+    Events,
 }
 
 /// Why a run ended.
@@ -53,6 +55,10 @@ impl EndReason {
             } => {
                 format!("hit the wall-time cap ({limit})")
             }
+            EndReason::HitCap {
+                cap: Cap::Events,
+                limit,
+            } => format!("hit the event cap ({limit})"),
             EndReason::Stopped => "stopped".to_string(),
             EndReason::Failed { reason } => format!("failed: {reason}"),
         }

@@ -1,6 +1,7 @@
 //! The collector: receives the threads' batches, keeps the whole trace, and hands out what is
 //! new since the last look ([`Collector::drain`]) for live streaming.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -11,9 +12,15 @@ use super::recorder::{EventSink, LaneStatus};
 
 /// The in-process sink: batches travel over a channel (`Sender` is `Sync` and lock-free on the
 /// sending side), only when a recorder flushes a batch.
+///
+/// It counts the events it passes on. Past `max_events` it reports [`EventSink::over_cap`]
+/// (the conductor then stops the run) but keeps what arrives while the run winds down, so
+/// the trace stays whole up to the stop; past twice that it drops batches, whatever happens.
 pub struct ChannelSink {
     tx: Sender<TraceDelta>,
     board: Mutex<Vec<(LaneId, Arc<LaneStatus>)>>,
+    events: AtomicU64,
+    max_events: u64,
 }
 
 impl EventSink for ChannelSink {
@@ -31,8 +38,17 @@ impl EventSink for ChannelSink {
     }
 
     fn deliver(&self, batch: TraceDelta) {
+        let n = (batch.spans.len() + batch.marks.len() + batch.samples.len()) as u64;
+        let before = self.events.fetch_add(n, Ordering::Relaxed);
+        if before + n > self.max_events.saturating_mul(2) && n > 0 {
+            return; // the run did not stop in time: what bounds memory wins over completeness
+        }
         // A send only fails once the collector is gone: the run is over, nobody is listening.
         let _ = self.tx.send(batch);
+    }
+
+    fn over_cap(&self) -> bool {
+        self.events.load(Ordering::Relaxed) > self.max_events
     }
 }
 
@@ -57,7 +73,8 @@ struct Cursor {
 }
 
 impl Collector {
-    pub fn new(epoch: Epoch) -> Collector {
+    /// A collector for a run that may record up to `max_events` events.
+    pub fn new(epoch: Epoch, max_events: u64) -> Collector {
         let (tx, rx) = channel();
         Collector {
             epoch,
@@ -65,6 +82,8 @@ impl Collector {
             sink: Arc::new(ChannelSink {
                 tx,
                 board: Mutex::new(Vec::new()),
+                events: AtomicU64::new(0),
+                max_events,
             }),
             trace: Trace::default(),
             drained: Cursor::default(),
@@ -135,10 +154,12 @@ impl Collector {
         &self.trace
     }
 
-    /// The finished trace: lanes in id order, spans in time order, `end` set to `end`.
+    /// The finished trace: lanes in id order, spans in time order, `end` set to `end`. The
+    /// collector hands its trace over (no copy) and is empty afterwards.
     pub fn finish(&mut self, end: Nanos) -> Trace {
         self.pull();
-        let mut trace = self.trace.clone();
+        let mut trace = std::mem::take(&mut self.trace);
+        self.drained = Cursor::default();
         trace.lanes.sort_by_key(|l| l.id);
         trace.interpreters.sort_by_key(|i| i.id);
         trace.queues.sort_by_key(|q| q.id);

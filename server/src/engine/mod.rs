@@ -35,4 +35,7 @@ pub mod wire;
 pub mod worker;
 
 pub use program::{Experiment, Measures, Preset, Registry};
-pub use run::{panic_message, start, Caps, RunHandle, RunOutcome, StartError, StopHandle, CAPS};
+pub use run::{
+    panic_message, start, start_with_caps, Caps, RunHandle, RunOutcome, StartError, StopHandle,
+    CAPS,
+};

@@ -583,6 +583,8 @@ fn read_child(
     let mut reader = FrameReader::default();
     let started = Instant::now();
     let mut hello = false;
+    // The child's bytecodes charged to the run's budget so far.
+    let mut charged = 0u64;
     loop {
         if interp.env.stop.is_set() {
             return (renumber, Ok(None));
@@ -666,13 +668,18 @@ fn read_child(
                         return (renumber, Err(ProcessError::Malformed { name, pid, detail }))
                     }
                 },
+                FromWorker::Progress { bytecodes } => {
+                    // The run's conductor sees the budget exceeded and stops every process.
+                    interp.env.budget.spend(bytecodes.saturating_sub(charged));
+                    charged = charged.max(bytecodes);
+                }
                 FromWorker::Done {
                     cpu_ns,
                     bytecodes,
                     hit_cap,
                     results,
                 } => {
-                    if hit_cap || interp.env.budget.spend(bytecodes) {
+                    if hit_cap || interp.env.budget.spend(bytecodes.saturating_sub(charged)) {
                         interp.env.budget.spend(interp.env.budget.left() + 1);
                         interp.stop();
                     }

@@ -31,6 +31,10 @@ pub trait EventSink: Send + Sync {
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus>;
     /// Delivers a batch of events. Must not block for long.
     fn deliver(&self, batch: TraceDelta);
+    /// Whether the run has recorded as many events as it may keep (then it must stop).
+    fn over_cap(&self) -> bool {
+        false
+    }
 }
 
 /// A lane's current state and since when, packed in one atomic word.

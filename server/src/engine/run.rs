@@ -33,11 +33,15 @@ pub struct Caps {
     pub max_bytecodes: u64,
     /// Wall time of the whole run, baseline included.
     pub max_wall: Duration,
+    /// Events (spans, marks, samples) recorded by the experiment, all processes together:
+    /// what bounds a run's memory (about 40 bytes each in the trace).
+    pub max_events: u64,
 }
 
 pub const CAPS: Caps = Caps {
     max_bytecodes: 20_000_000_000,
     max_wall: Duration::from_secs(60),
+    max_events: 4_000_000,
 };
 
 /// How often the conductor samples probes and looks at the stop flag and the clock.
@@ -78,16 +82,25 @@ impl StopHandle {
 }
 
 /// Starts running `preset` with `knobs` (resolved: every knob present and within its
-/// bounds) on std threads; returns at once.
+/// bounds) on std threads, within [`CAPS`]; returns at once.
 pub fn start(preset: &'static dyn Preset, knobs: Knobs) -> Result<RunHandle, StartError> {
+    start_with_caps(preset, knobs, CAPS)
+}
+
+/// [`start`] within other caps (tests use small ones to reach them quickly).
+pub fn start_with_caps(
+    preset: &'static dyn Preset,
+    knobs: Knobs,
+    caps: Caps,
+) -> Result<RunHandle, StartError> {
     let epoch = Epoch::now();
-    let collector = Arc::new(Mutex::new(Collector::new(epoch)));
+    let collector = Arc::new(Mutex::new(Collector::new(epoch, caps.max_events)));
     let user_stop = Arc::new(AtomicBool::new(false));
     let conductor = {
         let (collector, user_stop, knobs) = (collector.clone(), user_stop.clone(), knobs.clone());
         std::thread::Builder::new()
             .name("gil-conductor".into())
-            .spawn(move || conduct(preset, knobs, epoch, &collector, &user_stop))?
+            .spawn(move || conduct(preset, knobs, caps, epoch, &collector, &user_stop))?
     };
     Ok(RunHandle {
         preset: preset.name().to_string(),
@@ -163,6 +176,7 @@ struct Phase {
 fn run_phase(
     experiment: Experiment,
     env: &RunEnv,
+    caps: &Caps,
     deadline: Instant,
     user_stop: &AtomicBool,
 ) -> Phase {
@@ -186,10 +200,20 @@ fn run_phase(
         sample_probes();
         let reason = if user_stop.load(Ordering::SeqCst) {
             Some(EndReason::Stopped)
+        } else if env.sink.over_cap() {
+            Some(EndReason::HitCap {
+                cap: Cap::Events,
+                limit: format!("{} events", caps.max_events),
+            })
+        } else if env.budget.exceeded() {
+            Some(EndReason::HitCap {
+                cap: Cap::Work,
+                limit: format!("{} bytecodes", caps.max_bytecodes),
+            })
         } else if Instant::now() >= deadline {
             Some(EndReason::HitCap {
                 cap: Cap::Wall,
-                limit: format!("{} s", CAPS.max_wall.as_secs()),
+                limit: format!("{} s", caps.max_wall.as_secs()),
             })
         } else {
             None
@@ -204,7 +228,7 @@ fn run_phase(
     if env.budget.exceeded() {
         end = Some(EndReason::HitCap {
             cap: Cap::Work,
-            limit: format!("{} bytecodes", CAPS.max_bytecodes),
+            limit: format!("{} bytecodes", caps.max_bytecodes),
         });
     }
     if let Some(reason) = experiment.interps.iter().find_map(|i| i.failure()) {
@@ -225,19 +249,20 @@ fn run_phase(
     Phase {
         wall_s,
         cpu_s: experiment.interps.iter().map(|i| i.cpu_ns()).sum::<u64>() as f64 / 1e9,
-        bytecodes: experiment.interps.iter().map(|i| i.bytecodes()).sum(),
+        // Every process of the run charges the one budget, killed children included.
+        bytecodes: env.budget.used(),
         measures,
         end,
     }
 }
 
-fn fresh_env(epoch: Epoch, sink: Arc<dyn EventSink>) -> RunEnv {
+fn fresh_env(epoch: Epoch, sink: Arc<dyn EventSink>, caps: &Caps) -> RunEnv {
     RunEnv {
         epoch,
         sink,
         ids: Arc::new(Ids::default()),
         stop: Arc::new(StopFlag::default()),
-        budget: Arc::new(Budget::new(CAPS.max_bytecodes)),
+        budget: Arc::new(Budget::new(caps.max_bytecodes)),
     }
 }
 
@@ -245,19 +270,20 @@ fn fresh_env(epoch: Epoch, sink: Arc<dyn EventSink>) -> RunEnv {
 fn conduct(
     preset: &'static dyn Preset,
     knobs: Knobs,
+    caps: Caps,
     epoch: Epoch,
     collector: &Mutex<Collector>,
     user_stop: &AtomicBool,
 ) -> RunOutcome {
-    let deadline = Instant::now() + CAPS.max_wall;
+    let deadline = Instant::now() + caps.max_wall;
     let sink = collector.lock().unwrap_or_else(|e| e.into_inner()).sink();
-    let mut env = fresh_env(epoch, sink);
+    let mut env = fresh_env(epoch, sink, &caps);
     let cores = watch_cores(&env);
     if let Some((_, watching)) = &cores {
         env.sink = watching.clone();
     }
     let phase = match preset.build(&knobs, &env) {
-        Ok(experiment) => run_phase(experiment, &env, deadline, user_stop),
+        Ok(experiment) => run_phase(experiment, &env, &caps, deadline, user_stop),
         Err(e) => Phase {
             end: Some(failed(e)),
             ..Phase::default()
@@ -267,10 +293,10 @@ fn conduct(
     let end = phase.end.clone().unwrap_or(EndReason::Finished);
     let (mut baseline_wall_s, mut baseline_ops_per_s) = (None, None);
     if end.is_finished() {
-        let env = fresh_env(Epoch::now(), Arc::new(NullSink));
+        let env = fresh_env(Epoch::now(), Arc::new(NullSink), &caps);
         match preset.baseline(&knobs, &env) {
             Ok(Some(experiment)) => {
-                let base = run_phase(experiment, &env, deadline, user_stop);
+                let base = run_phase(experiment, &env, &caps, deadline, user_stop);
                 if base.end.is_none() {
                     baseline_wall_s = Some(base.wall_s);
                     baseline_ops_per_s = base.measures.ops.map(|(n, s)| n as f64 / s);
@@ -369,6 +395,10 @@ impl EventSink for WatchLanes {
 
     fn deliver(&self, batch: TraceDelta) {
         self.env.sink.deliver(batch)
+    }
+
+    fn over_cap(&self) -> bool {
+        self.env.sink.over_cap()
     }
 }
 

@@ -24,7 +24,7 @@ use super::process::ChildProgram;
 use super::shared_objects::SharedObjects;
 
 /// Bumped whenever a message changes shape.
-pub const WIRE_VERSION: u32 = 3;
+pub const WIRE_VERSION: u32 = 4;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
 /// No frame is larger (a batch of 512 events is a few tens of kB).
@@ -69,6 +69,9 @@ pub enum FromWorker {
     },
     /// Events, with the child's own lane and interpreter ids (the parent renumbers them).
     Events(WireDelta),
+    /// The bytecodes the child has executed so far (with every heartbeat): the parent charges
+    /// them to the run's one work budget as they happen, so a child that is killed has paid.
+    Progress { bytecodes: u64 },
     /// The program ended: its CPU time, bytecodes, and whatever it returns to the parent.
     Done {
         cpu_ns: u64,

@@ -265,6 +265,9 @@ fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWo
     main.start_now();
     while !main.wait_done(HEARTBEAT) {
         sink.heartbeat(epoch.elapsed());
+        sink.send(FromWorker::Progress {
+            bytecodes: env.budget.used(),
+        });
     }
     interp.stop();
     interp.join_os_threads();
