@@ -6,10 +6,10 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gilscope_server::engine::clock::Epoch;
-use gilscope_server::engine::gil::Gil;
-use gilscope_server::engine::recorder::{EventSink, LaneStatus, Recorder};
-use gilscope_server::engine::stop::StopFlag;
+use gilscope_server::engine::interpreter::clock::Epoch;
+use gilscope_server::engine::interpreter::gil::Gil;
+use gilscope_server::engine::interpreter::recorder::{EventSink, LaneStatus, Recorder};
+use gilscope_server::engine::interpreter::stop::StopFlag;
 use gilscope_shared::trace::{GilFlavour, InterpId, Lane, LaneId, LaneKind, State, TraceDelta};
 
 /// Drops batches on the floor (their delivery is measured as part of the event cost).

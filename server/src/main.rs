@@ -44,7 +44,9 @@ fn main() -> ExitCode {
         }
         Command::Presets(args) => cli::presets::main(args),
         Command::Run(args) => cli::run::main(args),
-        Command::Worker => gilscope_server::engine::worker::main(gilscope_server::presets::find),
+        Command::Worker => {
+            gilscope_server::engine::running::worker::main(gilscope_server::presets::find)
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 //!   presets, not the run manager, not the HTTP edge).
 //! - No import loop between the crate's top-level modules (the crate root counts as a module
 //!   for the items it defines, such as `AppState`).
+//! - The engine's layers — interpreter, threading, multiprocessing, running — each use only
+//!   the layers before them.
 //!
 //! A reference is any `crate::NAME` path (also inside `use crate::{..}` groups) and, in a
 //! top-level module's own file, `super::NAME`. Comments and string literals are ignored.
@@ -322,4 +324,38 @@ fn the_checker_sees_references_and_loops() {
     assert!(find_cycle(&looped).is_some());
     looped.get_mut("b").expect("b").clear();
     assert!(find_cycle(&looped).is_none());
+}
+
+/// The engine's layers, lowest first.
+const LAYERS: [&str; 4] = ["interpreter", "threading", "multiprocessing", "running"];
+
+#[test]
+fn each_engine_layer_uses_only_the_layers_before_it() {
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+    let mut files = Vec::new();
+    source_files(&engine, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&engine).expect("under src/engine");
+        let Some(layer) = LAYERS.iter().position(|l| rel.starts_with(l)) else {
+            continue; // engine/mod.rs: the facade re-exports from every layer
+        };
+        let code = strip(&std::fs::read_to_string(&file).expect("a readable source file"));
+        for name in references(&code, "crate::engine::") {
+            if let Some(used) = LAYERS.iter().position(|l| *l == name) {
+                if used > layer {
+                    wrong.push(format!("{} uses {name}", rel.display()));
+                }
+            } else {
+                wrong.push(format!(
+                    "{} uses engine::{name}, which is no layer",
+                    rel.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "upward dependencies in the engine: {wrong:#?}"
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use gilscope_server::engine::interp::{EngineError, RunEnv};
+use gilscope_server::engine::interpreter::interp::{EngineError, RunEnv};
 use gilscope_server::engine::{start_with_caps, Caps, Experiment, Preset, CAPS};
 use gilscope_server::presets;
 use gilscope_server::presets::cpu_threads::CpuThreads;

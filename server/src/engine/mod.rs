@@ -1,41 +1,26 @@
 //! The engine: Python-style concurrency run for real — OS threads under an emulated,
-//! CPython-faithful GIL — recorded into a trace.
+//! CPython-faithful GIL, and real worker processes — recorded into a trace. A library: it
+//! knows nothing of the presets, the run manager or the HTTP edge, which depend on it.
 //!
-//! Entry point: [`start`] a [`Preset`] with resolved knobs, [`RunHandle::drain`] what is new while it runs,
-//! [`RunHandle::stop`] it, [`RunHandle::wait`] for its trace and summary.
+//! In layers, each using only those before it:
+//!
+//! - [`interpreter`]: the clock, the calibrated bytecode, the GIL, an interpreter and its
+//!   threads, recording and collecting events;
+//! - [`threading`]: models that run on one interpreter (`Lock`, `Queue`, `ThreadPool`, ...);
+//! - [`multiprocessing`]: worker processes, shared memory, and the models built on them;
+//! - [`running`]: the program API a preset implements, the conductor, the summary.
+//!
+//! Entry point: [`start`] a [`Preset`] with resolved knobs, [`RunHandle::drain`] what is new
+//! while it runs, [`RunHandle::stop`] it, [`RunHandle::wait`] for its trace and summary.
 
-pub mod bytecode;
 pub mod chrome;
-pub mod clock;
-pub mod collector;
-pub mod cores;
-pub mod counter;
-pub mod gate;
-pub mod gil;
-pub mod interp;
-pub mod io;
-pub mod lock;
-pub mod mp_manager;
-pub mod mp_pool;
-pub mod mp_queue;
-pub mod mp_semaphore;
-pub mod pool;
-pub mod process;
-pub mod program;
-pub mod queue;
-pub mod recorder;
-pub mod run;
-pub mod shared_objects;
-pub mod shared_value;
-pub mod shm;
-pub mod simple_queue;
-pub mod stop;
-pub mod summarize;
-pub mod wire;
-pub mod worker;
+pub mod interpreter;
+pub mod multiprocessing;
+pub mod running;
+pub mod threading;
 
-pub use program::{Experiment, Measures, Preset, Registry};
-pub use run::{
+pub use running::program::{Experiment, Measures, Preset, Registry};
+pub use running::run::{
     panic_message, start, start_with_caps, Caps, RunHandle, RunOutcome, StartError, StopHandle,
     CAPS,
 };

@@ -8,15 +8,15 @@ use gilscope_shared::spec::{KnobValue, Knobs};
 use gilscope_shared::trace::LaneKind;
 
 use super::knobs::interp_config;
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::mp_pool::{attach_pipes, worker, PoolFn};
-use crate::engine::mp_queue::MpQueue;
-use crate::engine::process::{ChildProgram, Process, StartMethod};
-use crate::engine::program::Experiment;
-use crate::engine::shared_objects::SharedObjects;
-use crate::engine::shm::Arena;
-use crate::engine::stop::Stopped;
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, PoolFn};
+use crate::engine::multiprocessing::mp_queue::MpQueue;
+use crate::engine::multiprocessing::process::{ChildProgram, Process, StartMethod};
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::multiprocessing::shm::Arena;
+use crate::engine::running::program::Experiment;
+use crate::engine::running::worker::WorkerCtx;
 
 /// What the child processes of a run of `preset` with `knobs` run: the interpreter the knobs
 /// configure, started with the knobs' `start_method` (fork when the lesson has none).

@@ -10,10 +10,12 @@ use gilscope_shared::trace::{GilFlavour, LaneKind};
 
 use super::common::{count, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, InterpConfig, Py, RunEnv, ThreadHandle};
-use crate::engine::io::{echo_pair, EchoClient};
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::stop::Stopped;
+use crate::engine::interpreter::interp::{
+    EngineError, Interp, InterpConfig, Py, RunEnv, ThreadHandle,
+};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::threading::io::{echo_pair, EchoClient};
 
 pub struct ConvoyEffect;
 

@@ -7,11 +7,11 @@ use gilscope_shared::trace::CounterKind;
 
 use super::common::{start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::counter::{Form, SharedInt};
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::lock::Lock;
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::stop::Stopped;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::threading::counter::{Form, SharedInt};
+use crate::engine::threading::lock::Lock;
 
 pub struct CounterRace;
 

@@ -7,10 +7,10 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::common::{child_program, count, processes, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::program::{Experiment, Preset};
-use crate::engine::shared_objects::SharedObjects;
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::running::program::{Experiment, Preset};
+use crate::engine::running::worker::WorkerCtx;
 
 pub struct CpuProcesses;
 

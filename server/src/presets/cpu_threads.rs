@@ -5,8 +5,8 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::common::{count, start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, RunEnv};
-use crate::engine::program::{Experiment, Preset};
+use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv};
+use crate::engine::running::program::{Experiment, Preset};
 
 pub struct CpuThreads;
 

@@ -9,8 +9,8 @@ use gilscope_shared::trace::LaneKind;
 
 use super::common::{count, start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::program::{Experiment, Measures, Preset};
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use crate::engine::running::program::{Experiment, Measures, Preset};
 
 pub struct GilFlavours;
 

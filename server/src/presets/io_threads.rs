@@ -7,10 +7,10 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::common::{count, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::pool::{TaskFn, ThreadPool};
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::stop::Stopped;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 pub struct IoThreads;
 

@@ -7,9 +7,9 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::common::{count, start_all_join_all, threads, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::program::{Experiment, Preset};
-use crate::engine::stop::Stopped;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::running::program::{Experiment, Preset};
 
 pub struct Join;
 

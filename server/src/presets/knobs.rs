@@ -7,7 +7,7 @@ use std::time::Duration;
 use gilscope_shared::spec::{KnobDef, KnobKind, KnobValue, Knobs};
 use gilscope_shared::trace::GilFlavour;
 
-use crate::engine::interp::InterpConfig;
+use crate::engine::interpreter::interp::InterpConfig;
 
 fn int(name: &str, description: &str, min: i64, max: i64, default: i64) -> KnobDef {
     KnobDef {

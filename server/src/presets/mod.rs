@@ -9,7 +9,7 @@ use gilscope_shared::spec::{find_preset, ExperimentSpec, Knobs, PresetInfo, Spec
 
 use crate::engine::{RunHandle, StartError};
 
-pub use crate::engine::program::Preset;
+pub use crate::engine::running::program::Preset;
 
 pub mod common;
 pub mod knobs;

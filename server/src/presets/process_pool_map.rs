@@ -7,10 +7,10 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 
 use super::common::{arena, child_program, pool_worker_main, sequential, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::mp_pool::Pool;
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::multiprocessing::mp_pool::Pool;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::worker::WorkerCtx;
 
 pub struct ProcessPoolMap;
 

@@ -7,13 +7,13 @@ use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
 
 use super::common::{arena, attach_queue, child_program, count, processes, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::mp_queue::MpQueue;
-use crate::engine::process::Process;
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::shared_objects::SharedObjects;
-use crate::engine::stop::Stopped;
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::mp_queue::MpQueue;
+use crate::engine::multiprocessing::process::Process;
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueProducerConsumer;
 

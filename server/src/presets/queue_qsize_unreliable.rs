@@ -10,12 +10,12 @@ use gilscope_shared::spec::{Group, Knobs, PresetInfo};
 use super::common::{arena, attach_queue, child_program, count, with_main};
 use super::knobs::{self, defaults, interp_config, render};
 use super::queue_producer_consumer::work_knob;
-use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::mp_queue::MpQueue;
-use crate::engine::process::Process;
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::shared_objects::SharedObjects;
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::multiprocessing::mp_queue::MpQueue;
+use crate::engine::multiprocessing::process::Process;
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueQsizeUnreliable;
 

@@ -14,17 +14,17 @@ use gilscope_shared::trace::State;
 
 use super::common::{arena, attach_queue, child_program, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::mp_manager::{serve, Proxy, OP_SHUTDOWN};
-use crate::engine::mp_pool::{attach_pipes, worker, Pool, PoolFn};
-use crate::engine::mp_queue::MpQueue;
-use crate::engine::process::Process;
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::shared_objects::SharedObjects;
-use crate::engine::shared_value::SharedValue;
-use crate::engine::simple_queue::SimpleQueue;
-use crate::engine::stop::Stopped;
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::mp_manager::{serve, Proxy, OP_SHUTDOWN};
+use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, Pool, PoolFn};
+use crate::engine::multiprocessing::mp_queue::MpQueue;
+use crate::engine::multiprocessing::process::Process;
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::multiprocessing::shared_value::SharedValue;
+use crate::engine::multiprocessing::simple_queue::SimpleQueue;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::worker::WorkerCtx;
 
 pub struct ReturnValues;
 

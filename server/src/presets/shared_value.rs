@@ -9,11 +9,11 @@ use gilscope_shared::trace::CounterKind;
 
 use super::common::{arena, child_program, processes, with_main};
 use super::knobs::{self, defaults, interp_config, render};
-use crate::engine::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::program::{Experiment, Measures, Preset};
-use crate::engine::shared_objects::SharedObjects;
-use crate::engine::shared_value::SharedValue;
-use crate::engine::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::multiprocessing::shared_value::SharedValue;
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::worker::WorkerCtx;
 
 pub struct SharedValuePreset;
 

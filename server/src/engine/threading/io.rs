@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use gilscope_shared::trace::State;
 
-use super::interp::{EngineError, Interp, Py};
-use super::recorder::Recorder;
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::interp::{EngineError, Interp, Py};
+use crate::engine::interpreter::recorder::Recorder;
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
 /// The client end of a connection to an echo peer.
 pub struct EchoClient {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use gilscope_shared::trace::State;
 
-use super::interp::Py;
-use super::shm::{Arena, Offset, Sem};
-use super::stop::Stopped;
+use crate::engine::interpreter::interp::Py;
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::shm::{Arena, Offset, Sem};
 
 /// The method call and the C work of `acquire()` or `release()` (the same as a lock's).
 pub const SEM_CALL_BYTECODES: u64 = 12;

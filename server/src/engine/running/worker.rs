@@ -18,14 +18,16 @@ use std::time::Duration;
 
 use gilscope_shared::trace::{Lane, LaneId, Span, State, TraceDelta};
 
-use super::bytecode::{set_calibration, spin};
-use super::clock::Epoch;
-use super::interp::{Budget, Ids, Interp, RunEnv, ThreadHandle};
-use super::program::Registry;
-use super::recorder::{EventSink, LaneStatus};
-use super::shm::Arena;
-use super::stop::StopFlag;
-use super::wire::{self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION};
+use crate::engine::interpreter::bytecode::{set_calibration, spin};
+use crate::engine::interpreter::clock::Epoch;
+use crate::engine::interpreter::interp::{Budget, Ids, Interp, RunEnv, ThreadHandle};
+use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
+use crate::engine::interpreter::stop::StopFlag;
+use crate::engine::multiprocessing::shm::Arena;
+use crate::engine::multiprocessing::wire::{
+    self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION,
+};
+use crate::engine::running::program::Registry;
 
 /// How often the child tells the parent what each lane is doing right now.
 const HEARTBEAT: Duration = Duration::from_millis(20);
@@ -119,7 +121,7 @@ fn tie_to_parent() -> Result<(), String> {
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         return Err(format!("prctl: {}", std::io::Error::last_os_error()));
     }
-    let expected = std::env::var(super::process::PARENT_PID_ENV)
+    let expected = std::env::var(crate::engine::multiprocessing::process::PARENT_PID_ENV)
         .ok()
         .and_then(|p| p.parse::<i32>().ok())
         .ok_or("started without GILSCOPE_PARENT_PID (only gilscope starts workers)")?;

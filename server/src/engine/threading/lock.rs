@@ -10,8 +10,8 @@ use std::sync::{Condvar, Mutex};
 
 use gilscope_shared::trace::State;
 
-use super::interp::Py;
-use super::stop::{Stopped, MAX_WAIT};
+use crate::engine::interpreter::interp::Py;
+use crate::engine::interpreter::stop::{Stopped, MAX_WAIT};
 
 /// Bytecode-equivalents of the C work in `lock.acquire()` and in `lock.release()`.
 pub const ACQUIRE_BYTECODES: u64 = 12;

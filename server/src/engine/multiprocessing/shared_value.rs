@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use gilscope_shared::trace::{MarkKind, State};
 
-use super::interp::Py;
-use super::shm::{Arena, Offset, RLock};
-use super::stop::Stopped;
+use crate::engine::interpreter::interp::Py;
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::shm::{Arena, Offset, RLock};
 
 /// The property call, ctypes' getter and the C work of one lock acquire + release around a
 /// read of `v.value` (half before the load, half after).

@@ -11,8 +11,8 @@ use std::sync::{Condvar, Mutex};
 
 use gilscope_shared::trace::{CounterId, CounterKind, MarkKind, QueueId, State};
 
-use super::interp::{Interp, Py};
-use super::stop::{Stopped, MAX_WAIT};
+use crate::engine::interpreter::interp::{Interp, Py};
+use crate::engine::interpreter::stop::{Stopped, MAX_WAIT};
 
 pub const PUT_BYTECODES: u64 = 145;
 pub const GET_BYTECODES: u64 = 145;

@@ -13,7 +13,7 @@ use gilscope_shared::trace::{
     CounterId, Lane, LaneId, Mark, MarkKind, Nanos, Sample, Span, State, TraceDelta,
 };
 
-use super::clock::Epoch;
+use crate::engine::interpreter::clock::Epoch;
 
 /// A batch is sent once this many events are buffered...
 pub const FLUSH_EVENTS: usize = 512;

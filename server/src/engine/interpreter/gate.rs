@@ -3,7 +3,7 @@
 
 use std::sync::{Condvar, Mutex};
 
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
 #[derive(Default)]
 pub struct Gate {

@@ -32,13 +32,15 @@ use gilscope_shared::spec::Knobs;
 use gilscope_shared::trace::{InterpId, LaneId, MarkKind, Nanos, Span, State, TraceDelta};
 use serde::{Deserialize, Serialize};
 
-use super::bytecode::calibration;
-use super::gate::Gate;
-use super::interp::{Interp, InterpConfig, Py};
-use super::recorder::LaneStatus;
-use super::shared_objects::SharedObjects;
-use super::stop::{Stopped, MAX_WAIT};
-use super::wire::{self, FrameReader, FromWorker, ToWorker, WorkerJob, MAGIC, WIRE_VERSION};
+use crate::engine::interpreter::bytecode::calibration;
+use crate::engine::interpreter::gate::Gate;
+use crate::engine::interpreter::interp::{Interp, InterpConfig, Py};
+use crate::engine::interpreter::recorder::LaneStatus;
+use crate::engine::interpreter::stop::{Stopped, MAX_WAIT};
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::multiprocessing::wire::{
+    self, FrameReader, FromWorker, ToWorker, WorkerJob, MAGIC, WIRE_VERSION,
+};
 
 /// Overrides which executable runs worker processes.
 pub const WORKER_EXE_ENV: &str = "GILSCOPE_WORKER_EXE";

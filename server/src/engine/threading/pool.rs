@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::trace::{LaneKind, MarkKind, State};
 
-use super::gate::Gate;
-use super::interp::{EngineError, Interp, Py, ThreadHandle};
-use super::queue::Queue;
-use super::stop::Stopped;
+use crate::engine::interpreter::gate::Gate;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::threading::queue::Queue;
 
 /// A function the pool runs on each item: `f(x)` in Python.
 pub type TaskFn = Arc<dyn Fn(&mut Py, i64) -> Result<i64, Stopped> + Send + Sync>;

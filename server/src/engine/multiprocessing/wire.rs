@@ -19,9 +19,9 @@ use gilscope_shared::trace::{
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::bytecode::Calibration;
-use super::process::ChildProgram;
-use super::shared_objects::SharedObjects;
+use crate::engine::interpreter::bytecode::Calibration;
+use crate::engine::multiprocessing::process::ChildProgram;
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
 
 /// Bumped whenever a message changes shape.
 pub const WIRE_VERSION: u32 = 4;

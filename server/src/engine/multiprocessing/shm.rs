@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
 /// A run's shared memory. Objects are allocated once, by the parent, before any child starts.
 pub struct Arena {
@@ -239,7 +239,7 @@ pub struct RLock {
 fn me() -> u64 {
     thread_local! {
         static ME: u64 =
-            (u64::from(std::process::id()) << 32) | u64::from(super::clock::os_tid());
+            (u64::from(std::process::id()) << 32) | u64::from(crate::engine::interpreter::clock::os_tid());
     }
     ME.with(|me| *me)
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::trace::{Lane, LaneId, Nanos, Span, Trace, TraceDelta};
 
-use super::clock::Epoch;
-use super::recorder::{EventSink, LaneStatus};
+use crate::engine::interpreter::clock::Epoch;
+use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
 
 /// The in-process sink: batches travel over a channel (`Sender` is `Sync` and lock-free on the
 /// sending side), only when a recorder flushes a batch.

@@ -20,12 +20,12 @@ use gilscope_shared::trace::{
     LaneKind, QueueId, QueueInfo, State, TraceDelta,
 };
 
-use super::bytecode::{calibration, spin, Calibration};
-use super::clock::{os_tid, thread_cpu_ns, Epoch};
-use super::gate::Gate;
-use super::gil::{Gil, MAX_THREADS};
-use super::recorder::{EventSink, Recorder};
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::bytecode::{calibration, spin, Calibration};
+use crate::engine::interpreter::clock::{os_tid, thread_cpu_ns, Epoch};
+use crate::engine::interpreter::gate::Gate;
+use crate::engine::interpreter::gil::{Gil, MAX_THREADS};
+use crate::engine::interpreter::recorder::{EventSink, Recorder};
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
 /// Bytecodes of a Python-level call site: `LOAD_GLOBAL f`, `PRECALL`, `CALL`.
 pub const CALL_BYTECODES: u64 = 3;
@@ -206,8 +206,6 @@ pub enum EngineError {
     Spawn(#[from] std::io::Error),
     #[error("a new thread did not report in")]
     NoReport,
-    #[error(transparent)]
-    Process(#[from] super::process::ProcessError),
     #[error("preset {0} has no program for a worker process")]
     NoProcessProgram(String),
     #[error("could not set up shared memory: {0}")]

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use gilscope_shared::trace::{GilFlavour, InterpId, LaneId, MarkKind, State};
 
-use super::recorder::Recorder;
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::recorder::Recorder;
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
 /// Most threads one interpreter can have.
 pub const MAX_THREADS: usize = 128;

@@ -11,8 +11,8 @@ use gilscope_shared::spec::{Knobs, PresetInfo};
 use gilscope_shared::summary::ProcessFigures;
 use gilscope_shared::trace::CounterId;
 
-use super::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use super::worker::WorkerCtx;
+use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use crate::engine::running::worker::WorkerCtx;
 
 /// A lesson's experiment: what it teaches and how to run it.
 pub trait Preset: Sync + Send {

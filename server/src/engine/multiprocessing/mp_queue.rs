@@ -30,9 +30,9 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use gilscope_shared::trace::{CounterId, CounterKind, LaneKind, MarkKind, QueueId, State};
 use serde::{Deserialize, Serialize};
 
-use super::interp::{EngineError, Interp, Py, ThreadHandle};
-use super::shm::{Arena, Offset, RLock, Sem};
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::multiprocessing::shm::{Arena, Offset, RLock, Sem};
 
 /// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
 /// `notify()`): 622 ns a put on this machine, feeder's share included (docs/processes.md).

@@ -17,14 +17,16 @@ use gilscope_shared::spec::Knobs;
 use gilscope_shared::summary::{Cap, EndReason, Summary};
 use gilscope_shared::trace::{CounterKind, Lane, Sample, Trace, TraceDelta};
 
-use super::clock::Epoch;
-use super::collector::Collector;
-use super::cores::{CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS};
-use super::interp::{Budget, EngineError, Ids, RunEnv};
-use super::program::{Experiment, Measures, Preset};
-use super::recorder::{EventSink, LaneStatus};
-use super::stop::StopFlag;
-use super::summarize::{summarize, Timings};
+use crate::engine::interpreter::clock::Epoch;
+use crate::engine::interpreter::collector::Collector;
+use crate::engine::interpreter::interp::{Budget, EngineError, Ids, RunEnv};
+use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
+use crate::engine::interpreter::stop::StopFlag;
+use crate::engine::running::cores::{
+    CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS,
+};
+use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::summarize::{summarize, Timings};
 
 /// The limits no run can pass, whatever its knobs.
 #[derive(Clone, Copy, Debug)]

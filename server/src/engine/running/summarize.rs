@@ -12,8 +12,8 @@ use gilscope_shared::trace::{
 use gilscope_shared::validate::validate;
 use rayon::prelude::*;
 
-use super::bytecode::calibration;
-use super::program::Measures;
+use crate::engine::interpreter::bytecode::calibration;
+use crate::engine::running::program::Measures;
 
 /// Timings of the run measured outside the trace.
 #[derive(Default, Debug, Clone)]

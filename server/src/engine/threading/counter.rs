@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use gilscope_shared::trace::MarkKind;
 
-use super::interp::Py;
-use super::lock::Lock;
-use super::stop::Stopped;
+use crate::engine::interpreter::interp::Py;
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::threading::lock::Lock;
 
 /// At most this many lost-update marks per run (the count itself is exact regardless).
 const MAX_LOST_MARKS: u32 = 20_000;

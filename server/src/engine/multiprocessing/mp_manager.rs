@@ -16,9 +16,9 @@ use std::collections::VecDeque;
 
 use gilscope_shared::trace::State;
 
-use super::interp::Py;
-use super::simple_queue::SimpleQueue;
-use super::stop::Stopped;
+use crate::engine::interpreter::interp::Py;
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::simple_queue::SimpleQueue;
 
 /// `BaseProxy._callmethod`: pickling the call, the connection, unpickling the answer.
 pub const PROXY_CALL_BYTECODES: u64 = 1_500;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::mp_queue::QueueDesc;
-use super::shm::Arena;
-use super::simple_queue::PipeDesc;
+use crate::engine::multiprocessing::mp_queue::QueueDesc;
+use crate::engine::multiprocessing::shm::Arena;
+use crate::engine::multiprocessing::simple_queue::PipeDesc;
 
 /// The shared objects of a run, as a child finds them.
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]

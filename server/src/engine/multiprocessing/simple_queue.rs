@@ -14,9 +14,9 @@ use std::sync::Arc;
 use gilscope_shared::trace::State;
 use serde::{Deserialize, Serialize};
 
-use super::interp::{EngineError, Py};
-use super::shm::{Arena, Offset, RLock};
-use super::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::interp::{EngineError, Py};
+use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::multiprocessing::shm::{Arena, Offset, RLock};
 
 /// A message may not be longer than this many integers (a map's chunk of 10M items fits).
 const MAX_INTS: usize = 16 << 20;

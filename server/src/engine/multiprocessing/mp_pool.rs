@@ -22,14 +22,14 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::trace::{LaneKind, MarkKind, State};
 
-use super::gate::Gate;
-use super::interp::{EngineError, Interp, Py, ThreadHandle};
-use super::process::{ChildProgram, Process};
-use super::queue::Queue;
-use super::shared_objects::SharedObjects;
-use super::shm::Arena;
-use super::simple_queue::SimpleQueue;
-use super::stop::Stopped;
+use crate::engine::interpreter::gate::Gate;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
+use crate::engine::interpreter::stop::Stopped;
+use crate::engine::multiprocessing::process::{ChildProgram, Process};
+use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::multiprocessing::shm::Arena;
+use crate::engine::multiprocessing::simple_queue::SimpleQueue;
+use crate::engine::threading::queue::Queue;
 
 /// Pickling a task or a result: a base...
 pub const PICKLE_BASE_BYTECODES: u64 = 250;
@@ -53,7 +53,7 @@ pub type PoolFn = Arc<dyn Fn(&mut Py, i64) -> Result<i64, Stopped> + Send + Sync
 
 /// CPython's default `map` chunk size (`Pool._map_async`).
 pub fn default_chunksize(items: usize, workers: usize) -> usize {
-    super::pool::default_chunksize(items, workers)
+    crate::engine::threading::pool::default_chunksize(items, workers)
 }
 
 fn pickle_cost(items: usize) -> u64 {

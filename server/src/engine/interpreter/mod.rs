@@ -1,0 +1,11 @@
+//! The interpreter core: the clock, the calibrated bytecode, the GIL, an interpreter and its
+//! threads, and how what they do is recorded and collected.
+
+pub mod bytecode;
+pub mod clock;
+pub mod collector;
+pub mod gate;
+pub mod gil;
+pub mod interp;
+pub mod recorder;
+pub mod stop;
