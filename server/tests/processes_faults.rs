@@ -188,7 +188,7 @@ fn script(name: &str, body: &str) -> String {
 }
 
 /// A Python stand-in for a worker that says a valid `Hello` frame (MessagePack written by
-/// hand: {"Hello": {"magic": .., "version": 1, "pid": ..}}) and then does `then`.
+/// hand: {"Hello": {"magic": .., "version": WIRE_VERSION, "pid": ..}}) and then does `then`.
 fn fake_worker(name: &str, then: &str) -> String {
     script(
         name,
@@ -198,12 +198,13 @@ import os, struct, sys, time
 def s(t):
     b = t.encode()
     return bytes([0xa0 | len(b)]) + b
-body = b"\x81" + s("Hello") + b"\x83" + s("magic") + s("gilscope-worker") + s("version") + b"\x02" + s("pid") + b"\xce" + struct.pack(">I", os.getpid())
+body = b"\x81" + s("Hello") + b"\x83" + s("magic") + s("gilscope-worker") + s("version") + bytes([{version}]) + s("pid") + b"\xce" + struct.pack(">I", os.getpid())
 out = sys.stdout.buffer
 out.write(struct.pack("<I", len(body)) + body)
 out.flush()
 {then}
-"#
+"#,
+            version = gilscope_server::engine::multiprocessing::wire::WIRE_VERSION,
         ),
     )
 }
