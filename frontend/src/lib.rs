@@ -14,7 +14,7 @@ mod code;
 pub mod connection;
 mod cores;
 mod dash;
-pub mod figures;
+pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
 mod hooks;

@@ -2,6 +2,7 @@
 //! Serde types and pure functions only; no I/O, so it compiles for wasm32 and for the host.
 
 pub mod coalesce;
+pub mod figures;
 pub mod protocol;
 pub mod spec;
 pub mod summary;

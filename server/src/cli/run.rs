@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use gilscope_shared::figures;
 use gilscope_shared::spec::{ExperimentSpec, KnobValue, SpecError};
 use gilscope_shared::summary::Summary;
 
@@ -85,54 +86,26 @@ pub fn main(args: RunArgs) -> ExitCode {
     }
 }
 
-fn opt(value: Option<f64>, digits: usize, unit: &str) -> String {
-    value.map_or("-".to_string(), |v| format!("{v:.digits$}{unit}"))
-}
-
+/// The run's figures as the dashboard's cards show them (the same presenter), then what
+/// only a terminal reader wants: time per state, calibration, the trace's invariants.
 fn print_table(s: &Summary) {
     let knobs: Vec<String> = s.knobs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let row = |name: &str, value: String| println!("  {name:<22} {value}");
+    let row = |name: &str, value: String| println!("  {name:<26} {value}");
     println!("{}  ({})", s.preset, knobs.join(" "));
-    row("end", s.end.describe());
-    row("wall", format!("{:.3} s", s.wall_s));
-    row("baseline (1 thread)", opt(s.baseline_wall_s, 3, " s"));
-    row("speedup", opt(s.speedup, 2, "x"));
-    row("cores busy (mean)", format!("{:.2}", s.cores_busy_mean));
-    row(
-        "GIL hand-offs",
-        s.gil_handoffs.map_or("-".into(), |v| v.to_string()),
-    );
-    row("GIL hold (median)", opt(s.gil_hold_ms_median, 2, " ms"));
-    row("GIL wait (total)", opt(s.gil_wait_ms_total, 1, " ms"));
-    row(
-        "GIL drop requests",
-        s.gil_drop_requests.map_or("-".into(), |v| v.to_string()),
-    );
-    if s.expected_count.is_some() {
-        let i = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
-        row("expected count", i(s.expected_count));
-        row("final count", i(s.final_count));
-        row("lost updates", i(s.lost_updates));
+    for card in figures::cards(s, None) {
+        let value = if card.detail.is_empty() {
+            card.value
+        } else {
+            format!("{}   ({})", card.value, card.detail)
+        };
+        row(card.label, value);
     }
-    if s.ops_per_s.is_some() {
-        row("ops/s", opt(s.ops_per_s, 1, ""));
-        row("ops/s alone", opt(s.baseline_ops_per_s, 1, ""));
-    }
-    if let Some(ordered) = s.results_in_order {
-        row("results in order", ordered.to_string());
-    }
-    row("ns per bytecode", format!("{:.2}", s.ns_per_bytecode));
-    let states: Vec<String> = s
-        .time_per_state_s
+    let states: Vec<String> = figures::state_shares(s)
         .iter()
-        .map(|(state, t)| {
-            format!(
-                "{}={t:.3}s",
-                serde_json::to_value(state).unwrap().as_str().unwrap_or("?")
-            )
-        })
+        .map(|(state, share)| format!("{} {:.0} %", state.label(), share * 100.0))
         .collect();
-    row("time per state", states.join(" "));
+    row("time per state", states.join(", "));
+    row("ns per bytecode", format!("{:.2}", s.ns_per_bytecode));
     row(
         "invariants",
         if s.invariants_ok {

@@ -1,9 +1,9 @@
-//! The summary cards' content: which figures apply to a run, and how each is written.
-//! Plain functions of the [`Summary`], so the host tests pin the wording and the browser test
-//! can format the server's figures the same way.
+//! A run's figures for people: which apply to a run, and how each is written. One presenter
+//! for every place that shows them — the dashboard's cards, `gilscope run`'s table, the
+//! browser test — so they never disagree. Plain functions of the [`Summary`].
 
-use gilscope_shared::summary::Summary;
-use gilscope_shared::trace::State;
+use crate::summary::Summary;
+use crate::trace::State;
 
 /// One card: a big value under a label, with a line of detail.
 #[derive(Clone, Debug, PartialEq)]
@@ -210,7 +210,7 @@ pub fn state_shares(s: &Summary) -> Vec<(State, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gilscope_shared::summary::EndReason;
+    use crate::summary::EndReason;
     use std::collections::BTreeMap;
 
     fn summary() -> Summary {
