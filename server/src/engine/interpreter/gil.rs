@@ -288,6 +288,11 @@ impl Gil {
         rec: &mut Recorder,
         released_at: Option<u64>,
     ) -> Result<(), Stopped> {
+        // A holder that only ever releases for a tick and takes the lock straight back must
+        // still notice that the run is stopping (it never waits, so never sees the flag below).
+        if self.stop.is_set() {
+            return Err(Stopped);
+        }
         let mut g = self.lock();
         let mut waited = false;
         if g.locked {

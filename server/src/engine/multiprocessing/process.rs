@@ -605,6 +605,9 @@ fn read_child(
             );
         }
         loop {
+            if interp.env.stop.is_set() {
+                break; // the top of the outer loop ends the child
+            }
             let msg = match reader.next_frame::<FromWorker>() {
                 Ok(Some(m)) => m,
                 Ok(None) => break,

@@ -29,6 +29,8 @@ pub const WIRE_VERSION: u32 = 4;
 pub const MAGIC: &str = "gilscope-worker";
 /// No frame is larger (a batch of 512 events is a few tens of kB).
 pub const MAX_FRAME: usize = 64 << 20;
+/// [`FrameReader::fill`] reads at most this much at a time.
+pub const MAX_FILL: usize = 1 << 20;
 
 /// What the parent tells a worker to do.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -214,7 +216,9 @@ impl FrameReader {
     pub fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<usize, WireError> {
         let mut total = 0;
         let mut chunk = [0u8; 64 * 1024];
-        loop {
+        // A child that writes as fast as we read must not keep the reader here (or grow the
+        // buffer) without end: at most this much per call, the rest stays in the pipe.
+        while total < MAX_FILL {
             // SAFETY: `chunk` is a valid writable buffer of the given length.
             let n = unsafe {
                 libc::read(
@@ -239,6 +243,7 @@ impl FrameReader {
                 _ => Err(err.into()),
             };
         }
+        Ok(total)
     }
 
     /// The next whole frame, decoded; `Ok(None)` if it has not fully arrived.
@@ -332,6 +337,35 @@ mod tests {
             Some(FromWorker::Failed { .. })
         ));
         assert!(reader.next_frame::<FromWorker>().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_fill_reads_at_most_max_fill_however_fast_the_child_writes() {
+        let (rx, tx) = pipe();
+        // The writer blocks when the pipe is full (its end is made blocking here).
+        // SAFETY: F_SETFL on our own descriptor.
+        unsafe { libc::fcntl(tx.as_raw_fd(), libc::F_SETFL, 0) };
+        let writer = std::thread::spawn(move || {
+            let mut tx = tx;
+            let chunk = vec![0u8; 64 * 1024];
+            for _ in 0..(4 * MAX_FILL / chunk.len()) {
+                if tx.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut reader = FrameReader::default();
+        let mut total = 0;
+        while total < 4 * MAX_FILL {
+            let n = reader.fill(rx.as_fd()).expect("reading works");
+            assert!(n <= MAX_FILL, "one fill read {n} bytes");
+            total += n;
+            reader.buf.clear();
+            if n == 0 {
+                std::thread::yield_now();
+            }
+        }
+        writer.join().expect("the writer ends");
     }
 
     #[test]
