@@ -1,5 +1,5 @@
 //! What each colour means: one colour per thread state, the same in every view
-//! (see shared/notes/visual-design.md; the colours are CSS variables in style.css).
+//! (see docs/visual-design.md; the colours are CSS variables in static/style.css).
 
 use gilscope_shared::trace::State;
 use leptos::prelude::*;

@@ -1,4 +1,4 @@
-//! The lessons, grouped as in LESSONS.md, each with its claim; the chosen one's knobs below.
+//! The lessons, grouped as in docs/lessons.md, each with its claim; the chosen one's knobs below.
 //! Keys 1–9 choose the lessons in this order.
 
 use gilscope_shared::spec::Group;

@@ -41,7 +41,7 @@ pub fn busy_between(a: (u64, u64), b: (u64, u64)) -> f64 {
 }
 
 /// Other work on a shared machine steals the cores a speed-up needs: wait (at most 10 s) until
-/// less than half a core is busy before a timing run (observing-real-cpython.md).
+/// less than half a core is busy before a timing run (docs/cpython.md, "Timing pitfalls").
 pub fn wait_for_quiet() {
     let t = std::time::Instant::now();
     while t.elapsed() < std::time::Duration::from_secs(10) {

@@ -67,7 +67,7 @@ pub struct KnobDef {
     pub kind: KnobKind,
 }
 
-/// The sidebar group of a preset, as in LESSONS.md.
+/// The sidebar group of a preset, as in docs/lessons.md.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {

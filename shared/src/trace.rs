@@ -67,7 +67,7 @@ impl State {
         }
     }
 
-    /// The Okabe–Ito colour of this state (see notes/visual-design.md).
+    /// The Okabe–Ito colour of this state (see docs/visual-design.md).
     pub fn colour(self) -> &'static str {
         match self {
             State::Running => "#009E73",

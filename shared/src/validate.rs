@@ -1,4 +1,4 @@
-//! Checks the invariants of the trace model on any trace (DESIGN.md, "Invariants").
+//! Checks the invariants of the trace model on any trace (docs/design.md, "Invariants").
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,5 +1,5 @@
 //! The GIL, all three flavours, modelled on CPython's `Python/ceval_gil.c` (see
-//! `shared/notes/cpython-gil.md`, whose pseudo-code `take_gil` / `drop_gil` follow line by line).
+//! `docs/cpython.md`, whose steps of `take_gil` / `drop_gil` the code follows one by one).
 //!
 //! - [`GilFlavour::Current`] (3.2+): a free GIL is taken at once; a waiter waits one switch
 //!   interval on a condition variable and, if no hand-off happened meanwhile, sets the

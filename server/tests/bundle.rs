@@ -1,0 +1,64 @@
+//! The dashboard's download stays under its budget: the wasm module and its JS glue, as the
+//! server embeds and serves them, gzipped (level 9, as `gzip -9`), at most [`BUDGET`] bytes
+//! together. The README's "Numbers" give the current sizes.
+
+use std::io::Write;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use gilscope_server::{app, assets, AppState};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Gzipped bytes of the wasm and the JS together (320 KB).
+const BUDGET: usize = 320_000;
+
+/// What a viewer's browser downloads beyond the page and the stylesheet.
+const FILES: &[&str] = &["pkg/gilscope_frontend_bg.wasm", "pkg/gilscope_frontend.js"];
+
+async fn served(path: &str) -> Vec<u8> {
+    let state = AppState::new("127.0.0.1:7878".parse().unwrap(), CancellationToken::new());
+    let request = Request::get(format!("/{path}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "GET /{path}");
+    axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+fn gzipped_len(data: &[u8]) -> usize {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap().len()
+}
+
+#[tokio::test]
+async fn the_dashboard_bundle_is_under_its_budget() {
+    if !assets::has_frontend() {
+        eprintln!(
+            "SKIPPED the_dashboard_bundle_is_under_its_budget: this binary was built with \
+             GILSCOPE_SKIP_FRONTEND=1, so it embeds no dashboard to measure"
+        );
+        return;
+    }
+    let mut report = Vec::new();
+    let mut total = 0;
+    for path in FILES {
+        let data = served(path).await;
+        let gz = gzipped_len(&data);
+        report.push(format!("{path}: {} bytes, {gz} gzipped", data.len()));
+        total += gz;
+    }
+    let report = report.join("; ");
+    println!("bundle: {report}; total {total} gzipped, budget {BUDGET}");
+    assert!(
+        total <= BUDGET,
+        "the dashboard bundle is {total} bytes gzipped, over its budget of {BUDGET} ({report}): \
+         make it smaller, or raise the budget on purpose and say why in the README"
+    );
+}
