@@ -44,11 +44,12 @@ pub fn main(args: PresetsArgs) -> ExitCode {
         println!();
     }
     println!(
-        "Caps on every run: at most {} bytecodes executed (experiment and baseline each), \
-         at most {} s of wall time (baseline included); a run that hits one ends there and \
-         says so in its summary.",
+        "Caps on every run: at most {} bytecodes executed by all its processes (experiment \
+         and baseline each), at most {} s of wall time (baseline included), at most {} \
+         recorded events; a run that hits one ends there and says so in its summary.",
         CAPS.max_bytecodes,
-        CAPS.max_wall.as_secs()
+        CAPS.max_wall.as_secs(),
+        CAPS.max_events
     );
     ExitCode::SUCCESS
 }
