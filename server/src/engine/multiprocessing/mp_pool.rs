@@ -345,8 +345,8 @@ pub fn attach_pipes(
     shared: &SharedObjects,
 ) -> Result<(SimpleQueue, SimpleQueue), EngineError> {
     match (shared.pipe("pool inqueue"), shared.pipe("pool outqueue")) {
-        // SAFETY: the job's descriptors are this child's inherited pipe ends, attached once.
         (Some(i), Some(o)) => {
+            // SAFETY: the job's descriptors are this child's inherited pipe ends, attached once.
             Ok(unsafe { (SimpleQueue::attach(arena, i), SimpleQueue::attach(arena, o)) })
         }
         _ => Err(EngineError::Shm("the job carries no pool pipes".into())),

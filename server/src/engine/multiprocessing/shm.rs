@@ -25,6 +25,7 @@ pub struct Arena {
 // SAFETY: the mapping is plain shared memory; every object placed in it is itself `Sync`
 // (atomics, POSIX semaphores) and is only reached through `&` references.
 unsafe impl Send for Arena {}
+// SAFETY: as for `Send`: shared access only ever goes through `Sync` objects.
 unsafe impl Sync for Arena {}
 
 /// Where an object lives in the arena, as passed to a child.
@@ -53,7 +54,8 @@ impl Arena {
     /// `fd` must be an open memfd of at least `len` bytes that nothing else in this process
     /// owns (the child takes ownership of it).
     pub unsafe fn attach(fd: RawFd, len: usize) -> io::Result<Arena> {
-        let fd = OwnedFd::from_raw_fd(fd);
+        // SAFETY: the caller gives us ownership of this open memfd.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         Self::map(fd, len)
     }
 
@@ -110,7 +112,9 @@ impl Arena {
     /// must have been initialised with [`Sem::init`]).
     pub unsafe fn at<T>(&self, offset: Offset) -> &T {
         assert!(offset + std::mem::size_of::<T>() <= self.len);
-        &*self.base.add(offset).cast::<T>()
+        // SAFETY: in bounds (checked above) of a live mapping, and the caller promises a `T`
+        // was placed there.
+        unsafe { &*self.base.add(offset).cast::<T>() }
     }
 
     /// A shared 64-bit integer at `offset` (zeroed memory is 0).
@@ -173,6 +177,7 @@ impl Sem {
     pub fn init(arena: &Arena, offset: Offset, value: u32) -> io::Result<&Sem> {
         // SAFETY: `offset` was allocated for a Sem; sem_init on memory of the right size.
         let sem: &Sem = unsafe { arena.at(offset) };
+        // SAFETY: a process-shared semaphore initialised in place, once, before any child runs.
         if unsafe { libc::sem_init(sem.0.get(), 1, value) } != 0 {
             return Err(io::Error::last_os_error());
         }

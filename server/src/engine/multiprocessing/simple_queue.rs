@@ -140,8 +140,10 @@ impl SimpleQueue {
         SimpleQueue {
             desc: desc.clone(),
             arena: arena.clone(),
-            reader: File::from_raw_fd(desc.read_fd),
-            writer: File::from_raw_fd(desc.write_fd),
+            // SAFETY: the caller hands over these inherited descriptors (see above).
+            reader: unsafe { File::from_raw_fd(desc.read_fd) },
+            // SAFETY: as for the read end.
+            writer: unsafe { File::from_raw_fd(desc.write_fd) },
         }
     }
 

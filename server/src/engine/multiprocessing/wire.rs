@@ -281,10 +281,8 @@ mod tests {
     fn pipe() -> (std::fs::File, std::fs::File) {
         let mut fds = [0; 2];
         // SAFETY: `fds` has room for two descriptors.
-        assert_eq!(
-            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) },
-            0
-        );
+        let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+        assert_eq!(made, 0);
         use std::os::fd::FromRawFd;
         // SAFETY: both fds were just created and are owned here.
         unsafe {

@@ -140,6 +140,7 @@ pub fn main(presets: Registry) -> ExitCode {
     }
     // SAFETY: dup/dup2 on the standard descriptors of this fresh process.
     let out_fd = unsafe { libc::dup(1) };
+    // SAFETY: as above: fd 1 now points at stderr, its old pipe kept as `out_fd`.
     if out_fd < 0 || unsafe { libc::dup2(2, 1) } < 0 {
         eprintln!("gilscope worker: cannot set up its pipe");
         return ExitCode::FAILURE;
