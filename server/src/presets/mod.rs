@@ -102,3 +102,49 @@ pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, RunError> {
     let (preset, knobs) = resolve(spec)?;
     Ok(crate::engine::start(preset, knobs)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use gilscope_shared::spec::KnobKind;
+
+    /// A knob's kind and bounds, without its default (which each lesson chooses).
+    fn bounds(kind: &KnobKind) -> String {
+        match kind {
+            KnobKind::Int { min, max, .. } => format!("int {min}..={max}"),
+            KnobKind::Float { min, max, .. } => format!("float {min}..={max}"),
+            KnobKind::Bool { .. } => "bool".to_string(),
+            KnobKind::Choice { options, .. } => format!("one of {options:?}"),
+        }
+    }
+
+    #[test]
+    fn knobs_with_the_same_name_have_the_same_bounds_in_every_lesson() {
+        let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for info in super::infos() {
+            for knob in &info.knobs {
+                let here = bounds(&knob.kind);
+                match seen.get(&knob.name) {
+                    Some((first, there)) => assert_eq!(
+                        &here, there,
+                        "knob {} is {here} in {} but {there} in {first}",
+                        knob.name, info.name
+                    ),
+                    None => {
+                        seen.insert(knob.name.clone(), (info.name.clone(), here));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lesson_names_are_unique() {
+        let mut names: Vec<&str> = super::ALL.iter().map(|p| p.name()).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "two lessons share a name");
+    }
+}
