@@ -11,40 +11,13 @@ use gilscope_server::presets::start;
 use gilscope_shared::summary::EndReason;
 use gilscope_shared::trace::{State, Trace};
 
-/// Small knob values per preset, so the whole suite stays short.
+/// Each lesson's own small knob values, so the whole suite stays short.
 fn small(preset: &str) -> Vec<(&'static str, &'static str)> {
-    match preset {
-        "cpu-threads" => vec![("threads", "3"), ("work", "3000000")],
-        "io-threads" => vec![
-            ("threads", "4"),
-            ("tasks", "8"),
-            ("io_ms", "2"),
-            ("work", "7000"),
-        ],
-        "join" => vec![("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
-        "counter-race" => vec![("threads", "3"), ("increments", "20000"), ("form", "call")],
-        "thread-pool-map" => vec![
-            ("pool_size", "3"),
-            ("tasks", "10"),
-            ("work", "100000"),
-            ("io_ms", "1"),
-        ],
-        "convoy-effect" => vec![("work", "3000000"), ("switch_interval_ms", "1")],
-        "gil-flavours" => vec![("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
-        "cpu-processes" => vec![("processes", "2"), ("work", "3000000")],
-        "shared-value" => vec![("processes", "2"), ("increments", "20000")],
-        "queue-producer-consumer" => vec![
-            ("items", "200"),
-            ("produce_work", "2000"),
-            ("consume_work", "6000"),
-        ],
-        "queue-qsize-unreliable" => vec![("items", "300")],
-        "process-pool-map" => vec![("processes", "2"), ("items", "20"), ("work", "200000")],
-        "apply-async" => vec![("processes", "2"), ("items", "10"), ("work", "200000")],
-        "queue-vs-shared-memory" => vec![("items", "2000")],
-        "return-values" => vec![("processes", "2"), ("items", "400")],
-        other => panic!("no small knobs for {other}: add them"),
-    }
+    presets::find(preset)
+        .expect("a lesson")
+        .lesson()
+        .small
+        .to_vec()
 }
 
 #[test]

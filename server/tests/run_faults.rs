@@ -7,34 +7,30 @@ mod common;
 use std::time::Duration;
 
 use gilscope_server::engine::interpreter::interp::{EngineError, RunEnv};
-use gilscope_server::engine::{start_with_caps, Caps, Experiment, Preset, CAPS};
+use gilscope_server::engine::{start_with_caps, Caps, Experiment, Lesson, Preset, CAPS};
 use gilscope_server::presets;
 use gilscope_server::presets::cpu_threads::CpuThreads;
 use gilscope_server::runs::{Runs, Update};
 use gilscope_shared::protocol::{RunId, RunInfo, RunState};
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 use gilscope_shared::summary::{Cap, EndReason};
 
 /// A preset whose experiment cannot even be built: its code panics.
 struct Panicky;
 
+static PANICKY: Lesson = Lesson {
+    name: "panicky",
+    group: Group::Threads,
+    claim: "panics",
+    description: "a preset with a bug",
+    python: "",
+    knobs: Vec::new,
+    small: &[],
+};
+
 impl Preset for Panicky {
-    fn name(&self) -> &'static str {
-        "panicky"
-    }
-    fn python(&self, _knobs: &Knobs) -> String {
-        String::new()
-    }
-    fn info(&self) -> PresetInfo {
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Threads,
-            claim: "panics".into(),
-            description: "a preset with a bug".into(),
-            python: String::new(),
-            python_template: String::new(),
-            knobs: vec![],
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &PANICKY
     }
     fn build(&self, _knobs: &Knobs, _env: &RunEnv) -> Result<Experiment, EngineError> {
         panic!("a bug in the panicky preset");

@@ -3,13 +3,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{arena, child_program, pool_worker_main, sequential, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::multiprocessing::mp_pool::Pool;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct ApplyAsync;
@@ -35,30 +35,25 @@ if __name__ == "__main__":
     print(results[:10])
 "#;
 
-impl Preset for ApplyAsync {
-    fn name(&self) -> &'static str {
-        "apply-async"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "apply-async",
+    group: Group::Processes,
+    claim: "apply_async takes one set of arguments and returns one result; iterate for more.",
+    description: "Submissions (the main thread) against completions (the workers, the result handler), and the main thread blocked in get().",
+    python: PYTHON,
+    knobs: || {
+        vec![
             knobs::processes(2),
             knobs::items("tasks submitted, one apply_async each", 40),
             knobs::work(2_000_000),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Processes,
-            claim: "apply_async takes one set of arguments and returns one result; iterate for more.".into(),
-            description: "Submissions (the main thread) against completions (the workers, the result handler), and the main thread blocked in get().".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ]
+    },
+    small: &[("processes", "2"), ("items", "10"), ("work", "200000")],
+};
+
+impl Preset for ApplyAsync {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -5,16 +5,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 use gilscope_shared::trace::{GilFlavour, LaneKind};
 
 use super::common::{count, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{
     EngineError, Interp, InterpConfig, Py, RunEnv, ThreadHandle,
 };
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::threading::io::{echo_pair, EchoClient};
 
 pub struct ConvoyEffect;
@@ -106,30 +106,25 @@ fn ping(
     Ok(())
 }
 
+static LESSON: Lesson = Lesson {
+    name: "convoy-effect",
+    group: Group::Beyond,
+    claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.",
+    description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.",
+    python: PYTHON,
+    knobs: || {
+        vec![
+                knobs::work(100_000_000),
+                knobs::switch_interval_ms(),
+                knobs::gil("current"),
+        ]
+    },
+    small: &[("work", "3000000"), ("switch_interval_ms", "1")],
+};
+
 impl Preset for ConvoyEffect {
-    fn name(&self) -> &'static str {
-        "convoy-effect"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
-            knobs::work(100_000_000),
-            knobs::switch_interval_ms(),
-            knobs::gil("current"),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Beyond,
-            claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.".into(),
-            description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -2,14 +2,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 use gilscope_shared::trace::CounterKind;
 
 use super::common::{start_all_join_all, threads, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::threading::counter::{Form, SharedInt};
 use crate::engine::threading::lock::Lock;
 
@@ -93,34 +93,29 @@ fn setup(knobs: &Knobs) -> Setup {
     }
 }
 
+static LESSON: Lesson = Lesson {
+    name: "counter-race",
+    group: Group::Threads,
+    claim: "All threads share variables; updating them needs a lock.",
+    description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.",
+    python: PYTHON,
+    knobs: || {
+        vec![
+                knobs::threads(4),
+                knobs::increments(1_000_000),
+                knobs::form(),
+                knobs::lock(),
+                knobs::check_every_bytecode(),
+                knobs::switch_interval_ms(),
+                knobs::gil("current"),
+        ]
+    },
+    small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
+};
+
 impl Preset for CounterRace {
-    fn name(&self) -> &'static str {
-        "counter-race"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
-            knobs::threads(4),
-            knobs::increments(1_000_000),
-            knobs::form(),
-            knobs::lock(),
-            knobs::check_every_bytecode(),
-            knobs::switch_interval_ms(),
-            knobs::gil("current"),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Threads,
-            claim: "All threads share variables; updating them needs a lock.".into(),
-            description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

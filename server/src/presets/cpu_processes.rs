@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{child_program, count, processes, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct CpuProcesses;
@@ -43,30 +43,25 @@ if __name__ == "__main__":
           f"speedup {baseline / wall:.2f}")
 "#;
 
-impl Preset for CpuProcesses {
-    fn name(&self) -> &'static str {
-        "cpu-processes"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "cpu-processes",
+    group: Group::Processes,
+    claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.",
+    description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).",
+    python: PYTHON,
+    knobs: || {
+        vec![
             knobs::processes(2),
             knobs::work(100_000_000),
             knobs::start_method(),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Processes,
-            claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.".into(),
-            description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ]
+    },
+    small: &[("processes", "2"), ("work", "3000000")],
+};
+
+impl Preset for CpuProcesses {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

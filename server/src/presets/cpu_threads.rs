@@ -1,12 +1,12 @@
 //! `cpu-threads`: with the GIL only one thread runs at a time, so threads do not speed up
 //! CPU-bound work.
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv};
-use crate::engine::running::program::{Experiment, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Preset};
 
 pub struct CpuThreads;
 
@@ -43,32 +43,27 @@ print(f"{THREADS} threads: {wall:.3f} s, one thread: {baseline:.3f} s, "
       f"speedup {baseline / wall:.2f}")
 "#;
 
-impl Preset for CpuThreads {
-    fn name(&self) -> &'static str {
-        "cpu-threads"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "cpu-threads",
+    group: Group::Threads,
+    claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.",
+    description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.",
+    python: PYTHON,
+    knobs: || {
+        vec![
             knobs::threads(4),
             knobs::work(30_000_000),
             knobs::gil("current"),
             knobs::switch_interval_ms(),
             knobs::check_ticks(),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Threads,
-            claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.".into(),
-            description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ]
+    },
+    small: &[("threads", "3"), ("work", "3000000")],
+};
+
+impl Preset for CpuThreads {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

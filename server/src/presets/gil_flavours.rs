@@ -4,13 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 use gilscope_shared::trace::LaneKind;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 
 pub struct GilFlavours;
 
@@ -54,33 +54,28 @@ print(f"{wall:.3f} s, I/O thread woke {len(wakeups) / wall:.0f} times/s "
       f"(alone: {1000 / IO_MS:.0f}/s)")
 "#;
 
+static LESSON: Lesson = Lesson {
+    name: "gil-flavours",
+    group: Group::Beyond,
+    claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.",
+    description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.",
+    python: PYTHON,
+    knobs: || {
+        vec![
+                knobs::gil("ticks"),
+                knobs::threads(2),
+                knobs::work(30_000_000),
+                knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
+                knobs::switch_interval_ms(),
+                knobs::check_ticks(),
+        ]
+    },
+    small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
+};
+
 impl Preset for GilFlavours {
-    fn name(&self) -> &'static str {
-        "gil-flavours"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
-            knobs::gil("ticks"),
-            knobs::threads(2),
-            knobs::work(30_000_000),
-            knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
-            knobs::switch_interval_ms(),
-            knobs::check_ticks(),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Beyond,
-            claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.".into(),
-            description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -3,13 +3,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{count, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 pub struct IoThreads;
@@ -64,33 +64,32 @@ fn timed(
     Ok(())
 }
 
-impl Preset for IoThreads {
-    fn name(&self) -> &'static str {
-        "io-threads"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "io-threads",
+    group: Group::Threads,
+    claim: "Threads still help I/O-bound work, because waiting releases the GIL.",
+    description:
+        "The threads' waits overlap: speedup close to the thread count, cores mostly idle.",
+    python: PYTHON,
+    knobs: || {
+        vec![
             knobs::threads(4),
             knobs::tasks(32),
             knobs::io_ms("I/O wait of each task (time.sleep), in ms", 10.0),
             knobs::work(20_000),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Threads,
-            claim: "Threads still help I/O-bound work, because waiting releases the GIL.".into(),
-            description:
-                "The threads' waits overlap: speedup close to the thread count, cores mostly idle."
-                    .into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ]
+    },
+    small: &[
+        ("threads", "4"),
+        ("tasks", "8"),
+        ("io_ms", "2"),
+        ("work", "7000"),
+    ],
+};
+
+impl Preset for IoThreads {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Preset};
 
 pub struct Join;
 
@@ -43,30 +43,25 @@ fn job(py: &mut Py, i: usize, io_ms: f64, work: u64) -> Result<(), Stopped> {
     })
 }
 
+static LESSON: Lesson = Lesson {
+    name: "join",
+    group: Group::Threads,
+    claim: "t.join() makes the caller wait for t only.",
+    description: "The main lane is blocked in join until that worker ends, then joins the next; the other workers run on regardless.",
+    python: PYTHON,
+    knobs: || {
+        vec![
+                knobs::threads(3),
+                knobs::io_ms("worker i first sleeps i times this long, in ms", 50.0),
+                knobs::work(10_000_000),
+        ]
+    },
+    small: &[("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
+};
+
 impl Preset for Join {
-    fn name(&self) -> &'static str {
-        "join"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
-            knobs::threads(3),
-            knobs::io_ms("worker i first sleeps i times this long, in ms", 50.0),
-            knobs::work(10_000_000),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Threads,
-            claim: "t.join() makes the caller wait for t only.".into(),
-            description: "The main lane is blocked in join until that worker ends, then joins the next; the other workers run on regardless.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -1,6 +1,5 @@
 //! The knobs shared by presets: the same name means the same thing (and has the same bounds)
-//! everywhere. Also: turning knobs into an interpreter's configuration, and rendering a
-//! preset's Python with the chosen knob values.
+//! everywhere. Also: turning knobs into an interpreter's configuration.
 
 use std::time::Duration;
 
@@ -244,14 +243,3 @@ pub fn interp_config(knobs: &Knobs) -> InterpConfig {
         ),
     }
 }
-
-/// The knobs at their defaults.
-pub fn defaults(defs: &[KnobDef]) -> Knobs {
-    Knobs(
-        defs.iter()
-            .map(|d| (d.name.clone(), d.default_value()))
-            .collect(),
-    )
-}
-
-pub use gilscope_shared::spec::render_python as render;

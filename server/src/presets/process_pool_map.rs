@@ -3,13 +3,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{arena, child_program, pool_worker_main, sequential, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::multiprocessing::mp_pool::Pool;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct ProcessPoolMap;
@@ -41,31 +41,26 @@ if __name__ == "__main__":
           f"speedup {baseline / wall:.2f}")
 "#;
 
-impl Preset for ProcessPoolMap {
-    fn name(&self) -> &'static str {
-        "process-pool-map"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "process-pool-map",
+    group: Group::Processes,
+    claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.",
+    description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.",
+    python: PYTHON,
+    knobs: || {
+        vec![
             knobs::processes(2),
             knobs::items("items mapped", 40),
             knobs::chunksize(),
             knobs::work(5_000_000),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Processes,
-            claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.".into(),
-            description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ]
+    },
+    small: &[("processes", "2"), ("items", "20"), ("work", "200000")],
+};
+
+impl Preset for ProcessPoolMap {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

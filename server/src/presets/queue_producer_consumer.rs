@@ -3,16 +3,16 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs};
 
 use super::common::{arena, attach_queue, child_program, count, processes, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::process::Process;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueProducerConsumer;
@@ -108,41 +108,36 @@ pub fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
     })
 }
 
+static LESSON: Lesson = Lesson {
+    name: "queue-producer-consumer",
+    group: Group::Processes,
+    claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.",
+    description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).",
+    python: PYTHON,
+    knobs: || {
+        vec![
+                knobs::producers(2),
+                knobs::consumers(1),
+                knobs::items("items each producer puts", 2_000),
+                knobs::capacity(10),
+                work_knob(
+                    "produce_work",
+                    "bytecodes a producer computes per item",
+                    20_000,
+                ),
+                work_knob(
+                    "consume_work",
+                    "bytecodes a consumer computes per item",
+                    60_000,
+                ),
+        ]
+    },
+    small: &[("items", "200"), ("produce_work", "2000"), ("consume_work", "6000")],
+};
+
 impl Preset for QueueProducerConsumer {
-    fn name(&self) -> &'static str {
-        "queue-producer-consumer"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
-            knobs::producers(2),
-            knobs::consumers(1),
-            knobs::items("items each producer puts", 2_000),
-            knobs::capacity(10),
-            work_knob(
-                "produce_work",
-                "bytecodes a producer computes per item",
-                20_000,
-            ),
-            work_knob(
-                "consume_work",
-                "bytecodes a consumer computes per item",
-                60_000,
-            ),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Processes,
-            claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.".into(),
-            description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

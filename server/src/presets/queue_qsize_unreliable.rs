@@ -5,16 +5,16 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{arena, attach_queue, child_program, count, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use super::queue_producer_consumer::work_knob;
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::process::Process;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueQsizeUnreliable;
@@ -48,34 +48,29 @@ if __name__ == "__main__":
     print(f"empty() was True while qsize() >= 1 in {wrong} of {ITEMS} tries")
 "#;
 
+static LESSON: Lesson = Lesson {
+    name: "queue-qsize-unreliable",
+    group: Group::Processes,
+    claim: "empty(), full() and qsize() are unreliable.",
+    description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.",
+    python: PYTHON,
+    knobs: || {
+        vec![
+                knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
+                knobs::capacity(1_000_000),
+                work_knob(
+                    "produce_work",
+                    "bytecodes the producer computes before each put",
+                    0,
+                ),
+        ]
+    },
+    small: &[("items", "300")],
+};
+
 impl Preset for QueueQsizeUnreliable {
-    fn name(&self) -> &'static str {
-        "queue-qsize-unreliable"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
-            knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
-            knobs::capacity(1_000_000),
-            work_knob(
-                "produce_work",
-                "bytecodes the producer computes before each put",
-                0,
-            ),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Processes,
-            claim: "empty(), full() and qsize() are unreliable.".into(),
-            description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{arena, attach_queue, child_program, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
@@ -17,7 +17,7 @@ use crate::engine::multiprocessing::mp_semaphore::Semaphore;
 use crate::engine::multiprocessing::process::Process;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueVsSharedMemory;
@@ -196,29 +196,22 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
     })
 }
 
-impl Preset for QueueVsSharedMemory {
-    fn name(&self) -> &'static str {
-        "queue-vs-shared-memory"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![knobs::items(
+static LESSON: Lesson = Lesson {
+    name: "queue-vs-shared-memory",
+    group: Group::Caveats,
+    claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
+    description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.",
+    python: PYTHON,
+    knobs: || vec![knobs::items(
             "messages sent from one process to another, each way",
             20_000,
-        )];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Caveats,
-            claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.".into(),
-            description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        )],
+    small: &[("items", "2000")],
+};
+
+impl Preset for QueueVsSharedMemory {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -9,11 +9,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs};
 use gilscope_shared::trace::State;
 
 use super::common::{arena, attach_queue, child_program, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_manager::{serve, Proxy, OP_SHUTDOWN};
@@ -23,7 +23,7 @@ use crate::engine::multiprocessing::process::Process;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
 use crate::engine::multiprocessing::simple_queue::SimpleQueue;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct ReturnValues;
@@ -223,30 +223,23 @@ impl Drop for Parent {
     }
 }
 
-impl Preset for ReturnValues {
-    fn name(&self) -> &'static str {
-        "return-values"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "return-values",
+    group: Group::Caveats,
+    claim: "Results come back through a file (slow), a queue (slow with many writers) or a Pool return, which seems to conflict with shared memory.",
+    description: "The three ways timed side by side (return_ms_by_way). shared=argument shows the RuntimeError CPython raises for a Value passed to Pool.map; initializer and manager are the ways that work.",
+    python: PYTHON,
+    knobs: || vec![
             knobs::processes(4),
             knobs::items("results computed by the workers", 10_000),
             shared_knob(),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Caveats,
-            claim: "Results come back through a file (slow), a queue (slow with many writers) or a Pool return, which seems to conflict with shared memory.".into(),
-            description: "The three ways timed side by side (return_ms_by_way). shared=argument shows the RuntimeError CPython raises for a Value passed to Pool.map; initializer and manager are the ways that work.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ],
+    small: &[("processes", "2"), ("items", "400")],
+};
+
+impl Preset for ReturnValues {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -4,15 +4,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs};
 use gilscope_shared::trace::CounterKind;
 
 use super::common::{arena, child_program, processes, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct SharedValuePreset;
@@ -66,30 +66,23 @@ fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
     }
 }
 
-impl Preset for SharedValuePreset {
-    fn name(&self) -> &'static str {
-        "shared-value"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "shared-value",
+    group: Group::Processes,
+    claim: "Shared memory via Value(type, init); modifying it needs a lock.",
+    description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.",
+    python: PYTHON,
+    knobs: || vec![
             knobs::processes(4),
             increments(),
             knobs::process_lock("hold v.get_lock() around v.value += 1"),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Processes,
-            claim: "Shared memory via Value(type, init); modifying it needs a lock.".into(),
-            description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ],
+    small: &[("processes", "2"), ("increments", "20000")],
+};
+
+impl Preset for SharedValuePreset {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

@@ -4,12 +4,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs, PresetInfo};
+use gilscope_shared::spec::{Group, Knobs};
 
 use super::common::{count, with_main};
-use super::knobs::{self, defaults, interp_config, render};
+use super::knobs::{self, interp_config};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 pub struct ThreadPoolMap;
@@ -52,17 +52,15 @@ fn task(work: u64, io: Duration) -> TaskFn {
     })
 }
 
-impl Preset for ThreadPoolMap {
-    fn name(&self) -> &'static str {
-        "thread-pool-map"
-    }
-
-    fn python(&self, knobs: &Knobs) -> String {
-        render(PYTHON, knobs)
-    }
-
-    fn info(&self) -> PresetInfo {
-        let knobs = vec![
+static LESSON: Lesson = Lesson {
+    name: "thread-pool-map",
+    group: Group::Threads,
+    claim: "A thread pool takes the tasks and distributes them; map returns the list of results.",
+    description:
+        "Which worker runs which task, the pool's task queue draining, results in input order.",
+    python: PYTHON,
+    knobs: || {
+        vec![
             knobs::pool_size(4),
             knobs::tasks(40),
             knobs::work(1_000_000),
@@ -71,16 +69,19 @@ impl Preset for ThreadPoolMap {
                 5.0,
             ),
             knobs::api(),
-        ];
-        PresetInfo {
-            name: self.name().into(),
-            group: Group::Threads,
-            claim: "A thread pool takes the tasks and distributes them; map returns the list of results.".into(),
-            description: "Which worker runs which task, the pool's task queue draining, results in input order.".into(),
-            python: self.python(&defaults(&knobs)),
-            python_template: PYTHON.into(),
-            knobs,
-        }
+        ]
+    },
+    small: &[
+        ("pool_size", "3"),
+        ("tasks", "10"),
+        ("work", "100000"),
+        ("io_ms", "1"),
+    ],
+};
+
+impl Preset for ThreadPoolMap {
+    fn lesson(&self) -> &'static Lesson {
+        &LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {

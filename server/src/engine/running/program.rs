@@ -7,20 +7,60 @@
 
 use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Knobs, PresetInfo};
+use gilscope_shared::spec::{render_python, Group, KnobDef, Knobs, PresetInfo};
 use gilscope_shared::summary::ProcessFigures;
 use gilscope_shared::trace::CounterId;
 
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
 use crate::engine::running::worker::WorkerCtx;
 
-/// A lesson's experiment: what it teaches and how to run it.
+/// What a lesson is, as data: its name, where the dashboard lists it, what it claims, the
+/// Python it mirrors (a template with `{{knob}}` holes) and its knobs.
+pub struct Lesson {
+    pub name: &'static str,
+    pub group: Group,
+    /// The notes' claim, one sentence.
+    pub claim: &'static str,
+    /// What to look at, and what to try.
+    pub description: &'static str,
+    /// The Python the lesson mirrors, runnable on CPython once its knobs are filled in.
+    pub python: &'static str,
+    /// Its knobs, with their bounds and defaults.
+    pub knobs: fn() -> Vec<KnobDef>,
+    /// Knob values that make a run of a second or less: what tests and smoke checks use.
+    pub small: &'static [(&'static str, &'static str)],
+}
+
+/// A lesson's experiment: what it teaches (its [`Lesson`]) and how to run it.
 pub trait Preset: Sync + Send {
-    fn name(&self) -> &'static str;
+    fn lesson(&self) -> &'static Lesson;
+    fn name(&self) -> &'static str {
+        self.lesson().name
+    }
     /// The Python this preset mirrors, with `knobs`' values filled in.
-    fn python(&self, knobs: &Knobs) -> String;
+    fn python(&self, knobs: &Knobs) -> String {
+        render_python(self.lesson().python, knobs)
+    }
     /// Claim, description, Python (rendered with the default knobs) and knobs.
-    fn info(&self) -> PresetInfo;
+    fn info(&self) -> PresetInfo {
+        let lesson = self.lesson();
+        let knobs = (lesson.knobs)();
+        let defaults = Knobs(
+            knobs
+                .iter()
+                .map(|k| (k.name.clone(), k.default_value()))
+                .collect(),
+        );
+        PresetInfo {
+            name: lesson.name.into(),
+            group: lesson.group,
+            claim: lesson.claim.into(),
+            description: lesson.description.into(),
+            python: self.python(&defaults),
+            python_template: lesson.python.into(),
+            knobs,
+        }
+    }
     /// The experiment, its threads spawned but not started.
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError>;
     /// The same total work done by one thread (or, for I/O presets, the I/O thread alone);
