@@ -14,40 +14,34 @@ pub use crate::engine::running::program::Preset;
 pub mod common;
 pub mod knobs;
 
-pub mod apply_async;
-pub mod convoy_effect;
-pub mod counter_race;
-pub mod cpu_processes;
-pub mod cpu_threads;
-pub mod gil_flavours;
-pub mod io_threads;
-pub mod join;
-pub mod process_pool_map;
-pub mod queue_producer_consumer;
-pub mod queue_qsize_unreliable;
-pub mod queue_vs_shared_memory;
-pub mod return_values;
-pub mod shared_value;
-pub mod thread_pool_map;
+/// Declares each lesson's module and lists its preset in [`ALL`]: adding a lesson is its file
+/// plus one line here.
+macro_rules! lessons {
+    ($($module:ident :: $preset:ident),* $(,)?) => {
+        $(pub mod $module;)*
 
-/// Every lesson, in the order the dashboard lists them.
-pub static ALL: &[&dyn Preset] = &[
-    &cpu_threads::CpuThreads,
-    &io_threads::IoThreads,
-    &join::Join,
-    &counter_race::CounterRace,
-    &thread_pool_map::ThreadPoolMap,
-    &convoy_effect::ConvoyEffect,
-    &gil_flavours::GilFlavours,
-    &cpu_processes::CpuProcesses,
-    &shared_value::SharedValuePreset,
-    &queue_producer_consumer::QueueProducerConsumer,
-    &queue_qsize_unreliable::QueueQsizeUnreliable,
-    &process_pool_map::ProcessPoolMap,
-    &apply_async::ApplyAsync,
-    &queue_vs_shared_memory::QueueVsSharedMemory,
-    &return_values::ReturnValues,
-];
+        /// Every lesson, in the order the dashboard lists them.
+        pub static ALL: &[&dyn Preset] = &[$(&$module::$preset),*];
+    };
+}
+
+lessons! {
+    cpu_threads::CpuThreads,
+    io_threads::IoThreads,
+    join::Join,
+    counter_race::CounterRace,
+    thread_pool_map::ThreadPoolMap,
+    convoy_effect::ConvoyEffect,
+    gil_flavours::GilFlavours,
+    cpu_processes::CpuProcesses,
+    shared_value::SharedValuePreset,
+    queue_producer_consumer::QueueProducerConsumer,
+    queue_qsize_unreliable::QueueQsizeUnreliable,
+    process_pool_map::ProcessPoolMap,
+    apply_async::ApplyAsync,
+    queue_vs_shared_memory::QueueVsSharedMemory,
+    return_values::ReturnValues,
+}
 
 pub fn all() -> &'static [&'static dyn Preset] {
     ALL
