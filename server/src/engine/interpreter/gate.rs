@@ -3,7 +3,7 @@
 
 use std::sync::{Condvar, Mutex};
 
-use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 
 #[derive(Default)]
 pub struct Gate {
@@ -36,15 +36,7 @@ impl Gate {
 
     /// Blocks until the gate opens, or `Err` once `stop` is set.
     pub fn wait(&self, stop: &StopFlag) -> Result<(), Stopped> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        while !*open {
-            stop.check()?;
-            open = self
-                .cond
-                .wait_timeout(open, MAX_WAIT)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        Ok(())
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        wait_while(stop, &self.cond, open, |open| !*open).map(drop)
     }
 }

@@ -3,6 +3,7 @@
 //! see it at their next check point, so a stopped run ends promptly.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, MutexGuard};
 use std::time::Duration;
 
 /// The longest any engine wait blocks before looking at the stop flag again.
@@ -35,4 +36,24 @@ impl StopFlag {
             Ok(())
         }
     }
+}
+
+/// The one bounded wait of the engine: waits on `cond` while `blocked` says so, waking at
+/// least every [`MAX_WAIT`] to look at `stop`. Returns the guard once no longer blocked, or
+/// `Err(Stopped)` once the run is stopping. A poisoned lock is still used: every change
+/// made under the engine's locks is one statement, so a panic cannot leave them half-done.
+pub fn wait_while<'a, T>(
+    stop: &StopFlag,
+    cond: &Condvar,
+    mut guard: MutexGuard<'a, T>,
+    mut blocked: impl FnMut(&T) -> bool,
+) -> Result<MutexGuard<'a, T>, Stopped> {
+    while blocked(&guard) {
+        stop.check()?;
+        guard = cond
+            .wait_timeout(guard, MAX_WAIT)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    Ok(guard)
 }

@@ -31,7 +31,7 @@ use gilscope_shared::trace::{CounterId, CounterKind, LaneKind, MarkKind, QueueId
 use serde::{Deserialize, Serialize};
 
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
-use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 use crate::engine::multiprocessing::shm::{Arena, Offset, RLock, Sem};
 
 /// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
@@ -403,16 +403,8 @@ fn feed(py: &mut Py, buffer: &Buffer, writer: &File, wlock: &RLock) -> Result<()
         };
         let Some(entry) = next else {
             py.blocking(State::Idle, |_, stop| {
-                let mut items = buffer.items.lock().unwrap_or_else(|e| e.into_inner());
-                while items.is_empty() {
-                    stop.check()?;
-                    items = buffer
-                        .not_empty
-                        .wait_timeout(items, MAX_WAIT)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                Ok(())
+                let items = buffer.items.lock().unwrap_or_else(|e| e.into_inner());
+                wait_while(stop, &buffer.not_empty, items, |items| items.is_empty()).map(drop)
             })?;
             continue;
         };

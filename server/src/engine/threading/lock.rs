@@ -11,7 +11,7 @@ use std::sync::{Condvar, Mutex};
 use gilscope_shared::trace::State;
 
 use crate::engine::interpreter::interp::Py;
-use crate::engine::interpreter::stop::{Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{wait_while, Stopped};
 
 /// Bytecode-equivalents of the C work in `lock.acquire()` and in `lock.release()`.
 pub const ACQUIRE_BYTECODES: u64 = 12;
@@ -35,15 +35,8 @@ impl Lock {
             }
         }
         py.blocking(State::WaitLock, |_, stop| {
-            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-            while *held {
-                stop.check()?;
-                held = self
-                    .released
-                    .wait_timeout(held, MAX_WAIT)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
+            let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let mut held = wait_while(stop, &self.released, held, |held| *held)?;
             *held = true;
             Ok(())
         })

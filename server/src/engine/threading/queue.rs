@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex};
 use gilscope_shared::trace::{CounterId, CounterKind, MarkKind, QueueId, State};
 
 use crate::engine::interpreter::interp::{Interp, Py};
-use crate::engine::interpreter::stop::{Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{wait_while, Stopped};
 
 pub const PUT_BYTECODES: u64 = 145;
 pub const GET_BYTECODES: u64 = 145;
@@ -72,16 +72,8 @@ impl<T> Queue<T> {
                 }
             }
             py.blocking(State::BlockedPut, |_, stop| {
-                let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-                while self.full(items.len()) {
-                    stop.check()?;
-                    items = self
-                        .not_full
-                        .wait_timeout(items, MAX_WAIT)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                Ok(())
+                let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                wait_while(stop, &self.not_full, items, |items| self.full(items.len())).map(drop)
             })?;
         }
     }
@@ -109,16 +101,8 @@ impl<T> Queue<T> {
                 }
             }
             py.blocking(waiting, |_, stop| {
-                let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-                while items.is_empty() {
-                    stop.check()?;
-                    items = self
-                        .not_empty
-                        .wait_timeout(items, MAX_WAIT)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                Ok(())
+                let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                wait_while(stop, &self.not_empty, items, |items| items.is_empty()).map(drop)
             })?;
         }
     }
