@@ -11,4 +11,5 @@ pub mod shared_objects;
 pub mod shared_value;
 pub mod shm;
 pub mod simple_queue;
+pub mod supervisor;
 pub mod wire;

@@ -121,7 +121,7 @@ fn tie_to_parent() -> Result<(), String> {
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         return Err(format!("prctl: {}", std::io::Error::last_os_error()));
     }
-    let expected = std::env::var(crate::engine::multiprocessing::process::PARENT_PID_ENV)
+    let expected = std::env::var(crate::engine::multiprocessing::supervisor::PARENT_PID_ENV)
         .ok()
         .and_then(|p| p.parse::<i32>().ok())
         .ok_or("started without GILSCOPE_PARENT_PID (only gilscope starts workers)")?;
