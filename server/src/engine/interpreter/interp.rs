@@ -20,21 +20,23 @@ use gilscope_shared::trace::{
     LaneKind, QueueId, QueueInfo, State, TraceDelta,
 };
 
-use crate::engine::interpreter::bytecode::{calibration, spin, Calibration};
+use crate::engine::interpreter::bytecode::{calibration, Calibration};
 use crate::engine::interpreter::clock::{os_tid, thread_cpu_ns, Epoch};
 use crate::engine::interpreter::gate::Gate;
 use crate::engine::interpreter::gil::{Gil, MAX_THREADS};
 use crate::engine::interpreter::recorder::{EventSink, Recorder};
-use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
+use crate::engine::interpreter::stop::{StopFlag, Stopped};
+
+pub use crate::engine::interpreter::py::{sleep, Py};
 
 /// Bytecodes of a Python-level call site: `LOAD_GLOBAL f`, `PRECALL`, `CALL`.
 pub const CALL_BYTECODES: u64 = 3;
 /// Bytecodes the interpreter spends in `Thread.start()` before the new thread exists.
-const START_BYTECODES: u64 = 60;
+pub(super) const START_BYTECODES: u64 = 60;
 /// Bytecodes of `t.join()` before it blocks.
-const JOIN_BYTECODES: u64 = 20;
+pub(super) const JOIN_BYTECODES: u64 = 20;
 /// Executed bytecodes are added to the run's budget in steps of this many.
-const BUDGET_STEP: u64 = 1 << 16;
+pub(super) const BUDGET_STEP: u64 = 1 << 16;
 
 /// How an interpreter behaves.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -154,7 +156,7 @@ pub struct Interp {
     /// CPU time of the threads that have ended, in ns.
     cpu_ns: AtomicU64,
     /// Bytecodes executed by the threads that have ended.
-    bytecodes: AtomicU64,
+    pub(super) bytecodes: AtomicU64,
     failure: Mutex<Option<String>>,
     os_threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -167,9 +169,9 @@ pub type Program = Box<dyn FnOnce(&mut Py) -> Result<(), Stopped> + Send>;
 pub struct ThreadHandle {
     pub lane: LaneId,
     pub name: String,
-    start: Arc<Gate>,
-    started: Arc<Gate>,
-    done: Arc<Gate>,
+    pub(super) start: Arc<Gate>,
+    pub(super) started: Arc<Gate>,
+    pub(super) done: Arc<Gate>,
 }
 
 impl ThreadHandle {
@@ -444,214 +446,5 @@ impl Drop for EndGuard<'_> {
                 .fail(format!("thread {} panicked (an engine bug)", self.name));
         }
         self.done.open();
-    }
-}
-
-/// A thread's view of its interpreter: what its program runs through.
-pub struct Py {
-    pub interp: Arc<Interp>,
-    slot: usize,
-    pub rec: Recorder,
-    holds: bool,
-    ticks: bool,
-    every: bool,
-    work: u64,
-    unit_debt: f64,
-    ticker: u64,
-    unbudgeted: u64,
-    executed: u64,
-}
-
-impl Py {
-    fn new(interp: Arc<Interp>, slot: usize, rec: Recorder) -> Py {
-        let ticks = interp.config.gil == GilFlavour::Ticks;
-        Py {
-            ticks,
-            every: interp.config.check_every_bytecode || ticks,
-            ticker: interp.gil.check_ticks() as u64,
-            interp,
-            slot,
-            rec,
-            holds: false,
-            work: 0x9E37_79B9_7F4A_7C15,
-            unit_debt: 0.0,
-            unbudgeted: 0,
-            executed: 0,
-        }
-    }
-
-    /// The lane this thread records into.
-    pub fn lane(&self) -> LaneId {
-        self.rec.lane()
-    }
-
-    pub fn stop_flag(&self) -> &StopFlag {
-        &self.interp.env.stop
-    }
-
-    /// Bytecodes this thread has executed.
-    pub fn executed(&self) -> u64 {
-        self.executed
-    }
-
-    /// A check point: handles a pending drop request (or stop).
-    #[inline]
-    pub fn check(&mut self) -> Result<(), Stopped> {
-        if self.interp.gil.breaker(self.slot) != 0 {
-            self.interp.gil.on_breaker(self.slot, &mut self.rec)?;
-        }
-        Ok(())
-    }
-
-    /// Burns the CPU time of `n` bytecodes and counts them.
-    #[inline]
-    fn burn(&mut self, n: u64) -> Result<(), Stopped> {
-        self.unit_debt += n as f64 * self.interp.cal.units_per_bytecode;
-        let units = self.unit_debt as u64;
-        self.unit_debt -= units as f64;
-        spin(&mut self.work, units);
-        self.executed += n;
-        self.unbudgeted += n;
-        if self.unbudgeted >= BUDGET_STEP {
-            self.settle_budget()?;
-        }
-        if self.ticks {
-            self.ticker -= n;
-            if self.ticker == 0 {
-                self.ticker = self.interp.gil.check_ticks() as u64;
-                self.interp.gil.tick_switch(self.slot, &mut self.rec)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn settle_budget(&mut self) -> Result<(), Stopped> {
-        let n = std::mem::take(&mut self.unbudgeted);
-        if self.interp.env.budget.spend(n) {
-            self.interp.stop();
-            return Err(Stopped);
-        }
-        Ok(())
-    }
-
-    /// Runs `n` bytecodes with a check point after every `stride` of them (a loop body of
-    /// `stride` bytecodes ending in its back-edge); `u64::MAX` for straight-line code.
-    /// Under `check_every_bytecode` every bytecode is followed by a check point.
-    pub fn run(&mut self, n: u64, stride: u64) -> Result<(), Stopped> {
-        let stride = if self.every { 1 } else { stride.max(1) };
-        let mut left = n;
-        let mut in_stride = 0;
-        while left > 0 {
-            let mut chunk = left.min(stride - in_stride);
-            if self.ticks {
-                chunk = chunk.min(self.ticker);
-            }
-            self.burn(chunk)?;
-            left -= chunk;
-            in_stride += chunk;
-            if in_stride == stride {
-                in_stride = 0;
-                self.check()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// `n` bytecodes of straight-line code: no check point (except under every-bytecode).
-    #[inline]
-    pub fn straight(&mut self, n: u64) -> Result<(), Stopped> {
-        self.run(n, u64::MAX)
-    }
-
-    /// One bytecode.
-    #[inline]
-    pub fn bytecode(&mut self) -> Result<(), Stopped> {
-        self.straight(1)
-    }
-
-    /// A `for` loop of `iterations`, each `body` bytecodes long including its back-edge.
-    pub fn for_loop(&mut self, iterations: u64, body: u64) -> Result<(), Stopped> {
-        self.run(iterations.saturating_mul(body), body)
-    }
-
-    /// Calls a Python function: the call site's bytecodes, then `RESUME` (a check point),
-    /// then its body `f`.
-    pub fn call<T>(&mut self, f: impl FnOnce(&mut Py) -> Result<T, Stopped>) -> Result<T, Stopped> {
-        self.straight(CALL_BYTECODES)?;
-        self.bytecode()?;
-        self.check()?;
-        f(self)
-    }
-
-    /// A blocking call (`Py_BEGIN_ALLOW_THREADS`): drops the GIL, is `state` while `f`
-    /// blocks, then takes the GIL back.
-    pub fn blocking<T>(
-        &mut self,
-        state: State,
-        f: impl FnOnce(&mut Recorder, &StopFlag) -> Result<T, Stopped>,
-    ) -> Result<T, Stopped> {
-        self.interp.gil.drop_gil(self.slot, &mut self.rec, state);
-        self.holds = false;
-        let result = f(&mut self.rec, &self.interp.env.stop);
-        self.interp.gil.take(self.slot, &mut self.rec)?;
-        self.holds = true;
-        result
-    }
-
-    /// `time.sleep(d)`: blocks with the GIL released.
-    pub fn sleep(&mut self, d: Duration) -> Result<(), Stopped> {
-        self.call(|py| py.blocking(State::Io, |_, stop| sleep(d, stop)))
-    }
-
-    /// `t.start()`: starts the thread and waits for it to report that it runs (CPython's
-    /// `Thread.start` waits on the thread's `_started` event, a lock, with the GIL released).
-    pub fn start(&mut self, thread: &ThreadHandle) -> Result<(), Stopped> {
-        self.call(|py| {
-            py.straight(START_BYTECODES)?;
-            thread.start.open();
-            let started = thread.started.clone();
-            py.blocking(State::WaitLock, |_, stop| started.wait(stop))
-        })
-    }
-
-    /// `t.join()`: waits, with the GIL released, until `thread` has ended.
-    pub fn join(&mut self, thread: &ThreadHandle) -> Result<(), Stopped> {
-        self.call(|py| {
-            py.straight(JOIN_BYTECODES)?;
-            let done = thread.done.clone();
-            let joined = thread.lane.0;
-            py.rec.set_task(Some(joined));
-            let result = py.blocking(State::Join, |_, stop| done.wait(stop));
-            py.rec.set_task(None);
-            result
-        })
-    }
-
-    /// The thread ends: releases the GIL, counts its work and CPU time, records `Done`.
-    fn exit(&mut self) {
-        if self.holds {
-            self.interp
-                .gil
-                .drop_gil(self.slot, &mut self.rec, State::Done);
-            self.holds = false;
-        }
-        let _ = self.settle_budget();
-        self.interp
-            .bytecodes
-            .fetch_add(self.executed, Ordering::Relaxed);
-        self.rec.finish();
-    }
-}
-
-/// Sleeps `d`, waking early (with `Err`) if the run stops.
-pub fn sleep(d: Duration, stop: &StopFlag) -> Result<(), Stopped> {
-    let deadline = std::time::Instant::now() + d;
-    loop {
-        stop.check()?;
-        let now = std::time::Instant::now();
-        if now >= deadline {
-            return Ok(());
-        }
-        std::thread::sleep((deadline - now).min(MAX_WAIT));
     }
 }

@@ -7,5 +7,6 @@ pub mod collector;
 pub mod gate;
 pub mod gil;
 pub mod interp;
+pub mod py;
 pub mod recorder;
 pub mod stop;
