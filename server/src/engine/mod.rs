@@ -16,6 +16,7 @@
 pub mod chrome;
 pub mod interpreter;
 pub mod multiprocessing;
+pub mod os;
 pub mod running;
 pub mod threading;
 

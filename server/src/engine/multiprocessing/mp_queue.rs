@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 use crate::engine::multiprocessing::shm::{Arena, Offset, RLock, Sem};
+use crate::engine::os::{self, Ready, Transfer};
 
 /// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
 /// `notify()`): 622 ns a put on this machine, feeder's share included (docs/processes.md).
@@ -96,24 +97,8 @@ pub struct MpQueue {
 }
 
 fn pipe() -> io::Result<(File, File)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for two descriptors. Non-blocking: every wait is a bounded poll.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors are new and owned here.
-    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
-}
-
-/// Waits until `fd` is ready for `events`, at most [`MAX_WAIT`]; true if ready.
-fn ready(fd: i32, events: i16, timeout_ms: i32) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut pfd, 1, timeout_ms) > 0 && pfd.revents & events != 0 }
+    let (reader, writer) = os::pipe()?;
+    Ok((File::from(reader), File::from(writer)))
 }
 
 impl MpQueue {
@@ -200,7 +185,7 @@ impl MpQueue {
 
     /// What `q.empty()` returns: nothing to read in the pipe.
     fn empty_now(&self) -> bool {
-        !ready(self.reader.as_raw_fd(), libc::POLLIN, 0)
+        !os::wait_ready(&self.reader, Ready::Read, std::time::Duration::ZERO)
     }
 
     /// Samples the true depth and what `qsize()` and `empty()` say, at one instant.
@@ -358,27 +343,23 @@ impl MpQueue {
 /// Reads one whole message. Without `stop`: only if one is there now (`Ok(false)` if not).
 /// With it: waits in bounded polls until one arrives or the run stops.
 fn read_msg(reader: &File, msg: &mut [u8; MSG], stop: Option<&StopFlag>) -> io::Result<bool> {
-    let fd = reader.as_raw_fd();
     let mut filled = 0;
     loop {
-        // SAFETY: reading into the unfilled rest of `msg`.
-        let n = unsafe { libc::read(fd, msg[filled..].as_mut_ptr().cast(), MSG - filled) };
-        if n > 0 {
-            filled += n as usize;
-            if filled == MSG {
-                return Ok(true);
+        match os::read(reader, &mut msg[filled..])? {
+            Transfer::Done(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "queue pipe closed",
+                ))
             }
-            continue;
-        }
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "queue pipe closed",
-            ));
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::WouldBlock && err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+            Transfer::Done(n) => {
+                filled += n;
+                if filled == MSG {
+                    return Ok(true);
+                }
+                continue;
+            }
+            Transfer::WouldBlock => {}
         }
         match stop {
             // Nothing there and no waiting wanted (a partial message is finished below).
@@ -387,7 +368,7 @@ fn read_msg(reader: &File, msg: &mut [u8; MSG], stop: Option<&StopFlag>) -> io::
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"))
             }
             _ => {
-                ready(fd, libc::POLLIN, MAX_WAIT.as_millis() as i32);
+                os::wait_ready(reader, Ready::Read, MAX_WAIT);
             }
         }
     }
@@ -434,23 +415,14 @@ fn feed(py: &mut Py, buffer: &Buffer, writer: &File, wlock: &RLock) -> Result<()
 /// Writes one message (atomically: it is smaller than `PIPE_BUF`), waiting in bounded polls
 /// while the pipe is full.
 fn write_msg(writer: &File, msg: &[u8; MSG], stop: &StopFlag) -> Result<(), Stopped> {
-    let fd = writer.as_raw_fd();
     loop {
-        // SAFETY: writing a valid buffer.
-        let n = unsafe { libc::write(fd, msg.as_ptr().cast(), MSG) };
-        if n == MSG as isize {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if n >= 0
-            || !matches!(
-                err.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            )
-        {
-            return Err(Stopped);
+        match os::write(writer, msg) {
+            Ok(Transfer::Done(MSG)) => return Ok(()),
+            Ok(Transfer::WouldBlock) => {}
+            // A short write cannot happen below PIPE_BUF; an error means the pipe broke.
+            Ok(Transfer::Done(_)) | Err(_) => return Err(Stopped),
         }
         stop.check()?;
-        ready(fd, libc::POLLOUT, MAX_WAIT.as_millis() as i32);
+        os::wait_ready(writer, Ready::Write, MAX_WAIT);
     }
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::interpreter::interp::{EngineError, Py};
 use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 use crate::engine::multiprocessing::shm::{Arena, Offset, RLock};
+use crate::engine::os::{self, Ready, Transfer};
 
 /// A message may not be longer than this many integers (a map's chunk of 10M items fits).
 const MAX_INTS: usize = 16 << 20;
@@ -38,16 +39,6 @@ pub struct SimpleQueue {
     writer: File,
 }
 
-fn poll(fd: i32, events: i16) {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut pfd, 1, MAX_WAIT.as_millis() as i32) };
-}
-
 #[derive(thiserror::Error, Debug)]
 enum PipeError {
     #[error("stopped")]
@@ -58,52 +49,36 @@ enum PipeError {
     TooLong(usize),
 }
 
-fn read_exact(fd: i32, buf: &mut [u8], stop: &StopFlag) -> Result<(), PipeError> {
+fn read_exact(fd: &File, buf: &mut [u8], stop: &StopFlag) -> Result<(), PipeError> {
     let mut filled = 0;
     while filled < buf.len() {
-        // SAFETY: reading into the unfilled rest of `buf`.
-        let n = unsafe { libc::read(fd, buf[filled..].as_mut_ptr().cast(), buf.len() - filled) };
-        if n > 0 {
-            filled += n as usize;
-            continue;
+        match os::read(fd, &mut buf[filled..])? {
+            Transfer::Done(0) => {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "pipe closed").into())
+            }
+            Transfer::Done(n) => filled += n,
+            Transfer::WouldBlock => {
+                if stop.is_set() {
+                    return Err(PipeError::Stopped);
+                }
+                os::wait_ready(fd, Ready::Read, MAX_WAIT);
+            }
         }
-        if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "pipe closed").into());
-        }
-        let err = io::Error::last_os_error();
-        if !matches!(
-            err.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-        ) {
-            return Err(err.into());
-        }
-        if stop.is_set() {
-            return Err(PipeError::Stopped);
-        }
-        poll(fd, libc::POLLIN);
     }
     Ok(())
 }
 
-fn write_all(fd: i32, mut buf: &[u8], stop: &StopFlag) -> Result<(), PipeError> {
+fn write_all(fd: &File, mut buf: &[u8], stop: &StopFlag) -> Result<(), PipeError> {
     while !buf.is_empty() {
-        // SAFETY: writing a valid buffer.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n > 0 {
-            buf = &buf[n as usize..];
-            continue;
+        match os::write(fd, buf)? {
+            Transfer::Done(n) => buf = &buf[n..],
+            Transfer::WouldBlock => {
+                if stop.is_set() {
+                    return Err(PipeError::Stopped);
+                }
+                os::wait_ready(fd, Ready::Write, MAX_WAIT);
+            }
         }
-        let err = io::Error::last_os_error();
-        if !matches!(
-            err.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-        ) {
-            return Err(err.into());
-        }
-        if stop.is_set() {
-            return Err(PipeError::Stopped);
-        }
-        poll(fd, libc::POLLOUT);
     }
     Ok(())
 }
@@ -116,20 +91,21 @@ impl SimpleQueue {
         RLock::init(arena, rlock).map_err(shm)?;
         let wlock = arena.alloc::<RLock>().map_err(shm)?;
         RLock::init(arena, wlock).map_err(shm)?;
-        let mut fds = [0; 2];
-        // SAFETY: room for two descriptors.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-            return Err(shm(io::Error::last_os_error()));
-        }
+        let (reader, writer) = os::pipe().map_err(shm)?;
+        let (reader, writer) = (File::from(reader), File::from(writer));
         let desc = PipeDesc {
             name: name.to_string(),
-            read_fd: fds[0],
-            write_fd: fds[1],
+            read_fd: reader.as_raw_fd(),
+            write_fd: writer.as_raw_fd(),
             rlock,
             wlock,
         };
-        // SAFETY: the descriptors were just created and are owned here.
-        Ok(unsafe { Self::attach(arena, &desc) })
+        Ok(SimpleQueue {
+            desc,
+            arena: arena.clone(),
+            reader,
+            writer,
+        })
     }
 
     /// The queue in a child.
@@ -163,7 +139,7 @@ impl SimpleQueue {
             bytes.extend_from_slice(&x.to_le_bytes());
         }
         let wlock = RLock::at(&self.arena, self.desc.wlock);
-        let fd = self.writer.as_raw_fd();
+        let fd = &self.writer;
         let result = py.blocking(State::Io, |_, stop| {
             wlock.acquire_blocking(stop).map_err(|_| Stopped)?;
             let r = write_all(fd, &bytes, stop);
@@ -176,7 +152,7 @@ impl SimpleQueue {
     /// `get()`: waits (GIL released, shown as `waiting`) for a whole message.
     pub fn get(&self, py: &mut Py, waiting: State) -> Result<Vec<i64>, Stopped> {
         let rlock = RLock::at(&self.arena, self.desc.rlock);
-        let fd = self.reader.as_raw_fd();
+        let fd = &self.reader;
         let result = py.blocking(waiting, |_, stop| {
             rlock.acquire_blocking(stop).map_err(|_| Stopped)?;
             let r = (|| {

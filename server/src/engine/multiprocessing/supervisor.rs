@@ -25,6 +25,7 @@ use crate::engine::multiprocessing::wire::{
 use crate::engine::multiprocessing::process::{
     worker_exe, ChildResult, ProcessError, Watch, EXIT_GRACE, HELLO_TIMEOUT, STDERR_KEEP,
 };
+use crate::engine::os::{self, Ready};
 
 /// Renumbers a child's lanes and interpreter into the run's, and remembers enough about each
 /// lane to close it if the child is killed.
@@ -142,14 +143,6 @@ impl Renumber {
             now,
             ..TraceDelta::default()
         });
-    }
-}
-
-fn set_nonblocking(fd: i32) {
-    // SAFETY: fcntl on an fd we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
 }
 
@@ -348,7 +341,12 @@ fn read_child(
     let Some(stdout) = child.stdout.take() else {
         return (renumber, Err(died(&name, pid, "has no stdout pipe")));
     };
-    set_nonblocking(stdout.as_raw_fd());
+    if let Err(e) = os::set_nonblocking(&stdout) {
+        return (
+            renumber,
+            Err(died(&name, pid, &format!("has an unusable pipe: {e}"))),
+        );
+    }
     let mut reader = FrameReader::default();
     let started = Instant::now();
     let mut hello = false;
@@ -358,13 +356,7 @@ fn read_child(
         if interp.env.stop.is_set() {
             return (renumber, Ok(None));
         }
-        let mut pfd = libc::pollfd {
-            fd: stdout.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, MAX_WAIT.as_millis() as i32) };
+        os::wait_ready(&stdout, Ready::Read, MAX_WAIT);
         if let Err(e) = reader.fill(stdout.as_fd()) {
             return (
                 renumber,

@@ -10,7 +10,7 @@
 //! [`WireError::Malformed`], never a panic or an unbounded allocation.
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use gilscope_shared::trace::{
     CounterId, CounterTrack, Interpreter, Lane, LaneId, Mark, MarkKind, Nanos, QueueInfo, Sample,
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::interpreter::bytecode::Calibration;
 use crate::engine::multiprocessing::process::ChildProgram;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
+use crate::engine::os::{self, Transfer};
 
 /// Bumped whenever a message changes shape.
 pub const WIRE_VERSION: u32 = 4;
@@ -219,29 +220,17 @@ impl FrameReader {
         // A child that writes as fast as we read must not keep the reader here (or grow the
         // buffer) without end: at most this much per call, the rest stays in the pipe.
         while total < MAX_FILL {
-            // SAFETY: `chunk` is a valid writable buffer of the given length.
-            let n = unsafe {
-                libc::read(
-                    fd.as_raw_fd(),
-                    chunk.as_mut_ptr().cast(),
-                    chunk.len() as libc::size_t,
-                )
-            };
-            if n > 0 {
-                self.buf.extend_from_slice(&chunk[..n as usize]);
-                total += n as usize;
-                continue;
+            match os::read(fd, &mut chunk)? {
+                Transfer::Done(0) => {
+                    self.eof = true;
+                    return Ok(total);
+                }
+                Transfer::Done(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    total += n;
+                }
+                Transfer::WouldBlock => return Ok(total),
             }
-            if n == 0 {
-                self.eof = true;
-                return Ok(total);
-            }
-            let err = std::io::Error::last_os_error();
-            return match err.kind() {
-                std::io::ErrorKind::WouldBlock => Ok(total),
-                std::io::ErrorKind::Interrupted => continue,
-                _ => Err(err.into()),
-            };
         }
         Ok(total)
     }
@@ -276,7 +265,7 @@ impl FrameReader {
 mod tests {
     use super::*;
     use gilscope_shared::trace::{InterpId, LaneKind, QueueId};
-    use std::os::fd::AsFd;
+    use std::os::fd::{AsFd, AsRawFd};
 
     fn pipe() -> (std::fs::File, std::fs::File) {
         let mut fds = [0; 2];

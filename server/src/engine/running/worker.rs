@@ -10,7 +10,6 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::FromRawFd;
 use std::process::ExitCode;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
@@ -27,6 +26,7 @@ use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::multiprocessing::wire::{
     self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION,
 };
+use crate::engine::os;
 use crate::engine::running::program::Registry;
 
 /// How often the child tells the parent what each lane is doing right now.
@@ -117,16 +117,12 @@ enum WorkerError {
 /// the one that started us (if it died before the `prctl`, we were re-parented and nobody
 /// would ever kill us).
 fn tie_to_parent() -> Result<(), String> {
-    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
-        return Err(format!("prctl: {}", std::io::Error::last_os_error()));
-    }
+    os::die_with_parent().map_err(|e| format!("prctl(PR_SET_PDEATHSIG): {e}"))?;
     let expected = std::env::var(crate::engine::multiprocessing::supervisor::PARENT_PID_ENV)
         .ok()
-        .and_then(|p| p.parse::<i32>().ok())
+        .and_then(|p| p.parse::<u32>().ok())
         .ok_or("started without GILSCOPE_PARENT_PID (only gilscope starts workers)")?;
-    // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } != expected {
+    if os::parent_pid() != expected {
         return Err("the parent is gone".to_string());
     }
     Ok(())
@@ -138,15 +134,13 @@ pub fn main(presets: Registry) -> ExitCode {
         eprintln!("gilscope worker: {e}");
         return ExitCode::FAILURE;
     }
-    // SAFETY: dup/dup2 on the standard descriptors of this fresh process.
-    let out_fd = unsafe { libc::dup(1) };
-    // SAFETY: as above: fd 1 now points at stderr, its old pipe kept as `out_fd`.
-    if out_fd < 0 || unsafe { libc::dup2(2, 1) } < 0 {
-        eprintln!("gilscope worker: cannot set up its pipe");
-        return ExitCode::FAILURE;
-    }
-    // SAFETY: `out_fd` is ours (just duplicated).
-    let mut out = unsafe { File::from_raw_fd(out_fd) };
+    let mut out = match os::take_stdout() {
+        Ok(fd) => File::from(fd),
+        Err(e) => {
+            eprintln!("gilscope worker: cannot set up its pipe: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let hello = FromWorker::Hello {
         magic: MAGIC.into(),
         version: WIRE_VERSION,
