@@ -1,7 +1,9 @@
 //! gilscope-shared: the vocabulary both the server and the frontend speak.
 //! Serde types and pure functions only; no I/O, so it compiles for wasm32 and for the host.
 
+pub mod clip;
 pub mod coalesce;
+pub mod input;
 pub mod protocol;
 pub mod spec;
 pub mod summary;
