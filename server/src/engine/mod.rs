@@ -5,7 +5,6 @@
 //! [`RunHandle::stop`] it, [`RunHandle::wait`] for its trace and summary.
 
 pub mod bytecode;
-pub mod chrome;
 pub mod clock;
 pub mod collector;
 pub mod counter;
