@@ -1,7 +1,8 @@
 //! The run manager: one run executes at a time so runs never disturb each other's
 //! measurements; others wait in a bounded queue, a few per client; finished runs are kept for
-//! replay within a budget of bytes. Viewers learn what happens through [`Runs::subscribe`], a broadcast of [`Update`]s
-//! that never waits for a slow viewer (a lagging one is resynchronised by the viewer's task).
+//! replay within a budget of bytes. Viewers learn what happens through [`Runs::subscribe`], a
+//! broadcast of [`Update`]s that never waits for a slow viewer (a lagging one is
+//! resynchronised by the viewer's task).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
