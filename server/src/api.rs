@@ -6,39 +6,70 @@
 //! | `POST /api/runs` `{"preset": NAME, "knobs": {NAME: VALUE}}` | `201` the queued run |
 //! | `GET /api/runs` | every run the server remembers, oldest first |
 //! | `GET /api/runs/{id}` | its state and, once over, its summary |
-//! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it) |
-//! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`) |
+//! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it), streamed |
+//! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`), streamed |
 //! | `DELETE /api/runs/{id}` | stops it; answers its state |
 //!
-//! `POST` and `DELETE` sit behind [`crate::guard::same_origin`]. Errors are
-//! `{"error": ..., "field": ...}` with a 4xx status.
+//! Every route checks `Host`; `POST` and `DELETE` also `Origin` and that the peer is on this
+//! machine ([`crate::guard`]). Errors are `{"error": ..., "field": ...}` with a 4xx status,
+//! or `503` when [`crate::limits::Limits::exports`] exports are already streaming.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gilscope_shared::input::from_json;
 use gilscope_shared::protocol::{RunId, RunInfo};
 use gilscope_shared::spec::{ExperimentSpec, PresetInfo};
 use serde::Deserialize;
 
-use crate::engine::chrome::to_chrome;
 use crate::error::AppError;
-use crate::AppState;
+use crate::guard::Peer;
+use crate::runs::Client;
+use crate::state::AppState;
+use crate::{export, stream_body};
 
 pub async fn presets(State(state): State<AppState>) -> Json<Vec<PresetInfo>> {
     Json(state.runs.presets().to_vec())
 }
 
+/// `POST /api/runs`, behind [`crate::guard::loopback_peer`]: a JSON [`ExperimentSpec`], its
+/// errors naming the field at fault, queued for this peer's address.
 pub async fn create(
     State(state): State<AppState>,
-    body: Result<Json<ExperimentSpec>, JsonRejection>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<RunInfo>), AppError> {
-    let Json(spec) = body.map_err(|rejection| AppError::BadRequest {
-        message: rejection.body_text(),
-        field: "body".to_string(),
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(AppError::BadRequest {
+            message: "expected a JSON body with Content-Type: application/json".to_string(),
+            field: "body".to_string(),
+        });
+    }
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge {
+            limit: state.limits.body_bytes,
+        },
+        _ => AppError::BadRequest {
+            message: rejection.body_text(),
+            field: "body".to_string(),
+        },
     })?;
-    let info = state.runs.submit(spec)?;
+    let spec: ExperimentSpec = from_json(&body).map_err(|err| AppError::BadRequest {
+        message: err.message,
+        field: err.field.unwrap_or_else(|| "body".to_string()),
+    })?;
+    let client = Client::Peer(peer.may_act()?.ip().to_canonical());
+    let info = state.runs.submit(spec, client)?;
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -80,14 +111,26 @@ pub async fn trace(
         field: "format".to_string(),
     })?;
     let (_, trace) = state.runs.trace(run_id(id)?)?;
-    // A big trace takes a while to convert: off the async workers.
-    let body = tokio::task::spawn_blocking(move || match query.format {
-        TraceFormat::Chrome => Json(to_chrome(&trace)).into_response(),
-        TraceFormat::Gilscope => Json(&*trace).into_response(),
-    })
-    .await
-    .expect("converting a trace does not panic");
-    Ok(body)
+    let permit = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::Unavailable {
+            message: format!(
+                "{} trace exports are streaming already; try again when one has finished",
+                state.limits.exports
+            ),
+            field: "trace",
+        })?;
+    // Written on a blocking thread as the client reads it: memory stays flat.
+    let body = stream_body::spawn(move |out| {
+        let _permit = permit;
+        match query.format {
+            TraceFormat::Chrome => export::write_chrome(&trace, out),
+            TraceFormat::Gilscope => export::write_gilscope(&trace, out),
+        }
+    });
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn stop(

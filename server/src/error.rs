@@ -1,9 +1,12 @@
 //! The server's one error type for HTTP answers: every refusal is JSON
 //! `{"error": "<what is wrong>", "field": "<which input>" | null}` with a fitting status.
+//! Input quoted in either is clipped where the message is made ([`gilscope_shared::clip`]);
+//! the answer clips both once more, so no input can make an answer big.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gilscope_shared::clip::{clip, ECHO_CHARS};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +26,18 @@ pub enum AppError {
     /// No run has this id (never had, or dropped from the history).
     #[error("no run with id {id}")]
     NoSuchRun { id: u64 },
-    /// The run queue is full.
+    /// The run queue is full, or this client's share of it.
     #[error("{message}")]
     Busy { message: String },
-    /// The server cannot take this now and will not later (it is shutting down).
+    /// The request body is bigger than the server takes.
+    #[error("the request body is over {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The server is at a bound it keeps (e.g. concurrent trace exports); try again later.
     #[error("{message}")]
-    Unavailable { message: String },
+    Unavailable {
+        message: String,
+        field: &'static str,
+    },
 }
 
 impl From<crate::runs::RunsError> for AppError {
@@ -39,11 +48,12 @@ impl From<crate::runs::RunsError> for AppError {
                 message: spec.to_string(),
                 field: spec.field,
             },
-            RunsError::QueueFull => AppError::Busy {
+            RunsError::QueueFull | RunsError::ClientQueueFull(_) => AppError::Busy {
                 message: err.to_string(),
             },
             RunsError::ShuttingDown => AppError::Unavailable {
                 message: err.to_string(),
+                field: "queue",
             },
             RunsError::NotFound(id) => AppError::NoSuchRun { id },
         }
@@ -57,6 +67,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::NoSuchRun { .. } => StatusCode::NOT_FOUND,
             AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -68,10 +79,15 @@ impl AppError {
             AppError::NotFound { .. } => None,
             AppError::NoSuchRun { .. } => Some("id"),
             AppError::Busy { .. } => Some("queue"),
-            AppError::Unavailable { .. } => None,
+            AppError::TooLarge { .. } => Some("body"),
+            AppError::Unavailable { field, .. } => Some(field),
         }
     }
 }
+
+/// Characters of an error message at most (it quotes input clipped to
+/// [`ECHO_CHARS`], with words around it).
+const MESSAGE_CHARS: usize = 1000;
 
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize)]
@@ -83,8 +99,8 @@ pub struct ErrorBody {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: self.to_string(),
-            field: self.field().map(str::to_string),
+            error: clip(&self.to_string(), MESSAGE_CHARS).into_owned(),
+            field: self.field().map(|f| clip(f, ECHO_CHARS + 1).into_owned()),
         };
         (self.status(), Json(body)).into_response()
     }

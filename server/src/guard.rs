@@ -1,53 +1,116 @@
-//! Who may use the endpoints that act on the server or stream from it (`/ws` now; later every
-//! state-changing endpoint): only this server's own pages and non-browser clients.
+//! Who may read from the server, and who may act on it.
 //!
-//! - `Host` must name this server: its port, and a host name that cannot be DNS-rebound —
-//!   the bound IP literal (any IP literal when bound to all interfaces) or `localhost` (when
-//!   bound to loopback or all interfaces).
-//! - `Origin`, when present (browsers always send it on websocket handshakes), must be
-//!   `http://<that same Host>`: another site's page cannot drive the server from a viewer's
-//!   browser.
+//! - Every route: `Host` must name this server — its port, and a host name that cannot be
+//!   DNS-rebound: the bound IP literal (any IP literal when bound to all interfaces) or
+//!   `localhost` (when bound to loopback or all interfaces). A page on another site that
+//!   rebinds its name to this machine can then read nothing ([`host_middleware`]).
+//! - Routes that act or stream (`POST`, `DELETE`, `/ws`): `Origin`, when present (browsers
+//!   always send it on websocket handshakes), must be `http://<that same Host>`: another
+//!   site's page cannot drive the server from a viewer's browser ([`same_origin`]).
+//! - Acting (`POST`, `DELETE`, a websocket's `start` and `stop`): only from a loopback peer.
+//!   Other machines may watch, not act ([`Peer`], [`loopback_peer`]).
 //!
-//! Refusals are `403` with a JSON [`AppError`] naming the header.
+//! Refusals are `403` with a JSON [`AppError`] naming the header, or `peer`. Quoted headers
+//! are clipped in answers and logs.
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{HOST, ORIGIN};
+use axum::http::request::Parts;
 use axum::http::uri::Authority;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
+use gilscope_shared::clip::echo;
 
 use crate::error::AppError;
-use crate::AppState;
+use crate::state::AppState;
 
-/// Middleware: `Router::route_layer(axum::middleware::from_fn_with_state(state, same_origin))`.
+/// Middleware on every route: `Host` names this server.
+pub async fn host_middleware(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    if let Err(err) = check_host(request.headers(), state.local_addr) {
+        tracing::warn!(uri = %echo(&request.uri().to_string()), "refused: {err}");
+        return Err(err);
+    }
+    Ok(next.run(request).await)
+}
+
+/// Middleware on the acting and streaming routes:
+/// `Router::route_layer(axum::middleware::from_fn_with_state(state, same_origin))`.
 pub async fn same_origin(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
     if let Err(err) = check(request.headers(), state.local_addr) {
-        tracing::warn!(uri = %request.uri(), "refused: {err}");
+        tracing::warn!(uri = %echo(&request.uri().to_string()), "refused: {err}");
         return Err(err);
     }
     Ok(next.run(request).await)
 }
 
-/// The rule itself, on a request's headers and the address this server is bound to.
-pub fn check(headers: &HeaderMap, local: SocketAddr) -> Result<(), AppError> {
-    let host = headers
-        .get(HOST)
-        .ok_or_else(|| forbidden("host", "the Host header is missing".into()))?
-        .to_str()
-        .map_err(|_| forbidden("host", "the Host header is not ASCII".into()))?;
-    if !host_is_ours(host, local) {
-        return Err(forbidden(
-            "host",
-            format!("Host {host:?} does not name this server ({local})"),
-        ));
+/// Middleware on the acting routes: the peer is on this machine.
+pub async fn loopback_peer(peer: Peer, request: Request, next: Next) -> Result<Response, AppError> {
+    if let Err(err) = peer.may_act() {
+        tracing::warn!(uri = %echo(&request.uri().to_string()), "refused: {err}");
+        return Err(err);
     }
+    Ok(next.run(request).await)
+}
+
+/// The address of the client on the other end of the connection, as the server saw it
+/// (`ConnectInfo`, set by [`crate::serve`]); None when the app is served without it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer(pub Option<SocketAddr>);
+
+impl Peer {
+    /// Only a peer on this machine may act; answers its address. An unknown peer may not:
+    /// fail closed.
+    pub fn may_act(&self) -> Result<SocketAddr, AppError> {
+        match self.0 {
+            Some(addr) if is_loopback(addr.ip()) => Ok(addr),
+            Some(addr) => Err(forbidden(
+                "peer",
+                format!(
+                    "{} is not on this machine: other machines may watch, not start or stop runs",
+                    addr.ip()
+                ),
+            )),
+            None => Err(forbidden(
+                "peer",
+                "the client's address is unknown: only clients on this machine may act".into(),
+            )),
+        }
+    }
+}
+
+/// Loopback, including IPv4 loopback seen through a dual-stack IPv6 socket (`::ffff:127.0.0.1`).
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
+    }
+}
+
+/// The whole rule of the acting routes' headers, on a request's headers and the address this
+/// server is bound to: [`check_host`], then `Origin`.
+pub fn check(headers: &HeaderMap, local: SocketAddr) -> Result<(), AppError> {
+    let host = check_host(headers, local)?;
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin
             .to_str()
@@ -56,11 +119,30 @@ pub fn check(headers: &HeaderMap, local: SocketAddr) -> Result<(), AppError> {
         if !origin.eq_ignore_ascii_case(&own) {
             return Err(forbidden(
                 "origin",
-                format!("Origin {origin:?} is not allowed: only pages served by {own} may connect"),
+                format!(
+                    "Origin {:?} is not allowed: only pages served by {own} may connect",
+                    echo(origin)
+                ),
             ));
         }
     }
     Ok(())
+}
+
+/// `Host` names this server; answers it.
+pub fn check_host(headers: &HeaderMap, local: SocketAddr) -> Result<&str, AppError> {
+    let host = headers
+        .get(HOST)
+        .ok_or_else(|| forbidden("host", "the Host header is missing".into()))?
+        .to_str()
+        .map_err(|_| forbidden("host", "the Host header is not ASCII".into()))?;
+    if !host_is_ours(host, local) {
+        return Err(forbidden(
+            "host",
+            format!("Host {:?} does not name this server ({local})", echo(host)),
+        ));
+    }
+    Ok(host)
 }
 
 fn host_is_ours(host: &str, local: SocketAddr) -> bool {
@@ -180,6 +262,43 @@ mod tests {
             );
         }
         assert!(check(&headers(Some("rebound.example:7878"), None), local).is_err());
+    }
+
+    #[test]
+    fn long_headers_are_clipped_in_the_refusal() {
+        let local = LOOPBACK.parse().unwrap();
+        let origin = format!("http://{}", "o".repeat(8192));
+        let err = check(&headers(Some(LOOPBACK), Some(&origin)), local).unwrap_err();
+        assert!(err.to_string().len() < 400, "{}", err.to_string().len());
+        let host = format!("{}:7878", "h".repeat(8192));
+        let err = check(&headers(Some(&host), None), local).unwrap_err();
+        assert!(err.to_string().len() < 400, "{}", err.to_string().len());
+    }
+
+    #[test]
+    fn only_loopback_peers_may_act() {
+        for addr in [
+            "127.0.0.1:5000",
+            "127.0.0.2:1",
+            "[::1]:80",
+            "[::ffff:127.0.0.1]:9",
+        ] {
+            assert!(
+                Peer(Some(addr.parse().unwrap())).may_act().is_ok(),
+                "{addr}"
+            );
+        }
+        for addr in [
+            "192.168.1.20:5000",
+            "10.0.0.1:1",
+            "[2001:db8::1]:80",
+            "0.0.0.0:1",
+        ] {
+            let err = Peer(Some(addr.parse().unwrap())).may_act().unwrap_err();
+            assert_eq!(err.field(), Some("peer"), "{addr}");
+            assert_eq!(err.status(), axum::http::StatusCode::FORBIDDEN);
+        }
+        assert!(Peer(None).may_act().is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The run manager: one run executes at a time so runs never disturb each other's
-//! measurements; others wait in a bounded queue; finished runs are kept, a bounded number, for
-//! replay. Viewers learn what happens through [`Runs::subscribe`], a broadcast of [`Update`]s
-//! that never waits for a slow viewer (a lagging one is resynchronised by the viewer's task).
+//! measurements; others wait in a bounded queue, a few per client; finished runs are kept for
+//! replay within a budget of bytes. Viewers learn what happens through [`Runs::subscribe`], a
+//! broadcast of [`Update`]s that never waits for a slow viewer (a lagging one is
+//! resynchronised by the viewer's task).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,12 +16,14 @@ use tokio::sync::{broadcast, Notify};
 
 use crate::engine::{self, Preset};
 use crate::frames::{self, Encoded, LiveFrames};
+use crate::limits::Limits;
 use crate::presets;
 
 /// Runs waiting to start; one more is refused.
 pub const QUEUE_LIMIT: usize = 16;
-/// Finished runs kept for replay; the oldest is dropped beyond this.
-pub const KEEP_FINISHED: usize = 32;
+/// Finished runs kept for replay at most, however small (so `GET /api/runs` stays small);
+/// within it, [`Limits::keep_bytes`] bounds their traces' bytes.
+pub const KEEP_FINISHED: usize = 256;
 /// How often a live run's news is sent to viewers (30 Hz).
 pub const FRAME_PERIOD: Duration = Duration::from_millis(33);
 /// Updates buffered for viewers; a viewer further behind is resynchronised.
@@ -32,10 +36,24 @@ pub enum RunsError {
     Spec(#[from] SpecError),
     #[error("{QUEUE_LIMIT} runs are already waiting; try again when one has started")]
     QueueFull,
+    #[error(
+        "you already have {0} runs waiting, the most one client may queue; \
+         try again when one has started, or stop one"
+    )]
+    ClientQueueFull(usize),
     #[error("no run with id {0}")]
     NotFound(RunId),
     #[error("the server is shutting down")]
     ShuttingDown,
+}
+
+/// Who asked for a run: each may have only [`Limits::queued_per_client`] runs waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// An HTTP client, by its address (every request may come from a new port).
+    Peer(IpAddr),
+    /// A websocket session, by its number.
+    Session(u64),
 }
 
 /// What viewers are told, in the order it happened.
@@ -66,6 +84,10 @@ struct Record {
     info: RunInfo,
     /// What runs: the preset and its resolved knobs (as validated when submitted).
     program: (&'static dyn Preset, Knobs),
+    /// Who queued it.
+    client: Client,
+    /// [`Trace::heap_bytes`] of the kept trace, once the run is over.
+    bytes: usize,
     /// The trace so far while live; the whole trace once over.
     trace: Arc<Trace>,
     /// Set while the run executes: stops it.
@@ -82,6 +104,8 @@ struct Book {
     queue: VecDeque<RunId>,
     records: BTreeMap<RunId, Record>,
     finished: VecDeque<RunId>,
+    /// The sum of the finished runs' `bytes`.
+    kept_bytes: usize,
     live: Option<RunId>,
     /// Shutting down: nothing new is accepted or started.
     closed: bool,
@@ -90,6 +114,10 @@ struct Book {
 struct Inner {
     registry: &'static [&'static dyn Preset],
     presets: Vec<PresetInfo>,
+    /// [`Limits::keep_bytes`].
+    keep_bytes: usize,
+    /// [`Limits::queued_per_client`].
+    queued_per_client: usize,
     book: Mutex<Book>,
     work: Notify,
     updates: broadcast::Sender<Update>,
@@ -106,29 +134,26 @@ impl std::fmt::Debug for Runs {
             .field("live", &book.live)
             .field("queued", &book.queue.len())
             .field("kept", &book.records.len())
+            .field("kept_bytes", &book.kept_bytes)
             .finish()
     }
 }
 
-impl Default for Runs {
-    fn default() -> Self {
-        Runs::new()
-    }
-}
-
 impl Runs {
-    /// A manager for the lessons of [`presets::ALL`]; call [`Runs::spawn_executor`] to make
-    /// it run anything.
-    pub fn new() -> Runs {
-        Runs::with_presets(presets::ALL)
+    /// A manager for the lessons of [`presets::ALL`] within `limits`; call
+    /// [`Runs::spawn_executor`] to make it run anything.
+    pub fn new(limits: &Limits) -> Runs {
+        Runs::with_presets(presets::ALL, limits)
     }
 
     /// A manager for other presets than the lessons (tests).
-    pub fn with_presets(registry: &'static [&'static dyn Preset]) -> Runs {
+    pub fn with_presets(registry: &'static [&'static dyn Preset], limits: &Limits) -> Runs {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         Runs(Arc::new(Inner {
             registry,
             presets: registry.iter().map(|p| p.info()).collect(),
+            keep_bytes: limits.keep_bytes,
+            queued_per_client: limits.queued_per_client,
             book: Mutex::new(Book {
                 next_id: 1,
                 ..Book::default()
@@ -148,8 +173,8 @@ impl Runs {
         self.0.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Validates `spec` and queues it.
-    pub fn submit(&self, spec: ExperimentSpec) -> Result<RunInfo, RunsError> {
+    /// Validates `spec` and queues it for `client`.
+    pub fn submit(&self, spec: ExperimentSpec, client: Client) -> Result<RunInfo, RunsError> {
         let (preset, knobs) = presets::resolve_in(self.0.registry, &self.0.presets, &spec)?;
         let info = {
             let mut book = self.book();
@@ -158,6 +183,14 @@ impl Runs {
             }
             if book.queue.len() >= QUEUE_LIMIT {
                 return Err(RunsError::QueueFull);
+            }
+            let waiting = book
+                .queue
+                .iter()
+                .filter(|id| book.records.get(id).is_some_and(|r| r.client == client))
+                .count();
+            if waiting >= self.0.queued_per_client {
+                return Err(RunsError::ClientQueueFull(waiting));
             }
             let id = book.next_id;
             book.next_id += 1;
@@ -177,6 +210,8 @@ impl Runs {
                 Record {
                     info: info.clone(),
                     program: (preset, knobs),
+                    client,
+                    bytes: 0,
                     trace: Arc::default(),
                     stop: None,
                     seq: 0,
@@ -201,7 +236,7 @@ impl Runs {
                     record.info.state = RunState::Stopped;
                     let info = record.info.clone();
                     book.queue.retain(|&q| q != id);
-                    remember_finished(&mut book, id);
+                    remember_finished(&mut book, id, self.0.keep_bytes);
                     info
                 }
                 (RunState::Running, _) => {
@@ -440,19 +475,31 @@ impl Runs {
                 record.trace = trace;
             }
             let info = record.info.clone();
-            remember_finished(&mut book, id);
+            remember_finished(&mut book, id, self.0.keep_bytes);
             info
         };
         self.announce(Update::Run(info));
     }
 }
 
-/// Keeps at most [`KEEP_FINISHED`] finished runs, dropping the oldest.
-fn remember_finished(book: &mut Book, id: RunId) {
+/// Adds a run that is over to the kept ones, then drops the oldest until the traces kept
+/// fit in `keep_bytes` and at most [`KEEP_FINISHED`] runs are kept. The newest always stays,
+/// whatever its size: a run just over can still be exported.
+fn remember_finished(book: &mut Book, id: RunId, keep_bytes: usize) {
+    let Some(record) = book.records.get_mut(&id) else {
+        return;
+    };
+    record.bytes = record.trace.heap_bytes();
+    book.kept_bytes += record.bytes;
     book.finished.push_back(id);
-    while book.finished.len() > KEEP_FINISHED {
-        if let Some(old) = book.finished.pop_front() {
-            book.records.remove(&old);
+    while book.finished.len() > 1
+        && (book.kept_bytes > keep_bytes || book.finished.len() > KEEP_FINISHED)
+    {
+        let Some(old) = book.finished.pop_front() else {
+            break;
+        };
+        if let Some(record) = book.records.remove(&old) {
+            book.kept_bytes -= record.bytes;
         }
     }
 }

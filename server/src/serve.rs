@@ -26,11 +26,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.addr
         )
     })?;
+    let mut limits = crate::limits::Limits::default();
+    match crate::rlimit::raise_nofile() {
+        Ok(files) => {
+            limits.max_connections = crate::rlimit::connections_for(files, limits.max_connections);
+        }
+        Err(err) => tracing::warn!("cannot raise the open-file limit: {err}"),
+    }
+    tracing::debug!("at most {} connections at once", limits.max_connections);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(serve(addr, args.open))
+    runtime.block_on(serve(addr, args.open, limits))
 }
 
-async fn serve(addr: SocketAddr, open: bool) -> anyhow::Result<()> {
+async fn serve(addr: SocketAddr, open: bool, limits: crate::limits::Limits) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -41,7 +49,7 @@ async fn serve(addr: SocketAddr, open: bool) -> anyhow::Result<()> {
     }
     println!(
         "gilscope {} serves the dashboard at {url}  (Ctrl-C stops it)",
-        crate::VERSION
+        crate::state::VERSION
     );
     if open {
         if let Err(err) = open::that_detached(&url) {
@@ -58,7 +66,7 @@ async fn serve(addr: SocketAddr, open: bool) -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    crate::serve(listener, shutdown)
+    crate::app::serve_with(listener, shutdown, limits)
         .await
         .context("server failed")?;
     tracing::info!("stopped");

@@ -2,35 +2,64 @@
 //! [`ServerMsg::Hello`], then streams every run: its state changes and its frames. A viewer
 //! that joins mid-run first gets the run so far; one that falls behind is resynchronised the
 //! same way, so it never slows the engine or the other viewers. A frame the server cannot
-//! decode gets a [`ServerMsg::Error`] naming the problem, and the connection stays open.
+//! decode gets a [`ServerMsg::Error`] naming the problem (and the field at fault), and the
+//! connection stays open. A message or frame over [`crate::limits::Limits::ws_message_bytes`]
+//! closes the connection with code 1009 before it is read. `start` and `stop` are refused
+//! (an error naming `peer`) to peers not on this machine: they may watch, not act. Each
+//! session is a client of its own for the bound on waiting runs.
 //!
 //! Each session is three tasks joined with `select!`: a sender draining the session's outbox
 //! (and closing the socket on server shutdown), a feeder forwarding the run manager's
 //! updates into the outbox, and a receiver handling what the viewer sends.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use gilscope_shared::clip::{clip, ECHO_CHARS};
 use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Frame, Hello, RunId, ServerMsg};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::frames::{encode_msg as encode, Encoded};
-use crate::runs::{Runs, RunsError, Update};
-use crate::AppState;
+use crate::guard::Peer;
+use crate::runs::{Client, Runs, RunsError, Update};
+use crate::state::AppState;
 
 /// Messages queued for one viewer; when full, the feeder waits and its broadcast receiver
 /// falls behind, which ends in a resynchronisation, never in a wait of the engine.
 const OUTBOX: usize = 64;
 
+/// How long a session that asked to close waits for its close frame to be sent.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Numbers websocket sessions, for [`Client::Session`].
+static SESSIONS: AtomicU64 = AtomicU64::new(1);
+
 /// `GET /ws` (behind [`crate::guard::same_origin`]).
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn upgrade(ws: WebSocketUpgrade, peer: Peer, State(state): State<AppState>) -> Response {
     let tasks = state.tasks.clone();
-    ws.on_upgrade(move |socket| tasks.track_future(session(socket, state)))
+    let max = state.limits.ws_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| tasks.track_future(session(socket, state, peer)))
 }
 
-async fn session(socket: WebSocket, state: AppState) {
-    tracing::info!("viewer connected");
+/// Who is on the other end of a session.
+#[derive(Clone, Copy)]
+struct Viewer {
+    peer: Peer,
+    client: Client,
+}
+
+async fn session(socket: WebSocket, state: AppState, peer: Peer) {
+    let viewer = Viewer {
+        peer,
+        client: Client::Session(SESSIONS.fetch_add(1, Ordering::Relaxed)),
+    };
+    tracing::info!(peer = ?peer.0, "viewer connected");
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut pending) = mpsc::channel::<Encoded>(OUTBOX);
 
@@ -44,9 +73,18 @@ async fn session(socket: WebSocket, state: AppState) {
         .expect("a fresh outbox has room");
 
     let shutdown = state.shutdown.clone();
+    // The receiver asks the sender to close the socket with this (a message too big).
+    let (close_tx, mut close_rx) = oneshot::channel::<CloseFrame>();
     let mut send_task = tokio::spawn(async move {
         loop {
             tokio::select! {
+                close = &mut close_rx => {
+                    if let Ok(close) = close {
+                        let _ = sink.send(Message::Close(Some(close))).await;
+                        let _ = sink.close().await;
+                    }
+                    break;
+                }
                 frame = pending.recv() => {
                     let Some(frame) = frame else { break };
                     if sink.send(to_message(&frame)).await.is_err() {
@@ -71,7 +109,16 @@ async fn session(socket: WebSocket, state: AppState) {
 
     let runs = state.runs.clone();
     let mut recv_task = tokio::spawn(async move {
-        while let Some(Ok(msg)) = stream.next().await {
+        while let Some(msg) = stream.next().await {
+            let msg = match msg {
+                Ok(msg) => msg,
+                Err(err) => {
+                    let close = close_for(err);
+                    tracing::debug!("closing a viewer's connection: {}", close.reason);
+                    let _ = close_tx.send(close);
+                    return;
+                }
+            };
             let frame = match msg {
                 Message::Text(text) => Frame::Text(text.to_string()),
                 Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
@@ -79,11 +126,11 @@ async fn session(socket: WebSocket, state: AppState) {
                 // Control frames: axum answers pings itself.
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
-            let replies = match protocol::decode::<ClientMsg>(&frame) {
-                Ok(msg) => handle(&runs, msg),
+            let replies = match protocol::decode_client(&frame) {
+                Ok(msg) => handle(&runs, msg, viewer),
                 Err(err) => {
                     tracing::debug!("undecodable message from viewer: {err}");
-                    vec![error(err.to_string(), None)]
+                    vec![error(err.to_string(), err.field().map(str::to_string))]
                 }
             };
             for reply in replies {
@@ -96,8 +143,11 @@ async fn session(socket: WebSocket, state: AppState) {
 
     tokio::select! {
         _ = &mut send_task => {}
-        _ = &mut recv_task => {}
         _ = &mut feed_task => {}
+        _ = &mut recv_task => {
+            // The receiver may have asked the sender to close the socket: let it.
+            let _ = tokio::time::timeout(CLOSE_WAIT, &mut send_task).await;
+        }
     }
     send_task.abort();
     recv_task.abort();
@@ -150,18 +200,51 @@ async fn feed(runs: Runs, mut updates: broadcast::Receiver<Update>, outbox: mpsc
     }
 }
 
+/// The close frame for a connection whose next message could not be read: 1009 for one
+/// over the size limit, 1002 for a broken frame.
+fn close_for(err: axum::Error) -> CloseFrame {
+    use tungstenite::error::{CapacityError, Error};
+    let (code, reason) = match err.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => (
+            close_code::SIZE,
+            format!("message of {size} bytes; at most {max_size} are read"),
+        ),
+        Ok(err @ Error::Capacity(_)) => (close_code::SIZE, err.to_string()),
+        Ok(err) => (close_code::PROTOCOL, err.to_string()),
+        Err(err) => (close_code::PROTOCOL, err.to_string()),
+    };
+    // A close frame's reason has at most 123 bytes.
+    let reason = clip(&reason, 100).into_owned();
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
 /// What the server does with each viewer request; the answers go to that viewer. Changes of
 /// a run's state reach every viewer through the run manager's updates.
-fn handle(runs: &Runs, msg: ClientMsg) -> Vec<Encoded> {
+fn handle(runs: &Runs, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
+    let may_act = || {
+        viewer
+            .peer
+            .may_act()
+            .map_err(|err| error(err.to_string(), err.field().map(str::to_string)))
+    };
     match msg {
         ClientMsg::Ping { nonce } => vec![encode(&ServerMsg::Pong { nonce })],
-        ClientMsg::Start { spec } => match runs.submit(spec) {
-            Ok(_) => vec![],
-            Err(err) => vec![runs_error(err)],
+        ClientMsg::Start { spec } => match may_act() {
+            Err(refusal) => vec![refusal],
+            Ok(_) => match runs.submit(spec, viewer.client) {
+                Ok(_) => vec![],
+                Err(err) => vec![runs_error(err)],
+            },
         },
-        ClientMsg::Stop { id } => match runs.stop(id) {
-            Ok(_) => vec![],
-            Err(err) => vec![runs_error(err)],
+        ClientMsg::Stop { id } => match may_act() {
+            Err(refusal) => vec![refusal],
+            Ok(_) => match runs.stop(id) {
+                Ok(_) => vec![],
+                Err(err) => vec![runs_error(err)],
+            },
         },
         ClientMsg::Subscribe { id } => match runs.snapshot(id) {
             Ok(snapshot) => std::iter::once(encode(&ServerMsg::Run(snapshot.info)))
@@ -175,14 +258,21 @@ fn handle(runs: &Runs, msg: ClientMsg) -> Vec<Encoded> {
 fn runs_error(err: RunsError) -> Encoded {
     let field = match &err {
         RunsError::Spec(spec) => Some(spec.field.clone()),
-        RunsError::QueueFull | RunsError::ShuttingDown => Some("queue".to_string()),
+        RunsError::QueueFull | RunsError::ClientQueueFull(_) | RunsError::ShuttingDown => {
+            Some("queue".to_string())
+        }
         RunsError::NotFound(_) => Some("id".to_string()),
     };
     error(err.to_string(), field)
 }
 
+/// An error for this viewer; quoted input was clipped where the message was made, and the
+/// whole is clipped once more.
 fn error(message: String, field: Option<String>) -> Encoded {
-    encode(&ServerMsg::Error(ErrorMsg { message, field }))
+    encode(&ServerMsg::Error(ErrorMsg {
+        message: clip(&message, 1000).into_owned(),
+        field: field.map(|f| clip(&f, ECHO_CHARS + 1).into_owned()),
+    }))
 }
 
 fn to_message(frame: &Encoded) -> Message {

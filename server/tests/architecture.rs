@@ -217,7 +217,14 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         let own_file = depth == 1 || file.file_name().is_some_and(|n| n == "mod.rs");
         let mut names = references(&code, "crate::");
         if own_file && module != ROOT {
-            names.extend(references(&code, "super::"));
+            // `super::` means the crate root only in the file's own top-level `use`s (inside
+            // a nested `mod tests` it means the file's module).
+            let top_level_uses: String = code
+                .lines()
+                .filter(|l| l.starts_with("use super::") || l.starts_with("pub use super::"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            names.extend(references(&top_level_uses, "super::"));
         }
         if module == ROOT {
             // The root names its modules without `crate::` (`api::create`).

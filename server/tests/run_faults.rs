@@ -10,7 +10,8 @@ use gilscope_server::engine::interpreter::interp::{EngineError, RunEnv};
 use gilscope_server::engine::{start_with_caps, Caps, Experiment, Lesson, Preset, CAPS};
 use gilscope_server::presets;
 use gilscope_server::presets::cpu_threads::CpuThreads;
-use gilscope_server::runs::{Runs, Update};
+use gilscope_server::runs::{Client, Runs, Update};
+use gilscope_server::Limits;
 use gilscope_shared::protocol::{RunId, RunInfo, RunState};
 use gilscope_shared::spec::{Group, Knobs};
 use gilscope_shared::summary::{Cap, EndReason};
@@ -61,17 +62,17 @@ async fn over(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_run_fails_with_its_reason_and_the_queue_goes_on() {
-    let runs = Runs::with_presets(REGISTRY);
+    let runs = Runs::with_presets(REGISTRY, &Limits::default());
     let mut updates = runs.subscribe();
     let executor = runs.spawn_executor();
     let bad = runs
-        .submit(common::spec("panicky", &[]))
+        .submit(common::spec("panicky", &[]), Client::Session(1))
         .expect("a valid spec");
     let good = runs
-        .submit(common::spec(
-            "cpu-threads",
-            &[("threads", "2"), ("work", "100000")],
-        ))
+        .submit(
+            common::spec("cpu-threads", &[("threads", "2"), ("work", "100000")]),
+            Client::Session(1),
+        )
         .expect("a valid spec");
 
     let bad = over(&mut updates, &runs, bad.id).await;

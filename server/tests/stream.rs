@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use gilscope_server::{app, AppState};
@@ -55,9 +56,12 @@ async fn start() -> Server {
     let router = app(state.clone());
     let stop = shutdown.clone();
     tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await
     });
     Server {
         addr,
@@ -76,9 +80,24 @@ fn spec(preset: &str, knobs: &[(&str, i64)]) -> ExperimentSpec {
     }
 }
 
-/// An HTTP request through the router, as a same-origin page would send it.
+/// The peer address of the requests [`http`] sends.
+const LOCAL_PEER: ([u8; 4], u16) = ([127, 0, 0, 1], 40000);
+
+/// An HTTP request through the router, as a same-origin page on this machine would send it.
 async fn http(
     server: &Server,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, serde_json::Value) {
+    http_from(server, LOCAL_PEER.into(), method, path, body, headers).await
+}
+
+/// [`http`] from the client at `peer`.
+async fn http_from(
+    server: &Server,
+    peer: SocketAddr,
     method: Method,
     path: &str,
     body: Option<String>,
@@ -87,6 +106,7 @@ async fn http(
     let mut request = Request::builder()
         .method(method)
         .uri(path)
+        .extension(ConnectInfo(peer))
         .header(header::HOST, server.addr.to_string())
         .header(header::CONTENT_TYPE, "application/json");
     for (name, value) in headers {
@@ -272,6 +292,7 @@ async fn acting_endpoints_refuse_foreign_origins_and_hosts() {
     let request = Request::builder()
         .method(Method::POST)
         .uri("/api/runs")
+        .extension(ConnectInfo(SocketAddr::from(LOCAL_PEER)))
         .header(header::HOST, "evil.example:7878")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
@@ -374,7 +395,11 @@ async fn the_seventeenth_waiting_run_is_refused_and_stopped_runs_leave_no_thread
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let refusal = loop {
-        let (status, json) = post_run(&server, &long).await;
+        // From many clients: each may have only two runs waiting.
+        let peer = SocketAddr::from(([127, 0, 0, 2 + ids.len() as u8], 40000));
+        let body = serde_json::to_string(&long).unwrap();
+        let (status, json) =
+            http_from(&server, peer, Method::POST, "/api/runs", Some(body), &[]).await;
         if status != StatusCode::CREATED {
             break (status, json);
         }

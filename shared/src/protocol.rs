@@ -7,6 +7,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::input::{self, InputError};
 use crate::spec::{ExperimentSpec, PresetInfo};
 use crate::summary::Summary;
 use crate::trace::{Nanos, TraceDelta};
@@ -121,13 +122,20 @@ pub enum Frame {
     Binary(Vec<u8>),
 }
 
-/// Why a frame could not be turned into a message.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("cannot decode JSON message: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("cannot decode MessagePack message: {0}")]
-    MessagePack(#[from] rmp_serde::decode::Error),
+/// Why a frame could not be turned into a message: the encoding, what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot decode {format} message: {error}")]
+pub struct DecodeError {
+    /// `JSON` or `MessagePack`.
+    pub format: &'static str,
+    pub error: InputError,
+}
+
+impl DecodeError {
+    /// The field at fault, when there is one (a knob of a `start` message's spec).
+    pub fn field(&self) -> Option<&str> {
+        self.error.field.as_deref()
+    }
 }
 
 /// Turns a message into the binary frame that carries it.
@@ -140,8 +148,43 @@ pub fn encode<T: Serialize>(msg: &T) -> Frame {
 /// Turns a received frame back into a message: MessagePack in binary frames, JSON in text.
 pub fn decode<T: DeserializeOwned>(frame: &Frame) -> Result<T, DecodeError> {
     match frame {
-        Frame::Binary(bytes) => Ok(rmp_serde::from_slice(bytes)?),
-        Frame::Text(text) => Ok(serde_json::from_str(text)?),
+        Frame::Binary(bytes) => input::from_msgpack(bytes).map_err(|error| DecodeError {
+            format: "MessagePack",
+            error,
+        }),
+        Frame::Text(text) => input::from_json(text.as_bytes()).map_err(|error| DecodeError {
+            format: "JSON",
+            error,
+        }),
+    }
+}
+
+/// [`decode`] for what viewers send, naming the field at fault in a `start` message's spec.
+///
+/// [`ClientMsg`]'s tag may come after its fields, so serde decodes the fields from a buffered
+/// copy, which loses the path to an error in them. When a message fails without a field, it
+/// is decoded once more as a `start` message alone, whose spec then names the field.
+pub fn decode_client(frame: &Frame) -> Result<ClientMsg, DecodeError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum StartTag {
+        Start,
+    }
+    #[derive(Deserialize)]
+    struct StartMsg {
+        #[serde(rename = "type")]
+        _type: StartTag,
+        #[serde(rename = "spec")]
+        _spec: ExperimentSpec,
+    }
+    let err = match decode::<ClientMsg>(frame) {
+        Ok(msg) => return Ok(msg),
+        Err(err) if err.field().is_some() => return Err(err),
+        Err(err) => err,
+    };
+    match decode::<StartMsg>(frame) {
+        Err(start) if start.error.path.first().is_some_and(|f| f == "spec") => Err(start),
+        _ => Err(err),
     }
 }
 
@@ -268,5 +311,39 @@ mod tests {
 
         let err = decode::<ClientMsg>(&Frame::Binary(vec![1, 2, 3])).unwrap_err();
         assert!(err.to_string().contains("MessagePack"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_start_names_the_field_in_both_encodings() {
+        let cases = [
+            (
+                r#"{"type":"start","spec":{"preset":"x","knobs":{"threads":null}}}"#,
+                "threads",
+            ),
+            (
+                r#"{"spec":{"preset":"x","knobs":{"threads":[]}},"type":"start"}"#,
+                "threads",
+            ),
+            (
+                r#"{"type":"start","spec":{"preset":"x","knob":{}}}"#,
+                "knob",
+            ),
+            (
+                r#"{"type":"start","spec":{"preset":"x","knobs":{"a":1,"a":2}}}"#,
+                "a",
+            ),
+        ];
+        for (json, field) in cases {
+            let err = decode_client(&Frame::Text(json.into())).unwrap_err();
+            assert_eq!(err.field(), Some(field), "{json}: {err}");
+        }
+        // The same in MessagePack, as a map with field names.
+        let value: serde_json::Value = serde_json::from_str(cases[0].0).unwrap();
+        let bytes = rmp_serde::to_vec_named(&value).unwrap();
+        let err = decode_client(&Frame::Binary(bytes)).unwrap_err();
+        assert_eq!(err.field(), Some("threads"), "{err}");
+        // Not a start: no field.
+        let err = decode_client(&Frame::Text(r#"{"type":"ping"}"#.into())).unwrap_err();
+        assert_eq!(err.field(), None, "{err}");
     }
 }

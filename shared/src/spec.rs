@@ -4,24 +4,100 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// A request to run a preset. Knobs left out take their defaults.
+use crate::clip::echo;
+
+/// A request to run a preset. Knobs left out take their defaults. An unknown field (`knob`
+/// for `knobs`) and a knob given twice are refused, not ignored.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ExperimentSpec {
     pub preset: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_knobs")]
     pub knobs: BTreeMap<String, KnobValue>,
 }
 
 /// A knob's value as it arrives from JSON; [`KnobDef::check`] turns it into the knob's type.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum KnobValue {
     Bool(bool),
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+/// By hand rather than `untagged`: a value of no knob type (`null`, a list, an object) gets
+/// an error saying what is allowed, and the decoder's path to it names the knob.
+impl<'de> Deserialize<'de> for KnobValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KnobVisitor;
+        impl<'de> Visitor<'de> for KnobVisitor {
+            type Value = KnobValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true or false, a number or text")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<KnobValue, E> {
+                Ok(KnobValue::Bool(b))
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<KnobValue, E> {
+                Ok(KnobValue::Int(i))
+            }
+            fn visit_u64<E: de::Error>(self, u: u64) -> Result<KnobValue, E> {
+                Ok(i64::try_from(u).map_or(KnobValue::Float(u as f64), KnobValue::Int))
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<KnobValue, E> {
+                Ok(KnobValue::Float(x))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<KnobValue, E> {
+                Ok(KnobValue::Text(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<KnobValue, E> {
+                Ok(KnobValue::Text(s))
+            }
+        }
+        deserializer.deserialize_any(KnobVisitor)
+    }
+}
+
+/// The knobs of a spec, refusing a knob given twice (JSON and MessagePack maps may repeat a
+/// key; a plain map would keep the last silently). The refusal is raised while decoding the
+/// repeated knob's value, so the decoder's path names the knob.
+fn unique_knobs<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, KnobValue>, D::Error> {
+    struct Twice<'a>(&'a str);
+    impl<'de> DeserializeSeed<'de> for Twice<'_> {
+        type Value = KnobValue;
+        fn deserialize<D: Deserializer<'de>>(self, _: D) -> Result<KnobValue, D::Error> {
+            Err(de::Error::custom(format_args!(
+                "knob `{}` is given more than once",
+                echo(self.0)
+            )))
+        }
+    }
+    struct KnobsVisitor;
+    impl<'de> Visitor<'de> for KnobsVisitor {
+        type Value = BTreeMap<String, KnobValue>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of knob names to values")
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+            let mut knobs = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let value = if knobs.contains_key(&name) {
+                    map.next_value_seed(Twice(&name))?
+                } else {
+                    map.next_value()?
+                };
+                knobs.insert(name, value);
+            }
+            Ok(knobs)
+        }
+    }
+    deserializer.deserialize_map(KnobsVisitor)
 }
 
 impl fmt::Display for KnobValue {
@@ -147,7 +223,11 @@ impl KnobDef {
     fn reject(&self, value: &dyn fmt::Display) -> SpecError {
         SpecError::new(
             &self.name,
-            format!("`{value}` is not allowed; expected {}", self.allowed()),
+            format!(
+                "`{}` is not allowed; expected {}",
+                echo(&value.to_string()),
+                self.allowed()
+            ),
         )
     }
 
@@ -249,7 +329,7 @@ impl PresetInfo {
         if let Some(unknown) = given.keys().find(|name| self.knob(name).is_none()) {
             let names: Vec<_> = self.knobs.iter().map(|k| k.name.as_str()).collect();
             return Err(SpecError::new(
-                unknown.as_str(),
+                echo(unknown),
                 format!(
                     "no such knob for preset {}; it has: {}",
                     self.name,
@@ -311,7 +391,11 @@ pub fn find_preset<'a>(presets: &'a [PresetInfo], name: &str) -> Result<&'a Pres
         let names: Vec<_> = presets.iter().map(|p| p.name.as_str()).collect();
         SpecError::new(
             "preset",
-            format!("no preset named `{name}`; there are: {}", names.join(", ")),
+            format!(
+                "no preset named `{}`; there are: {}",
+                echo(name),
+                names.join(", ")
+            ),
         )
     })
 }
@@ -434,6 +518,23 @@ mod tests {
         let knobs = preset().resolve(&spec.knobs).unwrap();
         assert_eq!(knobs.int("threads"), 2);
         assert_eq!(knobs.float("switch_interval_ms"), 0.5);
+    }
+
+    #[test]
+    fn echoed_input_is_clipped() {
+        let p = preset();
+        let long = "t".repeat(1_000_000);
+        let err = p
+            .resolve(&given(&[(long.as_str(), KnobValue::Int(1))]))
+            .unwrap_err();
+        assert!(err.field.len() < 1_000 && err.field.ends_with('…'));
+        assert!(err.to_string().len() < 2_000, "{}", err.to_string().len());
+        let err = p
+            .resolve(&given(&[("gil", KnobValue::Text(long.clone()))]))
+            .unwrap_err();
+        assert!(err.to_string().len() < 1_000);
+        let err = find_preset(std::slice::from_ref(&p), &long).unwrap_err();
+        assert!(err.to_string().len() < 1_000);
     }
 
     #[test]

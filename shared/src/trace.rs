@@ -346,6 +346,34 @@ impl Trace {
             .or_else(|| self.interpreters.iter().find(|interp| interp.id == id))
     }
 
+    /// An estimate of the heap this trace holds, in bytes: its vectors' capacity and the
+    /// names' text. What the run manager counts to keep finished runs under a budget.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * size_of::<T>()
+        }
+        vec(&self.interpreters)
+            + self
+                .interpreters
+                .iter()
+                .map(|i| i.name.capacity())
+                .sum::<usize>()
+            + vec(&self.lanes)
+            + self.lanes.iter().map(|l| l.name.capacity()).sum::<usize>()
+            + vec(&self.queues)
+            + self.queues.iter().map(|q| q.name.capacity()).sum::<usize>()
+            + vec(&self.counters)
+            + self
+                .counters
+                .iter()
+                .map(|c| c.name.capacity())
+                .sum::<usize>()
+            + vec(&self.spans)
+            + vec(&self.marks)
+            + vec(&self.samples)
+    }
+
     /// Total time each lane spent in each state, in ns.
     pub fn time_per_state(&self) -> Vec<(State, Nanos)> {
         let mut totals = [0u64; State::ALL.len()];
@@ -353,5 +381,36 @@ impl Trace {
             totals[span.state as usize] += span.duration();
         }
         State::ALL.iter().copied().zip(totals).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_bytes_grow_with_spans_and_names() {
+        let mut trace = Trace::default();
+        let empty = trace.heap_bytes();
+        trace.spans = vec![
+            Span {
+                lane: LaneId(0),
+                state: State::Running,
+                t0: 0,
+                t1: 1,
+                task: None,
+            };
+            1000
+        ];
+        let spans = trace.heap_bytes();
+        assert!(spans - empty >= 1000 * std::mem::size_of::<Span>());
+        trace.lanes.push(Lane {
+            id: LaneId(0),
+            interp: InterpId(0),
+            name: "x".repeat(10_000),
+            kind: LaneKind::Main,
+            tid: None,
+        });
+        assert!(trace.heap_bytes() - spans >= 10_000);
     }
 }

@@ -8,7 +8,7 @@ use gilscope_shared::figures;
 use gilscope_shared::spec::{ExperimentSpec, KnobValue, SpecError};
 use gilscope_shared::summary::Summary;
 
-use crate::engine::chrome::to_chrome;
+use crate::export::write_chrome;
 use crate::presets::{start, RunError};
 
 #[derive(clap::Args, Debug)]
@@ -65,8 +65,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     };
     let outcome = run.wait();
     if let Some(path) = &args.trace {
-        let json = to_chrome(&outcome.trace);
-        if let Err(e) = std::fs::write(path, json.to_string()) {
+        let written = std::fs::File::create(path)
+            .and_then(|file| write_chrome(&outcome.trace, std::io::BufWriter::new(file)));
+        if let Err(e) = written {
             eprintln!("error: could not write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

@@ -13,7 +13,6 @@
 //! Entry point: [`start`] a [`Preset`] with resolved knobs, [`RunHandle::drain`] what is new
 //! while it runs, [`RunHandle::stop`] it, [`RunHandle::wait`] for its trace and summary.
 
-pub mod chrome;
 pub mod interpreter;
 pub mod multiprocessing;
 pub mod os;

@@ -1,0 +1,65 @@
+//! What every handler can see: the server's address, the run manager, its bounds.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::limits::Limits;
+use crate::runs;
+
+/// This crate's version, sent to every viewer in the hello message.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What every handler can see.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The address the server is bound to; the guard compares `Host` and `Origin` with it.
+    pub local_addr: SocketAddr,
+    pub version: &'static str,
+    /// Logical cores of this machine.
+    pub cores: u32,
+    /// Cancelled when the server shuts down: websocket sessions then close.
+    pub shutdown: CancellationToken,
+    /// Websocket sessions, so shutdown can wait for them to close.
+    pub tasks: TaskTracker,
+    /// The run manager: what runs, what waits, what ran.
+    pub runs: runs::Runs,
+    /// The bounds this server keeps.
+    pub limits: Limits,
+    /// One permit per trace export streaming now ([`Limits::exports`]).
+    pub exports: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// A server's state with the default [`Limits`].
+    pub fn new(local_addr: SocketAddr, shutdown: CancellationToken) -> Self {
+        Self::with_limits(local_addr, shutdown, Limits::default())
+    }
+
+    pub fn with_limits(
+        local_addr: SocketAddr,
+        shutdown: CancellationToken,
+        limits: Limits,
+    ) -> Self {
+        AppState {
+            local_addr,
+            version: VERSION,
+            cores: logical_cores(),
+            shutdown,
+            tasks: TaskTracker::new(),
+            runs: runs::Runs::new(&limits),
+            exports: Arc::new(Semaphore::new(limits.exports)),
+            limits,
+        }
+    }
+}
+
+/// Logical cores, as `std::thread::available_parallelism` counts them.
+pub fn logical_cores() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        .unwrap_or(1)
+}
