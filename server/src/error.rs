@@ -56,6 +56,10 @@ impl From<crate::runs::RunsError> for AppError {
                 field: "queue",
             },
             RunsError::NotFound(id) => AppError::NoSuchRun { id },
+            RunsError::Snapshot(_) => AppError::Unavailable {
+                message: err.to_string(),
+                field: "id",
+            },
         }
     }
 }

@@ -45,6 +45,8 @@ pub enum RunsError {
     NotFound(RunId),
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("could not build the run's snapshot: {0}")]
+    Snapshot(String),
 }
 
 /// Who asked for a run: each may have only [`Limits::queued_per_client`] runs waiting.
@@ -119,6 +121,8 @@ struct Inner {
     /// [`Limits::queued_per_client`].
     queued_per_client: usize,
     book: Mutex<Book>,
+    /// The latest snapshot built, shared by the viewers that ask for it.
+    snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
     work: Notify,
     updates: broadcast::Sender<Update>,
 }
@@ -158,6 +162,7 @@ impl Runs {
                 next_id: 1,
                 ..Book::default()
             }),
+            snapshot: tokio::sync::Mutex::new(None),
             work: Notify::new(),
             updates,
         }))
@@ -280,24 +285,41 @@ impl Runs {
     }
 
     /// A run from its start, as frames: for a viewer that joins late, falls behind, or
-    /// replays a finished run. Encoding happens outside the manager's lock.
-    pub fn snapshot(&self, id: RunId) -> Result<Snapshot, RunsError> {
-        let (info, trace, open, seq) = {
-            let book = self.book();
-            let record = book.records.get(&id).ok_or(RunsError::NotFound(id))?;
-            let open = if record.info.state.is_over() {
-                TraceDelta::default()
-            } else {
-                record.open.clone()
-            };
-            (record.info.clone(), record.trace.clone(), open, record.seq)
-        };
+    /// replays a finished run. Built off the async workers, and shared: viewers that ask at
+    /// about the same time (a class joining together) get one snapshot, built once. A
+    /// snapshot is reused only if it already holds every frame announced before the call, so
+    /// a viewer that subscribed first misses nothing.
+    pub async fn snapshot(&self, id: RunId) -> Result<Arc<Snapshot>, RunsError> {
+        let floor = self.current(id)?.3;
+        let mut latest = self.0.snapshot.lock().await;
+        let (info, trace, open, seq) = self.current(id)?;
+        if let Some(cached) = latest.as_ref() {
+            if cached.info.id == id && cached.info.state == info.state && cached.seq >= floor {
+                return Ok(cached.clone());
+            }
+        }
         let frames = if info.state == RunState::Queued {
             Vec::new()
         } else {
-            frames::snapshot(id, &trace, &open)
+            tokio::task::spawn_blocking(move || frames::snapshot(id, &trace, &open))
+                .await
+                .map_err(|e| RunsError::Snapshot(e.to_string()))?
         };
-        Ok(Snapshot { info, frames, seq })
+        let snapshot = Arc::new(Snapshot { info, frames, seq });
+        *latest = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// A run's info, trace so far, lanes' current states and frame number, under the lock.
+    fn current(&self, id: RunId) -> Result<(RunInfo, Arc<Trace>, TraceDelta, u64), RunsError> {
+        let book = self.book();
+        let record = book.records.get(&id).ok_or(RunsError::NotFound(id))?;
+        let open = if record.info.state.is_over() {
+            TraceDelta::default()
+        } else {
+            record.open.clone()
+        };
+        Ok((record.info.clone(), record.trace.clone(), open, record.seq))
     }
 
     /// Updates from now on. Pair with [`Runs::snapshot`] to catch up with a run already going.

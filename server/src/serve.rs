@@ -44,6 +44,7 @@ async fn serve(addr: SocketAddr, open: bool, limits: crate::limits::Limits) -> a
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let url = url_for(local);
+    let stop = stop_signal().context("cannot install the Ctrl-C and SIGTERM handlers")?;
     if !crate::assets::has_frontend() {
         tracing::warn!("this binary was built with GILSCOPE_SKIP_FRONTEND=1: no dashboard");
     }
@@ -61,7 +62,7 @@ async fn serve(addr: SocketAddr, open: bool, limits: crate::limits::Limits) -> a
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            stop_signal().await;
+            stop.await;
             tracing::info!("shutting down");
             shutdown.cancel();
         }
@@ -84,28 +85,19 @@ fn url_for(local: SocketAddr) -> String {
     format!("http://{ip}:{}/", local.port())
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn stop_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future
+/// is first polled: a signal that arrives right after the URL is printed still stops the
+/// server gracefully.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
             let replies = match protocol::decode_client(&frame) {
-                Ok(msg) => handle(&runs, msg, viewer),
+                Ok(msg) => handle(&runs, msg, viewer).await,
                 Err(err) => {
                     tracing::debug!("undecodable message from viewer: {err}");
                     vec![error(err.to_string(), err.field().map(str::to_string))]
@@ -165,12 +165,12 @@ async fn feed(runs: Runs, mut updates: broadcast::Receiver<Update>, outbox: mpsc
         if catch_up {
             catch_up = false;
             if let Some(id) = runs.live_id() {
-                let Ok(snapshot) = runs.snapshot(id) else {
+                let Ok(snapshot) = runs.snapshot(id).await else {
                     continue;
                 };
                 caught_up = Some((id, snapshot.seq));
-                let info = encode(&ServerMsg::Run(snapshot.info));
-                for frame in std::iter::once(info).chain(snapshot.frames) {
+                let info = encode(&ServerMsg::Run(snapshot.info.clone()));
+                for frame in std::iter::once(info).chain(snapshot.frames.iter().cloned()) {
                     if outbox.send(frame).await.is_err() {
                         return;
                     }
@@ -223,7 +223,7 @@ fn close_for(err: axum::Error) -> CloseFrame {
 
 /// What the server does with each viewer request; the answers go to that viewer. Changes of
 /// a run's state reach every viewer through the run manager's updates.
-fn handle(runs: &Runs, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
+async fn handle(runs: &Runs, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
     let may_act = || {
         viewer
             .peer
@@ -246,9 +246,9 @@ fn handle(runs: &Runs, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
                 Err(err) => vec![runs_error(err)],
             },
         },
-        ClientMsg::Subscribe { id } => match runs.snapshot(id) {
-            Ok(snapshot) => std::iter::once(encode(&ServerMsg::Run(snapshot.info)))
-                .chain(snapshot.frames)
+        ClientMsg::Subscribe { id } => match runs.snapshot(id).await {
+            Ok(snapshot) => std::iter::once(encode(&ServerMsg::Run(snapshot.info.clone())))
+                .chain(snapshot.frames.iter().cloned())
                 .collect(),
             Err(err) => vec![runs_error(err)],
         },
@@ -261,7 +261,7 @@ fn runs_error(err: RunsError) -> Encoded {
         RunsError::QueueFull | RunsError::ClientQueueFull(_) | RunsError::ShuttingDown => {
             Some("queue".to_string())
         }
-        RunsError::NotFound(_) => Some("id".to_string()),
+        RunsError::NotFound(_) | RunsError::Snapshot(_) => Some("id".to_string()),
     };
     error(err.to_string(), field)
 }
