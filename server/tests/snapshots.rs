@@ -11,7 +11,6 @@ use gilscope_shared::protocol::RunState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_late_joiners_share_one_snapshot() {
-    let _serial = common::serial();
     let runs = Runs::with_presets(presets::ALL, &Limits::default());
     let mut updates = runs.subscribe();
     let executor = runs.spawn_executor();
