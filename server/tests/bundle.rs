@@ -20,7 +20,9 @@ const FILES: &[&str] = &["pkg/gilscope_frontend_bg.wasm", "pkg/gilscope_frontend
 
 async fn served(path: &str) -> Vec<u8> {
     let state = AppState::new("127.0.0.1:7878".parse().unwrap(), CancellationToken::new());
+    // Every route checks that `Host` names this server.
     let request = Request::get(format!("/{path}"))
+        .header("host", "127.0.0.1:7878")
         .body(Body::empty())
         .unwrap();
     let response = app(state).oneshot(request).await.unwrap();
