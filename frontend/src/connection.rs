@@ -158,7 +158,7 @@ async fn session(socket: WebSocket, w: Writers, on_run: &OnRun) -> bool {
                     Message::Text(text) => Frame::Text(text),
                     Message::Bytes(bytes) => Frame::Binary(bytes),
                 };
-                match protocol::decode::<ServerMsg>(&frame) {
+                match protocol::decode_server(&frame) {
                     Ok(msg) => {
                         if matches!(msg, ServerMsg::Hello(_)) {
                             greeted = true;

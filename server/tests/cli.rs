@@ -131,3 +131,124 @@ fn serve_prints_its_url_and_stops_on_ctrl_c() {
     let status = wait(&mut child);
     assert!(status.success(), "exit after Ctrl-C: {status}");
 }
+
+/// Runs `gilscope ARGS` to its end.
+fn gilscope_output(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gilscope"))
+        .args(args)
+        .output()
+        .expect("gilscope runs")
+}
+
+#[test]
+fn bad_input_is_one_line_naming_the_knob_and_exit_2() {
+    for (args, needle) in [
+        (vec!["run", "nope"], "preset"),
+        (
+            vec!["run", "cpu-threads", "--set", "threads=0"],
+            "threads: `0` is not allowed; expected an integer from 1 to 64",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "threads=two"],
+            "an integer from 1 to 64",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "gil=maybe"],
+            "one of current, ticks, none",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "switch_interval_ms=500"],
+            "a number from 0.1 to 100",
+        ),
+        (
+            vec!["run", "counter-race", "--set", "lock=perhaps"],
+            "true or false",
+        ),
+        (
+            vec!["run", "cpu-threads", "--set", "thread=2"],
+            "thread: no such knob",
+        ),
+        (vec!["run", "cpu-threads", "--set", "threads"], "KNOB=VALUE"),
+    ] {
+        let out = gilscope_output(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn cli_prints_json_and_writes_a_chrome_trace() {
+    let path = std::env::temp_dir().join(format!("gilscope-test-{}.json", std::process::id()));
+    let out = gilscope_output(&[
+        "run",
+        "counter-race",
+        "--set",
+        "increments=20000",
+        "--set",
+        "threads=2",
+        "--json",
+        "--trace",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "preset",
+        "knobs",
+        "wall_s",
+        "baseline_wall_s",
+        "speedup",
+        "cores_busy_mean",
+        "gil_handoffs",
+        "gil_hold_ms_median",
+        "gil_wait_ms_total",
+        "expected_count",
+        "final_count",
+        "lost_updates",
+        "ops_per_s",
+        "baseline_ops_per_s",
+        "invariants_ok",
+    ] {
+        assert!(summary.get(field).is_some(), "no {field} in {summary}");
+    }
+    assert_eq!(summary["expected_count"], 40000);
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    for ph in ["M", "X", "C", "s", "f"] {
+        assert!(events.iter().any(|e| e["ph"] == ph), "no {ph} event");
+    }
+    assert!(events
+        .iter()
+        .any(|e| e["name"] == "thread_name" && e["args"]["name"] == "GIL"));
+    let _ = std::fs::remove_file(path);
+    let listing = gilscope_output(&["presets"]);
+    let text = String::from_utf8_lossy(&listing.stdout);
+    for preset in gilscope_server::presets::all() {
+        assert!(text.contains(preset.name()));
+    }
+    assert!(text.contains("Caps on every run"));
+}
+
+#[test]
+fn the_table_shows_every_figure_the_dashboard_shows_process_lessons_included() {
+    let out = gilscope_output(&["run", "queue-vs-shared-memory", "--set", "items=300"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for label in [
+        "Queue: messages / s",
+        "Value polled / s",
+        "Value + 2 semaphores / s",
+        "process start",
+        "wall time",
+        "invariants",
+    ] {
+        assert!(text.contains(label), "no {label:?} in\n{text}");
+    }
+}

@@ -159,6 +159,25 @@ pub fn decode<T: DeserializeOwned>(frame: &Frame) -> Result<T, DecodeError> {
     }
 }
 
+/// What the server sends, decoded by a viewer: trusted input, so no path tracking (which
+/// would double the decoder's code in the dashboard's wasm).
+pub fn decode_server(frame: &Frame) -> Result<ServerMsg, DecodeError> {
+    let failed = |format, message: String| DecodeError {
+        format,
+        error: input::InputError {
+            field: None,
+            message,
+            path: Vec::new(),
+        },
+    };
+    match frame {
+        Frame::Binary(bytes) => {
+            rmp_serde::from_slice(bytes).map_err(|e| failed("MessagePack", e.to_string()))
+        }
+        Frame::Text(text) => serde_json::from_str(text).map_err(|e| failed("JSON", e.to_string())),
+    }
+}
+
 /// [`decode`] for what viewers send, naming the field at fault in a `start` message's spec.
 ///
 /// [`ClientMsg`]'s tag may come after its fields, so serde decodes the fields from a buffered
