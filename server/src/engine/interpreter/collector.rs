@@ -3,12 +3,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::trace::{Lane, LaneId, Nanos, Span, Trace, TraceDelta};
+use gilscope_shared::trace::{Lane, Nanos, Span, Trace, TraceDelta};
 
 use crate::engine::interpreter::clock::Epoch;
-use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
+use crate::engine::interpreter::recorder::{EventSink, LaneBoard, LaneStatus};
 
 /// The in-process sink: batches travel over a channel (`Sender` is `Sync` and lock-free on the
 /// sending side), only when a recorder flushes a batch.
@@ -18,18 +18,14 @@ use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
 /// the trace stays whole up to the stop; past twice that it drops batches, whatever happens.
 pub struct ChannelSink {
     tx: Sender<TraceDelta>,
-    board: Mutex<Vec<(LaneId, Arc<LaneStatus>)>>,
+    board: LaneBoard,
     events: AtomicU64,
     max_events: u64,
 }
 
 impl EventSink for ChannelSink {
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
-        let status = Arc::new(LaneStatus::default());
-        self.board
-            .lock()
-            .expect("board poisoned")
-            .push((lane.id, status.clone()));
+        let status = self.board.open(lane.id);
         self.deliver(TraceDelta {
             lanes: vec![lane],
             ..TraceDelta::default()
@@ -81,7 +77,7 @@ impl Collector {
             rx,
             sink: Arc::new(ChannelSink {
                 tx,
-                board: Mutex::new(Vec::new()),
+                board: LaneBoard::default(),
                 events: AtomicU64::new(0),
                 max_events,
             }),
@@ -132,20 +128,7 @@ impl Collector {
     }
 
     fn open_spans(&self, now: Nanos) -> Vec<Span> {
-        let board = self.sink.board.lock().expect("board poisoned");
-        board
-            .iter()
-            .filter_map(|(lane, status)| {
-                let (state, since) = status.get()?;
-                Some(Span {
-                    lane: *lane,
-                    state,
-                    t0: since.min(now),
-                    t1: now,
-                    task: None,
-                })
-            })
-            .collect()
+        self.sink.board.open_spans(now)
     }
 
     /// The trace so far (everything received, drained or not).

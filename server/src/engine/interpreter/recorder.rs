@@ -61,6 +61,41 @@ impl LaneStatus {
     }
 }
 
+/// Every lane of a run (or of a worker process) and the cell it publishes its state in: what
+/// a live view draws as spans that have not ended yet.
+#[derive(Default)]
+pub struct LaneBoard(std::sync::Mutex<Vec<(LaneId, Arc<LaneStatus>)>>);
+
+impl LaneBoard {
+    /// Adds `lane`; returns its cell.
+    pub fn open(&self, lane: LaneId) -> Arc<LaneStatus> {
+        let status = Arc::new(LaneStatus::default());
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((lane, status.clone()));
+        status
+    }
+
+    /// Each lane's state right now, as a span from when it began until `now`.
+    pub fn open_spans(&self, now: Nanos) -> Vec<Span> {
+        let board = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        board
+            .iter()
+            .filter_map(|(lane, status)| {
+                let (state, since) = status.get()?;
+                Some(Span {
+                    lane: *lane,
+                    state,
+                    t0: since.min(now),
+                    t1: now,
+                    task: None,
+                })
+            })
+            .collect()
+    }
+}
+
 /// One thread's recorder. Not `Sync`: only its own thread writes to it.
 pub struct Recorder {
     lane: LaneId,

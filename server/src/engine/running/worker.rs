@@ -15,12 +15,12 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::trace::{Lane, LaneId, Span, State, TraceDelta};
+use gilscope_shared::trace::{Lane, Span, State, TraceDelta};
 
 use crate::engine::interpreter::bytecode::{set_calibration, spin};
 use crate::engine::interpreter::clock::Epoch;
 use crate::engine::interpreter::interp::{Budget, Ids, Interp, RunEnv, ThreadHandle};
-use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
+use crate::engine::interpreter::recorder::{EventSink, LaneBoard, LaneStatus};
 use crate::engine::interpreter::stop::StopFlag;
 use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::multiprocessing::wire::{
@@ -51,7 +51,7 @@ impl WorkerCtx {
 /// so recording threads never block on the pipe).
 struct PipeSink {
     tx: Mutex<Sender<FromWorker>>,
-    board: Mutex<Vec<(LaneId, Arc<LaneStatus>)>>,
+    board: LaneBoard,
 }
 
 impl PipeSink {
@@ -62,21 +62,7 @@ impl PipeSink {
 
     /// Each lane's state right now, as open spans.
     fn heartbeat(&self, now: u64) {
-        let board = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        let open_spans = board
-            .iter()
-            .filter_map(|(lane, status)| {
-                let (state, since) = status.get()?;
-                Some(Span {
-                    lane: *lane,
-                    state,
-                    t0: since.min(now),
-                    t1: now,
-                    task: None,
-                })
-            })
-            .collect();
-        drop(board);
+        let open_spans = self.board.open_spans(now);
         self.send(FromWorker::Events(WireDelta::from(TraceDelta {
             open_spans,
             now,
@@ -87,11 +73,7 @@ impl PipeSink {
 
 impl EventSink for PipeSink {
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
-        let status = Arc::new(LaneStatus::default());
-        self.board
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((lane.id, status.clone()));
+        let status = self.board.open(lane.id);
         self.send(FromWorker::Events(WireDelta::from(TraceDelta {
             lanes: vec![lane],
             ..TraceDelta::default()
@@ -172,7 +154,7 @@ pub fn main(presets: Registry) -> ExitCode {
     });
     let sink = Arc::new(PipeSink {
         tx: Mutex::new(tx),
-        board: Mutex::new(Vec::new()),
+        board: LaneBoard::default(),
     });
     let code = match run(job, presets, &sink) {
         Ok(done) => {
