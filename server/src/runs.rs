@@ -290,7 +290,12 @@ impl Runs {
     /// snapshot is reused only if it already holds every frame announced before the call, so
     /// a viewer that subscribed first misses nothing.
     pub async fn snapshot(&self, id: RunId) -> Result<Arc<Snapshot>, RunsError> {
-        let floor = self.current(id)?.3;
+        let floor = self
+            .book()
+            .records
+            .get(&id)
+            .ok_or(RunsError::NotFound(id))?
+            .seq;
         let mut latest = self.0.snapshot.lock().await;
         let (info, trace, open, seq) = self.current(id)?;
         if let Some(cached) = latest.as_ref() {
