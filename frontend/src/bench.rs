@@ -4,7 +4,7 @@
 
 use gilscope_shared::protocol::FrameMsg;
 use gilscope_shared::trace::{
-    GilFlavour, InterpId, Interpreter, Lane, LaneId, LaneKind, Span, State, TraceDelta,
+    GilFlavour, InterpId, Interpreter, Lane, LaneId, LaneKind, Span, State, Trace,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
@@ -45,7 +45,7 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
         run: 1,
         reset: true,
         resolution: 0,
-        delta: TraceDelta {
+        delta: Trace {
             interpreters: vec![Interpreter {
                 id: InterpId(0),
                 name: "MainProcess".into(),
@@ -62,9 +62,10 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
                 })
                 .collect(),
             spans: all,
-            now: end,
-            ..TraceDelta::default()
-        },
+            end: end,
+            ..Trace::default()
+        }
+        .into(),
     });
     store
 }

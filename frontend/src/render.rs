@@ -544,9 +544,7 @@ pub fn handoff_arrows(
 mod tests {
     use super::*;
     use gilscope_shared::protocol::FrameMsg;
-    use gilscope_shared::trace::{
-        GilFlavour, Interpreter, Lane, LaneId, LaneKind, Mark, TraceDelta,
-    };
+    use gilscope_shared::trace::{GilFlavour, Interpreter, Lane, LaneId, LaneKind, Mark, Trace};
 
     #[test]
     fn time_and_pixels_convert_both_ways() {
@@ -641,7 +639,7 @@ mod tests {
             run: 1,
             reset: true,
             resolution: 0,
-            delta: TraceDelta {
+            delta: Trace {
                 interpreters: vec![Interpreter {
                     id: gilscope_shared::trace::InterpId(0),
                     name: "MainProcess".into(),
@@ -659,9 +657,10 @@ mod tests {
                         to: LaneId(2),
                     },
                 }],
-                now: 2000,
-                ..TraceDelta::default()
-            },
+                end: 2000,
+                ..Trace::default()
+            }
+            .into(),
         });
         store
     }

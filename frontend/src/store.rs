@@ -122,14 +122,14 @@ impl Store {
     }
 
     fn apply_delta(&mut self, delta: TraceDelta) {
-        for interp in delta.interpreters {
+        for interp in delta.added.interpreters {
             match self.interpreters.binary_search_by_key(&interp.id, |i| i.id) {
                 Ok(i) => self.interpreters[i] = interp,
                 Err(i) => self.interpreters.insert(i, interp),
             }
         }
-        if !delta.lanes.is_empty() {
-            for lane in delta.lanes {
+        if !delta.added.lanes.is_empty() {
+            for lane in delta.added.lanes {
                 match self.index.get(&lane.id) {
                     Some(&i) => self.lanes[i].lane = lane,
                     None => self.lanes.push(LaneData {
@@ -142,8 +142,8 @@ impl Store {
             self.lanes.sort_by_key(|l| (l.lane.interp, l.lane.id));
             self.reindex();
         }
-        self.queues.extend(delta.queues);
-        for track in delta.counters {
+        self.queues.extend(delta.added.queues);
+        for track in delta.added.counters {
             match self
                 .counters
                 .binary_search_by_key(&track.id, |c| c.track.id)
@@ -158,7 +158,7 @@ impl Store {
                 ),
             }
         }
-        for span in delta.spans {
+        for span in delta.added.spans {
             self.now = self.now.max(span.t1);
             let i = self.lane_slot(span.lane);
             insert_sorted(&mut self.lanes[i].spans, span, |s| s.t0);
@@ -174,12 +174,12 @@ impl Store {
                 self.lanes[i].open = Some(span);
             }
         }
-        for mark in delta.marks {
+        for mark in delta.added.marks {
             if matches!(mark.kind, MarkKind::Handoff { .. }) {
                 insert_sorted(&mut self.handoffs, mark, |m| m.t);
             }
         }
-        for sample in delta.samples {
+        for sample in delta.added.samples {
             if let Ok(i) = self
                 .counters
                 .binary_search_by_key(&sample.counter, |c| c.track.id)
@@ -187,7 +187,7 @@ impl Store {
                 insert_sorted(&mut self.counters[i].samples, sample, |s| s.t);
             }
         }
-        self.now = self.now.max(delta.now);
+        self.now = self.now.max(delta.added.end);
     }
 
     /// The row of `id`, creating a placeholder lane if its description has not arrived.
@@ -286,7 +286,7 @@ fn insert_sorted<T>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> Nanos) {
 mod tests {
     use super::*;
     use gilscope_shared::spec::ExperimentSpec;
-    use gilscope_shared::trace::State;
+    use gilscope_shared::trace::{State, Trace};
 
     fn lane(id: u32, interp: u32, name: &str) -> Lane {
         Lane {
@@ -332,19 +332,21 @@ mod tests {
         let mut store = Store::default();
         store.apply_run(info(1, RunState::Running));
         let delta = TraceDelta {
-            lanes: vec![
-                lane(2, 0, "Thread-2"),
-                lane(0, 0, "MainThread"),
-                lane(1, 0, "Thread-1"),
-            ],
-            spans: vec![
-                span(2, State::Running, 10, 20),
-                span(2, State::WaitGil, 0, 10),
-                span(1, State::Running, 0, 10),
-            ],
+            added: Trace {
+                lanes: vec![
+                    lane(2, 0, "Thread-2"),
+                    lane(0, 0, "MainThread"),
+                    lane(1, 0, "Thread-1"),
+                ],
+                spans: vec![
+                    span(2, State::Running, 10, 20),
+                    span(2, State::WaitGil, 0, 10),
+                    span(1, State::Running, 0, 10),
+                ],
+                end: 25,
+                ..Trace::default()
+            },
             open_spans: vec![span(1, State::WaitGil, 10, 25)],
-            now: 25,
-            ..TraceDelta::default()
         };
         assert!(store.apply_frame(frame(1, false, delta)));
         let names: Vec<_> = store.lanes.iter().map(|l| l.lane.name.as_str()).collect();
@@ -361,11 +363,12 @@ mod tests {
         assert_eq!(t2.visible(30, 100).len(), 0);
 
         // The next frame's open spans replace these.
-        let next = TraceDelta {
+        let next = Trace {
             spans: vec![span(1, State::WaitGil, 10, 30)],
-            now: 30,
-            ..TraceDelta::default()
-        };
+            end: 30,
+            ..Trace::default()
+        }
+        .into();
         store.apply_frame(frame(1, false, next));
         assert_eq!(store.lane(LaneId(1)).unwrap().open, None);
         assert_eq!(store.span_count(), 4);
@@ -374,11 +377,14 @@ mod tests {
     #[test]
     fn reset_starts_the_run_again_and_newer_runs_win() {
         let mut store = Store::default();
-        let delta = || TraceDelta {
-            lanes: vec![lane(0, 0, "MainThread")],
-            spans: vec![span(0, State::Running, 0, 5)],
-            now: 5,
-            ..TraceDelta::default()
+        let delta = || {
+            Trace {
+                lanes: vec![lane(0, 0, "MainThread")],
+                spans: vec![span(0, State::Running, 0, 5)],
+                end: 5,
+                ..Trace::default()
+            }
+            .into()
         };
         store.apply_frame(frame(3, false, delta()));
         store.apply_frame(frame(3, false, TraceDelta::default()));
@@ -406,7 +412,7 @@ mod tests {
     #[test]
     fn spans_of_unknown_lanes_get_a_placeholder_and_samples_their_track() {
         let mut store = Store::default();
-        let delta = TraceDelta {
+        let delta = Trace {
             counters: vec![CounterTrack {
                 id: gilscope_shared::trace::CounterId(0),
                 name: "cpu0".into(),
@@ -434,8 +440,9 @@ mod tests {
                     to: LaneId(7),
                 },
             }],
-            ..TraceDelta::default()
-        };
+            ..Trace::default()
+        }
+        .into();
         store.apply_frame(frame(1, true, delta));
         assert_eq!(store.lane(LaneId(7)).unwrap().lane.name, "lane 7");
         let cores = store.counters_where(|k| matches!(k, CounterKind::CoreUsage { .. }));
@@ -448,10 +455,11 @@ mod tests {
         store.apply_frame(frame(
             1,
             false,
-            TraceDelta {
+            Trace {
                 lanes: vec![lane(7, 0, "Thread-7")],
-                ..TraceDelta::default()
-            },
+                ..Trace::default()
+            }
+            .into(),
         ));
         assert_eq!(store.lane(LaneId(7)).unwrap().lane.name, "Thread-7");
         assert_eq!(store.lanes.len(), 1);

@@ -10,7 +10,7 @@ use gilscope_server::engine::interpreter::clock::Epoch;
 use gilscope_server::engine::interpreter::gil::Gil;
 use gilscope_server::engine::interpreter::recorder::{EventSink, LaneStatus, Recorder};
 use gilscope_server::engine::interpreter::stop::StopFlag;
-use gilscope_shared::trace::{GilFlavour, InterpId, Lane, LaneId, LaneKind, State, TraceDelta};
+use gilscope_shared::trace::{GilFlavour, InterpId, Lane, LaneId, LaneKind, State, Trace};
 
 /// Drops batches on the floor (their delivery is measured as part of the event cost).
 struct Discard;
@@ -19,7 +19,7 @@ impl EventSink for Discard {
     fn open_lane(&self, _lane: Lane) -> Arc<LaneStatus> {
         Arc::default()
     }
-    fn deliver(&self, batch: TraceDelta) {
+    fn deliver(&self, batch: Trace) {
         std::hint::black_box(batch);
     }
 }

@@ -102,13 +102,14 @@ async fn follow(ws: &mut Client) -> Seen {
                 let received = (now - started).as_nanos() as Nanos;
                 let d = &frame.delta;
                 let times = d
+                    .added
                     .spans
                     .iter()
                     .map(|s| s.t1)
-                    .chain(d.marks.iter().map(|m| m.t))
-                    .chain(d.samples.iter().map(|s| s.t))
+                    .chain(d.added.marks.iter().map(|m| m.t))
+                    .chain(d.added.samples.iter().map(|s| s.t))
                     .collect();
-                seen.frames.push((received, d.now, times));
+                seen.frames.push((received, d.now(), times));
             }
             _ => seen.bytes += size,
         }

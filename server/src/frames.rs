@@ -55,17 +55,11 @@ impl LiveFrames {
 /// A whole trace (so far) as frames, the first one resetting the viewer's copy of the run.
 pub fn snapshot(run: RunId, trace: &Trace, open: &TraceDelta) -> Vec<Encoded> {
     let resolution = (trace.end / SNAPSHOT_COLUMNS).max(LIVE_RESOLUTION);
-    let whole = TraceDelta {
-        interpreters: trace.interpreters.clone(),
-        lanes: trace.lanes.clone(),
-        queues: trace.queues.clone(),
-        counters: trace.counters.clone(),
-        spans: trace.spans.clone(),
-        marks: trace.marks.clone(),
-        samples: trace.samples.clone(),
+    let mut whole = TraceDelta {
+        added: trace.clone(),
         open_spans: open.open_spans.clone(),
-        now: trace.end.max(open.now),
     };
+    whole.added.end = trace.end.max(open.now());
     let coarse = DeltaCoalescer::new(resolution).coalesce(&whole);
     let mut frames = split(frame_msg(run, true, resolution, coarse));
     for later in frames.iter_mut().skip(1) {
@@ -100,9 +94,7 @@ pub fn encode_msg(msg: &ServerMsg) -> Encoded {
 /// spans.
 pub fn split(frame: FrameMsg) -> Vec<FrameMsg> {
     let size = protocol::encoded_len(&ServerMsg::Frame(frame.clone()));
-    let d = &frame.delta;
-    let items = d.spans.len() + d.marks.len() + d.samples.len();
-    if size <= MAX_FRAME_BYTES || items <= 1 {
+    if size <= MAX_FRAME_BYTES || frame.delta.added.events() <= 1 {
         return vec![frame];
     }
     let FrameMsg {
@@ -111,35 +103,14 @@ pub fn split(frame: FrameMsg) -> Vec<FrameMsg> {
         resolution,
         delta,
     } = frame;
-    let (spans_a, spans_b) = halves(delta.spans);
-    let (marks_a, marks_b) = halves(delta.marks);
-    let (samples_a, samples_b) = halves(delta.samples);
+    let (first, second) = delta.added.split_events();
     let first = TraceDelta {
-        interpreters: delta.interpreters,
-        lanes: delta.lanes,
-        queues: delta.queues,
-        counters: delta.counters,
-        spans: spans_a,
-        marks: marks_a,
-        samples: samples_a,
+        added: first,
         open_spans: delta.open_spans,
-        now: delta.now,
-    };
-    let second = TraceDelta {
-        spans: spans_b,
-        marks: marks_b,
-        samples: samples_b,
-        now: delta.now,
-        ..TraceDelta::default()
     };
     let mut out = split(frame_msg(run, reset, resolution, first));
-    out.extend(split(frame_msg(run, false, resolution, second)));
+    out.extend(split(frame_msg(run, false, resolution, second.into())));
     out
-}
-
-fn halves<T>(mut all: Vec<T>) -> (Vec<T>, Vec<T>) {
-    let rest = all.split_off(all.len() / 2);
-    (all, rest)
 }
 
 #[cfg(test)]
@@ -150,7 +121,7 @@ mod tests {
     fn busy_delta(spans: u64, step: Nanos) -> TraceDelta {
         let mut delta = TraceDelta::default();
         for i in 0..spans {
-            delta.spans.push(Span {
+            delta.added.spans.push(Span {
                 lane: LaneId((i % 8) as u32),
                 state: if i % 3 == 0 {
                     State::Running
@@ -162,7 +133,7 @@ mod tests {
                 task: None,
             });
         }
-        delta.now = (spans / 8 + 1) * step;
+        delta.added.end = (spans / 8 + 1) * step;
         delta
     }
 
@@ -176,8 +147,8 @@ mod tests {
         let pieces = split(frame_msg(1, true, 0, delta.clone()));
         assert!(pieces.len() > 1);
         assert!(pieces[0].reset && pieces[1..].iter().all(|p| !p.reset));
-        let spans: usize = pieces.iter().map(|p| p.delta.spans.len()).sum();
-        assert_eq!(spans, delta.spans.len());
+        let spans: usize = pieces.iter().map(|p| p.delta.added.spans.len()).sum();
+        assert_eq!(spans, delta.added.spans.len());
         for piece in pieces {
             assert!(protocol::encoded_len(&ServerMsg::Frame(piece)) <= MAX_FRAME_BYTES);
         }

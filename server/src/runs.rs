@@ -469,9 +469,11 @@ impl Runs {
             return 0;
         };
         record.open = TraceDelta {
+            added: Trace {
+                end: delta.now(),
+                ..Trace::default()
+            },
             open_spans: std::mem::take(&mut delta.open_spans),
-            now: delta.now,
-            ..TraceDelta::default()
         };
         Arc::make_mut(&mut record.trace).apply(delta);
         record.seq += 1;

@@ -61,7 +61,7 @@ fn a_run_can_be_watched_live_and_rebuilt_from_its_deltas() {
     while !handle.is_finished() {
         let delta = handle.drain();
         saw_open_span |= !delta.open_spans.is_empty();
-        if !delta.spans.is_empty() {
+        if !delta.added.spans.is_empty() {
             nonempty_while_running += 1;
         }
         rebuilt.apply(delta);
@@ -103,7 +103,7 @@ fn stop_ends_a_long_run_promptly() {
 
 fn stop_promptly(preset: &str, knobs: &[(&str, &str)]) {
     let handle = start(&spec(preset, knobs)).unwrap();
-    while handle.drain().spans.is_empty() {
+    while handle.drain().added.spans.is_empty() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let asked = Instant::now();

@@ -94,6 +94,7 @@ fn killing_a_worker_fails_the_run_naming_it_and_leaves_nothing_behind() {
         let delta = handle.drain();
         workers.extend(
             delta
+                .added
                 .interpreters
                 .iter()
                 .filter(|i| i.name.starts_with("Process-"))

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::trace::{
-    CounterId, LaneId, Mark, MarkKind, Nanos, QueueId, Sample, Span, State, TraceDelta,
+    CounterId, LaneId, Mark, MarkKind, Nanos, QueueId, Sample, Span, State, Trace, TraceDelta,
 };
 
 /// Coalesces `spans` (any lanes, any order) to `resolution` ns. Output is grouped by lane in
@@ -132,26 +132,29 @@ impl DeltaCoalescer {
 
     /// The delta as a viewer at this resolution needs it.
     pub fn coalesce(&mut self, delta: &TraceDelta) -> TraceDelta {
+        let added = &delta.added;
         TraceDelta {
-            interpreters: delta.interpreters.clone(),
-            lanes: delta.lanes.clone(),
-            queues: delta.queues.clone(),
-            counters: delta.counters.clone(),
-            spans: coalesce(&delta.spans, self.resolution),
-            marks: delta
-                .marks
-                .iter()
-                .filter(|m| self.keep_mark(m))
-                .copied()
-                .collect(),
-            samples: delta
-                .samples
-                .iter()
-                .filter(|s| self.keep_sample(s))
-                .copied()
-                .collect(),
+            added: Trace {
+                interpreters: added.interpreters.clone(),
+                lanes: added.lanes.clone(),
+                queues: added.queues.clone(),
+                counters: added.counters.clone(),
+                spans: coalesce(&added.spans, self.resolution),
+                marks: added
+                    .marks
+                    .iter()
+                    .filter(|m| self.keep_mark(m))
+                    .copied()
+                    .collect(),
+                samples: added
+                    .samples
+                    .iter()
+                    .filter(|s| self.keep_sample(s))
+                    .copied()
+                    .collect(),
+                end: added.end,
+            },
             open_spans: delta.open_spans.clone(),
-            now: delta.now,
         }
     }
 
@@ -322,17 +325,17 @@ mod tests {
         let mut delta = TraceDelta::default();
         for i in 0..100u64 {
             let t = i * 10;
-            delta.marks.push(Mark {
+            delta.added.marks.push(Mark {
                 lane: LaneId(0),
                 t,
                 kind: MarkKind::Put { queue, item: i },
             });
-            delta.marks.push(Mark {
+            delta.added.marks.push(Mark {
                 lane: LaneId(1),
                 t: t + 5,
                 kind: MarkKind::Get { queue, item: i },
             });
-            delta.marks.push(Mark {
+            delta.added.marks.push(Mark {
                 lane: LaneId(0),
                 t,
                 kind: MarkKind::Handoff {
@@ -341,7 +344,7 @@ mod tests {
                     to: LaneId(0),
                 },
             });
-            delta.samples.push(Sample {
+            delta.added.samples.push(Sample {
                 counter: CounterId(0),
                 t,
                 value: 1.0,
@@ -349,12 +352,13 @@ mod tests {
         }
         let mut coalescer = DeltaCoalescer::new(100);
         let thin = coalescer.coalesce(&delta);
-        let count = |f: fn(&MarkKind) -> bool| thin.marks.iter().filter(|m| f(&m.kind)).count();
+        let count =
+            |f: fn(&MarkKind) -> bool| thin.added.marks.iter().filter(|m| f(&m.kind)).count();
         assert_eq!(count(|k| matches!(k, MarkKind::Put { .. })), 10);
         assert_eq!(count(|k| matches!(k, MarkKind::Get { .. })), 10);
         assert_eq!(count(|k| matches!(k, MarkKind::Handoff { .. })), 10);
-        assert_eq!(thin.samples.len(), 10);
-        for get in thin.marks.iter().filter_map(|m| match m.kind {
+        assert_eq!(thin.added.samples.len(), 10);
+        for get in thin.added.marks.iter().filter_map(|m| match m.kind {
             MarkKind::Get { item, .. } => Some(item),
             _ => None,
         }) {

@@ -245,14 +245,14 @@ mod tests {
     #[test]
     fn server_messages_round_trip() {
         let mut delta = TraceDelta::default();
-        delta.spans.push(Span {
+        delta.added.spans.push(Span {
             lane: LaneId(1),
             state: State::WaitGil,
             t0: 5,
             t1: 9,
             task: Some(2),
         });
-        delta.marks.push(Mark {
+        delta.added.marks.push(Mark {
             lane: LaneId(1),
             t: 9,
             kind: MarkKind::DropRequest { holder: LaneId(0) },

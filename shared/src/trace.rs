@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 pub type Nanos = u64;
 
 /// What a thread is doing. One colour per state, the same in every view.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
+///
+/// In JSON a state is its snake_case name (`"wait_gil"`); in MessagePack, which carries the
+/// bulk of every trace (websocket frames, the worker pipe), its index in [`State::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum State {
     /// Running Python bytecode: holding the GIL, or free-threaded / in its own interpreter.
     Running,
@@ -51,6 +53,22 @@ impl State {
         State::Starting,
     ];
 
+    /// The name in JSON and in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::WaitGil => "wait_gil",
+            State::Io => "io",
+            State::WaitLock => "wait_lock",
+            State::BlockedPut => "blocked_put",
+            State::BlockedGet => "blocked_get",
+            State::Join => "join",
+            State::Idle => "idle",
+            State::Done => "done",
+            State::Starting => "starting",
+        }
+    }
+
     /// The words a Python programmer would use, for legends and tooltips.
     pub fn label(self) -> &'static str {
         match self {
@@ -80,6 +98,41 @@ impl State {
             State::Idle | State::Done => "#DDDDDD",
             State::Starting => "#999999",
         }
+    }
+}
+
+impl Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        if out.is_human_readable() {
+            out.serialize_str(self.name())
+        } else {
+            out.serialize_u8(*self as u8)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for State {
+    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> Result<State, D::Error> {
+        struct NameOrIndex;
+        impl serde::de::Visitor<'_> for NameOrIndex {
+            type Value = State;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a thread state (a name such as \"running\", or its index)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, index: u64) -> Result<State, E> {
+                State::ALL
+                    .get(index as usize)
+                    .copied()
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(index), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<State, E> {
+                State::ALL
+                    .into_iter()
+                    .find(|s| s.name() == name)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(name), &self))
+            }
+        }
+        input.deserialize_any(NameOrIndex)
     }
 }
 
@@ -270,7 +323,9 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// Everything that happened in one run.
+/// Everything that happened in one run — or, inside a [`TraceDelta`], what a run added in
+/// a stretch of time. One struct for both, so whatever moves traces around (the collector,
+/// the worker pipe, the frame splitter, a viewer) lists its parts in one place.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Trace {
     pub interpreters: Vec<Interpreter>,
@@ -281,53 +336,143 @@ pub struct Trace {
     pub spans: Vec<Span>,
     pub marks: Vec<Mark>,
     pub samples: Vec<Sample>,
-    /// The run's end, ns since its start.
+    /// The run's end, ns since its start (in a delta: the latest instant it covers).
     pub end: Nanos,
+}
+
+/// How many of each part a trace holds: where the next [`Trace::since`] starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartCounts {
+    interpreters: usize,
+    lanes: usize,
+    queues: usize,
+    counters: usize,
+    spans: usize,
+    marks: usize,
+    samples: usize,
 }
 
 /// What is new in a trace since the previous delta: the unit of live streaming.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct TraceDelta {
-    pub interpreters: Vec<Interpreter>,
-    pub lanes: Vec<Lane>,
-    pub queues: Vec<QueueInfo>,
-    pub counters: Vec<CounterTrack>,
-    pub spans: Vec<Span>,
-    pub marks: Vec<Mark>,
-    pub samples: Vec<Sample>,
+    /// The parts the trace gained; its `end` is the latest instant this delta covers.
+    pub added: Trace,
     /// The state each lane is in right now, as a span from when it entered it to `now`.
     /// Not part of the trace: each delta's `open_spans` replace the previous delta's, and the
-    /// finished span arrives in `spans` once the lane leaves that state.
+    /// finished span arrives in `added.spans` once the lane leaves that state.
     #[serde(default)]
     pub open_spans: Vec<Span>,
-    /// The latest instant this delta covers.
-    pub now: Nanos,
+}
+
+impl From<Trace> for TraceDelta {
+    fn from(added: Trace) -> TraceDelta {
+        TraceDelta {
+            added,
+            open_spans: Vec::new(),
+        }
+    }
 }
 
 impl TraceDelta {
+    /// Nothing was added (open spans aside).
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+    }
+
+    /// The latest instant this delta covers.
+    pub fn now(&self) -> Nanos {
+        self.added.end
+    }
+}
+
+impl Trace {
+    /// Appends the parts of `more` (a delta's, as a viewer rebuilding the trace from frames
+    /// does); `end` becomes the later of the two.
+    pub fn append(&mut self, more: Trace) {
+        self.interpreters.extend(more.interpreters);
+        self.lanes.extend(more.lanes);
+        self.queues.extend(more.queues);
+        self.counters.extend(more.counters);
+        self.spans.extend(more.spans);
+        self.marks.extend(more.marks);
+        self.samples.extend(more.samples);
+        self.end = self.end.max(more.end);
+    }
+
+    /// Appends what a delta added (its open spans are left out: they are provisional).
+    pub fn apply(&mut self, delta: TraceDelta) {
+        self.append(delta.added);
+    }
+
+    /// No part holds anything (`end` aside).
     pub fn is_empty(&self) -> bool {
         self.interpreters.is_empty()
             && self.lanes.is_empty()
             && self.queues.is_empty()
             && self.counters.is_empty()
-            && self.spans.is_empty()
-            && self.marks.is_empty()
-            && self.samples.is_empty()
+            && self.events() == 0
     }
-}
 
-impl Trace {
-    /// Appends a delta, as a viewer rebuilding the trace from frames does (open spans are
-    /// left out: they are provisional).
-    pub fn apply(&mut self, delta: TraceDelta) {
-        self.interpreters.extend(delta.interpreters);
-        self.lanes.extend(delta.lanes);
-        self.queues.extend(delta.queues);
-        self.counters.extend(delta.counters);
-        self.spans.extend(delta.spans);
-        self.marks.extend(delta.marks);
-        self.samples.extend(delta.samples);
-        self.end = self.end.max(delta.now);
+    /// Spans, marks and samples: the events, which are what a trace has many of.
+    pub fn events(&self) -> usize {
+        self.spans.len() + self.marks.len() + self.samples.len()
+    }
+
+    pub fn counts(&self) -> PartCounts {
+        PartCounts {
+            interpreters: self.interpreters.len(),
+            lanes: self.lanes.len(),
+            queues: self.queues.len(),
+            counters: self.counters.len(),
+            spans: self.spans.len(),
+            marks: self.marks.len(),
+            samples: self.samples.len(),
+        }
+    }
+
+    /// A copy of what was appended after the trace held `earlier`, ending at `self.end`.
+    pub fn since(&self, earlier: PartCounts) -> Trace {
+        Trace {
+            interpreters: self.interpreters[earlier.interpreters..].to_vec(),
+            lanes: self.lanes[earlier.lanes..].to_vec(),
+            queues: self.queues[earlier.queues..].to_vec(),
+            counters: self.counters[earlier.counters..].to_vec(),
+            spans: self.spans[earlier.spans..].to_vec(),
+            marks: self.marks[earlier.marks..].to_vec(),
+            samples: self.samples[earlier.samples..].to_vec(),
+            end: self.end,
+        }
+    }
+
+    /// Cuts the events in halves: the first piece keeps every interpreter, lane, queue and
+    /// counter (so a reader always knows a lane before its spans) and the first half of each
+    /// kind of event; the second the rest. Both end where `self` does.
+    pub fn split_events(self) -> (Trace, Trace) {
+        fn halves<T>(mut all: Vec<T>) -> (Vec<T>, Vec<T>) {
+            let back = all.split_off(all.len() / 2);
+            (all, back)
+        }
+        let (spans_a, spans_b) = halves(self.spans);
+        let (marks_a, marks_b) = halves(self.marks);
+        let (samples_a, samples_b) = halves(self.samples);
+        let first = Trace {
+            interpreters: self.interpreters,
+            lanes: self.lanes,
+            queues: self.queues,
+            counters: self.counters,
+            spans: spans_a,
+            marks: marks_a,
+            samples: samples_a,
+            end: self.end,
+        };
+        let second = Trace {
+            spans: spans_b,
+            marks: marks_b,
+            samples: samples_b,
+            end: self.end,
+            ..Trace::default()
+        };
+        (first, second)
     }
 
     /// The lane with this id. Lanes are usually stored in id order; a trace rebuilt from
@@ -387,6 +532,21 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_is_its_name_in_json_and_its_index_in_messagepack() {
+        for (index, state) in State::ALL.into_iter().enumerate() {
+            assert_eq!(state as usize, index, "State::ALL is in declaration order");
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.name()));
+            assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
+            let packed = rmp_serde::to_vec(&state).unwrap();
+            assert_eq!(packed, [index as u8], "a positive fixint");
+            assert_eq!(rmp_serde::from_slice::<State>(&packed).unwrap(), state);
+        }
+        assert!(serde_json::from_str::<State>("\"sleeping\"").is_err());
+        assert!(rmp_serde::from_slice::<State>(&[200]).is_err());
+    }
 
     #[test]
     fn heap_bytes_grow_with_spans_and_names() {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
-use gilscope_shared::trace::{Lane, Nanos, Span, Trace, TraceDelta};
+use gilscope_shared::trace::{Lane, Nanos, PartCounts, Span, Trace, TraceDelta};
 
 use crate::engine::interpreter::clock::Epoch;
 use crate::engine::interpreter::recorder::{EventSink, LaneBoard, LaneStatus};
@@ -17,7 +17,7 @@ use crate::engine::interpreter::recorder::{EventSink, LaneBoard, LaneStatus};
 /// (the conductor then stops the run) but keeps what arrives while the run winds down, so
 /// the trace stays whole up to the stop; past twice that it drops batches, whatever happens.
 pub struct ChannelSink {
-    tx: Sender<TraceDelta>,
+    tx: Sender<Trace>,
     board: LaneBoard,
     events: AtomicU64,
     max_events: u64,
@@ -26,15 +26,15 @@ pub struct ChannelSink {
 impl EventSink for ChannelSink {
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
         let status = self.board.open(lane.id);
-        self.deliver(TraceDelta {
+        self.deliver(Trace {
             lanes: vec![lane],
-            ..TraceDelta::default()
+            ..Trace::default()
         });
         status
     }
 
-    fn deliver(&self, batch: TraceDelta) {
-        let n = (batch.spans.len() + batch.marks.len() + batch.samples.len()) as u64;
+    fn deliver(&self, batch: Trace) {
+        let n = batch.events() as u64;
         let before = self.events.fetch_add(n, Ordering::Relaxed);
         if before + n > self.max_events.saturating_mul(2) && n > 0 {
             return; // the run did not stop in time: what bounds memory wins over completeness
@@ -51,21 +51,11 @@ impl EventSink for ChannelSink {
 /// Everything received so far, and how much of it has been drained.
 pub struct Collector {
     epoch: Epoch,
-    rx: Receiver<TraceDelta>,
+    rx: Receiver<Trace>,
     sink: Arc<ChannelSink>,
     trace: Trace,
-    drained: Cursor,
-}
-
-#[derive(Default, Clone, Copy)]
-struct Cursor {
-    interpreters: usize,
-    lanes: usize,
-    queues: usize,
-    counters: usize,
-    spans: usize,
-    marks: usize,
-    samples: usize,
+    /// How much of the trace the previous drain handed out.
+    drained: PartCounts,
 }
 
 impl Collector {
@@ -82,7 +72,7 @@ impl Collector {
                 max_events,
             }),
             trace: Trace::default(),
-            drained: Cursor::default(),
+            drained: PartCounts::default(),
         }
     }
 
@@ -94,7 +84,7 @@ impl Collector {
     /// Moves every batch received so far into the trace.
     fn pull(&mut self) {
         while let Ok(batch) = self.rx.try_recv() {
-            self.trace.apply(batch);
+            self.trace.append(batch);
         }
     }
 
@@ -102,29 +92,13 @@ impl Collector {
     pub fn drain(&mut self) -> TraceDelta {
         self.pull();
         let now = self.epoch.elapsed();
-        let t = &self.trace;
-        let c = self.drained;
-        let delta = TraceDelta {
-            interpreters: t.interpreters[c.interpreters..].to_vec(),
-            lanes: t.lanes[c.lanes..].to_vec(),
-            queues: t.queues[c.queues..].to_vec(),
-            counters: t.counters[c.counters..].to_vec(),
-            spans: t.spans[c.spans..].to_vec(),
-            marks: t.marks[c.marks..].to_vec(),
-            samples: t.samples[c.samples..].to_vec(),
+        let mut added = self.trace.since(self.drained);
+        added.end = now;
+        self.drained = self.trace.counts();
+        TraceDelta {
+            added,
             open_spans: self.open_spans(now),
-            now,
-        };
-        self.drained = Cursor {
-            interpreters: t.interpreters.len(),
-            lanes: t.lanes.len(),
-            queues: t.queues.len(),
-            counters: t.counters.len(),
-            spans: t.spans.len(),
-            marks: t.marks.len(),
-            samples: t.samples.len(),
-        };
-        delta
+        }
     }
 
     fn open_spans(&self, now: Nanos) -> Vec<Span> {
@@ -142,7 +116,7 @@ impl Collector {
     pub fn finish(&mut self, end: Nanos) -> Trace {
         self.pull();
         let mut trace = std::mem::take(&mut self.trace);
-        self.drained = Cursor::default();
+        self.drained = PartCounts::default();
         trace.lanes.sort_by_key(|l| l.id);
         trace.interpreters.sort_by_key(|i| i.id);
         trace.queues.sort_by_key(|q| q.id);

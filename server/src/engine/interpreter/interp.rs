@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use gilscope_shared::trace::{
     CounterId, CounterKind, CounterTrack, GilFlavour, InterpId, Interpreter, Lane, LaneId,
-    LaneKind, QueueId, QueueInfo, State, TraceDelta,
+    LaneKind, QueueId, QueueInfo, State, Trace,
 };
 
 use crate::engine::interpreter::bytecode::{calibration, Calibration};
@@ -133,13 +133,13 @@ impl RunEnv {
     /// Declares a counter track of the run and returns its id.
     pub fn new_counter(&self, name: &str, kind: CounterKind) -> CounterId {
         let id = CounterId(Ids::next(&self.ids.counters));
-        self.sink.deliver(TraceDelta {
+        self.sink.deliver(Trace {
             counters: vec![CounterTrack {
                 id,
                 name: name.to_string(),
                 kind,
             }],
-            ..TraceDelta::default()
+            ..Trace::default()
         });
         id
     }
@@ -218,14 +218,14 @@ impl Interp {
     /// Creates an interpreter and announces it to the run's sink.
     pub fn new(config: InterpConfig, env: RunEnv) -> Arc<Interp> {
         let id = InterpId(Ids::next(&env.ids.interps));
-        env.sink.deliver(TraceDelta {
+        env.sink.deliver(Trace {
             interpreters: vec![Interpreter {
                 id,
                 name: config.name.clone(),
                 gil: config.gil,
                 pid: Some(std::process::id()),
             }],
-            ..TraceDelta::default()
+            ..Trace::default()
         });
         let gil = Gil::new(
             config.gil,
@@ -283,13 +283,13 @@ impl Interp {
     /// Declares a queue and returns its id.
     pub fn new_queue(&self, name: &str, capacity: Option<u64>) -> QueueId {
         let id = QueueId(Ids::next(&self.env.ids.queues));
-        self.env.sink.deliver(TraceDelta {
+        self.env.sink.deliver(Trace {
             queues: vec![QueueInfo {
                 id,
                 name: name.to_string(),
                 capacity,
             }],
-            ..TraceDelta::default()
+            ..Trace::default()
         });
         id
     }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gilscope_shared::trace::{
-    CounterId, Lane, LaneId, Mark, MarkKind, Nanos, Sample, Span, State, TraceDelta,
+    CounterId, Lane, LaneId, Mark, MarkKind, Nanos, Sample, Span, State, Trace,
 };
 
 use crate::engine::interpreter::clock::Epoch;
@@ -29,8 +29,8 @@ pub trait EventSink: Send + Sync {
     /// Announces a lane before any of its events; returns the cell its current state is
     /// published in.
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus>;
-    /// Delivers a batch of events. Must not block for long.
-    fn deliver(&self, batch: TraceDelta);
+    /// Delivers a batch: a piece of the trace (its `end`, when it was cut). Must not block for long.
+    fn deliver(&self, batch: Trace);
     /// Whether the run has recorded as many events as it may keep (then it must stop).
     fn over_cap(&self) -> bool {
         false
@@ -102,7 +102,7 @@ pub struct Recorder {
     epoch: Epoch,
     sink: Arc<dyn EventSink>,
     status: Arc<LaneStatus>,
-    buf: TraceDelta,
+    buf: Trace,
     buffered: usize,
     last_flush: Nanos,
     state: State,
@@ -119,7 +119,7 @@ impl Recorder {
         let status = sink.open_lane(lane);
         let now = epoch.elapsed();
         status.set(initial, now);
-        let mut buf = TraceDelta::default();
+        let mut buf = Trace::default();
         buf.spans.reserve(FLUSH_EVENTS);
         Recorder {
             lane: id,
@@ -246,7 +246,7 @@ impl Recorder {
             return;
         }
         let mut batch = std::mem::take(&mut self.buf);
-        batch.now = now;
+        batch.end = now;
         self.buf.spans.reserve(FLUSH_EVENTS);
         self.buffered = 0;
         self.sink.deliver(batch);
@@ -282,17 +282,17 @@ mod tests {
     use std::sync::Mutex;
 
     #[derive(Default)]
-    struct VecSink(Mutex<Vec<TraceDelta>>);
+    struct VecSink(Mutex<Vec<Trace>>);
 
     impl EventSink for VecSink {
         fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
-            self.0.lock().unwrap().push(TraceDelta {
+            self.0.lock().unwrap().push(Trace {
                 lanes: vec![lane],
-                ..TraceDelta::default()
+                ..Trace::default()
             });
             Arc::default()
         }
-        fn deliver(&self, batch: TraceDelta) {
+        fn deliver(&self, batch: Trace) {
             self.0.lock().unwrap().push(batch);
         }
     }

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gilscope_shared::trace::{InterpId, LaneId, MarkKind, Nanos, Span, State, TraceDelta};
+use gilscope_shared::trace::{InterpId, LaneId, MarkKind, Nanos, Span, State, Trace, TraceDelta};
 
 use crate::engine::interpreter::interp::Interp;
 use crate::engine::interpreter::recorder::LaneStatus;
@@ -42,14 +42,16 @@ impl Renumber {
         self.lanes.get(local.0 as usize).copied().flatten()
     }
 
-    fn apply(&mut self, interp: &Interp, mut delta: TraceDelta) -> Result<TraceDelta, String> {
-        for i in &mut delta.interpreters {
+    /// The child's delta in the run's numbering: what it added, for the run's sink (its open
+    /// spans go to the lanes' live states instead).
+    fn apply(&mut self, interp: &Interp, mut delta: TraceDelta) -> Result<Trace, String> {
+        for i in &mut delta.added.interpreters {
             let global = interp.env.ids.interp();
             self.interp = Some(global);
             i.id = global;
         }
         let ours = self.interp;
-        for lane in std::mem::take(&mut delta.lanes) {
+        for lane in std::mem::take(&mut delta.added.lanes) {
             let local = lane.id.0 as usize;
             let global = interp.env.ids.lane();
             if self.lanes.len() <= local {
@@ -64,10 +66,15 @@ impl Renumber {
             self.status.insert(global, interp.env.sink.open_lane(lane));
         }
         let unknown = |l: LaneId| format!("an event names lane {} it never announced", l.0);
-        for s in delta.spans.iter_mut().chain(delta.open_spans.iter_mut()) {
+        for s in delta
+            .added
+            .spans
+            .iter_mut()
+            .chain(delta.open_spans.iter_mut())
+        {
             s.lane = self.lane(s.lane).ok_or_else(|| unknown(s.lane))?;
         }
-        for s in &delta.spans {
+        for s in &delta.added.spans {
             let e = self.last.entry(s.lane).or_default();
             e.0 = e.0.max(s.t1);
             e.1 |= s.state == State::Done;
@@ -77,8 +84,7 @@ impl Renumber {
                 status.set(s.state, s.t0);
             }
         }
-        delta.open_spans.clear();
-        for m in &mut delta.marks {
+        for m in &mut delta.added.marks {
             m.lane = self.lane(m.lane).ok_or_else(|| unknown(m.lane))?;
             match &mut m.kind {
                 MarkKind::DropRequest { holder } => {
@@ -98,7 +104,7 @@ impl Renumber {
                 _ => {}
             }
         }
-        Ok(delta)
+        Ok(delta.added)
     }
 
     /// Ends every lane of a killed child at `now` (its last state is unknown: idle).
@@ -138,10 +144,10 @@ impl Renumber {
                 s.set(State::Done, now.max(t));
             }
         }
-        interp.env.sink.deliver(TraceDelta {
+        interp.env.sink.deliver(Trace {
             spans,
-            now,
-            ..TraceDelta::default()
+            end: now,
+            ..Trace::default()
         });
     }
 }
@@ -419,13 +425,10 @@ fn read_child(
                         }),
                     )
                 }
-                FromWorker::Events(wire) => match wire
-                    .into_delta()
-                    .and_then(|delta| renumber.apply(interp, delta))
-                {
-                    Ok(delta) => {
-                        if !delta.is_empty() {
-                            interp.env.sink.deliver(delta);
+                FromWorker::Events(delta) => match renumber.apply(interp, delta) {
+                    Ok(added) => {
+                        if !added.is_empty() {
+                            interp.env.sink.deliver(added);
                         }
                     }
                     Err(detail) => {

@@ -1,5 +1,7 @@
 //! The pipe between the server and a worker process: length-prefixed frames (a little-endian
-//! `u32` length, then that many bytes of MessagePack with field names, via `rmp-serde`).
+//! `u32` length, then that many bytes of MessagePack, via `rmp-serde`). Structs go as arrays
+//! (no field names) and thread states as numbers, which keeps the bulk of the stream — spans,
+//! marks, samples — to a few bytes each; both ends are this binary, so they agree on the order.
 //!
 //! The parent sends one [`ToWorker`] (the job) on the child's stdin; the child sends
 //! [`FromWorker`] messages on its stdout: `Hello` first (proof that it is a gilscope worker of
@@ -12,10 +14,7 @@
 use std::io::Write;
 use std::os::fd::BorrowedFd;
 
-use gilscope_shared::trace::{
-    CounterId, CounterTrack, Interpreter, Lane, LaneId, Mark, MarkKind, Nanos, QueueInfo, Sample,
-    Span, State, TraceDelta,
-};
+use gilscope_shared::trace::{Nanos, TraceDelta};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +24,7 @@ use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::os::{self, Transfer};
 
 /// Bumped whenever a message changes shape.
-pub const WIRE_VERSION: u32 = 4;
+pub const WIRE_VERSION: u32 = 5;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
 /// No frame is larger (a batch of 512 events is a few tens of kB).
@@ -71,7 +70,7 @@ pub enum FromWorker {
         pid: u32,
     },
     /// Events, with the child's own lane and interpreter ids (the parent renumbers them).
-    Events(WireDelta),
+    Events(TraceDelta),
     /// The bytecodes the child has executed so far (with every heartbeat): the parent charges
     /// them to the run's one work budget as they happen, so a child that is killed has paid.
     Progress { bytecodes: u64 },
@@ -86,101 +85,6 @@ pub enum FromWorker {
     Failed { reason: String },
 }
 
-/// A span on the wire: (lane, state index in [`State::ALL`], t0, t1, task).
-pub type WireSpan = (u32, u8, u64, u64, Option<u32>);
-
-/// A [`TraceDelta`] as it crosses the pipe: spans, marks and samples as tuples (arrays in
-/// MessagePack, no field names), which halves the bytes of the bulk of the stream and the
-/// parent's decoding work. Lanes, interpreters and mark kinds keep their field names.
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-pub struct WireDelta {
-    pub interpreters: Vec<Interpreter>,
-    pub lanes: Vec<Lane>,
-    pub queues: Vec<QueueInfo>,
-    pub counters: Vec<CounterTrack>,
-    pub spans: Vec<WireSpan>,
-    pub open_spans: Vec<WireSpan>,
-    /// (lane, t, kind)
-    pub marks: Vec<(u32, u64, MarkKind)>,
-    /// (counter, t, value)
-    pub samples: Vec<(u32, u64, f64)>,
-    pub now: u64,
-}
-
-fn wire_span(s: &Span) -> WireSpan {
-    (s.lane.0, s.state as u8, s.t0, s.t1, s.task)
-}
-
-fn span(w: WireSpan) -> Result<Span, String> {
-    let state = *State::ALL
-        .get(w.1 as usize)
-        .ok_or_else(|| format!("no state number {}", w.1))?;
-    Ok(Span {
-        lane: LaneId(w.0),
-        state,
-        t0: w.2,
-        t1: w.3,
-        task: w.4,
-    })
-}
-
-impl From<TraceDelta> for WireDelta {
-    fn from(d: TraceDelta) -> WireDelta {
-        WireDelta {
-            spans: d.spans.iter().map(wire_span).collect(),
-            open_spans: d.open_spans.iter().map(wire_span).collect(),
-            marks: d.marks.iter().map(|m| (m.lane.0, m.t, m.kind)).collect(),
-            samples: d
-                .samples
-                .iter()
-                .map(|s| (s.counter.0, s.t, s.value))
-                .collect(),
-            interpreters: d.interpreters,
-            lanes: d.lanes,
-            queues: d.queues,
-            counters: d.counters,
-            now: d.now,
-        }
-    }
-}
-
-impl WireDelta {
-    /// Back to the trace model; an unknown state number is an error (a malformed message).
-    pub fn into_delta(self) -> Result<TraceDelta, String> {
-        Ok(TraceDelta {
-            spans: self.spans.into_iter().map(span).collect::<Result<_, _>>()?,
-            open_spans: self
-                .open_spans
-                .into_iter()
-                .map(span)
-                .collect::<Result<_, _>>()?,
-            marks: self
-                .marks
-                .into_iter()
-                .map(|(lane, t, kind)| Mark {
-                    lane: LaneId(lane),
-                    t,
-                    kind,
-                })
-                .collect(),
-            samples: self
-                .samples
-                .into_iter()
-                .map(|(c, t, value)| Sample {
-                    counter: CounterId(c),
-                    t,
-                    value,
-                })
-                .collect(),
-            interpreters: self.interpreters,
-            lanes: self.lanes,
-            queues: self.queues,
-            counters: self.counters,
-            now: self.now,
-        })
-    }
-}
-
 #[derive(thiserror::Error, Debug)]
 pub enum WireError {
     #[error("malformed message: {0}")]
@@ -191,7 +95,7 @@ pub enum WireError {
 
 /// Encodes `msg` as one frame.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
-    let body = rmp_serde::to_vec_named(msg).expect("wire messages serialise");
+    let body = rmp_serde::to_vec(msg).expect("wire messages serialise");
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
@@ -264,7 +168,9 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gilscope_shared::trace::{InterpId, LaneKind, QueueId};
+    use gilscope_shared::trace::{
+        InterpId, Lane, LaneId, LaneKind, Mark, MarkKind, QueueId, Span, State, Trace,
+    };
     use std::os::fd::{AsFd, AsRawFd};
 
     fn pipe() -> (std::fs::File, std::fs::File) {
@@ -285,7 +191,16 @@ mod tests {
     #[test]
     fn events_survive_the_pipe_including_tagged_enums() {
         let (r, mut w) = pipe();
-        let delta = TraceDelta {
+        let span = Span {
+            lane: LaneId(2),
+            state: State::Starting,
+            t0: 1,
+            t1: 9,
+            task: None,
+        };
+        // The bulk of the stream stays compact: an array of numbers, no field names.
+        assert!(rmp_serde::to_vec(&span).unwrap().len() <= 24);
+        let added = Trace {
             lanes: vec![Lane {
                 id: LaneId(2),
                 interp: InterpId(0),
@@ -293,13 +208,7 @@ mod tests {
                 kind: LaneKind::Main,
                 tid: Some(7),
             }],
-            spans: vec![Span {
-                lane: LaneId(2),
-                state: State::Starting,
-                t0: 1,
-                t1: 9,
-                task: None,
-            }],
+            spans: vec![span],
             marks: vec![Mark {
                 lane: LaneId(2),
                 t: 5,
@@ -308,15 +217,19 @@ mod tests {
                     item: 42,
                 },
             }],
-            now: 9,
-            ..TraceDelta::default()
+            end: 9,
+            ..Trace::default()
         };
-        write_frame(&mut w, &FromWorker::Events(delta.clone().into())).unwrap();
+        let delta = TraceDelta {
+            added,
+            open_spans: vec![span],
+        };
+        write_frame(&mut w, &FromWorker::Events(delta.clone())).unwrap();
         write_frame(&mut w, &FromWorker::Failed { reason: "x".into() }).unwrap();
         let mut reader = FrameReader::default();
         reader.fill(r.as_fd()).unwrap();
         match reader.next_frame::<FromWorker>().unwrap() {
-            Some(FromWorker::Events(got)) => assert_eq!(got.into_delta().unwrap(), delta),
+            Some(FromWorker::Events(got)) => assert_eq!(got, delta),
             other => panic!("{other:?}"),
         }
         assert!(matches!(

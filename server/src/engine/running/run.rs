@@ -184,13 +184,13 @@ fn run_phase(
 ) -> Phase {
     let sample_probes = || {
         for (counter, probe) in &experiment.probes {
-            env.sink.deliver(TraceDelta {
+            env.sink.deliver(Trace {
                 samples: vec![Sample {
                     counter: *counter,
                     t: env.epoch.elapsed(),
                     value: probe(),
                 }],
-                ..TraceDelta::default()
+                ..Trace::default()
             });
         }
     };
@@ -358,9 +358,9 @@ fn watch_cores(env: &RunEnv) -> Option<(Sampler, Arc<dyn EventSink>)> {
     });
     let (epoch, inner) = (env.epoch, env.sink.clone());
     let deliver = move |sample| {
-        inner.deliver(TraceDelta {
+        inner.deliver(Trace {
             samples: vec![sample],
-            ..TraceDelta::default()
+            ..Trace::default()
         })
     };
     let sampler = Sampler::spawn(
@@ -395,7 +395,7 @@ impl EventSink for WatchLanes {
         self.env.sink.open_lane(lane)
     }
 
-    fn deliver(&self, batch: TraceDelta) {
+    fn deliver(&self, batch: Trace) {
         self.env.sink.deliver(batch)
     }
 
@@ -417,7 +417,7 @@ impl EventSink for NullSink {
     fn open_lane(&self, _lane: Lane) -> Arc<LaneStatus> {
         Arc::default()
     }
-    fn deliver(&self, _batch: TraceDelta) {}
+    fn deliver(&self, _batch: Trace) {}
 }
 
 /// What a panic said (`panic!("...")` payloads are a `&str` or a `String`).

@@ -15,7 +15,7 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::trace::{Lane, Span, State, TraceDelta};
+use gilscope_shared::trace::{Lane, Span, State, Trace, TraceDelta};
 
 use crate::engine::interpreter::bytecode::{set_calibration, spin};
 use crate::engine::interpreter::clock::Epoch;
@@ -24,7 +24,7 @@ use crate::engine::interpreter::recorder::{EventSink, LaneBoard, LaneStatus};
 use crate::engine::interpreter::stop::StopFlag;
 use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::multiprocessing::wire::{
-    self, FromWorker, ToWorker, WireDelta, WorkerJob, MAGIC, WIRE_VERSION,
+    self, FromWorker, ToWorker, WorkerJob, MAGIC, WIRE_VERSION,
 };
 use crate::engine::os;
 use crate::engine::running::program::Registry;
@@ -63,25 +63,27 @@ impl PipeSink {
     /// Each lane's state right now, as open spans.
     fn heartbeat(&self, now: u64) {
         let open_spans = self.board.open_spans(now);
-        self.send(FromWorker::Events(WireDelta::from(TraceDelta {
+        self.send(FromWorker::Events(TraceDelta {
+            added: Trace {
+                end: now,
+                ..Trace::default()
+            },
             open_spans,
-            now,
-            ..TraceDelta::default()
-        })));
+        }));
     }
 }
 
 impl EventSink for PipeSink {
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
         let status = self.board.open(lane.id);
-        self.send(FromWorker::Events(WireDelta::from(TraceDelta {
+        self.send(FromWorker::Events(TraceDelta::from(Trace {
             lanes: vec![lane],
-            ..TraceDelta::default()
+            ..Trace::default()
         })));
         status
     }
 
-    fn deliver(&self, batch: TraceDelta) {
+    fn deliver(&self, batch: Trace) {
         self.send(FromWorker::Events(batch.into()));
     }
 }
@@ -230,7 +232,7 @@ fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWo
     let main: ThreadHandle = preset
         .process(&ctx, &interp)
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
-    sink.deliver(TraceDelta {
+    sink.deliver(Trace {
         spans: vec![Span {
             lane: main.lane,
             state: State::Starting,
@@ -238,8 +240,8 @@ fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWo
             t1: ready,
             task: None,
         }],
-        now: ready,
-        ..TraceDelta::default()
+        end: ready,
+        ..Trace::default()
     });
     main.start_now();
     while !main.wait_done(HEARTBEAT) {
