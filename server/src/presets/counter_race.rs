@@ -1,19 +1,30 @@
 //! `counter-race`: all threads share variables; updates need a lock.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
 use gilscope_shared::trace::CounterKind;
+use serde::Deserialize;
 
 use super::common::{start_all_join_all, threads, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::threading::counter::{Form, SharedInt};
 use crate::engine::threading::lock::Lock;
 
 pub struct CounterRace;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    threads: usize,
+    increments: u64,
+    form: Form,
+    lock: bool,
+}
 
 const PYTHON: &str = r#"import sys
 import threading
@@ -75,22 +86,10 @@ fn work(
     })
 }
 
-struct Setup {
-    counter: Arc<SharedInt>,
-    lock: Option<Arc<Lock>>,
-    form: Form,
-    increments: u64,
-    threads: usize,
-}
-
-fn setup(knobs: &Knobs) -> Setup {
-    Setup {
-        counter: Arc::new(SharedInt::default()),
-        lock: knobs.bool("lock").then(|| Arc::new(Lock::default())),
-        form: Form::parse(knobs.choice("form")).expect("validated choice"),
-        increments: knobs.int("increments") as u64,
-        threads: knobs.int("threads") as usize,
-    }
+/// The shared counter, and the lock guarding it if the knobs ask for one.
+fn shared(knobs: &Knobs) -> (Arc<SharedInt>, Option<Arc<Lock>>) {
+    let lock = knobs.lock.then(|| Arc::new(Lock::default()));
+    (Arc::new(SharedInt::default()), lock)
 }
 
 static LESSON: Lesson = Lesson {
@@ -113,26 +112,27 @@ static LESSON: Lesson = Lesson {
     small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
 };
 
-impl Preset for CounterRace {
+impl Program for CounterRace {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let s = setup(knobs);
-        let measures = Arc::new(Mutex::new(Measures {
-            expected_count: Some((s.threads as u64 * s.increments) as i64),
-            ..Measures::default()
-        }));
-        let track = interp.new_counter("counter", CounterKind::SharedValue);
-        let (counter, lock, form, n) = (s.counter.clone(), s.lock.clone(), s.form, s.increments);
-        let (result, reader) = (measures.clone(), s.counter.clone());
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let (counter, lock) = shared(knobs);
+        let (n, form, increments) = (knobs.threads, knobs.form, knobs.increments);
+        let result = setup.measures();
+        result.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
+            Some((n as u64 * increments) as i64);
+        let track = setup.interp().new_counter("counter", CounterKind::SharedValue);
+        let (reader, probe) = (counter.clone(), counter.clone());
         let main = with_main(
-            &interp,
+            setup.interp(),
             move |interp| {
-                threads(interp, s.threads, move |py, _| {
-                    work(py, &counter, n, form, lock.as_deref())
+                threads(interp, n, move |py, _| {
+                    work(py, &counter, increments, form, lock.as_deref())
                 })
             },
             move |py, workers| {
@@ -141,23 +141,19 @@ impl Preset for CounterRace {
                 Ok(())
             },
         )?;
-        let mut experiment = Experiment::single(interp, main, measures);
-        let probe = s.counter.clone();
-        experiment
-            .probes
-            .push((track, Box::new(move || probe.get() as f64)));
-        Ok(experiment)
+        setup.probe(track, move || probe.get() as f64);
+        Ok(main)
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let s = setup(knobs);
-        let total = s.threads as u64 * s.increments;
-        let main = with_main(
-            &interp,
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let (counter, lock) = shared(knobs);
+        let total = knobs.threads as u64 * knobs.increments;
+        let form = knobs.form;
+        with_main(
+            setup.interp(),
             |_| Ok(()),
-            move |py, _| work(py, &s.counter, total, s.form, s.lock.as_deref()),
-        )?;
-        Ok(Some(Experiment::single(interp, main, Arc::default())))
+            move |py, _| work(py, &counter, total, form, lock.as_deref()),
+        )
+        .map(Some)
     }
 }

@@ -3,16 +3,32 @@
 
 use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use super::common::{child_program, count, processes, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use super::common::{count, start_all_join_all, with_main};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::roles;
+use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Lesson, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct CpuProcesses;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    processes: usize,
+    work: u64,
+}
+
+roles! {
+    pub enum Role {
+        /// `count(WORK)` in a process of its own.
+        Worker = "worker",
+    }
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 import time
@@ -59,47 +75,38 @@ static LESSON: Lesson = Lesson {
     small: &[("processes", "2"), ("work", "3000000")],
 };
 
-impl Preset for CpuProcesses {
+impl Program for CpuProcesses {
+    type Knobs = Knobs;
+    type Role = Role;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let n = knobs.int("processes") as usize;
-        let procs = processes(
-            &child_program(self.name(), knobs),
-            "worker",
-            n,
-            &SharedObjects::default(),
-        );
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let procs = setup.processes(Role::Worker, 1, knobs.processes, &SharedObjects::default());
+        with_main(
+            setup.interp(),
             move |_| Ok(procs),
-            |py, procs| {
-                for p in procs {
-                    p.start(py)?;
-                    py.straight(3)?;
-                }
-                for p in procs {
-                    p.join(py)?;
-                    py.straight(3)?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(Experiment::single(interp, main, Default::default()))
+            |py, procs| start_all_join_all(py, procs),
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let total = knobs.int("processes") as u64 * knobs.int("work") as u64;
-        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment::single(interp, main, Default::default())))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let total = knobs.processes as u64 * knobs.work;
+        with_main(setup.interp(), |_| Ok(()), move |py, _| count(py, total)).map(Some)
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let work = ctx.knobs().int("work") as u64;
-        with_main(interp, |_| Ok(()), move |py, _| count(py, work))
+    fn process(
+        &self,
+        knobs: &Knobs,
+        role: Role,
+        _: &WorkerCtx,
+        interp: &Arc<Interp>,
+    ) -> Result<ThreadHandle, EngineError> {
+        let work = knobs.work;
+        match role {
+            Role::Worker => with_main(interp, |_| Ok(()), move |py, _| count(py, work)),
+        }
     }
 }

@@ -1,14 +1,23 @@
 //! `cpu-threads`: with the GIL only one thread runs at a time, so threads do not speed up
 //! CPU-bound work.
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv};
-use crate::engine::running::program::{Experiment, Lesson, Preset};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::running::program::Lesson;
 
 pub struct CpuThreads;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    threads: usize,
+    work: u64,
+}
 
 const PYTHON: &str = r#"import sys
 import threading
@@ -61,26 +70,25 @@ static LESSON: Lesson = Lesson {
     small: &[("threads", "3"), ("work", "3000000")],
 };
 
-impl Preset for CpuThreads {
+impl Program for CpuThreads {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (n, work) = (knobs.int("threads") as usize, knobs.int("work") as u64);
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let (n, work) = (knobs.threads, knobs.work);
+        with_main(
+            setup.interp(),
             |interp| threads(interp, n, move |py, _| count(py, work)),
             |py, workers| start_all_join_all(py, workers),
-        )?;
-        Ok(Experiment::single(interp, main, Default::default()))
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
-        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment::single(interp, main, Default::default())))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let total = knobs.threads as u64 * knobs.work;
+        with_main(setup.interp(), |_| Ok(()), move |py, _| count(py, total)).map(Some)
     }
 }

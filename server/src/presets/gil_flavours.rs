@@ -1,18 +1,27 @@
 //! `gil-flavours`: the same workload — CPU-bound threads plus one thread doing short I/O
 //! waits — under the current GIL, Python 2's tick GIL and no GIL.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
 use gilscope_shared::trace::LaneKind;
+use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::running::program::Lesson;
 
 pub struct GilFlavours;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    threads: usize,
+    work: u64,
+    io_ms: f64,
+}
 
 const PYTHON: &str = r#"import sys
 import threading
@@ -73,19 +82,20 @@ static LESSON: Lesson = Lesson {
     small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
 };
 
-impl Preset for GilFlavours {
+impl Program for GilFlavours {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (n, work) = (knobs.int("threads") as usize, knobs.int("work") as u64);
-        let io_wait = Duration::from_secs_f64(knobs.float("io_ms") / 1e3);
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let (n, work) = (knobs.threads, knobs.work);
+        let io_wait = Duration::from_secs_f64(knobs.io_ms / 1e3);
+        let result = setup.measures();
+        with_main(
+            setup.interp(),
             move |interp| -> Result<(ThreadHandle, Vec<ThreadHandle>), EngineError> {
                 let workers = threads(interp, n, move |py, _| count(py, work))?;
                 let watched = workers.clone();
@@ -114,14 +124,11 @@ impl Preset for GilFlavours {
                 start_all_join_all(py, workers)?;
                 py.join(io)
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
-        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment::single(interp, main, Arc::default())))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let total = knobs.threads as u64 * knobs.work;
+        with_main(setup.interp(), |_| Ok(()), move |py, _| count(py, total)).map(Some)
     }
 }

@@ -1,18 +1,27 @@
 //! `io-threads`: threads still help I/O-bound work, because waiting releases the GIL.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use super::common::{count, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use super::common::{count, tasks_in_turn, timed_ops, with_main, TaskKnobs};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::running::program::Lesson;
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 pub struct IoThreads;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    threads: usize,
+    #[serde(flatten)]
+    task: TaskKnobs,
+}
 
 const PYTHON: &str = r#"import time
 from multiprocessing.pool import ThreadPool
@@ -51,19 +60,6 @@ fn fetch(work: u64, io: Duration) -> TaskFn {
     })
 }
 
-fn timed(
-    py: &mut Py,
-    measures: &Mutex<Measures>,
-    tasks: u64,
-    f: impl FnOnce(&mut Py) -> Result<(), Stopped>,
-) -> Result<(), Stopped> {
-    let t0 = py.rec.now();
-    f(py)?;
-    let seconds = (py.rec.now() - t0) as f64 / 1e9;
-    measures.lock().unwrap_or_else(|e| e.into_inner()).ops = Some((tasks, seconds));
-    Ok(())
-}
-
 static LESSON: Lesson = Lesson {
     name: "io-threads",
     group: Group::Threads,
@@ -87,26 +83,23 @@ static LESSON: Lesson = Lesson {
     ],
 };
 
-impl Preset for IoThreads {
+impl Program for IoThreads {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let tasks = knobs.int("tasks");
-        let f = fetch(
-            knobs.int("work") as u64,
-            Duration::from_secs_f64(knobs.float("io_ms") / 1e3),
-        );
-        let k = knobs.int("threads") as usize;
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let (k, tasks) = (knobs.threads, knobs.task.tasks);
+        let f = fetch(knobs.task.work, knobs.task.io());
+        let result = setup.measures();
+        with_main(
+            setup.interp(),
             |interp| ThreadPool::new(interp, k),
             move |py, pool| {
-                timed(py, &result, tasks as u64, |py| {
+                timed_ops(py, &result, tasks as u64, |py| {
                     pool.open(py)?;
                     let items: Vec<i64> = (0..tasks).collect();
                     let results = pool.map(py, &f, &items)?;
@@ -118,31 +111,11 @@ impl Preset for IoThreads {
                     Ok(())
                 })
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let tasks = knobs.int("tasks");
-        let f = fetch(
-            knobs.int("work") as u64,
-            Duration::from_secs_f64(knobs.float("io_ms") / 1e3),
-        );
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
-            |_| Ok(()),
-            move |py, _| {
-                timed(py, &result, tasks as u64, |py| {
-                    for x in 0..tasks {
-                        py.call(|py| f(py, x))?;
-                    }
-                    Ok(())
-                })
-            },
-        )?;
-        Ok(Some(Experiment::single(interp, main, measures)))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let f = fetch(knobs.task.work, knobs.task.io());
+        tasks_in_turn(setup, knobs.task.tasks, f)
     }
 }

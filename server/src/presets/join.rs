@@ -1,17 +1,26 @@
 //! `join`: `t.join()` makes the caller wait for `t` only.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Lesson, Preset};
+use crate::engine::running::program::Lesson;
 
 pub struct Join;
+
+#[derive(Deserialize, Clone, Copy)]
+pub struct Knobs {
+    threads: usize,
+    io_ms: f64,
+    work: u64,
+}
 
 const PYTHON: &str = r#"import threading
 import time
@@ -36,10 +45,11 @@ for t in threads:
     print(f"joined {t.name}")
 "#;
 
-fn job(py: &mut Py, i: usize, io_ms: f64, work: u64) -> Result<(), Stopped> {
+/// `job(i)`: sleeps `i` times `io_ms`, then counts.
+fn job(py: &mut Py, i: usize, knobs: Knobs) -> Result<(), Stopped> {
     py.call(|py| {
-        py.sleep(Duration::from_secs_f64(i as f64 * io_ms / 1e3))?;
-        count(py, work)
+        py.sleep(Duration::from_secs_f64(i as f64 * knobs.io_ms / 1e3))?;
+        count(py, knobs.work)
     })
 }
 
@@ -59,38 +69,30 @@ static LESSON: Lesson = Lesson {
     small: &[("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
 };
 
-impl Preset for Join {
+impl Program for Join {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (n, io_ms, work) = (
-            knobs.int("threads") as usize,
-            knobs.float("io_ms"),
-            knobs.int("work") as u64,
-        );
-        let main = with_main(
-            &interp,
-            |interp| threads(interp, n, move |py, i| job(py, i, io_ms, work)),
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let knobs = *knobs;
+        with_main(
+            setup.interp(),
+            |interp| threads(interp, knobs.threads, move |py, i| job(py, i, knobs)),
             |py, workers| start_all_join_all(py, workers),
-        )?;
-        Ok(Experiment::single(interp, main, Arc::default()))
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (n, io_ms, work) = (
-            knobs.int("threads") as usize,
-            knobs.float("io_ms"),
-            knobs.int("work") as u64,
-        );
-        let main = with_main(
-            &interp,
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let knobs = *knobs;
+        with_main(
+            setup.interp(),
             |_| Ok(()),
-            move |py, _| (1..=n).try_for_each(|i| job(py, i, io_ms, work)),
-        )?;
-        Ok(Some(Experiment::single(interp, main, Arc::default())))
+            move |py, _| (1..=knobs.threads).try_for_each(|i| job(py, i, knobs)),
+        )
+        .map(Some)
     }
 }

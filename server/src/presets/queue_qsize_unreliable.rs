@@ -3,21 +3,34 @@
 //! `put` returns); `empty()` looks at the pipe, where the item arrives only once the feeder
 //! thread has woken, taken the GIL, pickled it and written it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use super::common::{arena, attach_queue, child_program, count, with_main};
-use super::knobs::{self, interp_config};
-use super::queue_producer_consumer::work_knob;
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::multiprocessing::mp_queue::MpQueue;
-use crate::engine::multiprocessing::process::Process;
-use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use super::common::{attach_queue, count, queue_in_arena, with_main};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::roles;
+use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueQsizeUnreliable;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    items: u64,
+    capacity: u64,
+    produce_work: u64,
+}
+
+roles! {
+    pub enum Role {
+        /// Gets the main thread's items.
+        Consumer = "consumer",
+    }
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 
@@ -58,7 +71,7 @@ static LESSON: Lesson = Lesson {
         vec![
                 knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
                 knobs::capacity(1_000_000),
-                work_knob(
+                knobs::per_item_work(
                     "produce_work",
                     "bytecodes the producer computes before each put",
                     0,
@@ -68,33 +81,21 @@ static LESSON: Lesson = Lesson {
     small: &[("items", "300")],
 };
 
-impl Preset for QueueQsizeUnreliable {
+impl Program for QueueQsizeUnreliable {
+    type Knobs = Knobs;
+    type Role = Role;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let items = knobs.int("items") as u64;
-        let work = knobs.int("produce_work") as u64;
-        let arena = arena()?;
-        let q = MpQueue::create(&interp, &arena, "q", knobs.int("capacity") as u64)?;
-        let shared = SharedObjects {
-            arena: Some((arena.raw_fd(), arena.len())),
-            queues: vec![q.desc.clone()],
-            ..SharedObjects::default()
-        };
-        let consumer = Process::new(
-            "Process-1",
-            &child_program(self.name(), knobs),
-            "consumer",
-            0,
-            shared,
-        );
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let m = measures.clone();
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let (items, work) = (knobs.items, knobs.produce_work);
+        let (arena, q, shared) = queue_in_arena(setup, knobs.capacity)?;
+        let consumer = setup.process("Process-1", Role::Consumer, 0, shared);
+        let m = setup.measures();
+        with_main(
+            setup.interp(),
             move |_| Ok((consumer, q, arena)),
             move |py, (consumer, q, _arena)| {
                 consumer.start(py)?;
@@ -118,13 +119,18 @@ impl Preset for QueueQsizeUnreliable {
                     Some(items as f64 / ((py.rec.now() - t0) as f64 / 1e9));
                 Ok(())
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+    fn process(
+        &self,
+        knobs: &Knobs,
+        Role::Consumer: Role,
+        ctx: &WorkerCtx,
+        interp: &Arc<Interp>,
+    ) -> Result<ThreadHandle, EngineError> {
         let q = attach_queue(ctx, "q")?;
-        let items = ctx.knobs().int("items");
+        let items = knobs.items;
         with_main(
             interp,
             |_| Ok(()),

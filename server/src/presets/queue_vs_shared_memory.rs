@@ -4,23 +4,42 @@
 //! `Value` polled under its lock. The summary gives messages per second for each.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use super::common::{arena, attach_queue, child_program, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use super::common::{attach_queue, queue_in_arena, with_main};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::roles;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::mp_semaphore::Semaphore;
 use crate::engine::multiprocessing::process::Process;
-use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueVsSharedMemory;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    items: i64,
+}
+
+roles! {
+    /// Each way's two processes.
+    pub enum Role {
+        QueueProducer = "q_producer",
+        QueueConsumer = "q_consumer",
+        SemaphoreProducer = "sem_producer",
+        SemaphoreConsumer = "sem_consumer",
+        PollProducer = "poll_producer",
+        PollConsumer = "poll_consumer",
+    }
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 import time
@@ -95,10 +114,10 @@ if __name__ == "__main__":
 "#;
 
 /// The three ways, in the order they run: name, producer role, consumer role.
-const WAYS: [(&str, &str, &str); 3] = [
-    ("queue", "q_producer", "q_consumer"),
-    ("value_semaphores", "sem_producer", "sem_consumer"),
-    ("value_polled", "poll_producer", "poll_consumer"),
+const WAYS: [(&str, Role, Role); 3] = [
+    ("queue", Role::QueueProducer, Role::QueueConsumer),
+    ("value_semaphores", Role::SemaphoreProducer, Role::SemaphoreConsumer),
+    ("value_polled", Role::PollProducer, Role::PollConsumer),
 ];
 
 /// What the children share: the queue, the message slot, the flag, the two semaphores.
@@ -131,10 +150,10 @@ fn attach(ctx: &WorkerCtx) -> Result<Objects, EngineError> {
 }
 
 /// One process's side of one way: `items` messages sent or received.
-fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stopped> {
+fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stopped> {
     py.call(|py| {
         match role {
-            "q_producer" => {
+            Role::QueueProducer => {
                 for i in 0..items {
                     py.straight(2)?;
                     o.q.put(py, i as u64, i)?;
@@ -142,14 +161,14 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                 }
                 o.q.join_thread(py)?;
             }
-            "q_consumer" => {
+            Role::QueueConsumer => {
                 for _ in 0..items {
                     py.straight(2)?;
                     o.q.get(py)?;
                     py.check()?;
                 }
             }
-            "sem_producer" => {
+            Role::SemaphoreProducer => {
                 for i in 0..items {
                     py.straight(2)?;
                     o.empty.acquire(py)?;
@@ -158,7 +177,7 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                     py.check()?;
                 }
             }
-            "sem_consumer" => {
+            Role::SemaphoreConsumer => {
                 for _ in 0..items {
                     py.straight(2)?;
                     o.full.acquire(py)?;
@@ -167,8 +186,8 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                     py.check()?;
                 }
             }
-            "poll_producer" | "poll_consumer" => {
-                let producer = role == "poll_producer";
+            Role::PollProducer | Role::PollConsumer => {
+                let producer = role == Role::PollProducer;
                 let (want, set) = if producer { (0, 1) } else { (1, 0) };
                 let mut done = 0;
                 while done < items {
@@ -190,7 +209,6 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                     py.check()?;
                 }
             }
-            _ => {}
         }
         Ok(())
     })
@@ -209,58 +227,46 @@ static LESSON: Lesson = Lesson {
     small: &[("items", "2000")],
 };
 
-impl Preset for QueueVsSharedMemory {
+impl Program for QueueVsSharedMemory {
+    type Knobs = Knobs;
+    type Role = Role;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let items = knobs.int("items");
-        let arena = arena()?;
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let items = knobs.items;
+        let (arena, q, mut shared) = queue_in_arena(setup, 1_000_000)?;
         let shm = |e: std::io::Error| EngineError::Shm(e.to_string());
-        let q = MpQueue::create(&interp, &arena, "q", 1_000_000)?;
         let v = SharedValue::create(&arena).map_err(shm)?;
         let flag = SharedValue::create(&arena).map_err(shm)?;
         let full = Semaphore::create(&arena, 0).map_err(shm)?;
         let empty = Semaphore::create(&arena, 1).map_err(shm)?;
         let (vo, vl) = v.offsets();
         let (fo, fl) = flag.offsets();
-        let shared = SharedObjects {
-            arena: Some((arena.raw_fd(), arena.len())),
-            values: vec![
-                ("v".into(), vo),
-                ("v_lock".into(), vl),
-                ("flag".into(), fo),
-                ("flag_lock".into(), fl),
-                ("full".into(), full.offset()),
-                ("empty".into(), empty.offset()),
-            ],
-            queues: vec![q.desc.clone()],
-            ..SharedObjects::default()
-        };
-        let program = child_program(self.name(), knobs);
+        shared.values = vec![
+            ("v".into(), vo),
+            ("v_lock".into(), vl),
+            ("flag".into(), fo),
+            ("flag_lock".into(), fl),
+            ("full".into(), full.offset()),
+            ("empty".into(), empty.offset()),
+        ];
         let mut n = 0;
         let ways: Vec<(&'static str, Process, Process)> = WAYS
             .iter()
-            .map(|(way, prod, cons)| {
+            .map(|&(way, prod, cons)| {
                 n += 2;
-                let p = Process::new(
-                    &format!("Process-{}", n - 1),
-                    &program,
-                    prod,
-                    0,
-                    shared.clone(),
-                );
-                let c = Process::new(&format!("Process-{n}"), &program, cons, 0, shared.clone());
-                (*way, p, c)
+                let p = setup.process(&format!("Process-{}", n - 1), prod, 0, shared.clone());
+                let c = setup.process(&format!("Process-{n}"), cons, 0, shared.clone());
+                (way, p, c)
             })
             .collect();
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let m = measures.clone();
+        let m = setup.measures();
         let keep = (q, v, flag, full, empty, arena);
-        let main = with_main(
-            &interp,
+        with_main(
+            setup.interp(),
             move |_| Ok((ways, keep)),
             move |py, (ways, _keep)| {
                 let mut rates = BTreeMap::new();
@@ -278,18 +284,22 @@ impl Preset for QueueVsSharedMemory {
                 m.processes.messages_per_s_by_way = Some(rates);
                 Ok(())
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+    fn process(
+        &self,
+        knobs: &Knobs,
+        role: Role,
+        ctx: &WorkerCtx,
+        interp: &Arc<Interp>,
+    ) -> Result<ThreadHandle, EngineError> {
         let objects = attach(ctx)?;
-        let role = ctx.job.role.clone();
-        let items = ctx.knobs().int("items");
+        let items = knobs.items;
         with_main(
             interp,
             |_| Ok(()),
-            move |py, _| run_role(py, &role, &objects, items),
+            move |py, _| run_role(py, role, &objects, items),
         )
     }
 }

@@ -2,20 +2,37 @@
 //! `get_lock()` the processes lose updates — a real race between cores, in real shared
 //! memory; with it the count is exact and the lock's cost shows as waiting.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs};
+use gilscope_shared::spec::{Group, KnobDef, KnobKind};
 use gilscope_shared::trace::CounterKind;
+use serde::Deserialize;
 
-use super::common::{arena, child_program, processes, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use super::common::{arena, with_main};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::roles;
+use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct SharedValuePreset;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    processes: usize,
+    increments: i64,
+    lock: bool,
+}
+
+roles! {
+    pub enum Role {
+        /// `increment(v, INCREMENTS)` in a process of its own.
+        Worker = "worker",
+    }
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 
@@ -80,15 +97,16 @@ static LESSON: Lesson = Lesson {
     small: &[("processes", "2"), ("increments", "20000")],
 };
 
-impl Preset for SharedValuePreset {
+impl Program for SharedValuePreset {
+    type Knobs = Knobs;
+    type Role = Role;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let n = knobs.int("processes") as usize;
-        let expected = n as i64 * knobs.int("increments");
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let n = knobs.processes;
         let arena = arena()?;
         let value =
             Arc::new(SharedValue::create(&arena).map_err(|e| EngineError::Shm(e.to_string()))?);
@@ -98,15 +116,14 @@ impl Preset for SharedValuePreset {
             values: vec![("value".into(), v), ("value_lock".into(), l)],
             ..SharedObjects::default()
         };
-        let track = interp.new_counter("v.value", CounterKind::SharedValue);
-        let procs = processes(&child_program(self.name(), knobs), "worker", n, &shared);
-        let measures = Arc::new(Mutex::new(Measures {
-            expected_count: Some(expected),
-            ..Measures::default()
-        }));
-        let (m, final_value) = (measures.clone(), value.clone());
+        let track = setup.interp().new_counter("v.value", CounterKind::SharedValue);
+        let procs = setup.processes(Role::Worker, 1, n, &shared);
+        let m = setup.measures();
+        m.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
+            Some(n as i64 * knobs.increments);
+        let final_value = value.clone();
         let main = with_main(
-            &interp,
+            setup.interp(),
             move |_| Ok(procs),
             move |py, procs| {
                 for p in procs {
@@ -119,18 +136,20 @@ impl Preset for SharedValuePreset {
                 Ok(())
             },
         )?;
-        let probe = value.clone();
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![(track, Box::new(move || probe.peek() as f64))],
-        })
+        setup.probe(track, move || value.peek() as f64);
+        Ok(main)
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+    fn process(
+        &self,
+        knobs: &Knobs,
+        role: Role,
+        ctx: &WorkerCtx,
+        interp: &Arc<Interp>,
+    ) -> Result<ThreadHandle, EngineError> {
+        let Role::Worker = role;
         let value = attach_value(ctx)?;
-        let (n, lock) = (ctx.knobs().int("increments"), ctx.knobs().bool("lock"));
+        let (n, lock) = (knobs.increments, knobs.lock);
         with_main(
             interp,
             |_| Ok(()),

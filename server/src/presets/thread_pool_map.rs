@@ -1,18 +1,39 @@
 //! `thread-pool-map`: a thread pool takes the tasks and distributes them; `map` returns the
 //! list of results, in input order.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use super::common::{count, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use super::common::{count, tasks_in_turn, timed_ops, with_main, TaskKnobs};
+use super::harness::{Program, Setup};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::running::program::Lesson;
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 pub struct ThreadPoolMap;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    pool_size: usize,
+    #[serde(flatten)]
+    task: TaskKnobs,
+    api: Api,
+}
+
+/// How the tasks are handed to the pool.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Api {
+    /// `pool.map(f, items)`.
+    Map,
+    /// One `pool.apply_async(f, (x,))` per item, then `.get()` each.
+    ApplyAsync,
+}
 
 const PYTHON: &str = r#"import time
 from multiprocessing.pool import ThreadPool
@@ -79,75 +100,54 @@ static LESSON: Lesson = Lesson {
     ],
 };
 
-impl Preset for ThreadPoolMap {
+impl Program for ThreadPoolMap {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     fn lesson(&self) -> &'static Lesson {
         &LESSON
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (k, tasks) = (knobs.int("pool_size") as usize, knobs.int("tasks"));
-        let f = task(
-            knobs.int("work") as u64,
-            Duration::from_secs_f64(knobs.float("io_ms") / 1e3),
-        );
-        let use_map = knobs.choice("api") == "map";
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+        let (k, tasks, api) = (knobs.pool_size, knobs.task.tasks, knobs.api);
+        let f = task(knobs.task.work, knobs.task.io());
+        let result = setup.measures();
+        with_main(
+            setup.interp(),
             |interp| ThreadPool::new(interp, k),
             move |py, pool| {
-                let t0 = py.rec.now();
-                pool.open(py)?;
-                let items: Vec<i64> = (0..tasks).collect();
-                let results = if use_map {
-                    pool.map(py, &f, &items)?
-                } else {
-                    let pending = items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &x)| pool.apply_async(py, &f, i, x))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let mut results = Vec::new();
-                    for r in pending {
-                        results.extend(r.get(py)?);
-                    }
-                    results
-                };
-                pool.close(py)?;
-                let mut m = result.lock().unwrap_or_else(|e| e.into_inner());
-                m.results_in_order =
-                    Some(results == items.iter().map(|x| x * x).collect::<Vec<_>>());
-                m.ops = Some((tasks as u64, (py.rec.now() - t0) as f64 / 1e9));
-                Ok(())
+                timed_ops(py, &result, tasks as u64, |py| {
+                    pool.open(py)?;
+                    let items: Vec<i64> = (0..tasks).collect();
+                    let results = match api {
+                        Api::Map => pool.map(py, &f, &items)?,
+                        Api::ApplyAsync => {
+                            let pending = items
+                                .iter()
+                                .enumerate()
+                                .map(|(i, &x)| pool.apply_async(py, &f, i, x))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            let mut results = Vec::new();
+                            for r in pending {
+                                results.extend(r.get(py)?);
+                            }
+                            results
+                        }
+                    };
+                    pool.close(py)?;
+                    result
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .results_in_order =
+                        Some(results == items.iter().map(|x| x * x).collect::<Vec<_>>());
+                    Ok(())
+                })
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let tasks = knobs.int("tasks");
-        let f = task(
-            knobs.int("work") as u64,
-            Duration::from_secs_f64(knobs.float("io_ms") / 1e3),
-        );
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
-            |_| Ok(()),
-            move |py, _| {
-                let t0 = py.rec.now();
-                for x in 0..tasks {
-                    py.call(|py| f(py, x))?;
-                }
-                result.lock().unwrap_or_else(|e| e.into_inner()).ops =
-                    Some((tasks as u64, (py.rec.now() - t0) as f64 / 1e9));
-                Ok(())
-            },
-        )?;
-        Ok(Some(Experiment::single(interp, main, measures)))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+        let f = task(knobs.task.work, knobs.task.io());
+        tasks_in_turn(setup, knobs.task.tasks, f)
     }
 }
