@@ -1,16 +1,13 @@
 //! `apply-async`: `apply_async` takes one set of arguments and returns one `AsyncResult`;
 //! iterate for more, then `get()` each.
 
-use std::sync::Arc;
-
 use gilscope_shared::spec::Group;
 
 use super::common::{pool_main, pool_worker_main, sequential, PoolKnobs, PoolRole};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::running::program::Lesson;
-use crate::engine::running::worker::WorkerCtx;
 
 pub struct ApplyAsync;
 
@@ -20,12 +17,10 @@ PROCESSES = {{processes}}
 ITEMS = {{items}}
 WORK = {{work}}  # bytecodes per task
 
-
 def f(x):
     for _ in range(WORK // 7):
         pass
     return x * x
-
 
 if __name__ == "__main__":
     with mp.Pool(PROCESSES) as pool:
@@ -35,29 +30,25 @@ if __name__ == "__main__":
     print(results[:10])
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "apply-async",
-    group: Group::Processes,
-    claim: "apply_async takes one set of arguments and returns one result; iterate for more.",
-    description: "Submissions (the main thread) against completions (the workers, the result handler), and the main thread blocked in get().",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::processes(2),
-            knobs::items("tasks submitted, one apply_async each", 40),
-            knobs::work(2_000_000),
-        ]
-    },
-    small: &[("processes", "2"), ("items", "10"), ("work", "200000")],
-};
-
 impl Program for ApplyAsync {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "apply-async",
+        group: Group::Processes,
+        claim: "apply_async takes one set of arguments and returns one result; iterate for more.",
+        description: "Submissions (the main thread) against completions (the workers, the result handler), and the main thread blocked in get().",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::processes(2),
+                knobs::items("tasks submitted, one apply_async each", 40),
+                knobs::work(2_000_000),
+            ]
+        },
+        small: &[("processes", "2"), ("items", "10"), ("work", "200000")],
+    };
+
     type Knobs = PoolKnobs;
     type Role = PoolRole;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &PoolKnobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         pool_main(setup, knobs, |py, pool, xs| {
@@ -84,10 +75,8 @@ impl Program for ApplyAsync {
     fn process(
         &self,
         knobs: &PoolKnobs,
-        PoolRole::Worker: PoolRole,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<PoolRole>,
     ) -> Result<ThreadHandle, EngineError> {
-        pool_worker_main(ctx, interp, knobs.work)
+        pool_worker_main(&child, knobs.work)
     }
 }

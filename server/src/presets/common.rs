@@ -8,7 +8,7 @@ use std::time::Duration;
 use gilscope_shared::trace::LaneKind;
 use serde::Deserialize;
 
-use super::harness::Setup;
+use super::harness::{Child, Setup};
 use super::role::roles;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
@@ -203,34 +203,23 @@ pub fn pool_main(
 }
 
 /// The worker-process side of the pool lessons.
-pub fn pool_worker_main(
-    ctx: &WorkerCtx,
-    interp: &Arc<Interp>,
-    work: u64,
-) -> Result<ThreadHandle, EngineError> {
+pub fn pool_worker_main(child: &Child<PoolRole>, work: u64) -> Result<ThreadHandle, EngineError> {
+    let ctx = child.ctx;
     let arena = ctx
         .arena
         .as_ref()
         .ok_or_else(|| EngineError::Shm("the job carries no shared memory".into()))?;
     let (inq, outq) = attach_pipes(arena, &ctx.job.shared)?;
     let f = square_after(work);
-    with_main(interp, |_| Ok(()), move |py, _| worker(py, &inq, &outq, &f))
+    child.main(move |py| worker(py, &inq, &outq, &f))
 }
 
 /// The one-process baseline of the pool lessons: `[f(x) for x in range(items)]`.
 pub fn sequential(setup: &Setup, knobs: &PoolKnobs) -> Result<Option<ThreadHandle>, EngineError> {
     let (items, f) = (knobs.items, square_after(knobs.work));
-    let main = with_main(
-        setup.interp(),
-        |_| Ok(()),
-        move |py, _| {
-            for x in 0..items {
-                py.call(|py| f(py, x))?;
-            }
-            Ok(())
-        },
-    )?;
-    Ok(Some(main))
+    setup
+        .main(move |py| (0..items).try_for_each(|x| py.call(|py| f(py, x)).map(drop)))
+        .map(Some)
 }
 
 /// Times `body` and records it as `n` operations.
@@ -270,17 +259,13 @@ pub fn tasks_in_turn(
     f: TaskFn,
 ) -> Result<Option<ThreadHandle>, EngineError> {
     let result = setup.measures();
-    let main = with_main(
-        setup.interp(),
-        |_| Ok(()),
-        move |py, _| {
-            timed_ops(py, &result, tasks as u64, |py| {
-                for x in 0..tasks {
-                    py.call(|py| f(py, x))?;
-                }
-                Ok(())
-            })
-        },
-    )?;
+    let main = setup.main(move |py| {
+        timed_ops(py, &result, tasks as u64, |py| {
+            for x in 0..tasks {
+                py.call(|py| f(py, x))?;
+            }
+            Ok(())
+        })
+    })?;
     Ok(Some(main))
 }

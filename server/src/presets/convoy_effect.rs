@@ -37,16 +37,13 @@ import time
 WORK = {{work}}  # bytecodes of the CPU-bound thread
 sys.setswitchinterval({{switch_interval_ms}} / 1000)
 
-
 def echo(sock):  # the other end: a separate process, so not competing for our GIL
     while data := sock.recv(1):
         sock.sendall(data)
 
-
 def spin(n):
     for i in range(n // 7):
         pass
-
 
 def ping(sock, until):
     trips = 0
@@ -55,7 +52,6 @@ def ping(sock, until):
         sock.recv(1)
         trips += 1
     return trips
-
 
 if __name__ == "__main__":
     a, b = socket.socketpair()
@@ -110,29 +106,25 @@ fn ping(
     Ok(())
 }
 
-static LESSON: Lesson = Lesson {
-    name: "convoy-effect",
-    group: Group::Beyond,
-    claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.",
-    description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::work(100_000_000),
-                knobs::switch_interval_ms(),
-                knobs::gil("current"),
-        ]
-    },
-    small: &[("work", "3000000"), ("switch_interval_ms", "1")],
-};
-
 impl Program for ConvoyEffect {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "convoy-effect",
+        group: Group::Beyond,
+        claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.",
+        description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::work(100_000_000),
+                    knobs::switch_interval_ms(),
+                    knobs::gil("current"),
+            ]
+        },
+        small: &[("work", "3000000"), ("switch_interval_ms", "1")],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let peers = setup.peer(echo_server());
@@ -166,13 +158,10 @@ impl Program for ConvoyEffect {
 
     fn baseline(&self, _: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
         let peers = setup.peer(echo_server());
-        let interp = setup.interp(); // after the peer, before its server thread
+        setup.interp(); // after the peer, before its server thread
         let client = Mutex::new(echo_pair(&peers)?);
         let result = setup.measures();
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS),
+        setup.main(move |py| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS),
         )
         .map(Some)
     }

@@ -40,10 +40,8 @@ sys.setswitchinterval({{switch_interval_ms}} / 1000)
 counter = 0
 lock = threading.Lock()
 
-
 def one():
     return 1
-
 
 def work(n):
     global counter
@@ -58,7 +56,6 @@ def work(n):
             counter = counter + one()  # a call (a switch point) between read and write
         else:
             counter += 1  # LOAD_GLOBAL, LOAD_CONST, BINARY_OP, STORE_GLOBAL
-
 
 threads = [threading.Thread(target=work, args=(INCREMENTS,)) for _ in range(THREADS)]
 for t in threads:
@@ -92,33 +89,29 @@ fn shared(knobs: &Knobs) -> (Arc<SharedInt>, Option<Arc<Lock>>) {
     (Arc::new(SharedInt::default()), lock)
 }
 
-static LESSON: Lesson = Lesson {
-    name: "counter-race",
-    group: Group::Threads,
-    claim: "All threads share variables; updating them needs a lock.",
-    description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::threads(4),
-                knobs::increments(1_000_000),
-                knobs::form(),
-                knobs::lock(),
-                knobs::check_every_bytecode(),
-                knobs::switch_interval_ms(),
-                knobs::gil("current"),
-        ]
-    },
-    small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
-};
-
 impl Program for CounterRace {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "counter-race",
+        group: Group::Threads,
+        claim: "All threads share variables; updating them needs a lock.",
+        description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::threads(4),
+                    knobs::increments(1_000_000),
+                    knobs::form(),
+                    knobs::lock(),
+                    knobs::check_every_bytecode(),
+                    knobs::switch_interval_ms(),
+                    knobs::gil("current"),
+            ]
+        },
+        small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (counter, lock) = shared(knobs);
@@ -149,10 +142,7 @@ impl Program for CounterRace {
         let (counter, lock) = shared(knobs);
         let total = knobs.threads as u64 * knobs.increments;
         let form = knobs.form;
-        with_main(
-            setup.interp(),
-            |_| Ok(()),
-            move |py, _| work(py, &counter, total, form, lock.as_deref()),
+        setup.main(move |py| work(py, &counter, total, form, lock.as_deref()),
         )
         .map(Some)
     }

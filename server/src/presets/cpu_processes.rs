@@ -1,19 +1,16 @@
 //! `cpu-processes`: each process has its own interpreter and GIL, so CPU-bound work runs in
 //! parallel — at the price of starting the processes.
 
-use std::sync::Arc;
-
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::running::program::Lesson;
-use crate::engine::running::worker::WorkerCtx;
 
 pub struct CpuProcesses;
 
@@ -59,29 +56,25 @@ if __name__ == "__main__":
           f"speedup {baseline / wall:.2f}")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "cpu-processes",
-    group: Group::Processes,
-    claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.",
-    description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::processes(2),
-            knobs::work(100_000_000),
-            knobs::start_method(),
-        ]
-    },
-    small: &[("processes", "2"), ("work", "3000000")],
-};
-
 impl Program for CpuProcesses {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "cpu-processes",
+        group: Group::Processes,
+        claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.",
+        description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::processes(2),
+                knobs::work(100_000_000),
+                knobs::start_method(),
+            ]
+        },
+        small: &[("processes", "2"), ("work", "3000000")],
+    };
+
     type Knobs = Knobs;
     type Role = Role;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let procs = setup.processes(Role::Worker, 1, knobs.processes, &SharedObjects::default());
@@ -94,19 +87,17 @@ impl Program for CpuProcesses {
 
     fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
         let total = knobs.processes as u64 * knobs.work;
-        with_main(setup.interp(), |_| Ok(()), move |py, _| count(py, total)).map(Some)
+        setup.main(move |py| count(py, total)).map(Some)
     }
 
     fn process(
         &self,
         knobs: &Knobs,
-        role: Role,
-        _: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Role>,
     ) -> Result<ThreadHandle, EngineError> {
         let work = knobs.work;
-        match role {
-            Role::Worker => with_main(interp, |_| Ok(()), move |py, _| count(py, work)),
+        match child.role {
+            Role::Worker => child.main(move |py| count(py, work)),
         }
     }
 }

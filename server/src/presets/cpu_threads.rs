@@ -29,13 +29,11 @@ sys.setswitchinterval({{switch_interval_ms}} / 1000)
 # gil = {{gil}}: CPython 3.11 has the current GIL; "ticks" is Python 2's
 # (sys.setcheckinterval({{check_ticks}})), "none" is the free-threaded python3.13t.
 
-
 def count(n):
     x = 0
     for i in range(n // 7):
         x += i
     return x
-
 
 start = time.perf_counter()
 threads = [threading.Thread(target=count, args=(WORK,)) for _ in range(THREADS)]
@@ -52,31 +50,27 @@ print(f"{THREADS} threads: {wall:.3f} s, one thread: {baseline:.3f} s, "
       f"speedup {baseline / wall:.2f}")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "cpu-threads",
-    group: Group::Threads,
-    claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.",
-    description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::threads(4),
-            knobs::work(30_000_000),
-            knobs::gil("current"),
-            knobs::switch_interval_ms(),
-            knobs::check_ticks(),
-        ]
-    },
-    small: &[("threads", "3"), ("work", "3000000")],
-};
-
 impl Program for CpuThreads {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "cpu-threads",
+        group: Group::Threads,
+        claim: "With the GIL only one thread runs at a time: threads do not speed up CPU-bound work.",
+        description: "One GIL holder at any instant, hand-offs about every switch interval, about one core busy, speedup about 1x. Try gil=none, and gil=ticks on two cores.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::threads(4),
+                knobs::work(30_000_000),
+                knobs::gil("current"),
+                knobs::switch_interval_ms(),
+                knobs::check_ticks(),
+            ]
+        },
+        small: &[("threads", "3"), ("work", "3000000")],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (n, work) = (knobs.threads, knobs.work);
@@ -89,6 +83,6 @@ impl Program for CpuThreads {
 
     fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
         let total = knobs.threads as u64 * knobs.work;
-        with_main(setup.interp(), |_| Ok(()), move |py, _| count(py, total)).map(Some)
+        setup.main(move |py| count(py, total)).map(Some)
     }
 }

@@ -35,17 +35,14 @@ IO_MS = {{io_ms}}
 # python3.13t.
 sys.setswitchinterval({{switch_interval_ms}} / 1000)
 
-
 def count(n):
     for i in range(n // 7):
         pass
-
 
 def poll(done, wakeups):
     while not done.is_set():
         time.sleep(IO_MS / 1000)  # a short I/O wait; then it needs the GIL back
         wakeups.append(time.perf_counter())
-
 
 done, wakeups = threading.Event(), []
 io = threading.Thread(target=poll, args=(done, wakeups))
@@ -63,32 +60,28 @@ print(f"{wall:.3f} s, I/O thread woke {len(wakeups) / wall:.0f} times/s "
       f"(alone: {1000 / IO_MS:.0f}/s)")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "gil-flavours",
-    group: Group::Beyond,
-    claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.",
-    description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::gil("ticks"),
-                knobs::threads(2),
-                knobs::work(30_000_000),
-                knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
-                knobs::switch_interval_ms(),
-                knobs::check_ticks(),
-        ]
-    },
-    small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
-};
-
 impl Program for GilFlavours {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "gil-flavours",
+        group: Group::Beyond,
+        claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.",
+        description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::gil("ticks"),
+                    knobs::threads(2),
+                    knobs::work(30_000_000),
+                    knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
+                    knobs::switch_interval_ms(),
+                    knobs::check_ticks(),
+            ]
+        },
+        small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (n, work) = (knobs.threads, knobs.work);
@@ -129,6 +122,6 @@ impl Program for GilFlavours {
 
     fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
         let total = knobs.threads as u64 * knobs.work;
-        with_main(setup.interp(), |_| Ok(()), move |py, _| count(py, total)).map(Some)
+        setup.main(move |py| count(py, total)).map(Some)
     }
 }

@@ -14,9 +14,13 @@ use gilscope_shared::spec::Knobs;
 use gilscope_shared::trace::CounterId;
 use serde::de::DeserializeOwned;
 
+use super::common::with_main;
 use super::knobs::{typed, RunKnobs};
 use super::role::Role;
-use crate::engine::interpreter::interp::{EngineError, Interp, InterpConfig, RunEnv, ThreadHandle};
+use crate::engine::interpreter::interp::{
+    EngineError, Interp, InterpConfig, Py, RunEnv, ThreadHandle,
+};
+use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::process::{ChildProgram, Process};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::running::program::{Experiment, Lesson, Measures, Preset, Probe};
@@ -31,7 +35,8 @@ pub trait Program: Sync + Send + 'static {
     /// none).
     type Role: Role;
 
-    fn lesson(&self) -> &'static Lesson;
+    /// What the lesson teaches, as data.
+    const LESSON: &'static Lesson;
 
     /// Spawns the main thread (and whatever it starts) on `setup`'s interpreter, not started.
     fn build(&self, knobs: &Self::Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError>;
@@ -52,18 +57,14 @@ pub trait Program: Sync + Send + 'static {
         true
     }
 
-    /// The main thread of a worker process playing `role`, spawned on `interp`, not started.
+    /// The main thread of a worker process (`child` says which), spawned, not started.
     fn process(
         &self,
         knobs: &Self::Knobs,
-        role: Self::Role,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Self::Role>,
     ) -> Result<ThreadHandle, EngineError> {
-        let _ = (knobs, role, ctx, interp);
-        Err(EngineError::NoProcessProgram(
-            Program::lesson(self).name.into(),
-        ))
+        let _ = (knobs, child);
+        Err(EngineError::NoProcessProgram(Self::LESSON.name.into()))
     }
 }
 
@@ -78,12 +79,9 @@ pub struct KnobsMismatch {
 }
 
 /// `knobs` as `P`'s struct, and the harness's own.
-pub fn typed_knobs<P: Program>(
-    program: &P,
-    knobs: &Knobs,
-) -> Result<(P::Knobs, RunKnobs), KnobsMismatch> {
+pub fn typed_knobs<P: Program>(knobs: &Knobs) -> Result<(P::Knobs, RunKnobs), KnobsMismatch> {
     let mismatch = |source| KnobsMismatch {
-        lesson: Program::lesson(program).name,
+        lesson: P::LESSON.name,
         source,
     };
     Ok((
@@ -93,8 +91,8 @@ pub fn typed_knobs<P: Program>(
 }
 
 /// [`typed_knobs`], where a mismatch is a bug: the run (or worker) fails with its message.
-fn expect_typed<P: Program>(program: &P, knobs: &Knobs) -> (P::Knobs, RunKnobs) {
-    typed_knobs(program, knobs).unwrap_or_else(|e| panic!("{e}"))
+fn expect_typed<P: Program>(knobs: &Knobs) -> (P::Knobs, RunKnobs) {
+    typed_knobs::<P>(knobs).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What a lesson's build works with: the interpreter its knobs configure (created on first
@@ -125,6 +123,14 @@ impl<'a> Setup<'a> {
                 start_method: run.start_method,
             },
         }
+    }
+
+    /// The main thread running `program`, beside no other thread of its own.
+    pub fn main(
+        &self,
+        program: impl FnOnce(&mut Py) -> Result<(), Stopped> + Send + 'static,
+    ) -> Result<ThreadHandle, EngineError> {
+        with_main(self.interp(), |_| Ok(()), move |py, _| program(py))
     }
 
     /// The experiment's Python interpreter (`MainProcess`).
@@ -199,20 +205,38 @@ impl<'a> Setup<'a> {
     }
 }
 
+/// A worker process as [`Program::process`] gets it: its role, its job and shared memory,
+/// and the interpreter of its own its main thread runs on.
+pub struct Child<'a, R> {
+    pub role: R,
+    pub ctx: &'a WorkerCtx,
+    pub interp: &'a Arc<Interp>,
+}
+
+impl<R> Child<'_, R> {
+    /// The process's main thread running `program`, spawned, not started.
+    pub fn main(
+        &self,
+        program: impl FnOnce(&mut Py) -> Result<(), Stopped> + Send + 'static,
+    ) -> Result<ThreadHandle, EngineError> {
+        with_main(self.interp, |_| Ok(()), move |py, _| program(py))
+    }
+}
+
 impl<P: Program> Preset for P {
     fn lesson(&self) -> &'static Lesson {
-        Program::lesson(self)
+        P::LESSON
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let (typed, run) = expect_typed(self, knobs);
+        let (typed, run) = expect_typed::<P>(knobs);
         let mut setup = Setup::new(self.name(), knobs, &run, env);
         let main = Program::build(self, &typed, &mut setup)?;
         Ok(setup.experiment(main))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let (typed, run) = expect_typed(self, knobs);
+        let (typed, run) = expect_typed::<P>(knobs);
         let mut setup = Setup::new(self.name(), knobs, &run, env);
         let main = Program::baseline(self, &typed, &mut setup)?;
         Ok(main.map(|main| setup.experiment(main)))
@@ -226,7 +250,7 @@ impl<P: Program> Preset for P {
         let role = P::Role::from_wire(&ctx.job.role).ok_or_else(|| {
             EngineError::NoProcessProgram(format!("{} (role {})", self.name(), ctx.job.role))
         })?;
-        let (typed, _) = expect_typed(self, ctx.knobs());
-        Program::process(self, &typed, role, ctx, interp)
+        let (typed, _) = expect_typed::<P>(ctx.knobs());
+        Program::process(self, &typed, Child { role, ctx, interp })
     }
 }

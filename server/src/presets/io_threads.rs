@@ -31,13 +31,11 @@ TASKS = {{tasks}}
 IO_MS = {{io_ms}}
 WORK = {{work}}  # bytecodes of CPU work per task
 
-
 def fetch(x):
     for i in range(WORK // 7):  # a little computing...
         pass
     time.sleep(IO_MS / 1000)  # ...then wait for "the network": the GIL is released
     return x
-
 
 start = time.perf_counter()
 with ThreadPool(THREADS) as pool:
@@ -60,36 +58,32 @@ fn fetch(work: u64, io: Duration) -> TaskFn {
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "io-threads",
-    group: Group::Threads,
-    claim: "Threads still help I/O-bound work, because waiting releases the GIL.",
-    description:
-        "The threads' waits overlap: speedup close to the thread count, cores mostly idle.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::threads(4),
-            knobs::tasks(32),
-            knobs::io_ms("I/O wait of each task (time.sleep), in ms", 10.0),
-            knobs::work(20_000),
-        ]
-    },
-    small: &[
-        ("threads", "4"),
-        ("tasks", "8"),
-        ("io_ms", "2"),
-        ("work", "7000"),
-    ],
-};
-
 impl Program for IoThreads {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "io-threads",
+        group: Group::Threads,
+        claim: "Threads still help I/O-bound work, because waiting releases the GIL.",
+        description:
+            "The threads' waits overlap: speedup close to the thread count, cores mostly idle.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::threads(4),
+                knobs::tasks(32),
+                knobs::io_ms("I/O wait of each task (time.sleep), in ms", 10.0),
+                knobs::work(20_000),
+            ]
+        },
+        small: &[
+            ("threads", "4"),
+            ("tasks", "8"),
+            ("io_ms", "2"),
+            ("work", "7000"),
+        ],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (k, tasks) = (knobs.threads, knobs.task.tasks);

@@ -29,13 +29,11 @@ THREADS = {{threads}}
 IO_MS = {{io_ms}}
 WORK = {{work}}
 
-
 def job(i):
     time.sleep(i * IO_MS / 1000)  # worker i waits i times as long...
     for _ in range(WORK // 7):  # ...then computes
         pass
     print(f"Thread-{i} done")
-
 
 threads = [threading.Thread(target=job, args=(i,)) for i in range(1, THREADS + 1)]
 for t in threads:
@@ -53,29 +51,25 @@ fn job(py: &mut Py, i: usize, knobs: Knobs) -> Result<(), Stopped> {
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "join",
-    group: Group::Threads,
-    claim: "t.join() makes the caller wait for t only.",
-    description: "The main lane is blocked in join until that worker ends, then joins the next; the other workers run on regardless.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::threads(3),
-                knobs::io_ms("worker i first sleeps i times this long, in ms", 50.0),
-                knobs::work(10_000_000),
-        ]
-    },
-    small: &[("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
-};
-
 impl Program for Join {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "join",
+        group: Group::Threads,
+        claim: "t.join() makes the caller wait for t only.",
+        description: "The main lane is blocked in join until that worker ends, then joins the next; the other workers run on regardless.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::threads(3),
+                    knobs::io_ms("worker i first sleeps i times this long, in ms", 50.0),
+                    knobs::work(10_000_000),
+            ]
+        },
+        small: &[("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let knobs = *knobs;
@@ -88,10 +82,7 @@ impl Program for Join {
 
     fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
         let knobs = *knobs;
-        with_main(
-            setup.interp(),
-            |_| Ok(()),
-            move |py, _| (1..=knobs.threads).try_for_each(|i| job(py, i, knobs)),
+        setup.main(move |py| (1..=knobs.threads).try_for_each(|i| job(py, i, knobs)),
         )
         .map(Some)
     }

@@ -125,7 +125,7 @@ mod tests {
     /// list lacks (or types differently) fails here, not at a student's run.
     pub fn knobs_struct_fits<P: Program>(lesson: &P) {
         let info = Preset::info(lesson);
-        let small = Program::lesson(lesson)
+        let small = P::LESSON
             .small
             .iter()
             .map(|(k, v)| (k.to_string(), KnobValue::Text(v.to_string())))
@@ -134,18 +134,18 @@ mod tests {
             let knobs = info
                 .resolve(&given)
                 .expect("the lesson's own knobs are valid");
-            if let Err(e) = typed_knobs(lesson, &knobs) {
+            if let Err(e) = typed_knobs::<P>(&knobs) {
                 panic!("{e} (given {given:?})");
             }
         }
     }
 
-    pub fn roles_are_distinct<P: Program>(lesson: &P) {
+    pub fn roles_are_distinct<P: Program>(_: &P) {
         let mut wires: Vec<&str> = P::Role::ALL.iter().map(|r| r.wire()).collect();
         wires.sort_unstable();
         let before = wires.len();
         wires.dedup();
-        let name = Program::lesson(lesson).name;
+        let name = P::LESSON.name;
         assert_eq!(before, wires.len(), "{name}: two roles share a wire name");
     }
 

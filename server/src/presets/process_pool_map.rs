@@ -1,17 +1,14 @@
 //! `process-pool-map`: `Pool(n).map(job, items)` distributes the work over worker processes
 //! and returns a list, in input order — no queue to manage.
 
-use std::sync::Arc;
-
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{pool_main, pool_worker_main, sequential, PoolKnobs, PoolRole};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::running::program::Lesson;
-use crate::engine::running::worker::WorkerCtx;
 
 pub struct ProcessPoolMap;
 
@@ -50,30 +47,26 @@ if __name__ == "__main__":
           f"speedup {baseline / wall:.2f}")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "process-pool-map",
-    group: Group::Processes,
-    claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.",
-    description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::processes(2),
-            knobs::items("items mapped", 40),
-            knobs::chunksize(),
-            knobs::work(5_000_000),
-        ]
-    },
-    small: &[("processes", "2"), ("items", "20"), ("work", "200000")],
-};
-
 impl Program for ProcessPoolMap {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "process-pool-map",
+        group: Group::Processes,
+        claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.",
+        description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::processes(2),
+                knobs::items("items mapped", 40),
+                knobs::chunksize(),
+                knobs::work(5_000_000),
+            ]
+        },
+        small: &[("processes", "2"), ("items", "20"), ("work", "200000")],
+    };
+
     type Knobs = Knobs;
     type Role = PoolRole;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (chunksize, m) = (knobs.chunksize, setup.measures());
@@ -91,10 +84,8 @@ impl Program for ProcessPoolMap {
     fn process(
         &self,
         knobs: &Knobs,
-        PoolRole::Worker: PoolRole,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<PoolRole>,
     ) -> Result<ThreadHandle, EngineError> {
-        pool_worker_main(ctx, interp, knobs.pool.work)
+        pool_worker_main(&child, knobs.pool.work)
     }
 }

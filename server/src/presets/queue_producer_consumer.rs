@@ -1,20 +1,17 @@
 //! `queue-producer-consumer`: a `multiprocessing.Queue` is lock-safe and FIFO; `put` blocks
 //! when it is full, `get` blocks when it is empty.
 
-use std::sync::Arc;
-
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{attach_queue, count, queue_in_arena, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::running::program::Lesson;
-use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueProducerConsumer;
 
@@ -116,40 +113,36 @@ fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "queue-producer-consumer",
-    group: Group::Processes,
-    claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.",
-    description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::producers(2),
-                knobs::consumers(1),
-                knobs::items("items each producer puts", 2_000),
-                knobs::capacity(10),
-                knobs::per_item_work(
-                    "produce_work",
-                    "bytecodes a producer computes per item",
-                    20_000,
-                ),
-                knobs::per_item_work(
-                    "consume_work",
-                    "bytecodes a consumer computes per item",
-                    60_000,
-                ),
-        ]
-    },
-    small: &[("items", "200"), ("produce_work", "2000"), ("consume_work", "6000")],
-};
-
 impl Program for QueueProducerConsumer {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "queue-producer-consumer",
+        group: Group::Processes,
+        claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.",
+        description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::producers(2),
+                    knobs::consumers(1),
+                    knobs::items("items each producer puts", 2_000),
+                    knobs::capacity(10),
+                    knobs::per_item_work(
+                        "produce_work",
+                        "bytecodes a producer computes per item",
+                        20_000,
+                    ),
+                    knobs::per_item_work(
+                        "consume_work",
+                        "bytecodes a consumer computes per item",
+                        60_000,
+                    ),
+            ]
+        },
+        small: &[("items", "200"), ("produce_work", "2000"), ("consume_work", "6000")],
+    };
+
     type Knobs = Knobs;
     type Role = Role;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (np, nc, items) = (knobs.producers, knobs.consumers, knobs.items);
@@ -191,19 +184,15 @@ impl Program for QueueProducerConsumer {
     fn process(
         &self,
         knobs: &Knobs,
-        role: Role,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Role>,
     ) -> Result<ThreadHandle, EngineError> {
+        let (ctx, role) = (child.ctx, child.role);
         let q = attach_queue(ctx, "q")?;
         let items = knobs.items;
         let first = u64::from(ctx.job.index) * items;
         let (pw, cw) = (knobs.produce_work, knobs.consume_work);
         let results = ctx.results.clone();
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| match role {
+        child.main(move |py| match role {
                 Role::Producer => produce(py, &q, first, items, pw),
                 Role::Consumer => {
                     let n = consume(py, &q, cw)?;

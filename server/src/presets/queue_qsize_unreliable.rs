@@ -3,18 +3,15 @@
 //! `put` returns); `empty()` looks at the pipe, where the item arrives only once the feeder
 //! thread has woken, taken the GIL, pickled it and written it.
 
-use std::sync::Arc;
-
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{attach_queue, count, queue_in_arena, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::running::program::Lesson;
-use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueQsizeUnreliable;
 
@@ -38,11 +35,9 @@ ITEMS = {{items}}  # tries
 CAPACITY = {{capacity}}
 PRODUCE_WORK = {{produce_work}}  # bytecodes between tries
 
-
 def consumer(q, n):
     for _ in range(n):
         q.get()
-
 
 if __name__ == "__main__":
     q = mp.Queue(CAPACITY)
@@ -61,33 +56,29 @@ if __name__ == "__main__":
     print(f"empty() was True while qsize() >= 1 in {wrong} of {ITEMS} tries")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "queue-qsize-unreliable",
-    group: Group::Processes,
-    claim: "empty(), full() and qsize() are unreliable.",
-    description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
-                knobs::capacity(1_000_000),
-                knobs::per_item_work(
-                    "produce_work",
-                    "bytecodes the producer computes before each put",
-                    0,
-                ),
-        ]
-    },
-    small: &[("items", "300")],
-};
-
 impl Program for QueueQsizeUnreliable {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "queue-qsize-unreliable",
+        group: Group::Processes,
+        claim: "empty(), full() and qsize() are unreliable.",
+        description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
+                    knobs::capacity(1_000_000),
+                    knobs::per_item_work(
+                        "produce_work",
+                        "bytecodes the producer computes before each put",
+                        0,
+                    ),
+            ]
+        },
+        small: &[("items", "300")],
+    };
+
     type Knobs = Knobs;
     type Role = Role;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (items, work) = (knobs.items, knobs.produce_work);
@@ -125,16 +116,11 @@ impl Program for QueueQsizeUnreliable {
     fn process(
         &self,
         knobs: &Knobs,
-        Role::Consumer: Role,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Role>,
     ) -> Result<ThreadHandle, EngineError> {
-        let q = attach_queue(ctx, "q")?;
+        let q = attach_queue(child.ctx, "q")?;
         let items = knobs.items;
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| {
+        child.main(move |py| {
                 py.call(|py| {
                     for _ in 0..items {
                         q.get(py)?;

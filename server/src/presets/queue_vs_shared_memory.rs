@@ -4,16 +4,15 @@
 //! `Value` polled under its lock. The summary gives messages per second for each.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{attach_queue, queue_in_arena, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::mp_semaphore::Semaphore;
@@ -46,16 +45,13 @@ import time
 
 ITEMS = {{items}}  # messages, one producer process -> one consumer process
 
-
 def q_producer(q, *_):
     for i in range(ITEMS):
         q.put(i)
 
-
 def q_consumer(q, *_):
     for _ in range(ITEMS):
         q.get()
-
 
 def sem_producer(v, full, empty):
     for i in range(ITEMS):
@@ -63,13 +59,11 @@ def sem_producer(v, full, empty):
         v.value = i
         full.release()
 
-
 def sem_consumer(v, full, empty):
     for _ in range(ITEMS):
         full.acquire()
         x = v.value
         empty.release()
-
 
 def poll_producer(v, flag):
     sent = 0
@@ -80,7 +74,6 @@ def poll_producer(v, flag):
                 flag.value = 1
                 sent += 1
 
-
 def poll_consumer(v, flag):
     got = 0
     while got < ITEMS:
@@ -89,7 +82,6 @@ def poll_consumer(v, flag):
                 x = v.value
                 flag.value = 0
                 got += 1
-
 
 def timed(producer, consumer, args):
     p = mp.Process(target=producer, args=args)
@@ -100,7 +92,6 @@ def timed(producer, consumer, args):
     p.join()
     c.join()
     return ITEMS / (time.perf_counter() - start)
-
 
 if __name__ == "__main__":
     v = mp.Value("q", 0, lock=False)  # the message slot, in shared memory
@@ -214,26 +205,22 @@ fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stop
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "queue-vs-shared-memory",
-    group: Group::Caveats,
-    claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
-    description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.",
-    python: PYTHON,
-    knobs: || vec![knobs::items(
-            "messages sent from one process to another, each way",
-            20_000,
-        )],
-    small: &[("items", "2000")],
-};
-
 impl Program for QueueVsSharedMemory {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "queue-vs-shared-memory",
+        group: Group::Caveats,
+        claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
+        description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.",
+        python: PYTHON,
+        knobs: || vec![knobs::items(
+                "messages sent from one process to another, each way",
+                20_000,
+            )],
+        small: &[("items", "2000")],
+    };
+
     type Knobs = Knobs;
     type Role = Role;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let items = knobs.items;
@@ -290,16 +277,11 @@ impl Program for QueueVsSharedMemory {
     fn process(
         &self,
         knobs: &Knobs,
-        role: Role,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Role>,
     ) -> Result<ThreadHandle, EngineError> {
-        let objects = attach(ctx)?;
+        let (role, objects) = (child.role, attach(child.ctx)?);
         let items = knobs.items;
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| run_role(py, role, &objects, items),
+        child.main(move |py| run_role(py, role, &objects, items),
         )
     }
 }

@@ -9,10 +9,10 @@ use gilscope_shared::trace::CounterKind;
 use serde::Deserialize;
 
 use super::common::{arena, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Child, Program, Setup};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
 use crate::engine::running::program::Lesson;
@@ -83,27 +83,23 @@ fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
     }
 }
 
-static LESSON: Lesson = Lesson {
-    name: "shared-value",
-    group: Group::Processes,
-    claim: "Shared memory via Value(type, init); modifying it needs a lock.",
-    description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.",
-    python: PYTHON,
-    knobs: || vec![
-            knobs::processes(4),
-            increments(),
-            knobs::process_lock("hold v.get_lock() around v.value += 1"),
-        ],
-    small: &[("processes", "2"), ("increments", "20000")],
-};
-
 impl Program for SharedValuePreset {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "shared-value",
+        group: Group::Processes,
+        claim: "Shared memory via Value(type, init); modifying it needs a lock.",
+        description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.",
+        python: PYTHON,
+        knobs: || vec![
+                knobs::processes(4),
+                increments(),
+                knobs::process_lock("hold v.get_lock() around v.value += 1"),
+            ],
+        small: &[("processes", "2"), ("increments", "20000")],
+    };
+
     type Knobs = Knobs;
     type Role = Role;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let n = knobs.processes;
@@ -143,17 +139,12 @@ impl Program for SharedValuePreset {
     fn process(
         &self,
         knobs: &Knobs,
-        role: Role,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Role>,
     ) -> Result<ThreadHandle, EngineError> {
-        let Role::Worker = role;
-        let value = attach_value(ctx)?;
+        let Role::Worker = child.role;
+        let value = attach_value(child.ctx)?;
         let (n, lock) = (knobs.increments, knobs.lock);
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| {
+        child.main(move |py| {
                 py.call(|py| {
                     py.straight(6)?; // range(n), GET_ITER
                     for _ in 0..n {

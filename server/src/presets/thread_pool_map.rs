@@ -44,14 +44,12 @@ WORK = {{work}}  # bytecodes of CPU work per task
 IO_MS = {{io_ms}}  # then an I/O wait per task
 API = {{api}}
 
-
 def f(x):
     for _ in range(WORK // 7):
         pass
     if IO_MS:
         time.sleep(IO_MS / 1000)
     return x * x
-
 
 with ThreadPool(POOL_SIZE) as pool:
     if API == "map":
@@ -73,40 +71,36 @@ fn task(work: u64, io: Duration) -> TaskFn {
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "thread-pool-map",
-    group: Group::Threads,
-    claim: "A thread pool takes the tasks and distributes them; map returns the list of results.",
-    description:
-        "Which worker runs which task, the pool's task queue draining, results in input order.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::pool_size(4),
-            knobs::tasks(40),
-            knobs::work(1_000_000),
-            knobs::io_ms(
-                "I/O wait per task after its CPU work, in ms (0: CPU-bound)",
-                5.0,
-            ),
-            knobs::api(),
-        ]
-    },
-    small: &[
-        ("pool_size", "3"),
-        ("tasks", "10"),
-        ("work", "100000"),
-        ("io_ms", "1"),
-    ],
-};
-
 impl Program for ThreadPoolMap {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "thread-pool-map",
+        group: Group::Threads,
+        claim: "A thread pool takes the tasks and distributes them; map returns the list of results.",
+        description:
+            "Which worker runs which task, the pool's task queue draining, results in input order.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::pool_size(4),
+                knobs::tasks(40),
+                knobs::work(1_000_000),
+                knobs::io_ms(
+                    "I/O wait per task after its CPU work, in ms (0: CPU-bound)",
+                    5.0,
+                ),
+                knobs::api(),
+            ]
+        },
+        small: &[
+            ("pool_size", "3"),
+            ("tasks", "10"),
+            ("work", "100000"),
+            ("io_ms", "1"),
+        ],
+    };
+
     type Knobs = Knobs;
     type Role = NoProcesses;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let (k, tasks, api) = (knobs.pool_size, knobs.task.tasks, knobs.api);

@@ -12,19 +12,16 @@ mod parent;
 mod python;
 mod workers;
 
-use std::sync::Arc;
-
 use gilscope_shared::spec::{Group, KnobDef, KnobKind};
 use serde::Deserialize;
 
 use crate::presets::common::with_main;
-use crate::presets::harness::{Program, Setup};
+use crate::presets::harness::{Child, Program, Setup};
 use crate::presets::knobs;
 use crate::presets::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::multiprocessing::mp_pool::POOL_WORKER;
 use crate::engine::running::program::Lesson;
-use crate::engine::running::worker::WorkerCtx;
 
 pub use parent::VALUE_ARGUMENT_ERROR;
 
@@ -82,27 +79,23 @@ fn part(i: u32, knobs: &Knobs) -> impl Iterator<Item = i64> {
     (i64::from(i)..knobs.items).step_by(knobs.processes.max(1) as usize)
 }
 
-static LESSON: Lesson = Lesson {
-    name: "return-values",
-    group: Group::Caveats,
-    claim: "Results come back through a file (slow), a queue (slow with many writers) or a Pool return, which seems to conflict with shared memory.",
-    description: "The three ways timed side by side (return_ms_by_way). shared=argument shows the RuntimeError CPython raises for a Value passed to Pool.map; initializer and manager are the ways that work.",
-    python: python::PYTHON,
-    knobs: || vec![
-            knobs::processes(4),
-            knobs::items("results computed by the workers", 10_000),
-            shared_knob(),
-        ],
-    small: &[("processes", "2"), ("items", "400")],
-};
-
 impl Program for ReturnValues {
+    const LESSON: &'static Lesson = &Lesson {
+        name: "return-values",
+        group: Group::Caveats,
+        claim: "Results come back through a file (slow), a queue (slow with many writers) or a Pool return, which seems to conflict with shared memory.",
+        description: "The three ways timed side by side (return_ms_by_way). shared=argument shows the RuntimeError CPython raises for a Value passed to Pool.map; initializer and manager are the ways that work.",
+        python: python::PYTHON,
+        knobs: || vec![
+                knobs::processes(4),
+                knobs::items("results computed by the workers", 10_000),
+                shared_knob(),
+            ],
+        small: &[("processes", "2"), ("items", "400")],
+    };
+
     type Knobs = Knobs;
     type Role = Role;
-
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
         let parent = parent::Parent::new(knobs, setup)?;
@@ -117,10 +110,8 @@ impl Program for ReturnValues {
     fn process(
         &self,
         knobs: &Knobs,
-        role: Role,
-        ctx: &WorkerCtx,
-        interp: &Arc<Interp>,
+        child: Child<Role>,
     ) -> Result<ThreadHandle, EngineError> {
-        workers::main(knobs, role, ctx, interp)
+        workers::main(knobs, child)
     }
 }

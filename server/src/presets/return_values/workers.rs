@@ -5,38 +5,28 @@ use std::sync::Arc;
 
 use super::files::{file_of, to_file};
 use super::{part, Knobs, Role, Shared};
-use crate::engine::interpreter::interp::{EngineError, Interp, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::multiprocessing::mp_manager::{serve, Proxy};
 use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, PoolFn};
 use crate::engine::multiprocessing::shared_value::SharedValue;
 use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::multiprocessing::simple_queue::SimpleQueue;
 use crate::engine::running::worker::WorkerCtx;
-use crate::presets::common::{attach_queue, with_main};
+use crate::presets::common::attach_queue;
+use crate::presets::harness::Child;
 
 /// The main thread of a worker process playing `role`.
-pub fn main(
-    knobs: &Knobs,
-    role: Role,
-    ctx: &WorkerCtx,
-    interp: &Arc<Interp>,
-) -> Result<ThreadHandle, EngineError> {
-    let (knobs, index) = (*knobs, ctx.job.index);
-    match role {
+pub fn main(knobs: &Knobs, child: Child<Role>) -> Result<ThreadHandle, EngineError> {
+    let (knobs, ctx, index) = (*knobs, child.ctx, child.ctx.job.index);
+    match child.role {
         Role::FileWriter => {
             let dir = ctx.job.shared.paths.first().cloned().unwrap_or_default();
-            with_main(
-                interp,
-                |_| Ok(()),
-                move |py, _| to_file(py, file_of(&dir, index), part(index, &knobs)),
+            child.main(move |py| to_file(py, file_of(&dir, index), part(index, &knobs)),
             )
         }
         Role::QueueWriter => {
             let q = attach_queue(ctx, "results")?;
-            with_main(
-                interp,
-                |_| Ok(()),
-                move |py, _| {
+            child.main(move |py| {
                     py.call(|py| {
                         for x in part(index, &knobs) {
                             let y = py.call(|py| py.straight(4).map(|_| x * x))?;
@@ -54,17 +44,14 @@ pub fn main(
             let replies = (0..knobs.processes)
                 .map(|k| pipe(ctx, &arena, &format!("manager reply {k}")))
                 .collect::<Result<Vec<_>, _>>()?;
-            with_main(
-                interp,
-                |_| Ok(()),
-                move |py, _| serve(py, &requests, &replies),
+            child.main(move |py| serve(py, &requests, &replies),
             )
         }
         Role::PoolWorker => {
             let arena = arena(ctx)?;
             let (inq, outq) = attach_pipes(&arena, &ctx.job.shared)?;
             let f = square(knobs.shared, ctx, &arena)?;
-            with_main(interp, |_| Ok(()), move |py, _| worker(py, &inq, &outq, &f))
+            child.main(move |py| worker(py, &inq, &outq, &f))
         }
     }
 }
