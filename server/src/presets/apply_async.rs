@@ -4,9 +4,9 @@
 use gilscope_shared::spec::Group;
 
 use super::common::{pool_main, pool_worker_main, sequential, PoolKnobs, PoolRole};
-use super::harness::{Child, Program, Setup};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::interpreter::interp::ThreadHandle;
 use crate::engine::running::program::Lesson;
 
 pub struct ApplyAsync;
@@ -31,6 +31,9 @@ if __name__ == "__main__":
 "#;
 
 impl Program for ApplyAsync {
+    type Knobs = PoolKnobs;
+    type Role = PoolRole;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "apply-async",
         group: Group::Processes,
@@ -47,10 +50,7 @@ impl Program for ApplyAsync {
         small: &[("processes", "2"), ("items", "10"), ("work", "200000")],
     };
 
-    type Knobs = PoolKnobs;
-    type Role = PoolRole;
-
-    fn build(&self, knobs: &PoolKnobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &PoolKnobs, setup: &mut Setup) -> Spawned {
         pool_main(setup, knobs, |py, pool, xs| {
             let pending = xs
                 .iter()
@@ -64,19 +64,11 @@ impl Program for ApplyAsync {
         })
     }
 
-    fn baseline(
-        &self,
-        knobs: &PoolKnobs,
-        setup: &mut Setup,
-    ) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &PoolKnobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         sequential(setup, knobs)
     }
 
-    fn process(
-        &self,
-        knobs: &PoolKnobs,
-        child: Child<PoolRole>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &PoolKnobs, child: Child<PoolRole>) -> Spawned {
         pool_worker_main(&child, knobs.work)
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use gilscope_shared::trace::LaneKind;
 use serde::Deserialize;
 
-use super::harness::{Child, Setup};
+use super::harness::{Child, Setup, Spawned};
 use super::role::roles;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
@@ -27,7 +27,7 @@ pub fn with_main<W: Send + Sync + 'static>(
     interp: &Arc<Interp>,
     workers: impl FnOnce(&Arc<Interp>) -> Result<W, EngineError>,
     main: impl FnOnce(&mut Py, &W) -> Result<(), Stopped> + Send + 'static,
-) -> Result<ThreadHandle, EngineError> {
+) -> Spawned {
     let slot: Arc<OnceLock<W>> = Arc::new(OnceLock::new());
     let theirs = slot.clone();
     let handle = interp.spawn(
@@ -155,6 +155,13 @@ pub fn square_after(work: u64) -> PoolFn {
 }
 
 roles! {
+    /// The one role of the lessons whose worker processes all run the same program.
+    pub enum WorkerRole {
+        Worker = "worker",
+    }
+}
+
+roles! {
     /// The one role of the pool lessons' worker processes.
     pub enum PoolRole {
         Worker = POOL_WORKER,
@@ -175,7 +182,7 @@ pub fn pool_main(
     setup: &Setup,
     knobs: &PoolKnobs,
     submit: impl FnOnce(&mut Py, &Pool, &[i64]) -> Result<Vec<i64>, Stopped> + Send + 'static,
-) -> Result<ThreadHandle, EngineError> {
+) -> Spawned {
     let arena = arena()?;
     let pool = Pool::new(
         setup.interp(),
@@ -203,7 +210,7 @@ pub fn pool_main(
 }
 
 /// The worker-process side of the pool lessons.
-pub fn pool_worker_main(child: &Child<PoolRole>, work: u64) -> Result<ThreadHandle, EngineError> {
+pub fn pool_worker_main(child: &Child<PoolRole>, work: u64) -> Spawned {
     let ctx = child.ctx;
     let arena = ctx
         .arena
@@ -215,7 +222,7 @@ pub fn pool_worker_main(child: &Child<PoolRole>, work: u64) -> Result<ThreadHand
 }
 
 /// The one-process baseline of the pool lessons: `[f(x) for x in range(items)]`.
-pub fn sequential(setup: &Setup, knobs: &PoolKnobs) -> Result<Option<ThreadHandle>, EngineError> {
+pub fn sequential(setup: &Setup, knobs: &PoolKnobs) -> Spawned<Option<ThreadHandle>> {
     let (items, f) = (knobs.items, square_after(knobs.work));
     setup
         .main(move |py| (0..items).try_for_each(|x| py.call(|py| f(py, x)).map(drop)))
@@ -253,11 +260,7 @@ impl TaskKnobs {
 }
 
 /// The one-thread baseline of the thread-pool lessons: `for x in range(tasks): f(x)`, timed.
-pub fn tasks_in_turn(
-    setup: &Setup,
-    tasks: i64,
-    f: TaskFn,
-) -> Result<Option<ThreadHandle>, EngineError> {
+pub fn tasks_in_turn(setup: &Setup, tasks: i64, f: TaskFn) -> Spawned<Option<ThreadHandle>> {
     let result = setup.measures();
     let main = setup.main(move |py| {
         timed_ops(py, &result, tasks as u64, |py| {

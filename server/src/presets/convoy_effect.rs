@@ -10,7 +10,7 @@ use gilscope_shared::trace::{GilFlavour, LaneKind};
 use serde::Deserialize;
 
 use super::common::{count, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
 use crate::engine::interpreter::interp::{EngineError, InterpConfig, Py, ThreadHandle};
@@ -107,6 +107,9 @@ fn ping(
 }
 
 impl Program for ConvoyEffect {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "convoy-effect",
         group: Group::Beyond,
@@ -123,10 +126,7 @@ impl Program for ConvoyEffect {
         small: &[("work", "3000000"), ("switch_interval_ms", "1")],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let peers = setup.peer(echo_server());
         let interp = setup.interp(); // after the peer, before its server thread
         let client = Arc::new(Mutex::new(echo_pair(&peers)?));
@@ -156,14 +156,14 @@ impl Program for ConvoyEffect {
         )
     }
 
-    fn baseline(&self, _: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, _: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let peers = setup.peer(echo_server());
         setup.interp(); // after the peer, before its server thread
         let client = Mutex::new(echo_pair(&peers)?);
         let result = setup.measures();
-        setup.main(move |py| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS),
-        )
-        .map(Some)
+        setup
+            .main(move |py| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS))
+            .map(Some)
     }
 
     fn baseline_is_same_work(&self) -> bool {

@@ -7,10 +7,10 @@ use gilscope_shared::trace::CounterKind;
 use serde::Deserialize;
 
 use super::common::{start_all_join_all, threads, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
-use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::running::program::Lesson;
 use crate::engine::threading::counter::{Form, SharedInt};
@@ -90,6 +90,9 @@ fn shared(knobs: &Knobs) -> (Arc<SharedInt>, Option<Arc<Lock>>) {
 }
 
 impl Program for CounterRace {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "counter-race",
         group: Group::Threads,
@@ -110,16 +113,17 @@ impl Program for CounterRace {
         small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (counter, lock) = shared(knobs);
         let (n, form, increments) = (knobs.threads, knobs.form, knobs.increments);
         let result = setup.measures();
-        result.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
-            Some((n as u64 * increments) as i64);
-        let track = setup.interp().new_counter("counter", CounterKind::SharedValue);
+        result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .expected_count = Some((n as u64 * increments) as i64);
+        let track = setup
+            .interp()
+            .new_counter("counter", CounterKind::SharedValue);
         let (reader, probe) = (counter.clone(), counter.clone());
         let main = with_main(
             setup.interp(),
@@ -138,12 +142,12 @@ impl Program for CounterRace {
         Ok(main)
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let (counter, lock) = shared(knobs);
         let total = knobs.threads as u64 * knobs.increments;
         let form = knobs.form;
-        setup.main(move |py| work(py, &counter, total, form, lock.as_deref()),
-        )
-        .map(Some)
+        setup
+            .main(move |py| work(py, &counter, total, form, lock.as_deref()))
+            .map(Some)
     }
 }

@@ -4,11 +4,10 @@
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{count, start_all_join_all, with_main};
-use super::harness::{Child, Program, Setup};
+use super::common::{count, start_all_join_all, with_main, WorkerRole};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
-use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::interpreter::interp::ThreadHandle;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::running::program::Lesson;
 
@@ -18,13 +17,6 @@ pub struct CpuProcesses;
 pub struct Knobs {
     processes: usize,
     work: u64,
-}
-
-roles! {
-    pub enum Role {
-        /// `count(WORK)` in a process of its own.
-        Worker = "worker",
-    }
 }
 
 const PYTHON: &str = r#"import multiprocessing as mp
@@ -57,6 +49,9 @@ if __name__ == "__main__":
 "#;
 
 impl Program for CpuProcesses {
+    type Knobs = Knobs;
+    type Role = WorkerRole;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "cpu-processes",
         group: Group::Processes,
@@ -73,11 +68,13 @@ impl Program for CpuProcesses {
         small: &[("processes", "2"), ("work", "3000000")],
     };
 
-    type Knobs = Knobs;
-    type Role = Role;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
-        let procs = setup.processes(Role::Worker, 1, knobs.processes, &SharedObjects::default());
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let procs = setup.processes(
+            WorkerRole::Worker,
+            1,
+            knobs.processes,
+            &SharedObjects::default(),
+        );
         with_main(
             setup.interp(),
             move |_| Ok(procs),
@@ -85,19 +82,15 @@ impl Program for CpuProcesses {
         )
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let total = knobs.processes as u64 * knobs.work;
         setup.main(move |py| count(py, total)).map(Some)
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<Role>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<WorkerRole>) -> Spawned {
         let work = knobs.work;
         match child.role {
-            Role::Worker => child.main(move |py| count(py, work)),
+            WorkerRole::Worker => child.main(move |py| count(py, work)),
         }
     }
 }

@@ -5,10 +5,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::interpreter::interp::ThreadHandle;
 use crate::engine::running::program::Lesson;
 
 pub struct CpuThreads;
@@ -51,6 +51,9 @@ print(f"{THREADS} threads: {wall:.3f} s, one thread: {baseline:.3f} s, "
 "#;
 
 impl Program for CpuThreads {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "cpu-threads",
         group: Group::Threads,
@@ -69,10 +72,7 @@ impl Program for CpuThreads {
         small: &[("threads", "3"), ("work", "3000000")],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (n, work) = (knobs.threads, knobs.work);
         with_main(
             setup.interp(),
@@ -81,7 +81,7 @@ impl Program for CpuThreads {
         )
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let total = knobs.threads as u64 * knobs.work;
         setup.main(move |py| count(py, total)).map(Some)
     }

@@ -8,7 +8,7 @@ use gilscope_shared::trace::LaneKind;
 use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
 use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
@@ -61,6 +61,9 @@ print(f"{wall:.3f} s, I/O thread woke {len(wakeups) / wall:.0f} times/s "
 "#;
 
 impl Program for GilFlavours {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "gil-flavours",
         group: Group::Beyond,
@@ -80,10 +83,7 @@ impl Program for GilFlavours {
         small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (n, work) = (knobs.threads, knobs.work);
         let io_wait = Duration::from_secs_f64(knobs.io_ms / 1e3);
         let result = setup.measures();
@@ -120,7 +120,7 @@ impl Program for GilFlavours {
         )
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let total = knobs.threads as u64 * knobs.work;
         setup.main(move |py| count(py, total)).map(Some)
     }

@@ -26,6 +26,9 @@ use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::running::program::{Experiment, Lesson, Measures, Preset, Probe};
 use crate::engine::running::worker::WorkerCtx;
 
+/// A main thread spawned (not started), or why it could not be.
+pub type Spawned<T = ThreadHandle> = Result<T, EngineError>;
+
 /// A lesson's experiment, typed.
 pub trait Program: Sync + Send + 'static {
     /// Its knobs: one field per knob of its [`Lesson::knobs`] that its programs read, by name
@@ -39,15 +42,11 @@ pub trait Program: Sync + Send + 'static {
     const LESSON: &'static Lesson;
 
     /// Spawns the main thread (and whatever it starts) on `setup`'s interpreter, not started.
-    fn build(&self, knobs: &Self::Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError>;
+    fn build(&self, knobs: &Self::Knobs, setup: &mut Setup) -> Spawned;
 
     /// The same total work done by one thread (or, for I/O lessons, the I/O thread alone);
     /// none for lessons whose point is not a speed-up.
-    fn baseline(
-        &self,
-        knobs: &Self::Knobs,
-        setup: &mut Setup,
-    ) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Self::Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let _ = (knobs, setup);
         Ok(None)
     }
@@ -58,11 +57,7 @@ pub trait Program: Sync + Send + 'static {
     }
 
     /// The main thread of a worker process (`child` says which), spawned, not started.
-    fn process(
-        &self,
-        knobs: &Self::Knobs,
-        child: Child<Self::Role>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Self::Knobs, child: Child<Self::Role>) -> Spawned {
         let _ = (knobs, child);
         Err(EngineError::NoProcessProgram(Self::LESSON.name.into()))
     }
@@ -129,7 +124,7 @@ impl<'a> Setup<'a> {
     pub fn main(
         &self,
         program: impl FnOnce(&mut Py) -> Result<(), Stopped> + Send + 'static,
-    ) -> Result<ThreadHandle, EngineError> {
+    ) -> Spawned {
         with_main(self.interp(), |_| Ok(()), move |py, _| program(py))
     }
 
@@ -218,7 +213,7 @@ impl<R> Child<'_, R> {
     pub fn main(
         &self,
         program: impl FnOnce(&mut Py) -> Result<(), Stopped> + Send + 'static,
-    ) -> Result<ThreadHandle, EngineError> {
+    ) -> Spawned {
         with_main(self.interp, |_| Ok(()), move |py, _| program(py))
     }
 }

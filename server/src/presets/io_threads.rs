@@ -7,10 +7,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{count, tasks_in_turn, timed_ops, with_main, TaskKnobs};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
-use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::running::program::Lesson;
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
@@ -59,6 +59,9 @@ fn fetch(work: u64, io: Duration) -> TaskFn {
 }
 
 impl Program for IoThreads {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "io-threads",
         group: Group::Threads,
@@ -82,10 +85,7 @@ impl Program for IoThreads {
         ],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (k, tasks) = (knobs.threads, knobs.task.tasks);
         let f = fetch(knobs.task.work, knobs.task.io());
         let result = setup.measures();
@@ -108,7 +108,7 @@ impl Program for IoThreads {
         )
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let f = fetch(knobs.task.work, knobs.task.io());
         tasks_in_turn(setup, knobs.task.tasks, f)
     }

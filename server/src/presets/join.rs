@@ -6,10 +6,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
-use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::running::program::Lesson;
 
@@ -52,6 +52,9 @@ fn job(py: &mut Py, i: usize, knobs: Knobs) -> Result<(), Stopped> {
 }
 
 impl Program for Join {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "join",
         group: Group::Threads,
@@ -68,10 +71,7 @@ impl Program for Join {
         small: &[("threads", "3"), ("io_ms", "5"), ("work", "1000000")],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let knobs = *knobs;
         with_main(
             setup.interp(),
@@ -80,10 +80,10 @@ impl Program for Join {
         )
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let knobs = *knobs;
-        setup.main(move |py| (1..=knobs.threads).try_for_each(|i| job(py, i, knobs)),
-        )
-        .map(Some)
+        setup
+            .main(move |py| (1..=knobs.threads).try_for_each(|i| job(py, i, knobs)))
+            .map(Some)
     }
 }

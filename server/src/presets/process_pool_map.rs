@@ -5,9 +5,9 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{pool_main, pool_worker_main, sequential, PoolKnobs, PoolRole};
-use super::harness::{Child, Program, Setup};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::interpreter::interp::ThreadHandle;
 use crate::engine::running::program::Lesson;
 
 pub struct ProcessPoolMap;
@@ -48,6 +48,9 @@ if __name__ == "__main__":
 "#;
 
 impl Program for ProcessPoolMap {
+    type Knobs = Knobs;
+    type Role = PoolRole;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "process-pool-map",
         group: Group::Processes,
@@ -65,27 +68,23 @@ impl Program for ProcessPoolMap {
         small: &[("processes", "2"), ("items", "20"), ("work", "200000")],
     };
 
-    type Knobs = Knobs;
-    type Role = PoolRole;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (chunksize, m) = (knobs.chunksize, setup.measures());
         pool_main(setup, &knobs.pool, move |py, pool, xs| {
             let (results, size) = pool.map(py, xs, chunksize)?;
-            m.lock().unwrap_or_else(|e| e.into_inner()).processes.chunksize = Some(size as u64);
+            m.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .processes
+                .chunksize = Some(size as u64);
             Ok(results)
         })
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         sequential(setup, &knobs.pool)
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<PoolRole>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<PoolRole>) -> Spawned {
         pool_worker_main(&child, knobs.pool.work)
     }
 }

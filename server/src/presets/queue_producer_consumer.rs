@@ -5,10 +5,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{attach_queue, count, queue_in_arena, with_main};
-use super::harness::{Child, Program, Setup};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::interpreter::interp::Py;
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::running::program::Lesson;
@@ -114,6 +114,9 @@ fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
 }
 
 impl Program for QueueProducerConsumer {
+    type Knobs = Knobs;
+    type Role = Role;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "queue-producer-consumer",
         group: Group::Processes,
@@ -141,10 +144,7 @@ impl Program for QueueProducerConsumer {
         small: &[("items", "200"), ("produce_work", "2000"), ("consume_work", "6000")],
     };
 
-    type Knobs = Knobs;
-    type Role = Role;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (np, nc, items) = (knobs.producers, knobs.consumers, knobs.items);
         let (arena, q, shared) = queue_in_arena(setup, knobs.capacity)?;
         let mut procs = setup.processes(Role::Producer, 1, np, &shared);
@@ -181,11 +181,7 @@ impl Program for QueueProducerConsumer {
         )
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<Role>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
         let (ctx, role) = (child.ctx, child.role);
         let q = attach_queue(ctx, "q")?;
         let items = knobs.items;
@@ -193,13 +189,12 @@ impl Program for QueueProducerConsumer {
         let (pw, cw) = (knobs.produce_work, knobs.consume_work);
         let results = ctx.results.clone();
         child.main(move |py| match role {
-                Role::Producer => produce(py, &q, first, items, pw),
-                Role::Consumer => {
-                    let n = consume(py, &q, cw)?;
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push(n);
-                    Ok(())
-                }
-            },
-        )
+            Role::Producer => produce(py, &q, first, items, pw),
+            Role::Consumer => {
+                let n = consume(py, &q, cw)?;
+                results.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+                Ok(())
+            }
+        })
     }
 }

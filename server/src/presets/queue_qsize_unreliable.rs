@@ -7,10 +7,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{attach_queue, count, queue_in_arena, with_main};
-use super::harness::{Child, Program, Setup};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+
 use crate::engine::running::program::Lesson;
 
 pub struct QueueQsizeUnreliable;
@@ -57,6 +57,9 @@ if __name__ == "__main__":
 "#;
 
 impl Program for QueueQsizeUnreliable {
+    type Knobs = Knobs;
+    type Role = Role;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "queue-qsize-unreliable",
         group: Group::Processes,
@@ -77,10 +80,7 @@ impl Program for QueueQsizeUnreliable {
         small: &[("items", "300")],
     };
 
-    type Knobs = Knobs;
-    type Role = Role;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (items, work) = (knobs.items, knobs.produce_work);
         let (arena, q, shared) = queue_in_arena(setup, knobs.capacity)?;
         let consumer = setup.process("Process-1", Role::Consumer, 0, shared);
@@ -113,22 +113,17 @@ impl Program for QueueQsizeUnreliable {
         )
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<Role>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
         let q = attach_queue(child.ctx, "q")?;
         let items = knobs.items;
         child.main(move |py| {
-                py.call(|py| {
-                    for _ in 0..items {
-                        q.get(py)?;
-                        py.check()?;
-                    }
-                    Ok(())
-                })
-            },
-        )
+            py.call(|py| {
+                for _ in 0..items {
+                    q.get(py)?;
+                    py.check()?;
+                }
+                Ok(())
+            })
+        })
     }
 }

@@ -9,10 +9,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{attach_queue, queue_in_arena, with_main};
-use super::harness::{Child, Program, Setup};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{EngineError, Py};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::mp_semaphore::Semaphore;
@@ -107,7 +107,11 @@ if __name__ == "__main__":
 /// The three ways, in the order they run: name, producer role, consumer role.
 const WAYS: [(&str, Role, Role); 3] = [
     ("queue", Role::QueueProducer, Role::QueueConsumer),
-    ("value_semaphores", Role::SemaphoreProducer, Role::SemaphoreConsumer),
+    (
+        "value_semaphores",
+        Role::SemaphoreProducer,
+        Role::SemaphoreConsumer,
+    ),
     ("value_polled", Role::PollProducer, Role::PollConsumer),
 ];
 
@@ -206,6 +210,9 @@ fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stop
 }
 
 impl Program for QueueVsSharedMemory {
+    type Knobs = Knobs;
+    type Role = Role;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "queue-vs-shared-memory",
         group: Group::Caveats,
@@ -219,10 +226,7 @@ impl Program for QueueVsSharedMemory {
         small: &[("items", "2000")],
     };
 
-    type Knobs = Knobs;
-    type Role = Role;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let items = knobs.items;
         let (arena, q, mut shared) = queue_in_arena(setup, 1_000_000)?;
         let shm = |e: std::io::Error| EngineError::Shm(e.to_string());
@@ -274,14 +278,9 @@ impl Program for QueueVsSharedMemory {
         )
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<Role>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
         let (role, objects) = (child.role, attach(child.ctx)?);
         let items = knobs.items;
-        child.main(move |py| run_role(py, role, &objects, items),
-        )
+        child.main(move |py| run_role(py, role, &objects, items))
     }
 }

@@ -8,11 +8,10 @@ use gilscope_shared::spec::{Group, KnobDef, KnobKind};
 use gilscope_shared::trace::CounterKind;
 use serde::Deserialize;
 
-use super::common::{arena, with_main};
-use super::harness::{Child, Program, Setup};
+use super::common::{arena, with_main, WorkerRole};
+use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
-use super::role::roles;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::interpreter::interp::EngineError;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
 use crate::engine::running::program::Lesson;
@@ -25,13 +24,6 @@ pub struct Knobs {
     processes: usize,
     increments: i64,
     lock: bool,
-}
-
-roles! {
-    pub enum Role {
-        /// `increment(v, INCREMENTS)` in a process of its own.
-        Worker = "worker",
-    }
 }
 
 const PYTHON: &str = r#"import multiprocessing as mp
@@ -84,6 +76,9 @@ fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
 }
 
 impl Program for SharedValuePreset {
+    type Knobs = Knobs;
+    type Role = WorkerRole;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "shared-value",
         group: Group::Processes,
@@ -98,10 +93,7 @@ impl Program for SharedValuePreset {
         small: &[("processes", "2"), ("increments", "20000")],
     };
 
-    type Knobs = Knobs;
-    type Role = Role;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let n = knobs.processes;
         let arena = arena()?;
         let value =
@@ -112,8 +104,10 @@ impl Program for SharedValuePreset {
             values: vec![("value".into(), v), ("value_lock".into(), l)],
             ..SharedObjects::default()
         };
-        let track = setup.interp().new_counter("v.value", CounterKind::SharedValue);
-        let procs = setup.processes(Role::Worker, 1, n, &shared);
+        let track = setup
+            .interp()
+            .new_counter("v.value", CounterKind::SharedValue);
+        let procs = setup.processes(WorkerRole::Worker, 1, n, &shared);
         let m = setup.measures();
         m.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
             Some(n as i64 * knobs.increments);
@@ -136,23 +130,18 @@ impl Program for SharedValuePreset {
         Ok(main)
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<Role>,
-    ) -> Result<ThreadHandle, EngineError> {
-        let Role::Worker = child.role;
+    fn process(&self, knobs: &Knobs, child: Child<WorkerRole>) -> Spawned {
+        let WorkerRole::Worker = child.role;
         let value = attach_value(child.ctx)?;
         let (n, lock) = (knobs.increments, knobs.lock);
         child.main(move |py| {
-                py.call(|py| {
-                    py.straight(6)?; // range(n), GET_ITER
-                    for _ in 0..n {
-                        value.increment(py, lock)?;
-                    }
-                    Ok(())
-                })
-            },
-        )
+            py.call(|py| {
+                py.straight(6)?; // range(n), GET_ITER
+                for _ in 0..n {
+                    value.increment(py, lock)?;
+                }
+                Ok(())
+            })
+        })
     }
 }

@@ -8,10 +8,10 @@ use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
 use super::common::{count, tasks_in_turn, timed_ops, with_main, TaskKnobs};
-use super::harness::{Program, Setup};
+use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
-use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::running::program::Lesson;
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
@@ -72,10 +72,14 @@ fn task(work: u64, io: Duration) -> TaskFn {
 }
 
 impl Program for ThreadPoolMap {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "thread-pool-map",
         group: Group::Threads,
-        claim: "A thread pool takes the tasks and distributes them; map returns the list of results.",
+        claim:
+            "A thread pool takes the tasks and distributes them; map returns the list of results.",
         description:
             "Which worker runs which task, the pool's task queue draining, results in input order.",
         python: PYTHON,
@@ -99,10 +103,7 @@ impl Program for ThreadPoolMap {
         ],
     };
 
-    type Knobs = Knobs;
-    type Role = NoProcesses;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (k, tasks, api) = (knobs.pool_size, knobs.task.tasks, knobs.api);
         let f = task(knobs.task.work, knobs.task.io());
         let result = setup.measures();
@@ -140,7 +141,7 @@ impl Program for ThreadPoolMap {
         )
     }
 
-    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Result<Option<ThreadHandle>, EngineError> {
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let f = task(knobs.task.work, knobs.task.io());
         tasks_in_turn(setup, knobs.task.tasks, f)
     }

@@ -58,4 +58,3 @@ pub fn read_files(py: &mut Py, dir: &str, n: u32) -> Result<Vec<i64>, Stopped> {
     }
     Ok(out)
 }
-

@@ -15,13 +15,12 @@ mod workers;
 use gilscope_shared::spec::{Group, KnobDef, KnobKind};
 use serde::Deserialize;
 
-use crate::presets::common::with_main;
-use crate::presets::harness::{Child, Program, Setup};
-use crate::presets::knobs;
-use crate::presets::role::roles;
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
 use crate::engine::multiprocessing::mp_pool::POOL_WORKER;
 use crate::engine::running::program::Lesson;
+use crate::presets::common::with_main;
+use crate::presets::harness::{Child, Program, Setup, Spawned};
+use crate::presets::knobs;
+use crate::presets::role::roles;
 
 pub use parent::VALUE_ARGUMENT_ERROR;
 
@@ -80,6 +79,9 @@ fn part(i: u32, knobs: &Knobs) -> impl Iterator<Item = i64> {
 }
 
 impl Program for ReturnValues {
+    type Knobs = Knobs;
+    type Role = Role;
+
     const LESSON: &'static Lesson = &Lesson {
         name: "return-values",
         group: Group::Caveats,
@@ -94,10 +96,7 @@ impl Program for ReturnValues {
         small: &[("processes", "2"), ("items", "400")],
     };
 
-    type Knobs = Knobs;
-    type Role = Role;
-
-    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Result<ThreadHandle, EngineError> {
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let parent = parent::Parent::new(knobs, setup)?;
         let (knobs, measures) = (*knobs, setup.measures());
         with_main(
@@ -107,11 +106,7 @@ impl Program for ReturnValues {
         )
     }
 
-    fn process(
-        &self,
-        knobs: &Knobs,
-        child: Child<Role>,
-    ) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
         workers::main(knobs, child)
     }
 }

@@ -107,7 +107,12 @@ impl Parent {
 
     /// The main thread: the three ways, timed into `return_ms_by_way`, and the count of the
     /// shared `Value` the knobs ask for.
-    pub fn run(&self, py: &mut Py, knobs: &Knobs, measures: &Mutex<Measures>) -> Result<(), Stopped> {
+    pub fn run(
+        &self,
+        py: &mut Py,
+        knobs: &Knobs,
+        measures: &Mutex<Measures>,
+    ) -> Result<(), Stopped> {
         let items = knobs.items;
         let expect: Vec<i64> = (0..items).map(|x| x * x).collect();
         let mut ms = BTreeMap::new();

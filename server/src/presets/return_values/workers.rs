@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::files::{file_of, to_file};
 use super::{part, Knobs, Role, Shared};
-use crate::engine::interpreter::interp::{EngineError, ThreadHandle};
+use crate::engine::interpreter::interp::EngineError;
 use crate::engine::multiprocessing::mp_manager::{serve, Proxy};
 use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, PoolFn};
 use crate::engine::multiprocessing::shared_value::SharedValue;
@@ -13,30 +13,28 @@ use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::multiprocessing::simple_queue::SimpleQueue;
 use crate::engine::running::worker::WorkerCtx;
 use crate::presets::common::attach_queue;
-use crate::presets::harness::Child;
+use crate::presets::harness::{Child, Spawned};
 
 /// The main thread of a worker process playing `role`.
-pub fn main(knobs: &Knobs, child: Child<Role>) -> Result<ThreadHandle, EngineError> {
+pub fn main(knobs: &Knobs, child: Child<Role>) -> Spawned {
     let (knobs, ctx, index) = (*knobs, child.ctx, child.ctx.job.index);
     match child.role {
         Role::FileWriter => {
             let dir = ctx.job.shared.paths.first().cloned().unwrap_or_default();
-            child.main(move |py| to_file(py, file_of(&dir, index), part(index, &knobs)),
-            )
+            child.main(move |py| to_file(py, file_of(&dir, index), part(index, &knobs)))
         }
         Role::QueueWriter => {
             let q = attach_queue(ctx, "results")?;
             child.main(move |py| {
-                    py.call(|py| {
-                        for x in part(index, &knobs) {
-                            let y = py.call(|py| py.straight(4).map(|_| x * x))?;
-                            q.put(py, x as u64, y)?;
-                            py.check()?;
-                        }
-                        q.join_thread(py)
-                    })
-                },
-            )
+                py.call(|py| {
+                    for x in part(index, &knobs) {
+                        let y = py.call(|py| py.straight(4).map(|_| x * x))?;
+                        q.put(py, x as u64, y)?;
+                        py.check()?;
+                    }
+                    q.join_thread(py)
+                })
+            })
         }
         Role::Manager => {
             let arena = arena(ctx)?;
@@ -44,8 +42,7 @@ pub fn main(knobs: &Knobs, child: Child<Role>) -> Result<ThreadHandle, EngineErr
             let replies = (0..knobs.processes)
                 .map(|k| pipe(ctx, &arena, &format!("manager reply {k}")))
                 .collect::<Result<Vec<_>, _>>()?;
-            child.main(move |py| serve(py, &requests, &replies),
-            )
+            child.main(move |py| serve(py, &requests, &replies))
         }
         Role::PoolWorker => {
             let arena = arena(ctx)?;
