@@ -1,6 +1,7 @@
 //! Helpers that several lessons share: the shape of a Python program's main thread, its
-//! worker threads and processes, `count(n)`, the run's shared memory, and the pool presets'
-//! worker function. A lesson's own helpers stay in its file.
+//! worker threads and processes, `count(n)`, the run's shared memory and queue, the roles and
+//! knobs of lessons alike, and the pool lessons' main thread, worker and baseline. A lesson's
+//! own helpers stay in its file.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -19,7 +20,7 @@ use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::running::program::Measures;
 use crate::engine::running::worker::WorkerCtx;
-use crate::engine::threading::pool::TaskFn;
+use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 /// Spawns the interpreter's main thread first (so it is lane 0 of the interpreter), then the
 /// threads `workers` builds, which `main` receives.
@@ -257,6 +258,37 @@ impl TaskKnobs {
     pub fn io(&self) -> Duration {
         Duration::from_secs_f64(self.io_ms / 1e3)
     }
+}
+
+/// The main thread of the thread-pool lessons: a `ThreadPool(size)` opened, `submit`'s calls
+/// over `range(tasks)`, the pool closed; timed as `tasks` operations, the results checked
+/// against `[expect(x) for x in range(tasks)]`, in order.
+pub fn thread_pool_main(
+    setup: &Setup,
+    size: usize,
+    tasks: i64,
+    expect: fn(i64) -> i64,
+    submit: impl FnOnce(&mut Py, &ThreadPool, &[i64]) -> Result<Vec<i64>, Stopped> + Send + 'static,
+) -> Spawned {
+    let result = setup.measures();
+    with_main(
+        setup.interp(),
+        |interp| ThreadPool::new(interp, size),
+        move |py, pool| {
+            timed_ops(py, &result, tasks as u64, |py| {
+                pool.open(py)?;
+                let items: Vec<i64> = (0..tasks).collect();
+                let results = submit(py, pool, &items)?;
+                pool.close(py)?;
+                let in_order = results.into_iter().eq(items.into_iter().map(expect));
+                result
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .results_in_order = Some(in_order);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// The one-thread baseline of the thread-pool lessons: `for x in range(tasks): f(x)`, timed.

@@ -6,13 +6,13 @@ use std::time::Duration;
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{count, tasks_in_turn, timed_ops, with_main, TaskKnobs};
+use super::common::{count, tasks_in_turn, thread_pool_main, TaskKnobs};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
 use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::running::program::Lesson;
-use crate::engine::threading::pool::{TaskFn, ThreadPool};
+use crate::engine::threading::pool::TaskFn;
 
 pub struct IoThreads;
 
@@ -86,25 +86,14 @@ impl Program for IoThreads {
     };
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
-        let (k, tasks) = (knobs.threads, knobs.task.tasks);
         let f = fetch(knobs.task.work, knobs.task.io());
-        let result = setup.measures();
-        with_main(
-            setup.interp(),
-            |interp| ThreadPool::new(interp, k),
-            move |py, pool| {
-                timed_ops(py, &result, tasks as u64, |py| {
-                    pool.open(py)?;
-                    let items: Vec<i64> = (0..tasks).collect();
-                    let results = pool.map(py, &f, &items)?;
-                    pool.close(py)?;
-                    result
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .results_in_order = Some(results == items);
-                    Ok(())
-                })
-            },
+        let (size, tasks) = (knobs.threads, knobs.task.tasks);
+        thread_pool_main(
+            setup,
+            size,
+            tasks,
+            |x| x,
+            move |py, pool, items| pool.map(py, &f, items),
         )
     }
 

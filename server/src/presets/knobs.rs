@@ -1,5 +1,6 @@
 //! The knobs shared by presets: the same name means the same thing (and has the same bounds)
-//! everywhere. Also: turning knobs into an interpreter's configuration.
+//! everywhere. Also: knobs as a typed struct, and the knobs the harness reads itself (the
+//! interpreter's configuration, the start method).
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
-//! The lessons: one file each (knobs, claim, the Python it mirrors, the programs it builds
-//! for the engine), listed once in [`ALL`]. This registry is what the application layer —
+//! The lessons: one file each (its [`Lesson`](crate::engine::Lesson) data, its knobs struct,
+//! its process roles and the programs it builds, as a [`harness::Program`]), listed once in
+//! [`ALL`]. This registry is what the application layer —
 //! the run manager, the CLI, the worker entry point — resolves names against; the engine
 //! itself only ever sees a [`Preset`].
 
@@ -17,7 +18,10 @@ pub mod knobs;
 pub mod role;
 
 /// Declares each lesson's module and lists its preset in [`ALL`]: adding a lesson is its file
-/// plus one line here.
+/// plus one line here. Its tests type every lesson's knobs and check its roles.
+///
+/// `cargo fmt` does not see modules declared inside a macro: format the lesson files with
+/// `rustfmt --edition 2021 server/src/presets/*.rs server/src/presets/*/*.rs`.
 macro_rules! lessons {
     ($($module:ident :: $preset:ident),* $(,)?) => {
         $(pub mod $module;)*

@@ -7,13 +7,13 @@ use std::time::Duration;
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{count, tasks_in_turn, timed_ops, with_main, TaskKnobs};
+use super::common::{count, tasks_in_turn, thread_pool_main, TaskKnobs};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
 use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::running::program::Lesson;
-use crate::engine::threading::pool::{TaskFn, ThreadPool};
+use crate::engine::threading::pool::TaskFn;
 
 pub struct ThreadPoolMap;
 
@@ -104,39 +104,27 @@ impl Program for ThreadPoolMap {
     };
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
-        let (k, tasks, api) = (knobs.pool_size, knobs.task.tasks, knobs.api);
         let f = task(knobs.task.work, knobs.task.io());
-        let result = setup.measures();
-        with_main(
-            setup.interp(),
-            |interp| ThreadPool::new(interp, k),
-            move |py, pool| {
-                timed_ops(py, &result, tasks as u64, |py| {
-                    pool.open(py)?;
-                    let items: Vec<i64> = (0..tasks).collect();
-                    let results = match api {
-                        Api::Map => pool.map(py, &f, &items)?,
-                        Api::ApplyAsync => {
-                            let pending = items
-                                .iter()
-                                .enumerate()
-                                .map(|(i, &x)| pool.apply_async(py, &f, i, x))
-                                .collect::<Result<Vec<_>, _>>()?;
-                            let mut results = Vec::new();
-                            for r in pending {
-                                results.extend(r.get(py)?);
-                            }
-                            results
-                        }
-                    };
-                    pool.close(py)?;
-                    result
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .results_in_order =
-                        Some(results == items.iter().map(|x| x * x).collect::<Vec<_>>());
-                    Ok(())
-                })
+        let (size, tasks, api) = (knobs.pool_size, knobs.task.tasks, knobs.api);
+        thread_pool_main(
+            setup,
+            size,
+            tasks,
+            |x| x * x,
+            move |py, pool, items| match api {
+                Api::Map => pool.map(py, &f, items),
+                Api::ApplyAsync => {
+                    let pending = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &x)| pool.apply_async(py, &f, i, x))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut results = Vec::new();
+                    for r in pending {
+                        results.extend(r.get(py)?);
+                    }
+                    Ok(results)
+                }
             },
         )
     }
