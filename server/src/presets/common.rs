@@ -1,37 +1,26 @@
 //! Helpers that several lessons share: the shape of a Python program's main thread, its
-//! worker threads and processes, `count(n)`, the run's shared memory, and the pool presets'
-//! worker function. A lesson's own helpers stay in its file.
+//! worker threads and processes, `count(n)`, the run's shared memory and queue, the roles and
+//! knobs of lessons alike, and the pool lessons' main thread, worker and baseline. A lesson's
+//! own helpers stay in its file.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use gilscope_shared::spec::{KnobValue, Knobs};
 use gilscope_shared::trace::LaneKind;
+use serde::Deserialize;
 
-use super::knobs::interp_config;
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use super::harness::{Child, Setup, Spawned};
+use super::role::roles;
+use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, PoolFn};
+use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, Pool, PoolFn, POOL_WORKER};
 use crate::engine::multiprocessing::mp_queue::MpQueue;
-use crate::engine::multiprocessing::process::{ChildProgram, Process, StartMethod};
+use crate::engine::multiprocessing::process::Process;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shm::Arena;
-use crate::engine::running::program::Experiment;
+use crate::engine::running::program::Measures;
 use crate::engine::running::worker::WorkerCtx;
-
-/// What the child processes of a run of `preset` with `knobs` run: the interpreter the knobs
-/// configure, started with the knobs' `start_method` (fork when the lesson has none).
-pub fn child_program(preset: &str, knobs: &Knobs) -> ChildProgram {
-    let start_method = match knobs.0.get("start_method") {
-        Some(KnobValue::Text(m)) if m == "spawn" => StartMethod::Spawn,
-        _ => StartMethod::Fork,
-    };
-    ChildProgram {
-        preset: preset.to_string(),
-        knobs: knobs.clone(),
-        interp: interp_config(knobs),
-        start_method,
-    }
-}
+use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
 /// Spawns the interpreter's main thread first (so it is lane 0 of the interpreter), then the
 /// threads `workers` builds, which `main` receives.
@@ -39,7 +28,7 @@ pub fn with_main<W: Send + Sync + 'static>(
     interp: &Arc<Interp>,
     workers: impl FnOnce(&Arc<Interp>) -> Result<W, EngineError>,
     main: impl FnOnce(&mut Py, &W) -> Result<(), Stopped> + Send + 'static,
-) -> Result<ThreadHandle, EngineError> {
+) -> Spawned {
     let slot: Arc<OnceLock<W>> = Arc::new(OnceLock::new());
     let theirs = slot.clone();
     let handle = interp.spawn(
@@ -76,14 +65,40 @@ pub fn threads(
         .collect()
 }
 
-/// `for t in threads: t.start()` then `for t in threads: t.join()`.
-pub fn start_all_join_all(py: &mut Py, workers: &[ThreadHandle]) -> Result<(), Stopped> {
+/// What `start()` and `join()` apply to: a thread or a process.
+pub trait Startable {
+    fn start(&self, py: &mut Py) -> Result<(), Stopped>;
+    fn join(&self, py: &mut Py) -> Result<(), Stopped>;
+}
+
+impl Startable for ThreadHandle {
+    fn start(&self, py: &mut Py) -> Result<(), Stopped> {
+        py.start(self)
+    }
+
+    fn join(&self, py: &mut Py) -> Result<(), Stopped> {
+        py.join(self)
+    }
+}
+
+impl Startable for Process {
+    fn start(&self, py: &mut Py) -> Result<(), Stopped> {
+        Process::start(self, py)
+    }
+
+    fn join(&self, py: &mut Py) -> Result<(), Stopped> {
+        Process::join(self, py)
+    }
+}
+
+/// `for w in workers: w.start()` then `for w in workers: w.join()`.
+pub fn start_all_join_all(py: &mut Py, workers: &[impl Startable]) -> Result<(), Stopped> {
     for w in workers {
-        py.start(w)?;
+        w.start(py)?;
         py.straight(3)?;
     }
     for w in workers {
-        py.join(w)?;
+        w.join(py)?;
         py.straight(3)?;
     }
     Ok(())
@@ -99,31 +114,27 @@ pub fn count(py: &mut Py, n: u64) -> Result<(), Stopped> {
     })
 }
 
-/// `Process-1`.. running `role` of `program`, each inheriting `shared`.
-pub fn processes(
-    program: &ChildProgram,
-    role: &str,
-    n: usize,
-    shared: &SharedObjects,
-) -> Vec<Process> {
-    (0..n)
-        .map(|i| {
-            Process::new(
-                &format!("Process-{}", i + 1),
-                program,
-                role,
-                i as u32,
-                shared.clone(),
-            )
-        })
-        .collect()
-}
-
 /// The run's shared memory: one page is plenty for a few values and queues.
 pub fn arena() -> Result<Arc<Arena>, EngineError> {
     Arena::create(64 * 1024)
         .map(Arc::new)
         .map_err(|e| EngineError::Shm(e.to_string()))
+}
+
+/// The run's shared memory with a queue `q` of `capacity` in it, and what a child must
+/// inherit to reach both.
+pub fn queue_in_arena(
+    setup: &Setup,
+    capacity: u64,
+) -> Result<(Arc<Arena>, MpQueue, SharedObjects), EngineError> {
+    let arena = arena()?;
+    let q = MpQueue::create(setup.interp(), &arena, "q", capacity)?;
+    let shared = SharedObjects {
+        arena: Some((arena.raw_fd(), arena.len())),
+        queues: vec![q.desc.clone()],
+        ..SharedObjects::default()
+    };
+    Ok((arena, q, shared))
 }
 
 /// The run's queue in a child.
@@ -144,33 +155,152 @@ pub fn square_after(work: u64) -> PoolFn {
     })
 }
 
-/// The worker-process side of the pool presets.
-pub fn pool_worker_main(
-    ctx: &WorkerCtx,
-    interp: &Arc<Interp>,
-) -> Result<ThreadHandle, EngineError> {
+roles! {
+    /// The one role of the lessons whose worker processes all run the same program.
+    pub enum WorkerRole {
+        Worker = "worker",
+    }
+}
+
+roles! {
+    /// The one role of the pool lessons' worker processes.
+    pub enum PoolRole {
+        Worker = POOL_WORKER,
+    }
+}
+
+/// The knobs of the pool lessons.
+#[derive(Deserialize)]
+pub struct PoolKnobs {
+    pub processes: usize,
+    pub items: i64,
+    pub work: u64,
+}
+
+/// The main thread of the pool lessons: `with Pool(processes) as pool:` then `submit`'s
+/// calls over `range(items)`, timed; the results checked against `[f(x) for x in items]`.
+pub fn pool_main(
+    setup: &Setup,
+    knobs: &PoolKnobs,
+    submit: impl FnOnce(&mut Py, &Pool, &[i64]) -> Result<Vec<i64>, Stopped> + Send + 'static,
+) -> Spawned {
+    let arena = arena()?;
+    let pool = Pool::new(
+        setup.interp(),
+        &arena,
+        setup.child(),
+        knobs.processes,
+        Default::default(),
+    )?;
+    let (items, measures) = (knobs.items, setup.measures());
+    with_main(
+        setup.interp(),
+        move |_| Ok((pool, arena)),
+        move |py, (pool, _arena)| {
+            let t0 = py.rec.now();
+            pool.open(py)?;
+            let xs: Vec<i64> = (0..items).collect();
+            let results = submit(py, pool, &xs)?;
+            pool.close_join(py)?;
+            let mut m = measures.lock().unwrap_or_else(|e| e.into_inner());
+            m.results_in_order = Some(results == xs.iter().map(|x| x * x).collect::<Vec<_>>());
+            m.ops = Some((items as u64, (py.rec.now() - t0) as f64 / 1e9));
+            Ok(())
+        },
+    )
+}
+
+/// The worker-process side of the pool lessons.
+pub fn pool_worker_main(child: &Child<PoolRole>, work: u64) -> Spawned {
+    let ctx = child.ctx;
     let arena = ctx
         .arena
         .as_ref()
         .ok_or_else(|| EngineError::Shm("the job carries no shared memory".into()))?;
     let (inq, outq) = attach_pipes(arena, &ctx.job.shared)?;
-    let f = square_after(ctx.knobs().int("work") as u64);
-    with_main(interp, |_| Ok(()), move |py, _| worker(py, &inq, &outq, &f))
+    let f = square_after(work);
+    child.main(move |py| worker(py, &inq, &outq, &f))
 }
 
-/// The one-process baseline of the pool presets: `[f(x) for x in range(items)]`.
-pub fn sequential(knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-    let interp = Interp::new(interp_config(knobs), env.clone());
-    let (items, f) = (knobs.int("items"), square_after(knobs.int("work") as u64));
-    let main = with_main(
-        &interp,
-        |_| Ok(()),
-        move |py, _| {
-            for x in 0..items {
+/// The one-process baseline of the pool lessons: `[f(x) for x in range(items)]`.
+pub fn sequential(setup: &Setup, knobs: &PoolKnobs) -> Spawned<Option<ThreadHandle>> {
+    let (items, f) = (knobs.items, square_after(knobs.work));
+    setup
+        .main(move |py| (0..items).try_for_each(|x| py.call(|py| f(py, x)).map(drop)))
+        .map(Some)
+}
+
+/// Times `body` and records it as `n` operations.
+pub fn timed_ops(
+    py: &mut Py,
+    measures: &Mutex<Measures>,
+    n: u64,
+    body: impl FnOnce(&mut Py) -> Result<(), Stopped>,
+) -> Result<(), Stopped> {
+    let t0 = py.rec.now();
+    body(py)?;
+    let seconds = (py.rec.now() - t0) as f64 / 1e9;
+    measures.lock().unwrap_or_else(|e| e.into_inner()).ops = Some((n, seconds));
+    Ok(())
+}
+
+/// The knobs of the thread-pool lessons' tasks.
+#[derive(Deserialize)]
+pub struct TaskKnobs {
+    pub tasks: i64,
+    /// Bytecodes of CPU work per task.
+    pub work: u64,
+    /// The I/O wait per task, in ms.
+    pub io_ms: f64,
+}
+
+impl TaskKnobs {
+    pub fn io(&self) -> Duration {
+        Duration::from_secs_f64(self.io_ms / 1e3)
+    }
+}
+
+/// The main thread of the thread-pool lessons: a `ThreadPool(size)` opened, `submit`'s calls
+/// over `range(tasks)`, the pool closed; timed as `tasks` operations, the results checked
+/// against `[expect(x) for x in range(tasks)]`, in order.
+pub fn thread_pool_main(
+    setup: &Setup,
+    size: usize,
+    tasks: i64,
+    expect: fn(i64) -> i64,
+    submit: impl FnOnce(&mut Py, &ThreadPool, &[i64]) -> Result<Vec<i64>, Stopped> + Send + 'static,
+) -> Spawned {
+    let result = setup.measures();
+    with_main(
+        setup.interp(),
+        |interp| ThreadPool::new(interp, size),
+        move |py, pool| {
+            timed_ops(py, &result, tasks as u64, |py| {
+                pool.open(py)?;
+                let items: Vec<i64> = (0..tasks).collect();
+                let results = submit(py, pool, &items)?;
+                pool.close(py)?;
+                let in_order = results.into_iter().eq(items.into_iter().map(expect));
+                result
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .results_in_order = Some(in_order);
+                Ok(())
+            })
+        },
+    )
+}
+
+/// The one-thread baseline of the thread-pool lessons: `for x in range(tasks): f(x)`, timed.
+pub fn tasks_in_turn(setup: &Setup, tasks: i64, f: TaskFn) -> Spawned<Option<ThreadHandle>> {
+    let result = setup.measures();
+    let main = setup.main(move |py| {
+        timed_ops(py, &result, tasks as u64, |py| {
+            for x in 0..tasks {
                 py.call(|py| f(py, x))?;
             }
             Ok(())
-        },
-    )?;
-    Ok(Some(Experiment::single(interp, main, Default::default())))
+        })
+    })?;
+    Ok(Some(main))
 }

@@ -5,19 +5,25 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
 use gilscope_shared::trace::{GilFlavour, LaneKind};
+use serde::Deserialize;
 
 use super::common::{count, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{
-    EngineError, Interp, InterpConfig, Py, RunEnv, ThreadHandle,
-};
+use super::harness::{Program, Setup, Spawned};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, InterpConfig, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::{Lesson, Measures};
 use crate::engine::threading::io::{echo_pair, EchoClient};
 
 pub struct ConvoyEffect;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    work: u64,
+}
 
 /// Round trips of the I/O thread alone, for `baseline_ops_per_s`.
 const BASELINE_ROUND_TRIPS: u64 = 2_000;
@@ -31,16 +37,13 @@ import time
 WORK = {{work}}  # bytecodes of the CPU-bound thread
 sys.setswitchinterval({{switch_interval_ms}} / 1000)
 
-
 def echo(sock):  # the other end: a separate process, so not competing for our GIL
     while data := sock.recv(1):
         sock.sendall(data)
 
-
 def spin(n):
     for i in range(n // 7):
         pass
-
 
 def ping(sock, until):
     trips = 0
@@ -49,7 +52,6 @@ def ping(sock, until):
         sock.recv(1)
         trips += 1
     return trips
-
 
 if __name__ == "__main__":
     a, b = socket.socketpair()
@@ -72,17 +74,15 @@ if __name__ == "__main__":
           f"{alone / beside:.0f}x fewer")
 "#;
 
-fn peer_interp(env: &RunEnv) -> Arc<Interp> {
-    Interp::new(
-        InterpConfig {
-            name: "echo server (not Python)".into(),
-            gil: GilFlavour::None,
-            switch_interval: Duration::from_millis(5),
-            check_ticks: 100,
-            check_every_bytecode: false,
-        },
-        env.clone(),
-    )
+/// The echo server's interpreter: not Python, so no GIL.
+fn echo_server() -> InterpConfig {
+    InterpConfig {
+        name: "echo server (not Python)".into(),
+        gil: GilFlavour::None,
+        switch_interval: Duration::from_millis(5),
+        check_ticks: 100,
+        check_every_bytecode: false,
+    }
 }
 
 /// Pings until `until()` is false (checked as Python would, once per trip); records the trips.
@@ -106,36 +106,33 @@ fn ping(
     Ok(())
 }
 
-static LESSON: Lesson = Lesson {
-    name: "convoy-effect",
-    group: Group::Beyond,
-    claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.",
-    description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::work(100_000_000),
-                knobs::switch_interval_ms(),
-                knobs::gil("current"),
-        ]
-    },
-    small: &[("work", "3000000"), ("switch_interval_ms", "1")],
-};
+impl Program for ConvoyEffect {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
 
-impl Preset for ConvoyEffect {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "convoy-effect",
+        group: Group::Beyond,
+        claim: "An I/O-bound thread beside a CPU-bound one waits up to a switch interval after every I/O operation.",
+        description: "Round trips per second of the I/O thread collapse against the same thread alone; a shorter switch interval helps.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::work(100_000_000),
+                    knobs::switch_interval_ms(),
+                    knobs::gil("current"),
+            ]
+        },
+        small: &[("work", "3000000"), ("switch_interval_ms", "1")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let peers = peer_interp(env);
-        let interp = Interp::new(interp_config(knobs), env.clone());
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let peers = setup.peer(echo_server());
+        let interp = setup.interp(); // after the peer, before its server thread
         let client = Arc::new(Mutex::new(echo_pair(&peers)?));
-        let work = knobs.int("work") as u64;
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
+        let (work, result) = (knobs.work, setup.measures());
+        with_main(
+            interp,
             move |interp| -> Result<(ThreadHandle, ThreadHandle), EngineError> {
                 let cpu = interp.spawn(
                     "cpu",
@@ -156,32 +153,17 @@ impl Preset for ConvoyEffect {
                 py.join(cpu)?;
                 py.join(io)
             },
-        )?;
-        Ok(Experiment {
-            interps: vec![interp, peers],
-            main,
-            measures,
-            probes: vec![],
-        })
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let peers = peer_interp(env);
-        let interp = Interp::new(interp_config(knobs), env.clone());
+    fn baseline(&self, _: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
+        let peers = setup.peer(echo_server());
+        setup.interp(); // after the peer, before its server thread
         let client = Mutex::new(echo_pair(&peers)?);
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
-            |_| Ok(()),
-            move |py, _| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS),
-        )?;
-        Ok(Some(Experiment {
-            interps: vec![interp, peers],
-            main,
-            measures,
-            probes: vec![],
-        }))
+        let result = setup.measures();
+        setup
+            .main(move |py| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS))
+            .map(Some)
     }
 
     fn baseline_is_same_work(&self) -> bool {

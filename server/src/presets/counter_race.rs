@@ -1,19 +1,30 @@
 //! `counter-race`: all threads share variables; updates need a lock.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
 use gilscope_shared::trace::CounterKind;
+use serde::Deserialize;
 
 use super::common::{start_all_join_all, threads, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv};
+use super::harness::{Program, Setup, Spawned};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::threading::counter::{Form, SharedInt};
 use crate::engine::threading::lock::Lock;
 
 pub struct CounterRace;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    threads: usize,
+    increments: u64,
+    form: Form,
+    lock: bool,
+}
 
 const PYTHON: &str = r#"import sys
 import threading
@@ -29,10 +40,8 @@ sys.setswitchinterval({{switch_interval_ms}} / 1000)
 counter = 0
 lock = threading.Lock()
 
-
 def one():
     return 1
-
 
 def work(n):
     global counter
@@ -47,7 +56,6 @@ def work(n):
             counter = counter + one()  # a call (a switch point) between read and write
         else:
             counter += 1  # LOAD_GLOBAL, LOAD_CONST, BINARY_OP, STORE_GLOBAL
-
 
 threads = [threading.Thread(target=work, args=(INCREMENTS,)) for _ in range(THREADS)]
 for t in threads:
@@ -75,64 +83,53 @@ fn work(
     })
 }
 
-struct Setup {
-    counter: Arc<SharedInt>,
-    lock: Option<Arc<Lock>>,
-    form: Form,
-    increments: u64,
-    threads: usize,
+/// The shared counter, and the lock guarding it if the knobs ask for one.
+fn shared(knobs: &Knobs) -> (Arc<SharedInt>, Option<Arc<Lock>>) {
+    let lock = knobs.lock.then(|| Arc::new(Lock::default()));
+    (Arc::new(SharedInt::default()), lock)
 }
 
-fn setup(knobs: &Knobs) -> Setup {
-    Setup {
-        counter: Arc::new(SharedInt::default()),
-        lock: knobs.bool("lock").then(|| Arc::new(Lock::default())),
-        form: Form::parse(knobs.choice("form")).expect("validated choice"),
-        increments: knobs.int("increments") as u64,
-        threads: knobs.int("threads") as usize,
-    }
-}
+impl Program for CounterRace {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
 
-static LESSON: Lesson = Lesson {
-    name: "counter-race",
-    group: Group::Threads,
-    claim: "All threads share variables; updating them needs a lock.",
-    description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::threads(4),
-                knobs::increments(1_000_000),
-                knobs::form(),
-                knobs::lock(),
-                knobs::check_every_bytecode(),
-                knobs::switch_interval_ms(),
-                knobs::gil("current"),
-        ]
-    },
-    small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
-};
+    const LESSON: &'static Lesson = &Lesson {
+        name: "counter-race",
+        group: Group::Threads,
+        claim: "All threads share variables; updating them needs a lock.",
+        description: "Lost updates when a switch falls between the read and the write. On 3.10+ `counter += 1` happens to lose nothing (no check point inside it) while `counter = counter + one()` loses many: luck, not safety. With the lock the count is exact, and slower.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::threads(4),
+                    knobs::increments(1_000_000),
+                    knobs::form(),
+                    knobs::lock(),
+                    knobs::check_every_bytecode(),
+                    knobs::switch_interval_ms(),
+                    knobs::gil("current"),
+            ]
+        },
+        small: &[("threads", "3"), ("increments", "20000"), ("form", "call")],
+    };
 
-impl Preset for CounterRace {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
-
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let s = setup(knobs);
-        let measures = Arc::new(Mutex::new(Measures {
-            expected_count: Some((s.threads as u64 * s.increments) as i64),
-            ..Measures::default()
-        }));
-        let track = interp.new_counter("counter", CounterKind::SharedValue);
-        let (counter, lock, form, n) = (s.counter.clone(), s.lock.clone(), s.form, s.increments);
-        let (result, reader) = (measures.clone(), s.counter.clone());
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let (counter, lock) = shared(knobs);
+        let (n, form, increments) = (knobs.threads, knobs.form, knobs.increments);
+        let result = setup.measures();
+        result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .expected_count = Some((n as u64 * increments) as i64);
+        let track = setup
+            .interp()
+            .new_counter("counter", CounterKind::SharedValue);
+        let (reader, probe) = (counter.clone(), counter.clone());
         let main = with_main(
-            &interp,
+            setup.interp(),
             move |interp| {
-                threads(interp, s.threads, move |py, _| {
-                    work(py, &counter, n, form, lock.as_deref())
+                threads(interp, n, move |py, _| {
+                    work(py, &counter, increments, form, lock.as_deref())
                 })
             },
             move |py, workers| {
@@ -141,23 +138,16 @@ impl Preset for CounterRace {
                 Ok(())
             },
         )?;
-        let mut experiment = Experiment::single(interp, main, measures);
-        let probe = s.counter.clone();
-        experiment
-            .probes
-            .push((track, Box::new(move || probe.get() as f64)));
-        Ok(experiment)
+        setup.probe(track, move || probe.get() as f64);
+        Ok(main)
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let s = setup(knobs);
-        let total = s.threads as u64 * s.increments;
-        let main = with_main(
-            &interp,
-            |_| Ok(()),
-            move |py, _| work(py, &s.counter, total, s.form, s.lock.as_deref()),
-        )?;
-        Ok(Some(Experiment::single(interp, main, Arc::default())))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
+        let (counter, lock) = shared(knobs);
+        let total = knobs.threads as u64 * knobs.increments;
+        let form = knobs.form;
+        setup
+            .main(move |py| work(py, &counter, total, form, lock.as_deref()))
+            .map(Some)
     }
 }

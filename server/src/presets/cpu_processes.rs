@@ -1,18 +1,23 @@
 //! `cpu-processes`: each process has its own interpreter and GIL, so CPU-bound work runs in
 //! parallel — at the price of starting the processes.
 
-use std::sync::Arc;
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use gilscope_shared::spec::{Group, Knobs};
-
-use super::common::{child_program, count, processes, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use super::common::{count, start_all_join_all, with_main, WorkerRole};
+use super::harness::{Child, Program, Setup, Spawned};
+use super::knobs;
+use crate::engine::interpreter::interp::ThreadHandle;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Lesson, Preset};
-use crate::engine::running::worker::WorkerCtx;
+use crate::engine::running::program::Lesson;
 
 pub struct CpuProcesses;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    processes: usize,
+    work: u64,
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 import time
@@ -43,63 +48,49 @@ if __name__ == "__main__":
           f"speedup {baseline / wall:.2f}")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "cpu-processes",
-    group: Group::Processes,
-    claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.",
-    description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::processes(2),
-            knobs::work(100_000_000),
-            knobs::start_method(),
-        ]
-    },
-    small: &[("processes", "2"), ("work", "3000000")],
-};
+impl Program for CpuProcesses {
+    type Knobs = Knobs;
+    type Role = WorkerRole;
 
-impl Preset for CpuProcesses {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "cpu-processes",
+        group: Group::Processes,
+        claim: "Each process has its own interpreter and GIL, so CPU-bound work runs in parallel.",
+        description: "One GIL per process, all cores busy, speedup up to the core count; each process's lane starts with its start-up (try start_method=spawn).",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::processes(2),
+                knobs::work(100_000_000),
+                knobs::start_method(),
+            ]
+        },
+        small: &[("processes", "2"), ("work", "3000000")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let n = knobs.int("processes") as usize;
-        let procs = processes(
-            &child_program(self.name(), knobs),
-            "worker",
-            n,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let procs = setup.processes(
+            WorkerRole::Worker,
+            1,
+            knobs.processes,
             &SharedObjects::default(),
         );
-        let main = with_main(
-            &interp,
+        with_main(
+            setup.interp(),
             move |_| Ok(procs),
-            |py, procs| {
-                for p in procs {
-                    p.start(py)?;
-                    py.straight(3)?;
-                }
-                for p in procs {
-                    p.join(py)?;
-                    py.straight(3)?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(Experiment::single(interp, main, Default::default()))
+            |py, procs| start_all_join_all(py, procs),
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let total = knobs.int("processes") as u64 * knobs.int("work") as u64;
-        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment::single(interp, main, Default::default())))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
+        let total = knobs.processes as u64 * knobs.work;
+        setup.main(move |py| count(py, total)).map(Some)
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let work = ctx.knobs().int("work") as u64;
-        with_main(interp, |_| Ok(()), move |py, _| count(py, work))
+    fn process(&self, knobs: &Knobs, child: Child<WorkerRole>) -> Spawned {
+        let work = knobs.work;
+        match child.role {
+            WorkerRole::Worker => child.main(move |py| count(py, work)),
+        }
     }
 }

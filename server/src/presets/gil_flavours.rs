@@ -1,18 +1,27 @@
 //! `gil-flavours`: the same workload — CPU-bound threads plus one thread doing short I/O
 //! waits — under the current GIL, Python 2's tick GIL and no GIL.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
 use gilscope_shared::trace::LaneKind;
+use serde::Deserialize;
 
 use super::common::{count, start_all_join_all, threads, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use super::harness::{Program, Setup, Spawned};
+use super::knobs;
+use super::role::NoProcesses;
+use crate::engine::interpreter::interp::{EngineError, Py, ThreadHandle};
+use crate::engine::running::program::Lesson;
 
 pub struct GilFlavours;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    threads: usize,
+    work: u64,
+    io_ms: f64,
+}
 
 const PYTHON: &str = r#"import sys
 import threading
@@ -26,17 +35,14 @@ IO_MS = {{io_ms}}
 # python3.13t.
 sys.setswitchinterval({{switch_interval_ms}} / 1000)
 
-
 def count(n):
     for i in range(n // 7):
         pass
-
 
 def poll(done, wakeups):
     while not done.is_set():
         time.sleep(IO_MS / 1000)  # a short I/O wait; then it needs the GIL back
         wakeups.append(time.perf_counter())
-
 
 done, wakeups = threading.Event(), []
 io = threading.Thread(target=poll, args=(done, wakeups))
@@ -54,38 +60,35 @@ print(f"{wall:.3f} s, I/O thread woke {len(wakeups) / wall:.0f} times/s "
       f"(alone: {1000 / IO_MS:.0f}/s)")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "gil-flavours",
-    group: Group::Beyond,
-    claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.",
-    description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::gil("ticks"),
-                knobs::threads(2),
-                knobs::work(30_000_000),
-                knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
-                knobs::switch_interval_ms(),
-                knobs::check_ticks(),
-        ]
-    },
-    small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
-};
+impl Program for GilFlavours {
+    type Knobs = Knobs;
+    type Role = NoProcesses;
 
-impl Preset for GilFlavours {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "gil-flavours",
+        group: Group::Beyond,
+        claim: "The GIL has changed: Python 2's tick GIL thrashes on several cores, 3.2+ hands over every switch interval, 3.13t has none.",
+        description: "Compare speedup, cores busy, hand-offs and how often the I/O thread gets to run under gil=current, ticks and none.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::gil("ticks"),
+                    knobs::threads(2),
+                    knobs::work(30_000_000),
+                    knobs::io_ms("the I/O thread's wait between polls, in ms", 1.0),
+                    knobs::switch_interval_ms(),
+                    knobs::check_ticks(),
+            ]
+        },
+        small: &[("threads", "2"), ("work", "3000000"), ("io_ms", "1")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (n, work) = (knobs.int("threads") as usize, knobs.int("work") as u64);
-        let io_wait = Duration::from_secs_f64(knobs.float("io_ms") / 1e3);
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let result = measures.clone();
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let (n, work) = (knobs.threads, knobs.work);
+        let io_wait = Duration::from_secs_f64(knobs.io_ms / 1e3);
+        let result = setup.measures();
+        with_main(
+            setup.interp(),
             move |interp| -> Result<(ThreadHandle, Vec<ThreadHandle>), EngineError> {
                 let workers = threads(interp, n, move |py, _| count(py, work))?;
                 let watched = workers.clone();
@@ -114,14 +117,11 @@ impl Preset for GilFlavours {
                 start_all_join_all(py, workers)?;
                 py.join(io)
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let total = knobs.int("threads") as u64 * knobs.int("work") as u64;
-        let main = with_main(&interp, |_| Ok(()), move |py, _| count(py, total))?;
-        Ok(Some(Experiment::single(interp, main, Arc::default())))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
+        let total = knobs.threads as u64 * knobs.work;
+        setup.main(move |py| count(py, total)).map(Some)
     }
 }

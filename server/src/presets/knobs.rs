@@ -1,12 +1,16 @@
 //! The knobs shared by presets: the same name means the same thing (and has the same bounds)
-//! everywhere. Also: turning knobs into an interpreter's configuration.
+//! everywhere. Also: knobs as a typed struct, and the knobs the harness reads itself (the
+//! interpreter's configuration, the start method).
 
 use std::time::Duration;
 
-use gilscope_shared::spec::{KnobDef, KnobKind, KnobValue, Knobs};
+use gilscope_shared::spec::{KnobDef, KnobKind, Knobs};
 use gilscope_shared::trace::GilFlavour;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use crate::engine::interpreter::interp::InterpConfig;
+use crate::engine::multiprocessing::process::StartMethod;
 
 fn int(name: &str, description: &str, min: i64, max: i64, default: i64) -> KnobDef {
     KnobDef {
@@ -204,6 +208,11 @@ pub fn chunksize() -> KnobDef {
     )
 }
 
+/// Bytecodes a queue lesson's process computes per item (`produce_work`, `consume_work`).
+pub fn per_item_work(name: &str, description: &str, default: i64) -> KnobDef {
+    int(name, description, 0, 100_000_000, default)
+}
+
 pub fn start_method() -> KnobDef {
     choice(
         "start_method",
@@ -217,29 +226,58 @@ pub fn process_lock(description: &str) -> KnobDef {
     boolean("lock", description, false)
 }
 
-fn get_f64(knobs: &Knobs, name: &str, default: f64) -> f64 {
-    match knobs.0.get(name) {
-        Some(KnobValue::Float(x)) => *x,
-        Some(KnobValue::Int(i)) => *i as f64,
-        _ => default,
-    }
+/// The knobs the harness reads itself: the interpreter's (the run's worker processes build the
+/// same) and how processes start. A lesson without one gets CPython's default.
+#[derive(Deserialize)]
+pub struct RunKnobs {
+    #[serde(default)]
+    gil: GilFlavour,
+    #[serde(default = "default_switch_interval_ms")]
+    switch_interval_ms: f64,
+    #[serde(default = "default_check_ticks")]
+    check_ticks: u32,
+    #[serde(default)]
+    check_every_bytecode: bool,
+    #[serde(default, deserialize_with = "start_method_named")]
+    pub start_method: StartMethod,
 }
 
-/// The interpreter a preset's knobs ask for (knobs a preset lacks take CPython's defaults).
-pub fn interp_config(knobs: &Knobs) -> InterpConfig {
-    let gil = match knobs.0.get("gil") {
-        Some(KnobValue::Text(t)) if t == "ticks" => GilFlavour::Ticks,
-        Some(KnobValue::Text(t)) if t == "none" => GilFlavour::None,
-        _ => GilFlavour::Current,
-    };
-    InterpConfig {
-        name: "MainProcess".into(),
-        gil,
-        switch_interval: Duration::from_secs_f64(get_f64(knobs, "switch_interval_ms", 5.0) / 1e3),
-        check_ticks: get_f64(knobs, "check_ticks", 100.0) as u32,
-        check_every_bytecode: matches!(
-            knobs.0.get("check_every_bytecode"),
-            Some(KnobValue::Bool(true))
-        ),
+fn default_switch_interval_ms() -> f64 {
+    5.0
+}
+
+fn default_check_ticks() -> u32 {
+    100
+}
+
+/// `fork` or `spawn`, as the `start_method` knob names them.
+fn start_method_named<'de, D: Deserializer<'de>>(d: D) -> Result<StartMethod, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Named {
+        Fork,
+        Spawn,
+    }
+    Ok(match Named::deserialize(d)? {
+        Named::Fork => StartMethod::Fork,
+        Named::Spawn => StartMethod::Spawn,
+    })
+}
+
+/// `knobs` as a struct with a field for each knob it reads (serde's names and types).
+pub fn typed<T: DeserializeOwned>(knobs: &Knobs) -> Result<T, serde_json::Error> {
+    serde_json::to_value(&knobs.0).and_then(serde_json::from_value)
+}
+
+impl RunKnobs {
+    /// The interpreter they configure.
+    pub fn interp_config(&self) -> InterpConfig {
+        InterpConfig {
+            name: "MainProcess".into(),
+            gil: self.gil,
+            switch_interval: Duration::from_secs_f64(self.switch_interval_ms / 1e3),
+            check_ticks: self.check_ticks,
+            check_every_bytecode: self.check_every_bytecode,
+        }
     }
 }

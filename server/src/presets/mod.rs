@@ -1,5 +1,6 @@
-//! The lessons: one file each (knobs, claim, the Python it mirrors, the programs it builds
-//! for the engine), listed once in [`ALL`]. This registry is what the application layer —
+//! The lessons: one file each (its [`Lesson`](crate::engine::Lesson) data, its knobs struct,
+//! its process roles and the programs it builds, as a [`harness::Program`]), listed once in
+//! [`ALL`]. This registry is what the application layer —
 //! the run manager, the CLI, the worker entry point — resolves names against; the engine
 //! itself only ever sees a [`Preset`].
 
@@ -12,16 +13,33 @@ use crate::engine::{RunHandle, StartError};
 pub use crate::engine::running::program::Preset;
 
 pub mod common;
+pub mod harness;
 pub mod knobs;
+pub mod role;
 
 /// Declares each lesson's module and lists its preset in [`ALL`]: adding a lesson is its file
-/// plus one line here.
+/// plus one line here. Its tests type every lesson's knobs and check its roles.
+///
+/// `cargo fmt` does not see modules declared inside a macro: format the lesson files with
+/// `rustfmt --edition 2021 server/src/presets/*.rs server/src/presets/*/*.rs`.
 macro_rules! lessons {
     ($($module:ident :: $preset:ident),* $(,)?) => {
         $(pub mod $module;)*
 
         /// Every lesson, in the order the dashboard lists them.
         pub static ALL: &[&dyn Preset] = &[$(&$module::$preset),*];
+
+        #[cfg(test)]
+        #[test]
+        fn every_lessons_knobs_struct_fits_its_defaults_and_small_knobs() {
+            $(tests::knobs_struct_fits(&$module::$preset);)*
+        }
+
+        #[cfg(test)]
+        #[test]
+        fn every_lessons_roles_have_distinct_wire_names() {
+            $(tests::roles_are_distinct(&$module::$preset);)*
+        }
     };
 }
 
@@ -101,7 +119,39 @@ pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, RunError> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use gilscope_shared::spec::KnobKind;
+    use gilscope_shared::spec::{KnobKind, KnobValue};
+
+    use super::harness::{typed_knobs, Program};
+    use super::role::Role;
+    use super::Preset;
+
+    /// `P`'s knobs struct types its defaults and its small knobs: a field the lesson's knob
+    /// list lacks (or types differently) fails here, not at a student's run.
+    pub fn knobs_struct_fits<P: Program>(lesson: &P) {
+        let info = Preset::info(lesson);
+        let small = P::LESSON
+            .small
+            .iter()
+            .map(|(k, v)| (k.to_string(), KnobValue::Text(v.to_string())))
+            .collect();
+        for given in [BTreeMap::new(), small] {
+            let knobs = info
+                .resolve(&given)
+                .expect("the lesson's own knobs are valid");
+            if let Err(e) = typed_knobs::<P>(&knobs) {
+                panic!("{e} (given {given:?})");
+            }
+        }
+    }
+
+    pub fn roles_are_distinct<P: Program>(_: &P) {
+        let mut wires: Vec<&str> = P::Role::ALL.iter().map(|r| r.wire()).collect();
+        wires.sort_unstable();
+        let before = wires.len();
+        wires.dedup();
+        let name = P::LESSON.name;
+        assert_eq!(before, wires.len(), "{name}: two roles share a wire name");
+    }
 
     /// A knob's kind and bounds, without its default (which each lesson chooses).
     fn bounds(kind: &KnobKind) -> String {

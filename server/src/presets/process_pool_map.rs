@@ -1,18 +1,24 @@
 //! `process-pool-map`: `Pool(n).map(job, items)` distributes the work over worker processes
 //! and returns a list, in input order — no queue to manage.
 
-use std::sync::{Arc, Mutex};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use gilscope_shared::spec::{Group, Knobs};
-
-use super::common::{arena, child_program, pool_worker_main, sequential, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::multiprocessing::mp_pool::Pool;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
-use crate::engine::running::worker::WorkerCtx;
+use super::common::{pool_main, pool_worker_main, sequential, PoolKnobs, PoolRole};
+use super::harness::{Child, Program, Setup, Spawned};
+use super::knobs;
+use crate::engine::interpreter::interp::ThreadHandle;
+use crate::engine::running::program::Lesson;
 
 pub struct ProcessPoolMap;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    #[serde(flatten)]
+    pool: PoolKnobs,
+    /// Items per task; 0 for CPython's default.
+    chunksize: usize,
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 import time
@@ -41,66 +47,44 @@ if __name__ == "__main__":
           f"speedup {baseline / wall:.2f}")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "process-pool-map",
-    group: Group::Processes,
-    claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.",
-    description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-            knobs::processes(2),
-            knobs::items("items mapped", 40),
-            knobs::chunksize(),
-            knobs::work(5_000_000),
-        ]
-    },
-    small: &[("processes", "2"), ("items", "20"), ("work", "200000")],
-};
+impl Program for ProcessPoolMap {
+    type Knobs = Knobs;
+    type Role = PoolRole;
 
-impl Preset for ProcessPoolMap {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
+    const LESSON: &'static Lesson = &Lesson {
+        name: "process-pool-map",
+        group: Group::Processes,
+        claim: "Pool(n).map(job, items) distributes the work and returns a list; no queue needed.",
+        description: "Chunks (CPython's default size unless given) handed to worker processes by the task handler, workers busy on separate cores, results collected by the result handler in input order.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                knobs::processes(2),
+                knobs::items("items mapped", 40),
+                knobs::chunksize(),
+                knobs::work(5_000_000),
+            ]
+        },
+        small: &[("processes", "2"), ("items", "20"), ("work", "200000")],
+    };
+
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let (chunksize, m) = (knobs.chunksize, setup.measures());
+        pool_main(setup, &knobs.pool, move |py, pool, xs| {
+            let (results, size) = pool.map(py, xs, chunksize)?;
+            m.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .processes
+                .chunksize = Some(size as u64);
+            Ok(results)
+        })
     }
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let arena = arena()?;
-        let n = knobs.int("processes") as usize;
-        let pool = Pool::new(
-            &interp,
-            &arena,
-            &child_program(self.name(), knobs),
-            n,
-            Default::default(),
-        )?;
-        let (items, chunksize) = (knobs.int("items"), knobs.int("chunksize") as usize);
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let m = measures.clone();
-        let main = with_main(
-            &interp,
-            move |_| Ok((pool, arena)),
-            move |py, (pool, _arena)| {
-                let t0 = py.rec.now();
-                pool.open(py)?;
-                let xs: Vec<i64> = (0..items).collect();
-                let (results, size) = pool.map(py, &xs, chunksize)?;
-                pool.close_join(py)?;
-                let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
-                m.results_in_order = Some(results == xs.iter().map(|x| x * x).collect::<Vec<_>>());
-                m.ops = Some((items as u64, (py.rec.now() - t0) as f64 / 1e9));
-                m.processes.chunksize = Some(size as u64);
-                Ok(())
-            },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+    fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
+        sequential(setup, &knobs.pool)
     }
 
-    fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        sequential(knobs, env)
-    }
-
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        pool_worker_main(ctx, interp)
+    fn process(&self, knobs: &Knobs, child: Child<PoolRole>) -> Spawned {
+        pool_worker_main(&child, knobs.pool.work)
     }
 }

@@ -1,24 +1,41 @@
 //! `queue-producer-consumer`: a `multiprocessing.Queue` is lock-safe and FIFO; `put` blocks
 //! when it is full, `get` blocks when it is empty.
 
-use std::sync::{Arc, Mutex};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs};
-
-use super::common::{arena, attach_queue, child_program, count, processes, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use super::common::{attach_queue, count, queue_in_arena, with_main};
+use super::harness::{Child, Program, Setup, Spawned};
+use super::knobs;
+use super::role::roles;
+use crate::engine::interpreter::interp::Py;
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
-use crate::engine::multiprocessing::process::Process;
-use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
-use crate::engine::running::worker::WorkerCtx;
+use crate::engine::running::program::Lesson;
 
 pub struct QueueProducerConsumer;
 
+#[derive(Deserialize)]
+pub struct Knobs {
+    producers: usize,
+    consumers: usize,
+    items: u64,
+    capacity: u64,
+    produce_work: u64,
+    consume_work: u64,
+}
+
+roles! {
+    pub enum Role {
+        /// Puts its `items` into the queue.
+        Producer = "producer",
+        /// Gets items until the sentinel.
+        Consumer = "consumer",
+    }
+}
+
 /// The value a consumer takes as "no more items" (`None` in the Python).
-pub const SENTINEL: i64 = -1;
+const SENTINEL: i64 = -1;
 
 const PYTHON: &str = r#"import multiprocessing as mp
 
@@ -62,21 +79,9 @@ if __name__ == "__main__":
     print(f"{PRODUCERS * ITEMS} items through a queue of {CAPACITY}")
 "#;
 
-pub fn work_knob(name: &str, description: &str, default: i64) -> KnobDef {
-    KnobDef {
-        name: name.into(),
-        description: description.into(),
-        kind: KnobKind::Int {
-            min: 0,
-            max: 100_000_000,
-            default,
-        },
-    }
-}
-
 /// A producer: `items` items numbered from `first`, each after `work` bytecodes; then the
 /// process's exit flushes its feeder.
-pub fn produce(py: &mut Py, q: &MpQueue, first: u64, items: u64, work: u64) -> Result<(), Stopped> {
+fn produce(py: &mut Py, q: &MpQueue, first: u64, items: u64, work: u64) -> Result<(), Stopped> {
     py.call(|py| {
         for i in 0..items {
             if work > 0 {
@@ -91,7 +96,7 @@ pub fn produce(py: &mut Py, q: &MpQueue, first: u64, items: u64, work: u64) -> R
 }
 
 /// A consumer: gets until the sentinel; returns how many items it got.
-pub fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
+fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
     py.call(|py| {
         let mut n = 0;
         loop {
@@ -108,70 +113,47 @@ pub fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "queue-producer-consumer",
-    group: Group::Processes,
-    claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.",
-    description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::producers(2),
-                knobs::consumers(1),
-                knobs::items("items each producer puts", 2_000),
-                knobs::capacity(10),
-                work_knob(
-                    "produce_work",
-                    "bytecodes a producer computes per item",
-                    20_000,
-                ),
-                work_knob(
-                    "consume_work",
-                    "bytecodes a consumer computes per item",
-                    60_000,
-                ),
-        ]
-    },
-    small: &[("items", "200"), ("produce_work", "2000"), ("consume_work", "6000")],
-};
+impl Program for QueueProducerConsumer {
+    type Knobs = Knobs;
+    type Role = Role;
 
-impl Preset for QueueProducerConsumer {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "queue-producer-consumer",
+        group: Group::Processes,
+        claim: "A Queue is lock-safe and FIFO; put blocks when it is full, get blocks when it is empty.",
+        description: "The queue's true depth against its capacity; producers blocked in put when the consumers are slower, consumers blocked in get when they are faster (swap produce_work and consume_work).",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::producers(2),
+                    knobs::consumers(1),
+                    knobs::items("items each producer puts", 2_000),
+                    knobs::capacity(10),
+                    knobs::per_item_work(
+                        "produce_work",
+                        "bytecodes a producer computes per item",
+                        20_000,
+                    ),
+                    knobs::per_item_work(
+                        "consume_work",
+                        "bytecodes a consumer computes per item",
+                        60_000,
+                    ),
+            ]
+        },
+        small: &[("items", "200"), ("produce_work", "2000"), ("consume_work", "6000")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let (np, nc) = (
-            knobs.int("producers") as usize,
-            knobs.int("consumers") as usize,
-        );
-        let items = knobs.int("items") as u64;
-        let arena = arena()?;
-        let q = MpQueue::create(&interp, &arena, "q", knobs.int("capacity") as u64)?;
-        let shared = SharedObjects {
-            arena: Some((arena.raw_fd(), arena.len())),
-            queues: vec![q.desc.clone()],
-            ..SharedObjects::default()
-        };
-        let mut procs = processes(&child_program(self.name(), knobs), "producer", np, &shared);
-        procs.extend((0..nc).map(|i| {
-            Process::new(
-                &format!("Process-{}", np + i + 1),
-                &child_program(self.name(), knobs),
-                "consumer",
-                i as u32,
-                shared.clone(),
-            )
-        }));
-        let measures = Arc::new(Mutex::new(Measures {
-            expected_count: Some((np as u64 * items) as i64),
-            ..Measures::default()
-        }));
-        let m = measures.clone();
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let (np, nc, items) = (knobs.producers, knobs.consumers, knobs.items);
+        let (arena, q, shared) = queue_in_arena(setup, knobs.capacity)?;
+        let mut procs = setup.processes(Role::Producer, 1, np, &shared);
+        procs.extend(setup.processes(Role::Consumer, np + 1, nc, &shared));
         let total = np as u64 * items;
-        let main = with_main(
-            &interp,
+        let m = setup.measures();
+        m.lock().unwrap_or_else(|e| e.into_inner()).expected_count = Some(total as i64);
+        with_main(
+            setup.interp(),
             move |_| Ok((procs, q, arena)),
             move |py, (procs, q, _arena)| {
                 let t0 = py.rec.now();
@@ -196,30 +178,23 @@ impl Preset for QueueProducerConsumer {
                 m.processes.messages_per_s = Some(total as f64 / s);
                 Ok(())
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
+        let (ctx, role) = (child.ctx, child.role);
         let q = attach_queue(ctx, "q")?;
-        let k = &ctx.knobs();
-        let items = k.int("items") as u64;
+        let items = knobs.items;
         let first = u64::from(ctx.job.index) * items;
-        let (pw, cw) = (k.int("produce_work") as u64, k.int("consume_work") as u64);
+        let (pw, cw) = (knobs.produce_work, knobs.consume_work);
         let results = ctx.results.clone();
-        let producer = ctx.job.role == "producer";
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| {
-                if producer {
-                    produce(py, &q, first, items, pw)
-                } else {
-                    let n = consume(py, &q, cw)?;
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push(n);
-                    Ok(())
-                }
-            },
-        )
+        child.main(move |py| match role {
+            Role::Producer => produce(py, &q, first, items, pw),
+            Role::Consumer => {
+                let n = consume(py, &q, cw)?;
+                results.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+                Ok(())
+            }
+        })
     }
 }

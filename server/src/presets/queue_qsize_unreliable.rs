@@ -3,21 +3,31 @@
 //! `put` returns); `empty()` looks at the pipe, where the item arrives only once the feeder
 //! thread has woken, taken the GIL, pickled it and written it.
 
-use std::sync::{Arc, Mutex};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use gilscope_shared::spec::{Group, Knobs};
+use super::common::{attach_queue, count, queue_in_arena, with_main};
+use super::harness::{Child, Program, Setup, Spawned};
+use super::knobs;
+use super::role::roles;
 
-use super::common::{arena, attach_queue, child_program, count, with_main};
-use super::knobs::{self, interp_config};
-use super::queue_producer_consumer::work_knob;
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
-use crate::engine::multiprocessing::mp_queue::MpQueue;
-use crate::engine::multiprocessing::process::Process;
-use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
-use crate::engine::running::worker::WorkerCtx;
+use crate::engine::running::program::Lesson;
 
 pub struct QueueQsizeUnreliable;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    items: u64,
+    capacity: u64,
+    produce_work: u64,
+}
+
+roles! {
+    pub enum Role {
+        /// Gets the main thread's items.
+        Consumer = "consumer",
+    }
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 
@@ -25,11 +35,9 @@ ITEMS = {{items}}  # tries
 CAPACITY = {{capacity}}
 PRODUCE_WORK = {{produce_work}}  # bytecodes between tries
 
-
 def consumer(q, n):
     for _ in range(n):
         q.get()
-
 
 if __name__ == "__main__":
     q = mp.Queue(CAPACITY)
@@ -48,53 +56,37 @@ if __name__ == "__main__":
     print(f"empty() was True while qsize() >= 1 in {wrong} of {ITEMS} tries")
 "#;
 
-static LESSON: Lesson = Lesson {
-    name: "queue-qsize-unreliable",
-    group: Group::Processes,
-    claim: "empty(), full() and qsize() are unreliable.",
-    description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.",
-    python: PYTHON,
-    knobs: || {
-        vec![
-                knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
-                knobs::capacity(1_000_000),
-                work_knob(
-                    "produce_work",
-                    "bytecodes the producer computes before each put",
-                    0,
-                ),
-        ]
-    },
-    small: &[("items", "300")],
-};
+impl Program for QueueQsizeUnreliable {
+    type Knobs = Knobs;
+    type Role = Role;
 
-impl Preset for QueueQsizeUnreliable {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "queue-qsize-unreliable",
+        group: Group::Processes,
+        claim: "empty(), full() and qsize() are unreliable.",
+        description: "The true number of items in flight against what qsize() and empty() report at the same instants; empty() answering True just after a put, while the feeder thread has not yet written the item to the pipe.",
+        python: PYTHON,
+        knobs: || {
+            vec![
+                    knobs::items("puts, each followed by q.empty() and q.qsize()", 1_000),
+                    knobs::capacity(1_000_000),
+                    knobs::per_item_work(
+                        "produce_work",
+                        "bytecodes the producer computes before each put",
+                        0,
+                    ),
+            ]
+        },
+        small: &[("items", "300")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let items = knobs.int("items") as u64;
-        let work = knobs.int("produce_work") as u64;
-        let arena = arena()?;
-        let q = MpQueue::create(&interp, &arena, "q", knobs.int("capacity") as u64)?;
-        let shared = SharedObjects {
-            arena: Some((arena.raw_fd(), arena.len())),
-            queues: vec![q.desc.clone()],
-            ..SharedObjects::default()
-        };
-        let consumer = Process::new(
-            "Process-1",
-            &child_program(self.name(), knobs),
-            "consumer",
-            0,
-            shared,
-        );
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let m = measures.clone();
-        let main = with_main(
-            &interp,
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let (items, work) = (knobs.items, knobs.produce_work);
+        let (arena, q, shared) = queue_in_arena(setup, knobs.capacity)?;
+        let consumer = setup.process("Process-1", Role::Consumer, 0, shared);
+        let m = setup.measures();
+        with_main(
+            setup.interp(),
             move |_| Ok((consumer, q, arena)),
             move |py, (consumer, q, _arena)| {
                 consumer.start(py)?;
@@ -118,25 +110,20 @@ impl Preset for QueueQsizeUnreliable {
                     Some(items as f64 / ((py.rec.now() - t0) as f64 / 1e9));
                 Ok(())
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let q = attach_queue(ctx, "q")?;
-        let items = ctx.knobs().int("items");
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| {
-                py.call(|py| {
-                    for _ in 0..items {
-                        q.get(py)?;
-                        py.check()?;
-                    }
-                    Ok(())
-                })
-            },
-        )
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
+        let q = attach_queue(child.ctx, "q")?;
+        let items = knobs.items;
+        child.main(move |py| {
+            py.call(|py| {
+                for _ in 0..items {
+                    q.get(py)?;
+                    py.check()?;
+                }
+                Ok(())
+            })
+        })
     }
 }

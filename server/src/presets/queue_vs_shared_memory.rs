@@ -4,39 +4,54 @@
 //! `Value` polled under its lock. The summary gives messages per second for each.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-use gilscope_shared::spec::{Group, Knobs};
+use gilscope_shared::spec::Group;
+use serde::Deserialize;
 
-use super::common::{arena, attach_queue, child_program, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, Py, RunEnv, ThreadHandle};
+use super::common::{attach_queue, queue_in_arena, with_main};
+use super::harness::{Child, Program, Setup, Spawned};
+use super::knobs;
+use super::role::roles;
+use crate::engine::interpreter::interp::{EngineError, Py};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::mp_semaphore::Semaphore;
 use crate::engine::multiprocessing::process::Process;
-use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct QueueVsSharedMemory;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    items: i64,
+}
+
+roles! {
+    /// Each way's two processes.
+    pub enum Role {
+        QueueProducer = "q_producer",
+        QueueConsumer = "q_consumer",
+        SemaphoreProducer = "sem_producer",
+        SemaphoreConsumer = "sem_consumer",
+        PollProducer = "poll_producer",
+        PollConsumer = "poll_consumer",
+    }
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 import time
 
 ITEMS = {{items}}  # messages, one producer process -> one consumer process
 
-
 def q_producer(q, *_):
     for i in range(ITEMS):
         q.put(i)
 
-
 def q_consumer(q, *_):
     for _ in range(ITEMS):
         q.get()
-
 
 def sem_producer(v, full, empty):
     for i in range(ITEMS):
@@ -44,13 +59,11 @@ def sem_producer(v, full, empty):
         v.value = i
         full.release()
 
-
 def sem_consumer(v, full, empty):
     for _ in range(ITEMS):
         full.acquire()
         x = v.value
         empty.release()
-
 
 def poll_producer(v, flag):
     sent = 0
@@ -61,7 +74,6 @@ def poll_producer(v, flag):
                 flag.value = 1
                 sent += 1
 
-
 def poll_consumer(v, flag):
     got = 0
     while got < ITEMS:
@@ -70,7 +82,6 @@ def poll_consumer(v, flag):
                 x = v.value
                 flag.value = 0
                 got += 1
-
 
 def timed(producer, consumer, args):
     p = mp.Process(target=producer, args=args)
@@ -81,7 +92,6 @@ def timed(producer, consumer, args):
     p.join()
     c.join()
     return ITEMS / (time.perf_counter() - start)
-
 
 if __name__ == "__main__":
     v = mp.Value("q", 0, lock=False)  # the message slot, in shared memory
@@ -95,10 +105,14 @@ if __name__ == "__main__":
 "#;
 
 /// The three ways, in the order they run: name, producer role, consumer role.
-const WAYS: [(&str, &str, &str); 3] = [
-    ("queue", "q_producer", "q_consumer"),
-    ("value_semaphores", "sem_producer", "sem_consumer"),
-    ("value_polled", "poll_producer", "poll_consumer"),
+const WAYS: [(&str, Role, Role); 3] = [
+    ("queue", Role::QueueProducer, Role::QueueConsumer),
+    (
+        "value_semaphores",
+        Role::SemaphoreProducer,
+        Role::SemaphoreConsumer,
+    ),
+    ("value_polled", Role::PollProducer, Role::PollConsumer),
 ];
 
 /// What the children share: the queue, the message slot, the flag, the two semaphores.
@@ -131,10 +145,10 @@ fn attach(ctx: &WorkerCtx) -> Result<Objects, EngineError> {
 }
 
 /// One process's side of one way: `items` messages sent or received.
-fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stopped> {
+fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stopped> {
     py.call(|py| {
         match role {
-            "q_producer" => {
+            Role::QueueProducer => {
                 for i in 0..items {
                     py.straight(2)?;
                     o.q.put(py, i as u64, i)?;
@@ -142,14 +156,14 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                 }
                 o.q.join_thread(py)?;
             }
-            "q_consumer" => {
+            Role::QueueConsumer => {
                 for _ in 0..items {
                     py.straight(2)?;
                     o.q.get(py)?;
                     py.check()?;
                 }
             }
-            "sem_producer" => {
+            Role::SemaphoreProducer => {
                 for i in 0..items {
                     py.straight(2)?;
                     o.empty.acquire(py)?;
@@ -158,7 +172,7 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                     py.check()?;
                 }
             }
-            "sem_consumer" => {
+            Role::SemaphoreConsumer => {
                 for _ in 0..items {
                     py.straight(2)?;
                     o.full.acquire(py)?;
@@ -167,8 +181,8 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                     py.check()?;
                 }
             }
-            "poll_producer" | "poll_consumer" => {
-                let producer = role == "poll_producer";
+            Role::PollProducer | Role::PollConsumer => {
+                let producer = role == Role::PollProducer;
                 let (want, set) = if producer { (0, 1) } else { (1, 0) };
                 let mut done = 0;
                 while done < items {
@@ -190,77 +204,60 @@ fn run_role(py: &mut Py, role: &str, o: &Objects, items: i64) -> Result<(), Stop
                     py.check()?;
                 }
             }
-            _ => {}
         }
         Ok(())
     })
 }
 
-static LESSON: Lesson = Lesson {
-    name: "queue-vs-shared-memory",
-    group: Group::Caveats,
-    claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
-    description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.",
-    python: PYTHON,
-    knobs: || vec![knobs::items(
-            "messages sent from one process to another, each way",
-            20_000,
-        )],
-    small: &[("items", "2000")],
-};
+impl Program for QueueVsSharedMemory {
+    type Knobs = Knobs;
+    type Role = Role;
 
-impl Preset for QueueVsSharedMemory {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "queue-vs-shared-memory",
+        group: Group::Caveats,
+        claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
+        description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.",
+        python: PYTHON,
+        knobs: || vec![knobs::items(
+                "messages sent from one process to another, each way",
+                20_000,
+            )],
+        small: &[("items", "2000")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let items = knobs.int("items");
-        let arena = arena()?;
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let items = knobs.items;
+        let (arena, q, mut shared) = queue_in_arena(setup, 1_000_000)?;
         let shm = |e: std::io::Error| EngineError::Shm(e.to_string());
-        let q = MpQueue::create(&interp, &arena, "q", 1_000_000)?;
         let v = SharedValue::create(&arena).map_err(shm)?;
         let flag = SharedValue::create(&arena).map_err(shm)?;
         let full = Semaphore::create(&arena, 0).map_err(shm)?;
         let empty = Semaphore::create(&arena, 1).map_err(shm)?;
         let (vo, vl) = v.offsets();
         let (fo, fl) = flag.offsets();
-        let shared = SharedObjects {
-            arena: Some((arena.raw_fd(), arena.len())),
-            values: vec![
-                ("v".into(), vo),
-                ("v_lock".into(), vl),
-                ("flag".into(), fo),
-                ("flag_lock".into(), fl),
-                ("full".into(), full.offset()),
-                ("empty".into(), empty.offset()),
-            ],
-            queues: vec![q.desc.clone()],
-            ..SharedObjects::default()
-        };
-        let program = child_program(self.name(), knobs);
+        shared.values = vec![
+            ("v".into(), vo),
+            ("v_lock".into(), vl),
+            ("flag".into(), fo),
+            ("flag_lock".into(), fl),
+            ("full".into(), full.offset()),
+            ("empty".into(), empty.offset()),
+        ];
         let mut n = 0;
         let ways: Vec<(&'static str, Process, Process)> = WAYS
             .iter()
-            .map(|(way, prod, cons)| {
+            .map(|&(way, prod, cons)| {
                 n += 2;
-                let p = Process::new(
-                    &format!("Process-{}", n - 1),
-                    &program,
-                    prod,
-                    0,
-                    shared.clone(),
-                );
-                let c = Process::new(&format!("Process-{n}"), &program, cons, 0, shared.clone());
-                (*way, p, c)
+                let p = setup.process(&format!("Process-{}", n - 1), prod, 0, shared.clone());
+                let c = setup.process(&format!("Process-{n}"), cons, 0, shared.clone());
+                (way, p, c)
             })
             .collect();
-        let measures = Arc::new(Mutex::new(Measures::default()));
-        let m = measures.clone();
+        let m = setup.measures();
         let keep = (q, v, flag, full, empty, arena);
-        let main = with_main(
-            &interp,
+        with_main(
+            setup.interp(),
             move |_| Ok((ways, keep)),
             move |py, (ways, _keep)| {
                 let mut rates = BTreeMap::new();
@@ -278,18 +275,12 @@ impl Preset for QueueVsSharedMemory {
                 m.processes.messages_per_s_by_way = Some(rates);
                 Ok(())
             },
-        )?;
-        Ok(Experiment::single(interp, main, measures))
+        )
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let objects = attach(ctx)?;
-        let role = ctx.job.role.clone();
-        let items = ctx.knobs().int("items");
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| run_role(py, &role, &objects, items),
-        )
+    fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
+        let (role, objects) = (child.role, attach(child.ctx)?);
+        let items = knobs.items;
+        child.main(move |py| run_role(py, role, &objects, items))
     }
 }

@@ -2,20 +2,29 @@
 //! `get_lock()` the processes lose updates — a real race between cores, in real shared
 //! memory; with it the count is exact and the lock's cost shows as waiting.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use gilscope_shared::spec::{Group, KnobDef, KnobKind, Knobs};
+use gilscope_shared::spec::{Group, KnobDef, KnobKind};
 use gilscope_shared::trace::CounterKind;
+use serde::Deserialize;
 
-use super::common::{arena, child_program, processes, with_main};
-use super::knobs::{self, interp_config};
-use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
+use super::common::{arena, with_main, WorkerRole};
+use super::harness::{Child, Program, Setup, Spawned};
+use super::knobs;
+use crate::engine::interpreter::interp::EngineError;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset};
+use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
 
 pub struct SharedValuePreset;
+
+#[derive(Deserialize)]
+pub struct Knobs {
+    processes: usize,
+    increments: i64,
+    lock: bool,
+}
 
 const PYTHON: &str = r#"import multiprocessing as mp
 
@@ -66,29 +75,26 @@ fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
     }
 }
 
-static LESSON: Lesson = Lesson {
-    name: "shared-value",
-    group: Group::Processes,
-    claim: "Shared memory via Value(type, init); modifying it needs a lock.",
-    description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.",
-    python: PYTHON,
-    knobs: || vec![
-            knobs::processes(4),
-            increments(),
-            knobs::process_lock("hold v.get_lock() around v.value += 1"),
-        ],
-    small: &[("processes", "2"), ("increments", "20000")],
-};
+impl Program for SharedValuePreset {
+    type Knobs = Knobs;
+    type Role = WorkerRole;
 
-impl Preset for SharedValuePreset {
-    fn lesson(&self) -> &'static Lesson {
-        &LESSON
-    }
+    const LESSON: &'static Lesson = &Lesson {
+        name: "shared-value",
+        group: Group::Processes,
+        claim: "Shared memory via Value(type, init); modifying it needs a lock.",
+        description: "Without the lock the processes lose updates (a real race between cores); with it the total is exact and the processes wait for the lock.",
+        python: PYTHON,
+        knobs: || vec![
+                knobs::processes(4),
+                increments(),
+                knobs::process_lock("hold v.get_lock() around v.value += 1"),
+            ],
+        small: &[("processes", "2"), ("increments", "20000")],
+    };
 
-    fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let interp = Interp::new(interp_config(knobs), env.clone());
-        let n = knobs.int("processes") as usize;
-        let expected = n as i64 * knobs.int("increments");
+    fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
+        let n = knobs.processes;
         let arena = arena()?;
         let value =
             Arc::new(SharedValue::create(&arena).map_err(|e| EngineError::Shm(e.to_string()))?);
@@ -98,15 +104,16 @@ impl Preset for SharedValuePreset {
             values: vec![("value".into(), v), ("value_lock".into(), l)],
             ..SharedObjects::default()
         };
-        let track = interp.new_counter("v.value", CounterKind::SharedValue);
-        let procs = processes(&child_program(self.name(), knobs), "worker", n, &shared);
-        let measures = Arc::new(Mutex::new(Measures {
-            expected_count: Some(expected),
-            ..Measures::default()
-        }));
-        let (m, final_value) = (measures.clone(), value.clone());
+        let track = setup
+            .interp()
+            .new_counter("v.value", CounterKind::SharedValue);
+        let procs = setup.processes(WorkerRole::Worker, 1, n, &shared);
+        let m = setup.measures();
+        m.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
+            Some(n as i64 * knobs.increments);
+        let final_value = value.clone();
         let main = with_main(
-            &interp,
+            setup.interp(),
             move |_| Ok(procs),
             move |py, procs| {
                 for p in procs {
@@ -119,30 +126,22 @@ impl Preset for SharedValuePreset {
                 Ok(())
             },
         )?;
-        let probe = value.clone();
-        Ok(Experiment {
-            interps: vec![interp],
-            main,
-            measures,
-            probes: vec![(track, Box::new(move || probe.peek() as f64))],
-        })
+        setup.probe(track, move || value.peek() as f64);
+        Ok(main)
     }
 
-    fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let value = attach_value(ctx)?;
-        let (n, lock) = (ctx.knobs().int("increments"), ctx.knobs().bool("lock"));
-        with_main(
-            interp,
-            |_| Ok(()),
-            move |py, _| {
-                py.call(|py| {
-                    py.straight(6)?; // range(n), GET_ITER
-                    for _ in 0..n {
-                        value.increment(py, lock)?;
-                    }
-                    Ok(())
-                })
-            },
-        )
+    fn process(&self, knobs: &Knobs, child: Child<WorkerRole>) -> Spawned {
+        let WorkerRole::Worker = child.role;
+        let value = attach_value(child.ctx)?;
+        let (n, lock) = (knobs.increments, knobs.lock);
+        child.main(move |py| {
+            py.call(|py| {
+                py.straight(6)?; // range(n), GET_ITER
+                for _ in 0..n {
+                    value.increment(py, lock)?;
+                }
+                Ok(())
+            })
+        })
     }
 }

@@ -124,6 +124,9 @@ pub struct Pool {
     _pipes: (Arc<SimpleQueue>, Arc<SimpleQueue>),
 }
 
+/// The role of a pool's worker processes in their jobs.
+pub const POOL_WORKER: &str = "pool_worker";
+
 impl Pool {
     /// `Pool(n)` as built before the run starts: the pipes, the `n` worker processes (not
     /// started) running `program`'s `pool_worker` role, and the two handler threads. The
@@ -145,7 +148,7 @@ impl Pool {
                 Process::new(
                     &format!("ForkPoolWorker-{}", i + 1),
                     program,
-                    "pool_worker",
+                    POOL_WORKER,
                     i as u32,
                     shared.clone(),
                 )

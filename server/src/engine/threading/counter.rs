@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use gilscope_shared::trace::MarkKind;
+use serde::Deserialize;
 
 use crate::engine::interpreter::interp::Py;
 use crate::engine::interpreter::stop::Stopped;
@@ -16,23 +17,14 @@ use crate::engine::threading::lock::Lock;
 /// At most this many lost-update marks per run (the count itself is exact regardless).
 const MAX_LOST_MARKS: u32 = 20_000;
 
-/// Which line of Python increments the counter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which line of Python increments the counter (named as the `form` knob names it).
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
 pub enum Form {
     /// `counter += 1`: no check point between the read and the write (3.10+).
     Augmented,
     /// `counter = counter + one()`: the call's `RESUME` is a check point between them.
     Call,
-}
-
-impl Form {
-    pub fn parse(text: &str) -> Option<Form> {
-        match text {
-            "augmented" => Some(Form::Augmented),
-            "call" => Some(Form::Call),
-            _ => None,
-        }
-    }
 }
 
 /// A global `int` shared by the threads.

@@ -1,0 +1,60 @@
+//! The first way: a file per worker, which the parent reads back.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use gilscope_shared::trace::State;
+
+use crate::engine::interpreter::interp::Py;
+use crate::engine::interpreter::stop::Stopped;
+
+/// `f.write(f"{x}\n")` in a worker: the f-string and the buffered write call.
+const FILE_WRITE_BYTECODES: u64 = 40;
+/// `int(line)` for each line read back, and the list append.
+const FILE_READ_BYTECODES: u64 = 25;
+
+pub fn file_of(dir: &str, i: u32) -> PathBuf {
+    PathBuf::from(dir).join(format!("{i}.txt"))
+}
+
+/// A file writer (`to_file`): formats and writes each result, then closes the file (the one
+/// real write of the buffered file, with the GIL released).
+pub fn to_file(py: &mut Py, path: PathBuf, xs: impl Iterator<Item = i64>) -> Result<(), Stopped> {
+    py.call(|py| {
+        let mut buf = Vec::new();
+        for x in xs {
+            py.call(|py| py.straight(4))?; // square(x)
+            py.straight(FILE_WRITE_BYTECODES)?;
+            writeln!(buf, "{}", x * x).expect("writing to memory");
+            py.check()?;
+        }
+        let written = py.blocking(State::Io, |_, _| Ok(std::fs::write(&path, &buf)))?;
+        if let Err(e) = written {
+            py.interp.fail(format!("writing {}: {e}", path.display()));
+            return Err(Stopped);
+        }
+        Ok(())
+    })
+}
+
+/// The parent reads the workers' files back.
+pub fn read_files(py: &mut Py, dir: &str, n: u32) -> Result<Vec<i64>, Stopped> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let path = file_of(dir, i);
+        let read = py.blocking(State::Io, |_, _| Ok(std::fs::read(&path)))?;
+        let bytes = match read {
+            Ok(b) => b,
+            Err(e) => {
+                py.interp.fail(format!("reading {}: {e}", path.display()));
+                return Err(Stopped);
+            }
+        };
+        for line in bytes.lines() {
+            py.straight(FILE_READ_BYTECODES)?;
+            out.push(line.ok().and_then(|l| l.parse().ok()).unwrap_or(-1));
+        }
+        py.check()?;
+    }
+    Ok(out)
+}
