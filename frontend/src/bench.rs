@@ -1,5 +1,5 @@
 //! The drawing benchmark, compiled in always and exposed to the page as
-//! `window.__gilscope_bench(lanes, spans, frames)` (see index.html): draws a synthetic trace
+//! `window.__gilscope_bench(lanes, spans, frames, css_width, dpr)` (see index.html): draws a synthetic trace
 //! onto an off-screen canvas while panning, timing each full redraw with `performance.now()`.
 
 use gilscope_shared::protocol::FrameMsg;
@@ -70,7 +70,8 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
 }
 
 /// Draws the synthetic trace `frames` times, panning a little each time; answers JSON with
-/// the median, p95 and max milliseconds per full redraw, and what was drawn.
+/// the median, p95 and max milliseconds per full redraw, what was drawn, and the
+/// bytes of the lanes' summaries against the spans' own.
 #[wasm_bindgen]
 pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: f64) -> String {
     let store = synthetic(lanes, spans);
@@ -123,8 +124,11 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
             .copied()
             .unwrap_or(0.0)
     };
+    // The summary's memory against the spans' own.
+    let summary: usize = store.lanes.iter().map(|l| l.summary.bytes()).sum();
+    let own = store.span_count() * size_of::<Span>();
     format!(
-        "{{\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3}}}",
+        "{{\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3}}}",
         store.span_count(),
         canvas.width(),
         canvas.height(),

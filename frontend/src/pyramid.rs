@@ -6,8 +6,8 @@
 //! [`crate::render::merge_subpixel`] (time per state kept, a 50/50 pixel shows both), on a
 //! fixed grid instead of windows that start at a span. Level 0 is summed from the spans,
 //! each level above from two buckets of the one below. The view picks the level whose
-//! buckets are 1 to 2 device pixels wide; zoomed in past level 0 it draws the spans
-//! themselves, which are then about one per pixel.
+//! buckets are 1 to 2 device pixels wide (level 0's up to 4); zoomed in further it draws the
+//! spans themselves, which are then about one per pixel.
 //!
 //! Built as frames arrive: spans appended in order only touch the last buckets. Level 0 has
 //! a bucket per 3 to 6 spans' average length, so all levels together take about a fifth of
@@ -201,10 +201,11 @@ impl Pyramid {
         self.dirty = self.levels[0].len();
     }
 
-    /// The level whose buckets are 1 to 2 pixels of `res` ns wide; `None` when zoomed in
-    /// past level 0 (or the lane is small): draw the spans.
+    /// The level whose buckets are 1 to 2 pixels of `res` ns wide (level 0's up to 4);
+    /// `None` when zoomed in further (or the lane is small): draw the spans, then at most
+    /// about one and a half per pixel.
     pub fn level_for(&self, res: f64) -> Option<usize> {
-        if self.levels.is_empty() || res < self.bucket() as f64 / 2.0 {
+        if self.levels.is_empty() || res < self.bucket() as f64 / 4.0 {
             return None;
         }
         let k = (res.log2().ceil() as i64 - self.shift as i64).max(0) as usize;

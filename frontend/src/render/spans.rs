@@ -201,14 +201,7 @@ fn rows_from(
     if line.has(State::WaitGil) {
         let (colour, stripe) = (colours[State::WaitGil as usize], pixel(HATCH));
         let period = ((9.0 * dpr) as usize).max(2);
-        let on = period / 3;
-        patch(raster, line, clip(y0, y1), colour, |x, y| {
-            if (x + y) % period < on {
-                stripe
-            } else {
-                colour
-            }
-        });
+        hatch(raster, line, clip(y0, y1), colour, stripe, period);
     }
     if line.has(State::BlockedGet) {
         let b = dpr.round().max(1.0) as i64;
@@ -243,10 +236,45 @@ fn patch(
     for y in ys {
         let row = &mut raster.px[y * width..(y + 1) * width];
         for &(a, b) in &line.runs {
-            for x in a..b {
-                if line.colour[x] == of {
-                    row[x] = with(x, y);
+            for (x, (px, &c)) in row[a..b].iter_mut().zip(&line.colour[a..b]).enumerate() {
+                if c == of {
+                    *px = with(a + x, y);
                 }
+            }
+        }
+    }
+}
+
+/// Diagonal stripes over the scanline's pixels of colour `of` in rows `ys`: pixel `(x, y)`
+/// takes `stripe` when `(x + y) % period` is in the first third, so the state reads without
+/// colour. Only the stripes' pixels are visited.
+fn hatch(
+    raster: &mut Raster,
+    line: &Scanline,
+    ys: std::ops::Range<usize>,
+    of: u32,
+    stripe: u32,
+    period: usize,
+) {
+    let (width, on) = (raster.width, period / 3);
+    for y in ys {
+        let row = &mut raster.px[y * width..(y + 1) * width];
+        for &(a, b) in &line.runs {
+            // The stripe that starts at or before `a`, then every `period` pixels.
+            let mut x = a as isize - ((a + y) % period) as isize;
+            while x < b as isize {
+                let (s0, s1) = (
+                    (x.max(a as isize)) as usize,
+                    ((x + on as isize) as usize).min(b),
+                );
+                if s0 < s1 {
+                    for (px, &c) in row[s0..s1].iter_mut().zip(&line.colour[s0..s1]) {
+                        if c == of {
+                            *px = stripe;
+                        }
+                    }
+                }
+                x += period as isize;
             }
         }
     }

@@ -169,6 +169,11 @@ fn spans_land_in_their_rows_in_their_colours() {
     // Thread-1 (row y 30..40): running for 25 px, then waiting (hatched).
     assert_eq!(r.get(30, 35), green);
     assert!([vermillion, hatch].contains(&r.get(60, 35)));
+    // Hatched in diagonal stripes: a third of every 9 pixels along x + y.
+    for (x, y) in (50..70).flat_map(|x| (31..39).map(move |y| (x, y))) {
+        let want = if (x + y) % 9 < 3 { hatch } else { vermillion };
+        assert_eq!(r.get(x, y), want, "pixel ({x}, {y})");
+    }
     // Nothing in the label column, nothing after the data.
     assert_eq!(r.get(10, 35), white);
     // The GIL track (row y 20..30) shows Thread-1 in its top half, Thread-2 in the bottom.
@@ -326,6 +331,7 @@ fn the_summary_paints_what_coalesce_paints_at_every_zoom() {
         store.lanes[0].summary.bytes()
     );
     let width = 1000;
+    let mut drawn_from = [0, 0];
     for (k, zoom) in [1.0, 0.55, 0.31, 0.17, 0.1, 0.013, 0.002, 0.0003, 0.00002]
         .into_iter()
         .enumerate()
@@ -334,6 +340,7 @@ fn the_summary_paints_what_coalesce_paints_at_every_zoom() {
         let win = Window::new(t0, t0 + end * zoom);
         let res = win.len() / width as f64;
         let (mine, want) = (painted(&store, win, width), reference(&spans, win, width));
+        drawn_from[store.lanes[0].summary.level_for(res).is_some() as usize] += 1;
         if store.lanes[0].summary.level_for(res).is_none() {
             // Zoomed in past the summary: the spans themselves, exactly as before.
             assert_eq!(mine, want, "zoom {zoom}: pixel for pixel");
@@ -381,6 +388,10 @@ fn the_summary_paints_what_coalesce_paints_at_every_zoom() {
             store = live;
         }
     }
+    assert!(
+        drawn_from[0] >= 2 && drawn_from[1] >= 2,
+        "zooms from spans and summary: {drawn_from:?}"
+    );
 }
 
 fn apply(store: &mut Store, spans: &[Span]) {
