@@ -95,6 +95,10 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
         times.push(now() - t0);
         win = win.pan(0.005);
     }
+    // The last frame stays reachable, for a test to put on the page and look at.
+    if let Some(window) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&window, &"__gilscope_bench_canvas".into(), &canvas);
+    }
     // The raster part alone (layout, level of detail, filling), for the docs' breakdown.
     let metrics = theme.metrics(store.lanes.len());
     let rows = crate::render::layout(&store, &metrics);

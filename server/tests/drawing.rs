@@ -58,6 +58,19 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
                 return Err(format!("{spans} spans at DPR {dpr}: p95 {p95} ms").into());
             }
             figures.push(result);
+            if dpr == 2 {
+                // The benchmark's last frame, on the page at CSS size, to look at.
+                let _: Value = eval(
+                    &page,
+                    "(() => { const c = window.__gilscope_bench_canvas; c.style.width = '1280px'; \
+                     c.style.position = 'fixed'; c.style.top = '0'; c.style.left = '0'; \
+                     c.style.zIndex = '9'; c.style.background = 'white'; document.body.append(c); \
+                     return new Promise(r => requestAnimationFrame(() => r(1))); })()",
+                )
+                .await?;
+                screenshot(&page, &format!("drawing-bench-{spans}.png")).await?;
+                let _: Value = eval(&page, "(window.__gilscope_bench_canvas.remove(), 1)").await?;
+            }
         }
     }
     let fps = live_fps(&page).await?;

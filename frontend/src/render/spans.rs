@@ -77,9 +77,11 @@ pub fn paint_spans(
     let x_max = ((plot.x0 + plot.width) as i64).clamp(x_min, raster.width as i64);
     // Edges round half to even: a window that is half one state, half another then shows
     // each in every other pixel, not always the first.
+    // Device pixels per ns: an edge costs a multiplication, not a division.
+    let scale = plot.width / win.len();
+    let x_of = |t: f64| (plot.x0 + (t - win.t0) * scale).round_ties_even() as i64;
     let to_px = |t0: f64, t1: f64| {
-        let x0 = (plot.x0 + win.x(t0, plot.width)).round_ties_even() as i64;
-        let x1 = (plot.x0 + win.x(t1, plot.width)).round_ties_even() as i64;
+        let (x0, x1) = (x_of(t0), x_of(t1));
         let (x0, x1) = (x0.max(x_min), x1.min(x_max));
         (x1 > x0).then_some((x0, x1))
     };
