@@ -194,16 +194,23 @@ fn rows_from(
     let h = raster.height as i64;
     let clip = |a: i64, b: i64| (a.clamp(0, h) as usize)..(b.clamp(0, h) as usize);
     let width = raster.width;
+    let hatch = line.has(State::WaitGil).then(|| Hatch {
+        of: colours[State::WaitGil as usize],
+        stripe: pixel(HATCH),
+        period: ((9.0 * dpr) as usize).max(3),
+    });
     for y in clip(y0, y1) {
-        let row = &mut raster.px[y * width..(y + 1) * width];
-        for &(a, b) in &line.runs {
-            row[a..b].copy_from_slice(&line.colour[a..b]);
+        let (above, rest) = raster.px.split_at_mut(y * width);
+        let row = &mut rest[..width];
+        match &hatch {
+            None => {
+                for &(a, b) in &line.runs {
+                    row[a..b].copy_from_slice(&line.colour[a..b]);
+                }
+            }
+            Some(h) if y as i64 > y0.max(0) => h.next_row(row, &above[(y - 1) * width..], line, y),
+            Some(h) => h.row(row, line, y),
         }
-    }
-    if line.has(State::WaitGil) {
-        let (colour, stripe) = (colours[State::WaitGil as usize], pixel(HATCH));
-        let period = ((9.0 * dpr) as usize).max(2);
-        hatch(raster, line, clip(y0, y1), colour, stripe, period);
     }
     if line.has(State::BlockedGet) {
         let b = dpr.round().max(1.0) as i64;
@@ -247,37 +254,62 @@ fn patch(
     }
 }
 
-/// Diagonal stripes over the scanline's pixels of colour `of` in rows `ys`: pixel `(x, y)`
-/// takes `stripe` when `(x + y) % period` is in the first third, so the state reads without
-/// colour. Only the stripes' pixels are visited.
-fn hatch(
-    raster: &mut Raster,
-    line: &Scanline,
-    ys: std::ops::Range<usize>,
+/// The hatching of "waiting for the GIL": pixel `(x, y)` of colour `of` takes `stripe` when
+/// `(x + y) % period` is in the first third, so the state reads without colour.
+struct Hatch {
     of: u32,
     stripe: u32,
     period: usize,
-) {
-    let (width, on) = (raster.width, period / 3);
-    for y in ys {
-        let row = &mut raster.px[y * width..(y + 1) * width];
+}
+
+impl Hatch {
+    /// Row `y` from the scanline: its runs, then the stripes' pixels.
+    fn row(&self, row: &mut [u32], line: &Scanline, y: usize) {
+        let on = self.period / 3;
         for &(a, b) in &line.runs {
-            // The stripe that starts at or before `a`, then every `period` pixels.
-            let mut x = a as isize - ((a + y) % period) as isize;
-            while x < b as isize {
+            row[a..b].copy_from_slice(&line.colour[a..b]);
+            let mut s = self.first(a, y);
+            while s < b as isize {
                 let (s0, s1) = (
-                    (x.max(a as isize)) as usize,
-                    ((x + on as isize) as usize).min(b),
+                    s.max(a as isize) as usize,
+                    ((s + on as isize) as usize).min(b),
                 );
                 if s0 < s1 {
                     for (px, &c) in row[s0..s1].iter_mut().zip(&line.colour[s0..s1]) {
-                        if c == of {
-                            *px = stripe;
+                        if c == self.of {
+                            *px = self.stripe;
                         }
                     }
                 }
-                x += period as isize;
+                s += self.period as isize;
             }
         }
+    }
+
+    /// Row `y` from row `y - 1` (`above`), whose stripes all move one pixel left: per stripe,
+    /// one pixel enters it and one leaves, instead of a third of the row to test.
+    fn next_row(&self, row: &mut [u32], above: &[u32], line: &Scanline, y: usize) {
+        let on = self.period as isize / 3;
+        for &(a, b) in &line.runs {
+            row[a..b].copy_from_slice(&above[a..b]);
+            let (a, b) = (a as isize, b as isize);
+            // Stripes of row y - 1 start at `s`; in row y they span `s - 1 .. s - 1 + on`.
+            let mut s = self.first(a as usize, y - 1);
+            while s <= b {
+                let (enter, leave) = (s - 1, s + on - 1);
+                if (a..b).contains(&enter) && line.colour[enter as usize] == self.of {
+                    row[enter as usize] = self.stripe;
+                }
+                if (a..b).contains(&leave) {
+                    row[leave as usize] = line.colour[leave as usize];
+                }
+                s += self.period as isize;
+            }
+        }
+    }
+
+    /// The start of the stripe of row `y` at or before `x`.
+    fn first(&self, x: usize, y: usize) -> isize {
+        x as isize - ((x + y) % self.period) as isize
     }
 }
