@@ -90,8 +90,11 @@ fn build() -> Result<(), String> {
 /// Runs wasm-opt on the bindgen'd module in place, if there is one to run.
 fn optimise(root: &Path, wasm: &Path) -> Result<(), String> {
     println!("cargo::rerun-if-env-changed=GILSCOPE_WASM_OPT");
-    let npm = root.join("xtask/wasm-opt/node_modules/.bin/wasm-opt");
-    println!("cargo::rerun-if-changed={}", npm.display());
+    // The folder, which exists before the install too (a missing path would rerun this
+    // script on every build).
+    let dir = root.join("xtask/wasm-opt");
+    println!("cargo::rerun-if-changed={}", dir.display());
+    let npm = dir.join("node_modules/.bin/wasm-opt");
     let tool = env::var_os("GILSCOPE_WASM_OPT")
         .map(PathBuf::from)
         .unwrap_or(npm);
