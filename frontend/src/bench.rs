@@ -1,5 +1,6 @@
 //! The drawing benchmark, compiled in always and exposed to the page as
-//! `window.__gilscope_bench(lanes, spans, frames, css_width, dpr)` (see index.html): draws a synthetic trace
+//! `window.__gilscope_bench(lanes, spans, frames, css_width, dpr, zoom)` (see index.html;
+//! `zoom`, optional, is the fraction of the run in view): draws a synthetic trace
 //! onto an off-screen canvas while panning, timing each full redraw with `performance.now()`
 //! (after one untimed frame that sizes the canvas and the raster).
 
@@ -74,7 +75,14 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
 /// the median, p95 and max milliseconds per full redraw, what was drawn, and the
 /// bytes of the lanes' summaries against the spans' own.
 #[wasm_bindgen]
-pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: f64) -> String {
+pub fn gilscope_bench(
+    lanes: u32,
+    spans: u32,
+    frames: u32,
+    css_width: f64,
+    dpr: f64,
+    zoom: Option<f64>,
+) -> String {
     let store = synthetic(lanes, spans);
     let Some(canvas) = web_sys::window()
         .and_then(|w| w.document())
@@ -87,8 +95,10 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
     let now = || perf.as_ref().map_or(0.0, |p| p.now());
     let theme = Theme::new(false);
     let mut raster = Raster::default();
-    // The whole run in view, then panned by 0.5 % a frame: every frame redraws everything.
-    let mut win = Window::fit(store.now);
+    // The whole run in view (or the `zoom` fraction of it around its middle), then panned by
+    // 0.5 % a frame: every frame redraws everything.
+    let start = Window::fit(store.now).zoom_at(0.5, zoom.unwrap_or(1.0));
+    let mut win = start;
     // One frame untimed first: it sizes the canvas and the raster, once per page, not per
     // redraw.
     paint::timeline(&canvas, css_width, dpr, &store, win, &theme, &mut raster);
@@ -113,7 +123,7 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
     };
     let mut spans_only = Vec::with_capacity(frames as usize);
     let mut clears = Vec::with_capacity(frames as usize);
-    let mut win = Window::fit(store.now);
+    let mut win = start;
     for _ in 0..frames {
         let t0 = now();
         raster.reset(
@@ -139,8 +149,9 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
     let summary: usize = store.lanes.iter().map(|l| l.summary.bytes()).sum();
     let own = store.span_count() * size_of::<Span>();
     format!(
-        "{{\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3},\"clear_median_ms\":{:.3}}}",
+        "{{\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"zoom\":{},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3},\"clear_median_ms\":{:.3}}}",
         store.span_count(),
+        zoom.unwrap_or(1.0),
         canvas.width(),
         canvas.height(),
         pick(0.5),
