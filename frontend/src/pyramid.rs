@@ -63,9 +63,15 @@ impl Acc {
                 .expect("more than SLOTS kept");
             keep[smallest] = false;
         }
+        // Shares rounded cumulatively, so that they add up to the rounded total (rounding each
+        // on its own can overfill the bucket and cut the last state short).
+        let (mut sum, mut placed) = (0, 0);
         let kept = (0..self.n).filter(|&i| keep[i]).map(|i| self.met[i]);
         kept.enumerate().fold(0, |cell, (slot, (state, v))| {
-            let share = ((v * num + den / 2) / den).min(FULL);
+            sum += v;
+            let upto = ((sum * num + den / 2) / den).min(FULL);
+            let share = upto - placed;
+            placed = upto;
             cell | ((state as u64 + 1) << SHARE_BITS | share) << (SLOT_BITS as usize * slot)
         })
     }
@@ -241,5 +247,88 @@ impl Pyramid {
     pub fn bytes(&self) -> usize {
         self.levels.iter().map(|l| l.len()).sum::<usize>() * size_of::<Cell>()
             + self.long.len() * size_of::<u32>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gilscope_shared::trace::LaneId;
+
+    fn spans(lens: impl IntoIterator<Item = Nanos>) -> Vec<Span> {
+        let mut t = 0;
+        lens.into_iter()
+            .enumerate()
+            .map(|(k, len)| {
+                let span = Span {
+                    lane: LaneId(0),
+                    state: State::ALL[k % 3],
+                    t0: t,
+                    t1: t + len,
+                    task: None,
+                };
+                t += len;
+                span
+            })
+            .collect()
+    }
+
+    fn built(spans: &[Span]) -> Pyramid {
+        let mut p = Pyramid::default();
+        p.update(spans, false);
+        p
+    }
+
+    #[test]
+    fn small_lanes_are_drawn_from_their_spans() {
+        let p = built(&spans([100; MIN_SPANS - 1]));
+        assert_eq!(p.level_for(1e6), None);
+        assert_eq!(p.bytes(), 0);
+    }
+
+    #[test]
+    fn each_level_keeps_the_time_per_state() {
+        let lens: Vec<Nanos> = (0..5000).map(|k| 1 + (k * 7919) % 997).collect();
+        let all = spans(lens);
+        let p = built(&all);
+        let end = all.last().unwrap().t1 as f64;
+        for k in 0..p.levels.len() {
+            let mut per_state = [0.0; State::ALL.len()];
+            p.pieces(k, 0.0, end, |s, t0, t1| per_state[s as usize] += t1 - t0);
+            for state in [State::Running, State::WaitGil, State::Io] {
+                let want: f64 = all
+                    .iter()
+                    .filter(|s| s.state == state)
+                    .map(|s| s.duration() as f64)
+                    .sum();
+                let got = per_state[state as usize];
+                // Shares are in 63rds of a bucket: each level rounds by under one, and halves
+                // what the level below rounded, so under two per bucket in all.
+                let bucket = (1u64 << (p.shift + k as u32)) as f64;
+                let bound = 2.0 * p.levels[k].len() as f64 * bucket / FULL as f64;
+                assert!(
+                    (got - want).abs() <= bound,
+                    "level {k}, {state:?}: {got} ns of {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_late_span_or_a_change_of_pace_rebuilds_within_the_memory_budget() {
+        // A thousand 1 µs spans, then a thousand of 1 ms: the buckets must grow with them.
+        let all = spans((0..2000).map(|k| if k < 1000 { 1_000 } else { 1_000_000 }));
+        let mut live = Pyramid::default();
+        for n in (100..=all.len()).step_by(100) {
+            live.update(&all[..n], false);
+            assert!(live.bytes() * 4 <= n * size_of::<Span>(), "{n} spans");
+        }
+        assert_eq!(live, built(&all));
+        // A span that arrived out of order: the store asks for a rebuild.
+        let mut shuffled = all.clone();
+        shuffled.swap(1500, 1501);
+        let mut p = built(&shuffled);
+        p.update(&all, true);
+        assert_eq!(p, built(&all));
     }
 }
