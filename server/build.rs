@@ -3,7 +3,10 @@
 //! 1. copies `static/` (index.html, CSS, icons);
 //! 2. builds `gilscope-frontend` for wasm32 with a nested `cargo build` in its own target
 //!    directory (`target/frontend`), profile `wasm-release`;
-//! 3. runs wasm-bindgen (as a library, `--target web`) into `bundle/pkg`.
+//! 3. runs wasm-bindgen (as a library, `--target web`) into `bundle/pkg`;
+//! 4. shrinks the wasm with binaryen's wasm-opt, as `cargo xtask` installs it from npm
+//!    (`xtask/wasm-opt`), or the one `GILSCOPE_WASM_OPT` names; without it the bundle is
+//!    embedded as it is, with a warning (and the bundle test says what to do).
 //!
 //! `GILSCOPE_SKIP_FRONTEND=1` skips 2 and 3 and embeds a page saying so: for iterating on the
 //! server without waiting for wasm builds. Nothing else reads it; the test command clears it.
@@ -81,7 +84,47 @@ fn build() -> Result<(), String> {
         .remove_producers_section(true)
         .generate(bundle.join("pkg"))
         .map_err(|e| format!("wasm-bindgen on {}: {e:#}", wasm.display()))?;
-    Ok(())
+    optimise(&root, &bundle.join("pkg").join("gilscope_frontend_bg.wasm"))
+}
+
+/// Runs wasm-opt on the bindgen'd module in place, if there is one to run.
+fn optimise(root: &Path, wasm: &Path) -> Result<(), String> {
+    println!("cargo::rerun-if-env-changed=GILSCOPE_WASM_OPT");
+    // The folder, which exists before the install too (a missing path would rerun this
+    // script on every build).
+    let dir = root.join("xtask/wasm-opt");
+    println!("cargo::rerun-if-changed={}", dir.display());
+    let npm = dir.join("node_modules/.bin/wasm-opt");
+    let tool = env::var_os("GILSCOPE_WASM_OPT")
+        .map(PathBuf::from)
+        .unwrap_or(npm);
+    if !tool.is_file() {
+        println!(
+            "cargo::warning=no wasm-opt at {}: the dashboard's wasm is embedded unoptimised \
+             (`cargo xtask test` or `npm ci --prefix xtask/wasm-opt` installs it)",
+            tool.display()
+        );
+        return Ok(());
+    }
+    let out = wasm.with_extension("opt.wasm");
+    // -Oz, but inlining a function into its only caller no further than small ones: whole
+    // call trees inlined into one make the module smaller raw yet larger gzipped.
+    let status = Command::new(&tool)
+        .args(["-Oz", "--one-caller-inline-max-function-size", "20"])
+        .arg(wasm)
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::from(io::stderr()))
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "{} failed on {} ({status})",
+            tool.display(),
+            wasm.display()
+        ));
+    }
+    fs::rename(&out, wasm).map_err(|e| format!("cannot replace {}: {e}", wasm.display()))
 }
 
 /// Fails with a one-line hint when the wasm32 standard library is not installed.

@@ -1,6 +1,8 @@
 //! The drawing benchmark, compiled in always and exposed to the page as
-//! `window.__gilscope_bench(lanes, spans, frames)` (see index.html): draws a synthetic trace
-//! onto an off-screen canvas while panning, timing each full redraw with `performance.now()`.
+//! `window.__gilscope_bench(lanes, spans, frames, css_width, dpr, zoom)` (see index.html;
+//! `zoom`, optional, is the fraction of the run in view): draws a synthetic trace
+//! onto an off-screen canvas while panning, timing each full redraw with `performance.now()`
+//! (after one untimed frame that sizes the canvas and the raster).
 
 use gilscope_shared::protocol::FrameMsg;
 use gilscope_shared::trace::{
@@ -62,7 +64,7 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
                 })
                 .collect(),
             spans: all,
-            end: end,
+            end,
             ..Trace::default()
         }
         .into(),
@@ -71,9 +73,17 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
 }
 
 /// Draws the synthetic trace `frames` times, panning a little each time; answers JSON with
-/// the median, p95 and max milliseconds per full redraw, and what was drawn.
+/// the median, p95 and max milliseconds per full redraw, what was drawn, and the
+/// bytes of the lanes' summaries against the spans' own.
 #[wasm_bindgen]
-pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: f64) -> String {
+pub fn gilscope_bench(
+    lanes: u32,
+    spans: u32,
+    frames: u32,
+    css_width: f64,
+    dpr: f64,
+    zoom: Option<f64>,
+) -> String {
     let store = synthetic(lanes, spans);
     let Some(canvas) = web_sys::window()
         .and_then(|w| w.document())
@@ -86,14 +96,23 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
     let now = || perf.as_ref().map_or(0.0, |p| p.now());
     let theme = Theme::new(false);
     let mut raster = Raster::default();
-    // The whole run in view, then panned by 0.5 % a frame: every frame redraws everything.
-    let mut win = Window::fit(store.now);
+    // The whole run in view (or the `zoom` fraction of it around its middle), then panned by
+    // 0.5 % a frame: every frame redraws everything.
+    let start = Window::fit(store.now).zoom_at(0.5, zoom.unwrap_or(1.0));
+    let mut win = start;
+    // One frame untimed first: it sizes the canvas and the raster, once per page, not per
+    // redraw.
+    paint::timeline(&canvas, css_width, dpr, &store, win, &theme, &mut raster);
     let mut times = Vec::with_capacity(frames as usize);
     for _ in 0..frames {
         let t0 = now();
         paint::timeline(&canvas, css_width, dpr, &store, win, &theme, &mut raster);
         times.push(now() - t0);
         win = win.pan(0.005);
+    }
+    // The last frame stays reachable, for a test to put on the page and look at.
+    if let Some(window) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&window, &"__gilscope_bench_canvas".into(), &canvas);
     }
     // The raster part alone (layout, level of detail, filling), for the docs' breakdown.
     let metrics = theme.metrics(store.lanes.len());
@@ -104,7 +123,8 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
         dpr,
     };
     let mut spans_only = Vec::with_capacity(frames as usize);
-    let mut win = Window::fit(store.now);
+    let mut clears = Vec::with_capacity(frames as usize);
+    let mut win = start;
     for _ in 0..frames {
         let t0 = now();
         raster.reset(
@@ -112,11 +132,13 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
             canvas.height() as usize,
             0xffff_ffff,
         );
+        clears.push(now() - t0);
         crate::render::paint_spans(&mut raster, &store, &rows, win, plot, 8.0);
         spans_only.push(now() - t0);
         win = win.pan(0.005);
     }
     spans_only.sort_by(f64::total_cmp);
+    clears.sort_by(f64::total_cmp);
     times.sort_by(f64::total_cmp);
     let pick = |q: f64| {
         times
@@ -124,15 +146,20 @@ pub fn gilscope_bench(lanes: u32, spans: u32, frames: u32, css_width: f64, dpr: 
             .copied()
             .unwrap_or(0.0)
     };
+    // The summary's memory against the spans' own.
+    let summary: usize = store.lanes.iter().map(|l| l.summary.bytes()).sum();
+    let own = store.span_count() * size_of::<Span>();
     format!(
-        "{{\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3}}}",
+        "{{\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"zoom\":{},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3},\"clear_median_ms\":{:.3}}}",
         store.span_count(),
+        zoom.unwrap_or(1.0),
         canvas.width(),
         canvas.height(),
         pick(0.5),
         pick(0.95),
         pick(1.0),
-        spans_only[spans_only.len() / 2]
+        spans_only[spans_only.len() / 2],
+        clears[clears.len() / 2]
     )
 }
 

@@ -21,6 +21,7 @@ mod hooks;
 mod knobs;
 mod legend;
 mod paint;
+pub mod pyramid;
 mod queue;
 pub mod render;
 pub mod setup;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::pyramid::Pyramid;
 use gilscope_shared::protocol::{FrameMsg, RunId, RunInfo, RunState};
 use gilscope_shared::trace::{
     CounterKind, CounterTrack, GilFlavour, InterpId, Interpreter, Lane, LaneId, LaneKind, Mark,
@@ -21,9 +22,20 @@ pub struct LaneData {
     pub spans: Vec<Span>,
     /// Provisional: replaced by every frame, dropped when the run is over.
     pub open: Option<Span>,
+    /// The finished spans at every zoom, for drawing (kept up to date by the store).
+    pub summary: Pyramid,
 }
 
 impl LaneData {
+    fn new(lane: Lane) -> LaneData {
+        LaneData {
+            lane,
+            spans: Vec::new(),
+            open: None,
+            summary: Pyramid::default(),
+        }
+    }
+
     /// The finished spans that overlap `[t0, t1]`.
     pub fn visible(&self, t0: Nanos, t1: Nanos) -> &[Span] {
         let start = self.spans.partition_point(|s| s.t1 < t0);
@@ -132,11 +144,7 @@ impl Store {
             for lane in delta.added.lanes {
                 match self.index.get(&lane.id) {
                     Some(&i) => self.lanes[i].lane = lane,
-                    None => self.lanes.push(LaneData {
-                        lane,
-                        spans: Vec::new(),
-                        open: None,
-                    }),
+                    None => self.lanes.push(LaneData::new(lane)),
                 }
             }
             self.lanes.sort_by_key(|l| (l.lane.interp, l.lane.id));
@@ -158,10 +166,17 @@ impl Store {
                 ),
             }
         }
+        // Per lane touched: whether a span arrived out of order (its summary is rebuilt).
+        let mut touched: HashMap<usize, bool> = HashMap::new();
         for span in delta.added.spans {
             self.now = self.now.max(span.t1);
             let i = self.lane_slot(span.lane);
-            insert_sorted(&mut self.lanes[i].spans, span, |s| s.t0);
+            let appended = insert_sorted(&mut self.lanes[i].spans, span, |s| s.t0);
+            *touched.entry(i).or_default() |= !appended;
+        }
+        for (i, rebuild) in touched {
+            let lane = &mut self.lanes[i];
+            lane.summary.update(&lane.spans, rebuild);
         }
         for lane in &mut self.lanes {
             lane.open = None;
@@ -195,17 +210,13 @@ impl Store {
         if let Some(&i) = self.index.get(&id) {
             return i;
         }
-        self.lanes.push(LaneData {
-            lane: Lane {
-                id,
-                interp: InterpId(u32::MAX),
-                name: format!("lane {}", id.0),
-                kind: LaneKind::Worker,
-                tid: None,
-            },
-            spans: Vec::new(),
-            open: None,
-        });
+        self.lanes.push(LaneData::new(Lane {
+            id,
+            interp: InterpId(u32::MAX),
+            name: format!("lane {}", id.0),
+            kind: LaneKind::Worker,
+            tid: None,
+        }));
         self.index.insert(id, self.lanes.len() - 1);
         self.lanes.len() - 1
     }
@@ -271,14 +282,17 @@ impl Store {
     }
 }
 
-/// Appends `item`, or inserts it at its place when it arrives out of order (rare).
-fn insert_sorted<T>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> Nanos) {
+/// Appends `item`, or inserts it at its place when it arrives out of order (rare); true if
+/// appended.
+fn insert_sorted<T>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> Nanos) -> bool {
     let k = key(&item);
     if list.last().is_none_or(|last| key(last) <= k) {
         list.push(item);
+        true
     } else {
         let at = list.partition_point(|x| key(x) <= k);
         list.insert(at, item);
+        false
     }
 }
 

@@ -12,8 +12,9 @@ use gilscope_server::{app, assets, AppState};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// Gzipped bytes of the wasm and the JS together (320 KB).
-const BUDGET: usize = 320_000;
+/// Gzipped bytes of the wasm and the JS together (310 KB): 305,719 measured with wasm-opt
+/// (server/build.rs), which `cargo xtask test` installs.
+const BUDGET: usize = 310_000;
 
 /// What a viewer's browser downloads beyond the page and the stylesheet.
 const FILES: &[&str] = &["pkg/gilscope_frontend_bg.wasm", "pkg/gilscope_frontend.js"];
@@ -61,6 +62,7 @@ async fn the_dashboard_bundle_is_under_its_budget() {
     assert!(
         total <= BUDGET,
         "the dashboard bundle is {total} bytes gzipped, over its budget of {BUDGET} ({report}): \
-         make it smaller, or raise the budget on purpose and say why in the README"
+         make it smaller, or raise the budget on purpose and say why in the README (a build \
+         without wasm-opt, which `cargo xtask test` installs, is about 11 KB larger)"
     );
 }

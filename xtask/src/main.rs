@@ -3,7 +3,7 @@
 //! - `cargo xtask run`: builds the dashboard and serves it (127.0.0.1:7878 unless `--addr`
 //!   or `GILSCOPE_ADDR` say otherwise);
 //! - `cargo xtask test`: installs what is missing (the wasm32 target, rustfmt/clippy,
-//!   Chromium), then `cargo fmt --check`, clippy (host and wasm32) with `-D warnings`, and
+//!   Chromium, wasm-opt), then `cargo fmt --check`, clippy (host and wasm32) with `-D warnings`, and
 //!   every test, browser tests included. CI runs exactly this (`.ci/run`).
 
 use std::env;
@@ -65,6 +65,7 @@ fn main() -> ExitCode {
 fn run(addr: Option<String>, open: bool, release: bool) -> anyhow::Result<ExitCode> {
     if env::var_os("GILSCOPE_SKIP_FRONTEND").is_none() {
         ensure_wasm_target()?;
+        ensure_wasm_opt()?;
     }
     let mut cmd = cargo();
     cmd.arg("run");
@@ -102,6 +103,7 @@ fn test() -> anyhow::Result<ExitCode> {
     ensure_wasm_target()?;
     ensure_components()?;
     ensure_chromium()?;
+    ensure_wasm_opt()?;
 
     let steps: [&[&str]; 4] = [
         &["fmt", "--all", "--check"],
@@ -222,6 +224,41 @@ fn ensure_components() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `npm ci` puts binaryen's wasm-opt, which server/build.rs runs on the dashboard's
+/// wasm (binaryen's own npm build: Debian's binaryen breaks the module).
+const WASM_OPT_DIR: &str = "xtask/wasm-opt";
+
+/// wasm-opt, from the npm package pinned in `xtask/wasm-opt/package-lock.json`, with the
+/// machine's Node.js (installed with apt when missing and running as root).
+fn ensure_wasm_opt() -> anyhow::Result<()> {
+    let dir = root().join(WASM_OPT_DIR);
+    if dir.join("node_modules/.bin/wasm-opt").is_file() {
+        return Ok(());
+    }
+    let has_npm = || {
+        Command::new("npm")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has_npm() {
+        if !is_root() {
+            bail!("the dashboard's bundle is optimised with wasm-opt from npm: install Node.js and npm (`sudo apt-get install -y nodejs npm`), then run this again");
+        }
+        apt_install(&["nodejs", "npm"])?;
+    }
+    eprintln!("==> npm ci --prefix {WASM_OPT_DIR}");
+    let ok = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        bail!("`npm ci --prefix {WASM_OPT_DIR}` failed: the dashboard's bundle needs its wasm-opt");
+    }
+    Ok(())
+}
+
 /// Debian's Chromium for the browser tests: installed with apt when running as root,
 /// otherwise a message saying what to install.
 fn ensure_chromium() -> anyhow::Result<()> {
@@ -244,7 +281,17 @@ fn ensure_chromium() -> anyhow::Result<()> {
              Chrome/Chromium binary, then run `cargo xtask test` again"
         );
     }
-    for args in [&["update"][..], &["install", "-y", "chromium"][..]] {
+    apt_install(&["chromium"])?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("apt-get installed chromium, but {CHROMIUM} is still missing");
+    }
+    Ok(())
+}
+
+/// `apt-get update`, then `apt-get install -y` of `packages`.
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    let install = [&["install", "-y"][..], packages].concat();
+    for args in [&["update"][..], &install[..]] {
         eprintln!("==> apt-get {}", args.join(" "));
         let ok = Command::new("apt-get")
             .args(args)
@@ -252,11 +299,12 @@ fn ensure_chromium() -> anyhow::Result<()> {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            bail!("`apt-get {}` failed; install Chromium (Debian package `chromium`) and run `cargo xtask test` again", args.join(" "));
+            bail!(
+                "`apt-get {}` failed; install {} and run `cargo xtask test` again",
+                args.join(" "),
+                packages.join(" ")
+            );
         }
-    }
-    if !Path::new(CHROMIUM).is_file() {
-        bail!("apt-get installed chromium, but {CHROMIUM} is still missing");
     }
     Ok(())
 }
