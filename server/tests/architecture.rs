@@ -214,7 +214,10 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
             .expect("under src")
             .components()
             .count();
-        let own_file = depth == 1 || file.file_name().is_some_and(|n| n == "mod.rs");
+        // The top-level module's own file: `src/x.rs` or `src/x/mod.rs` (a deeper `mod.rs`
+        // is a submodule, whose `super::` is its parent, not the root).
+        let own_file =
+            depth == 1 || (depth == 2 && file.file_name().is_some_and(|n| n == "mod.rs"));
         let mut names = references(&code, "crate::");
         if own_file && module != ROOT {
             // `super::` means the crate root only in the file's own top-level `use`s (inside

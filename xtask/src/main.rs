@@ -41,6 +41,8 @@ enum Task {
     },
     /// Install what is missing, then check formatting, lint, and run every test.
     Test,
+    /// Format the workspace, the lessons' files included.
+    Fmt,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
             release,
         } => run(addr, open, release),
         Task::Test => test(),
+        Task::Fmt => fmt(),
     };
     match result {
         Ok(code) => code,
@@ -105,8 +108,11 @@ fn test() -> anyhow::Result<ExitCode> {
     ensure_chromium()?;
     ensure_wasm_opt()?;
 
+    let mut fmt = vec!["fmt", "--all", "--check", "--"];
+    let lessons = lesson_files()?;
+    fmt.extend(lessons.iter().map(String::as_str));
     let steps: [&[&str]; 4] = [
-        &["fmt", "--all", "--check"],
+        &fmt,
         &[
             "clippy",
             "--workspace",
@@ -143,6 +149,31 @@ fn test() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn fmt() -> anyhow::Result<ExitCode> {
+    let lessons = lesson_files()?;
+    status(cargo().args(["fmt", "--all", "--"]).args(&lessons))
+}
+
+/// The lessons' files, which `cargo fmt` cannot find on its own: their modules are declared
+/// by the `lessons!` macro (server/src/presets/mod.rs), so they are named to it.
+fn lesson_files() -> anyhow::Result<Vec<String>> {
+    let dir = root().join("server/src/presets");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let file = if path.is_dir() {
+            path.join("mod.rs")
+        } else {
+            path
+        };
+        if file.extension() == Some(OsStr::new("rs")) && file.exists() {
+            files.push(file.to_string_lossy().into_owned());
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// `cargo` at the workspace root, with the real dashboard (never the placeholder).

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::harness::{Child, Setup, Spawned};
 use super::role::roles;
+use crate::engine::interpreter::error::Inherited;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, Pool, PoolFn, POOL_WORKER};
@@ -118,7 +119,7 @@ pub fn count(py: &mut Py, n: u64) -> Result<(), Stopped> {
 pub fn arena() -> Result<Arc<Arena>, EngineError> {
     Arena::create(64 * 1024)
         .map(Arc::new)
-        .map_err(|e| EngineError::Shm(e.to_string()))
+        .map_err(EngineError::SharedMemory)
 }
 
 /// The run's shared memory with a queue `q` of `capacity` in it, and what a child must
@@ -142,7 +143,7 @@ pub fn attach_queue(ctx: &WorkerCtx, name: &str) -> Result<MpQueue, EngineError>
     match (&ctx.arena, ctx.job.shared.queue(name)) {
         // SAFETY: the job's descriptors are this child's inherited pipe ends, used once.
         (Some(arena), Some(desc)) => Ok(unsafe { MpQueue::attach(arena, desc) }),
-        _ => Err(EngineError::Shm(format!("the job carries no queue {name}"))),
+        _ => Err(EngineError::NotInherited(Inherited::Queue(name.into()))),
     }
 }
 
@@ -216,7 +217,7 @@ pub fn pool_worker_main(child: &Child<PoolRole>, work: u64) -> Spawned {
     let arena = ctx
         .arena
         .as_ref()
-        .ok_or_else(|| EngineError::Shm("the job carries no shared memory".into()))?;
+        .ok_or_else(|| EngineError::NotInherited(Inherited::Arena))?;
     let (inq, outq) = attach_pipes(arena, &ctx.job.shared)?;
     let f = square_after(work);
     child.main(move |py| worker(py, &inq, &outq, &f))

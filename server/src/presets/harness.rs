@@ -58,8 +58,11 @@ pub trait Program: Sync + Send + 'static {
 
     /// The main thread of a worker process (`child` says which), spawned, not started.
     fn process(&self, knobs: &Self::Knobs, child: Child<Self::Role>) -> Spawned {
-        let _ = (knobs, child);
-        Err(EngineError::NoProcessProgram(Self::LESSON.name.into()))
+        let _ = knobs;
+        Err(EngineError::NoProcessProgram {
+            lesson: Self::LESSON.name,
+            role: child.ctx.job.role.clone(),
+        })
     }
 }
 
@@ -86,8 +89,8 @@ pub fn typed_knobs<P: Program>(knobs: &Knobs) -> Result<(P::Knobs, RunKnobs), Kn
 }
 
 /// [`typed_knobs`], where a mismatch is a bug: the run (or worker) fails with its message.
-fn expect_typed<P: Program>(knobs: &Knobs) -> (P::Knobs, RunKnobs) {
-    typed_knobs::<P>(knobs).unwrap_or_else(|e| panic!("{e}"))
+fn expect_typed<P: Program>(knobs: &Knobs) -> Result<(P::Knobs, RunKnobs), EngineError> {
+    typed_knobs::<P>(knobs).map_err(|e| EngineError::Program(Box::new(e)))
 }
 
 /// What a lesson's build works with: the interpreter its knobs configure (created on first
@@ -224,14 +227,14 @@ impl<P: Program> Preset for P {
     }
 
     fn build(&self, knobs: &Knobs, env: &RunEnv) -> Result<Experiment, EngineError> {
-        let (typed, run) = expect_typed::<P>(knobs);
+        let (typed, run) = expect_typed::<P>(knobs)?;
         let mut setup = Setup::new(self.name(), knobs, &run, env);
         let main = Program::build(self, &typed, &mut setup)?;
         Ok(setup.experiment(main))
     }
 
     fn baseline(&self, knobs: &Knobs, env: &RunEnv) -> Result<Option<Experiment>, EngineError> {
-        let (typed, run) = expect_typed::<P>(knobs);
+        let (typed, run) = expect_typed::<P>(knobs)?;
         let mut setup = Setup::new(self.name(), knobs, &run, env);
         let main = Program::baseline(self, &typed, &mut setup)?;
         Ok(main.map(|main| setup.experiment(main)))
@@ -242,10 +245,12 @@ impl<P: Program> Preset for P {
     }
 
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let role = P::Role::from_wire(&ctx.job.role).ok_or_else(|| {
-            EngineError::NoProcessProgram(format!("{} (role {})", self.name(), ctx.job.role))
-        })?;
-        let (typed, _) = expect_typed::<P>(ctx.knobs());
+        let role =
+            P::Role::from_wire(&ctx.job.role).ok_or_else(|| EngineError::NoProcessProgram {
+                lesson: self.name(),
+                role: ctx.job.role.clone(),
+            })?;
+        let (typed, _) = expect_typed::<P>(ctx.knobs())?;
         Program::process(self, &typed, Child { role, ctx, interp })
     }
 }

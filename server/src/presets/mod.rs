@@ -20,8 +20,8 @@ pub mod role;
 /// Declares each lesson's module and lists its preset in [`ALL`]: adding a lesson is its file
 /// plus one line here. Its tests type every lesson's knobs and check its roles.
 ///
-/// `cargo fmt` does not see modules declared inside a macro: format the lesson files with
-/// `rustfmt --edition 2021 server/src/presets/*.rs server/src/presets/*/*.rs`.
+/// `cargo fmt` does not see modules declared inside a macro: `cargo xtask fmt` formats the
+/// lesson files too (and `cargo xtask test` checks them).
 macro_rules! lessons {
     ($($module:ident :: $preset:ident),* $(,)?) => {
         $(pub mod $module;)*

@@ -12,6 +12,7 @@ use super::common::{attach_queue, queue_in_arena, with_main};
 use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
+use crate::engine::interpreter::error::Inherited;
 use crate::engine::interpreter::interp::{EngineError, Py};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
@@ -129,11 +130,11 @@ fn attach(ctx: &WorkerCtx) -> Result<Objects, EngineError> {
     let arena = ctx
         .arena
         .as_ref()
-        .ok_or_else(|| EngineError::Shm("no shared memory".into()))?;
+        .ok_or_else(|| EngineError::NotInherited(Inherited::Arena))?;
     let at = |name: &str| {
         shared
             .value(name)
-            .ok_or_else(|| EngineError::Shm(format!("no {name} in the job")))
+            .ok_or_else(|| EngineError::NotInherited(Inherited::Value(name.into())))
     };
     Ok(Objects {
         q: attach_queue(ctx, "q")?,
@@ -229,7 +230,7 @@ impl Program for QueueVsSharedMemory {
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let items = knobs.items;
         let (arena, q, mut shared) = queue_in_arena(setup, 1_000_000)?;
-        let shm = |e: std::io::Error| EngineError::Shm(e.to_string());
+        let shm = EngineError::SharedMemory;
         let v = SharedValue::create(&arena).map_err(shm)?;
         let flag = SharedValue::create(&arena).map_err(shm)?;
         let full = Semaphore::create(&arena, 0).map_err(shm)?;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::common::{arena, with_main, WorkerRole};
 use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
+use crate::engine::interpreter::error::Inherited;
 use crate::engine::interpreter::interp::EngineError;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
@@ -71,7 +72,7 @@ fn attach_value(ctx: &WorkerCtx) -> Result<SharedValue, EngineError> {
         shared.value("value_lock"),
     ) {
         (Some(arena), Some(v), Some(l)) => Ok(SharedValue::attach(arena, v, l)),
-        _ => Err(EngineError::Shm("the job carries no shared value".into())),
+        _ => Err(EngineError::NotInherited(Inherited::Value("value".into()))),
     }
 }
 
@@ -96,8 +97,7 @@ impl Program for SharedValuePreset {
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let n = knobs.processes;
         let arena = arena()?;
-        let value =
-            Arc::new(SharedValue::create(&arena).map_err(|e| EngineError::Shm(e.to_string()))?);
+        let value = Arc::new(SharedValue::create(&arena).map_err(EngineError::SharedMemory)?);
         let (v, l) = value.offsets();
         let shared = SharedObjects {
             arena: Some((arena.raw_fd(), arena.len())),

@@ -22,6 +22,7 @@ use gilscope_shared::trace::{
 
 use crate::engine::interpreter::bytecode::{calibration, Calibration};
 use crate::engine::interpreter::clock::{os_tid, thread_cpu_ns, Epoch};
+pub use crate::engine::interpreter::error::{EngineError, Inherited};
 use crate::engine::interpreter::gate::Gate;
 use crate::engine::interpreter::gil::{Gil, MAX_THREADS};
 use crate::engine::interpreter::recorder::{EventSink, Recorder};
@@ -197,21 +198,6 @@ impl ThreadHandle {
         }
         true
     }
-}
-
-/// Why the engine could not do something (as opposed to a program being stopped).
-#[derive(thiserror::Error, Debug)]
-pub enum EngineError {
-    #[error("too many threads in one interpreter (at most {MAX_THREADS})")]
-    TooManyThreads,
-    #[error("could not start an OS thread: {0}")]
-    Spawn(#[from] std::io::Error),
-    #[error("a new thread did not report in")]
-    NoReport,
-    #[error("preset {0} has no program for a worker process")]
-    NoProcessProgram(String),
-    #[error("could not set up shared memory: {0}")]
-    Shm(String),
 }
 
 impl Interp {

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use gilscope_shared::trace::{LaneKind, MarkKind, State};
 
+use crate::engine::interpreter::error::Inherited;
 use crate::engine::interpreter::gate::Gate;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
@@ -352,6 +353,6 @@ pub fn attach_pipes(
             // SAFETY: the job's descriptors are this child's inherited pipe ends, attached once.
             Ok(unsafe { (SimpleQueue::attach(arena, i), SimpleQueue::attach(arena, o)) })
         }
-        _ => Err(EngineError::Shm("the job carries no pool pipes".into())),
+        _ => Err(EngineError::NotInherited(Inherited::PoolPipes)),
     }
 }

@@ -110,7 +110,7 @@ impl MpQueue {
         name: &str,
         capacity: u64,
     ) -> Result<MpQueue, EngineError> {
-        let shm = |e: io::Error| EngineError::Shm(e.to_string());
+        let shm = EngineError::SharedMemory;
         let sem = arena.alloc::<Sem>().map_err(shm)?;
         Sem::init(arena, sem, capacity.min(i32::MAX as u64) as u32).map_err(shm)?;
         let rlock = arena.alloc::<RLock>().map_err(shm)?;

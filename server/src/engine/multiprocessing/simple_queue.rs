@@ -86,7 +86,7 @@ fn write_all(fd: &File, mut buf: &[u8], stop: &StopFlag) -> Result<(), PipeError
 impl SimpleQueue {
     /// Creates the pipe and its locks (parent, before children start).
     pub fn create(arena: &Arc<Arena>, name: &str) -> Result<SimpleQueue, EngineError> {
-        let shm = |e: io::Error| EngineError::Shm(e.to_string());
+        let shm = EngineError::SharedMemory;
         let rlock = arena.alloc::<RLock>().map_err(shm)?;
         RLock::init(arena, rlock).map_err(shm)?;
         let wlock = arena.alloc::<RLock>().map_err(shm)?;

@@ -76,8 +76,11 @@ pub trait Preset: Sync + Send {
     /// The main thread of a worker process this preset starts (run by `gilscope worker` in
     /// the child, for the role and index its job names), spawned but not started.
     fn process(&self, ctx: &WorkerCtx, interp: &Arc<Interp>) -> Result<ThreadHandle, EngineError> {
-        let _ = (ctx, interp);
-        Err(EngineError::NoProcessProgram(self.name().to_string()))
+        let _ = interp;
+        Err(EngineError::NoProcessProgram {
+            lesson: self.name(),
+            role: ctx.job.role.clone(),
+        })
     }
 }
 

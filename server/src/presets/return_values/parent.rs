@@ -51,7 +51,7 @@ impl Parent {
     pub fn new(knobs: &Knobs, setup: &Setup) -> Result<Parent, EngineError> {
         let n = knobs.processes;
         let arena = arena()?;
-        let shm = |e: std::io::Error| EngineError::Shm(e.to_string());
+        let shm = EngineError::SharedMemory;
         let dir = std::env::temp_dir().join(format!(
             "gilscope-results-{}-{}",
             std::process::id(),

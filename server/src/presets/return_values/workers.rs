@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::files::{file_of, to_file};
 use super::{part, Knobs, Role, Shared};
+use crate::engine::interpreter::error::Inherited;
 use crate::engine::interpreter::interp::EngineError;
 use crate::engine::multiprocessing::mp_manager::{serve, Proxy};
 use crate::engine::multiprocessing::mp_pool::{attach_pipes, worker, PoolFn};
@@ -61,7 +62,7 @@ fn square(shared: Shared, ctx: &WorkerCtx, arena: &Arc<Arena>) -> Result<PoolFn,
         Shared::Initializer => {
             let (v, l) = (job.shared.value("value"), job.shared.value("value_lock"));
             let (Some(v), Some(l)) = (v, l) else {
-                return Err(EngineError::Shm("no inherited value".into()));
+                return Err(EngineError::NotInherited(Inherited::Value("value".into())));
             };
             let value = SharedValue::attach(arena, v, l);
             Arc::new(move |py, x| {
@@ -97,7 +98,7 @@ fn square(shared: Shared, ctx: &WorkerCtx, arena: &Arc<Arena>) -> Result<PoolFn,
 fn arena(ctx: &WorkerCtx) -> Result<Arc<Arena>, EngineError> {
     ctx.arena
         .clone()
-        .ok_or_else(|| EngineError::Shm("no shared memory".into()))
+        .ok_or_else(|| EngineError::NotInherited(Inherited::Arena))
 }
 
 /// The inherited pipe called `name`.
@@ -106,7 +107,7 @@ fn pipe(ctx: &WorkerCtx, arena: &Arc<Arena>, name: &str) -> Result<SimpleQueue, 
         .job
         .shared
         .pipe(name)
-        .ok_or_else(|| EngineError::Shm(format!("no pipe {name}")))?;
+        .ok_or_else(|| EngineError::NotInherited(Inherited::Pipe(name.into())))?;
     // SAFETY: each inherited pipe is attached once in this child.
     Ok(unsafe { SimpleQueue::attach(arena, desc) })
 }
