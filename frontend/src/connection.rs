@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures::channel::mpsc;
 use futures::future::select;
 use futures::{SinkExt, StreamExt};
-use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Frame, Hello, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Hello, Payload, ServerMsg};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::Message;
 use leptos::logging::warn;
@@ -155,8 +155,8 @@ async fn session(socket: WebSocket, w: Writers, on_run: &OnRun) -> bool {
         let reader = pin!(async {
             while let Some(Ok(msg)) = stream.next().await {
                 let frame = match msg {
-                    Message::Text(text) => Frame::Text(text),
-                    Message::Bytes(bytes) => Frame::Binary(bytes),
+                    Message::Text(text) => Payload::Text(text),
+                    Message::Bytes(bytes) => Payload::Binary(bytes),
                 };
                 match protocol::decode_server(&frame) {
                     Ok(msg) => {
@@ -172,8 +172,8 @@ async fn session(socket: WebSocket, w: Writers, on_run: &OnRun) -> bool {
         let writer = pin!(async {
             while let Some(msg) = rx.next().await {
                 let message = match protocol::encode(&msg) {
-                    Frame::Text(text) => Message::Text(text),
-                    Frame::Binary(bytes) => Message::Bytes(bytes),
+                    Payload::Text(text) => Message::Text(text),
+                    Payload::Binary(bytes) => Message::Bytes(bytes),
                 };
                 if sink.send(message).await.is_err() {
                     break;

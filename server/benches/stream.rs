@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use gilscope_shared::protocol::{self, ClientMsg, Frame, RunInfo, RunState, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, Payload, RunInfo, RunState, ServerMsg};
 use gilscope_shared::spec::{ExperimentSpec, KnobValue};
 use gilscope_shared::trace::Nanos;
 use tokio::net::{TcpListener, TcpStream};
@@ -51,7 +51,7 @@ async fn recv(ws: &mut Client) -> (ServerMsg, usize) {
         if let Message::Binary(bytes) = msg {
             let size = bytes.len();
             return (
-                protocol::decode(&Frame::Binary(bytes.to_vec())).unwrap(),
+                protocol::decode(&Payload::Binary(bytes.to_vec())).unwrap(),
                 size,
             );
         }
@@ -59,7 +59,7 @@ async fn recv(ws: &mut Client) -> (ServerMsg, usize) {
 }
 
 async fn start_run(ws: &mut Client, spec: ExperimentSpec) {
-    let Frame::Binary(bytes) = protocol::encode(&ClientMsg::Start { spec }) else {
+    let Payload::Binary(bytes) = protocol::encode(&ClientMsg::Start { spec }) else {
         unreachable!()
     };
     ws.send(Message::binary(bytes)).await.unwrap();

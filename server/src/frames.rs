@@ -84,8 +84,8 @@ pub fn encode(frame: FrameMsg) -> Encoded {
 /// Encodes any server message.
 pub fn encode_msg(msg: &ServerMsg) -> Encoded {
     match protocol::encode(msg) {
-        protocol::Frame::Binary(bytes) => Bytes::from(bytes),
-        protocol::Frame::Text(text) => Bytes::from(text),
+        protocol::Payload::Binary(bytes) => Bytes::from(bytes),
+        protocol::Payload::Text(text) => Bytes::from(text),
     }
 }
 
@@ -178,7 +178,8 @@ mod tests {
         let msgs: Vec<FrameMsg> = frames
             .iter()
             .map(|f| {
-                match protocol::decode::<ServerMsg>(&protocol::Frame::Binary(f.to_vec())).unwrap() {
+                match protocol::decode::<ServerMsg>(&protocol::Payload::Binary(f.to_vec())).unwrap()
+                {
                     ServerMsg::Frame(frame) => frame,
                     other => panic!("{other:?}"),
                 }

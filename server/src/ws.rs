@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use gilscope_shared::clip::{clip, ECHO_CHARS};
-use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Frame, Hello, RunId, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Hello, Payload, RunId, ServerMsg};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::frames::{encode_msg as encode, Encoded};
@@ -120,8 +120,8 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
                 }
             };
             let frame = match msg {
-                Message::Text(text) => Frame::Text(text.to_string()),
-                Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+                Message::Text(text) => Payload::Text(text.to_string()),
+                Message::Binary(bytes) => Payload::Binary(bytes.to_vec()),
                 Message::Close(_) => break,
                 // Control frames: axum answers pings itself.
                 Message::Ping(_) | Message::Pong(_) => continue,

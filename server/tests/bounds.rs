@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use gilscope_server::{app, listen, AppState, Limits};
-use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Frame, RunInfo, RunState, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Payload, RunInfo, RunState, ServerMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -187,8 +187,8 @@ async fn recv(ws: &mut Client) -> ServerMsg {
             .expect("the server closed the connection")
             .expect("websocket error");
         let frame = match msg {
-            Message::Text(text) => Frame::Text(text.to_string()),
-            Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+            Message::Text(text) => Payload::Text(text.to_string()),
+            Message::Binary(bytes) => Payload::Binary(bytes.to_vec()),
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
             Message::Close(close) => panic!("the server closed the connection: {close:?}"),
         };
@@ -278,8 +278,8 @@ async fn idle_and_trickling_connections_are_closed_but_quiet_viewers_are_not() {
     viewer
         .send(Message::binary(
             match protocol::encode(&ClientMsg::Ping { nonce: 5 }) {
-                Frame::Binary(b) => b,
-                Frame::Text(_) => unreachable!(),
+                Payload::Binary(b) => b,
+                Payload::Text(_) => unreachable!(),
             },
         ))
         .await

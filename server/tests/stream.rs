@@ -11,7 +11,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use gilscope_server::{app, AppState};
-use gilscope_shared::protocol::{self, ClientMsg, Frame, RunId, RunInfo, RunState, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, Payload, RunId, RunInfo, RunState, ServerMsg};
 use gilscope_shared::spec::{ExperimentSpec, KnobValue};
 use gilscope_shared::trace::{LaneId, Nanos, State, Trace};
 use gilscope_shared::validate::validate;
@@ -169,8 +169,8 @@ async fn recv(ws: &mut Client) -> ServerMsg {
             .expect("the server closed the connection")
             .expect("websocket error");
         let frame = match msg {
-            Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
-            Message::Text(text) => Frame::Text(text.to_string()),
+            Message::Binary(bytes) => Payload::Binary(bytes.to_vec()),
+            Message::Text(text) => Payload::Text(text.to_string()),
             _ => continue,
         };
         return protocol::decode(&frame).expect("undecodable server message");
@@ -178,7 +178,7 @@ async fn recv(ws: &mut Client) -> ServerMsg {
 }
 
 async fn send(ws: &mut Client, msg: &ClientMsg) {
-    let Frame::Binary(bytes) = protocol::encode(msg) else {
+    let Payload::Binary(bytes) = protocol::encode(msg) else {
         unreachable!("the protocol is binary")
     };
     ws.send(Message::binary(bytes)).await.unwrap();

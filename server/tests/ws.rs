@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use gilscope_server::{app, AppState};
-use gilscope_shared::protocol::{self, ClientMsg, Frame, ServerMsg};
+use gilscope_shared::protocol::{self, ClientMsg, Payload, ServerMsg};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -59,8 +59,8 @@ async fn recv(ws: &mut Client) -> ServerMsg {
             .expect("the server closed the connection")
             .expect("websocket error");
         let frame = match msg {
-            Message::Text(text) => Frame::Text(text.to_string()),
-            Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+            Message::Text(text) => Payload::Text(text.to_string()),
+            Message::Binary(bytes) => Payload::Binary(bytes.to_vec()),
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
             Message::Close(close) => panic!("the server closed the connection: {close:?}"),
         };
@@ -69,7 +69,7 @@ async fn recv(ws: &mut Client) -> ServerMsg {
 }
 
 async fn send(ws: &mut Client, msg: &ClientMsg) {
-    let Frame::Binary(bytes) = protocol::encode(msg) else {
+    let Payload::Binary(bytes) = protocol::encode(msg) else {
         panic!("expected a binary frame");
     };
     ws.send(Message::binary(bytes)).await.unwrap();

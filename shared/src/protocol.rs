@@ -115,9 +115,9 @@ pub enum ClientMsg {
     Subscribe { id: RunId },
 }
 
-/// One websocket frame's payload, independent of any websocket library.
+/// What one websocket message carries (text or binary), independent of any websocket library.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
+pub enum Payload {
     Text(String),
     Binary(Vec<u8>),
 }
@@ -139,20 +139,20 @@ impl DecodeError {
 }
 
 /// Turns a message into the binary frame that carries it.
-pub fn encode<T: Serialize>(msg: &T) -> Frame {
+pub fn encode<T: Serialize>(msg: &T) -> Payload {
     // Serializing these plain types cannot fail: no maps with non-string keys, no custom
     // Serialize impls that error.
-    Frame::Binary(rmp_serde::to_vec(msg).expect("protocol messages always serialize"))
+    Payload::Binary(rmp_serde::to_vec(msg).expect("protocol messages always serialize"))
 }
 
 /// Turns a received frame back into a message: MessagePack in binary frames, JSON in text.
-pub fn decode<T: DeserializeOwned>(frame: &Frame) -> Result<T, DecodeError> {
+pub fn decode<T: DeserializeOwned>(frame: &Payload) -> Result<T, DecodeError> {
     match frame {
-        Frame::Binary(bytes) => input::from_msgpack(bytes).map_err(|error| DecodeError {
+        Payload::Binary(bytes) => input::from_msgpack(bytes).map_err(|error| DecodeError {
             format: "MessagePack",
             error,
         }),
-        Frame::Text(text) => input::from_json(text.as_bytes()).map_err(|error| DecodeError {
+        Payload::Text(text) => input::from_json(text.as_bytes()).map_err(|error| DecodeError {
             format: "JSON",
             error,
         }),
@@ -161,7 +161,7 @@ pub fn decode<T: DeserializeOwned>(frame: &Frame) -> Result<T, DecodeError> {
 
 /// What the server sends, decoded by a viewer: trusted input, so no path tracking (which
 /// would double the decoder's code in the dashboard's wasm).
-pub fn decode_server(frame: &Frame) -> Result<ServerMsg, DecodeError> {
+pub fn decode_server(frame: &Payload) -> Result<ServerMsg, DecodeError> {
     let failed = |format, message: String| DecodeError {
         format,
         error: input::InputError {
@@ -171,10 +171,12 @@ pub fn decode_server(frame: &Frame) -> Result<ServerMsg, DecodeError> {
         },
     };
     match frame {
-        Frame::Binary(bytes) => {
+        Payload::Binary(bytes) => {
             rmp_serde::from_slice(bytes).map_err(|e| failed("MessagePack", e.to_string()))
         }
-        Frame::Text(text) => serde_json::from_str(text).map_err(|e| failed("JSON", e.to_string())),
+        Payload::Text(text) => {
+            serde_json::from_str(text).map_err(|e| failed("JSON", e.to_string()))
+        }
     }
 }
 
@@ -183,7 +185,7 @@ pub fn decode_server(frame: &Frame) -> Result<ServerMsg, DecodeError> {
 /// [`ClientMsg`]'s tag may come after its fields, so serde decodes the fields from a buffered
 /// copy, which loses the path to an error in them. When a message fails without a field, it
 /// is decoded once more as a `start` message alone, whose spec then names the field.
-pub fn decode_client(frame: &Frame) -> Result<ClientMsg, DecodeError> {
+pub fn decode_client(frame: &Payload) -> Result<ClientMsg, DecodeError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "snake_case")]
     enum StartTag {
@@ -210,8 +212,8 @@ pub fn decode_client(frame: &Frame) -> Result<ClientMsg, DecodeError> {
 /// The size of a message once encoded, in bytes.
 pub fn encoded_len<T: Serialize>(msg: &T) -> usize {
     match encode(msg) {
-        Frame::Binary(bytes) => bytes.len(),
-        Frame::Text(text) => text.len(),
+        Payload::Binary(bytes) => bytes.len(),
+        Payload::Text(text) => text.len(),
     }
 }
 
@@ -293,19 +295,19 @@ mod tests {
         ];
         for msg in msgs {
             assert_eq!(decode::<ClientMsg>(&encode(&msg)).unwrap(), msg);
-            let json = Frame::Text(serde_json::to_string(&msg).unwrap());
+            let json = Payload::Text(serde_json::to_string(&msg).unwrap());
             assert_eq!(decode::<ClientMsg>(&json).unwrap(), msg);
         }
         let typed = r#"{"type":"start","spec":{"preset":"cpu-threads","knobs":{"threads":2}}}"#;
         assert!(matches!(
-            decode::<ClientMsg>(&Frame::Text(typed.into())).unwrap(),
+            decode::<ClientMsg>(&Payload::Text(typed.into())).unwrap(),
             ClientMsg::Start { .. }
         ));
     }
 
     #[test]
     fn messages_are_binary_and_compact() {
-        let Frame::Binary(bytes) = encode(&hello()) else {
+        let Payload::Binary(bytes) = encode(&hello()) else {
             panic!("the server speaks MessagePack in binary frames");
         };
         let json = serde_json::to_vec(&hello()).unwrap();
@@ -319,16 +321,16 @@ mod tests {
 
     #[test]
     fn garbage_names_the_problem() {
-        let err = decode::<ClientMsg>(&Frame::Text("not json".into())).unwrap_err();
+        let err = decode::<ClientMsg>(&Payload::Text("not json".into())).unwrap_err();
         assert!(err.to_string().contains("expected"), "{err}");
 
-        let err = decode::<ClientMsg>(&Frame::Text(r#"{"type":"launch"}"#.into())).unwrap_err();
+        let err = decode::<ClientMsg>(&Payload::Text(r#"{"type":"launch"}"#.into())).unwrap_err();
         assert!(
             err.to_string().contains("unknown variant `launch`"),
             "{err}"
         );
 
-        let err = decode::<ClientMsg>(&Frame::Binary(vec![1, 2, 3])).unwrap_err();
+        let err = decode::<ClientMsg>(&Payload::Binary(vec![1, 2, 3])).unwrap_err();
         assert!(err.to_string().contains("MessagePack"), "{err}");
     }
 
@@ -353,16 +355,16 @@ mod tests {
             ),
         ];
         for (json, field) in cases {
-            let err = decode_client(&Frame::Text(json.into())).unwrap_err();
+            let err = decode_client(&Payload::Text(json.into())).unwrap_err();
             assert_eq!(err.field(), Some(field), "{json}: {err}");
         }
         // The same in MessagePack, as a map with field names.
         let value: serde_json::Value = serde_json::from_str(cases[0].0).unwrap();
         let bytes = rmp_serde::to_vec_named(&value).unwrap();
-        let err = decode_client(&Frame::Binary(bytes)).unwrap_err();
+        let err = decode_client(&Payload::Binary(bytes)).unwrap_err();
         assert_eq!(err.field(), Some("threads"), "{err}");
         // Not a start: no field.
-        let err = decode_client(&Frame::Text(r#"{"type":"ping"}"#.into())).unwrap_err();
+        let err = decode_client(&Payload::Text(r#"{"type":"ping"}"#.into())).unwrap_err();
         assert_eq!(err.field(), None, "{err}");
     }
 }

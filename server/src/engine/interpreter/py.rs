@@ -103,10 +103,10 @@ impl Py {
         Ok(())
     }
 
-    /// Runs `n` bytecodes with a check point after every `stride` of them (a loop body of
+    /// Executes `n` bytecodes with a check point after every `stride` of them (a loop body of
     /// `stride` bytecodes ending in its back-edge); `u64::MAX` for straight-line code.
     /// Under `check_every_bytecode` every bytecode is followed by a check point.
-    pub fn run(&mut self, n: u64, stride: u64) -> Result<(), Stopped> {
+    pub fn execute(&mut self, n: u64, stride: u64) -> Result<(), Stopped> {
         let stride = if self.every { 1 } else { stride.max(1) };
         let mut left = n;
         let mut in_stride = 0;
@@ -129,7 +129,7 @@ impl Py {
     /// `n` bytecodes of straight-line code: no check point (except under every-bytecode).
     #[inline]
     pub fn straight(&mut self, n: u64) -> Result<(), Stopped> {
-        self.run(n, u64::MAX)
+        self.execute(n, u64::MAX)
     }
 
     /// One bytecode.
@@ -140,7 +140,7 @@ impl Py {
 
     /// A `for` loop of `iterations`, each `body` bytecodes long including its back-edge.
     pub fn for_loop(&mut self, iterations: u64, body: u64) -> Result<(), Stopped> {
-        self.run(iterations.saturating_mul(body), body)
+        self.execute(iterations.saturating_mul(body), body)
     }
 
     /// Calls a Python function: the call site's bytecodes, then `RESUME` (a check point),

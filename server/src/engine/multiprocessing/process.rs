@@ -10,12 +10,12 @@
 //!
 //! - the child said `Done` and exited 0: the process is joined normally;
 //! - the run stops (user, cap, another failure): SIGKILL, reap, close the child's lanes;
-//! - the child dies, closes its pipe, sends garbage, never says `Hello`: the run fails with a
+//! - the child dies, closes its pipe, sends garbage, never says `Handshake`: the run fails with a
 //!   reason naming the worker, the child is killed and reaped.
 //!
 //! Which executable: `GILSCOPE_WORKER_EXE` if set, else the current executable — which in a
 //! library test or bench is the test binary, hence the override (tests point it at
-//! `CARGO_BIN_EXE_gilscope`). The `Hello` handshake catches an executable that is not a
+//! `CARGO_BIN_EXE_gilscope`). The `Handshake` handshake catches an executable that is not a
 //! gilscope worker.
 
 use std::path::PathBuf;
@@ -37,7 +37,7 @@ use crate::engine::multiprocessing::wire::WorkerJob;
 
 /// Overrides which executable runs worker processes.
 pub const WORKER_EXE_ENV: &str = "GILSCOPE_WORKER_EXE";
-/// A child that has not said `Hello` by then is not a gilscope worker (or cannot start).
+/// A child that has not said `Handshake` by then is not a gilscope worker (or cannot start).
 pub(super) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// After its pipe closes, a child gets this long to exit before it is killed.
 pub(super) const EXIT_GRACE: Duration = Duration::from_secs(2);

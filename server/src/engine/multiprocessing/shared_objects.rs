@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::multiprocessing::mp_queue::QueueDesc;
-use crate::engine::multiprocessing::shm::Arena;
+use crate::engine::multiprocessing::shm::{Arena, Offset};
 use crate::engine::multiprocessing::simple_queue::PipeDesc;
 
 /// The shared objects of a run, as a child finds them.
@@ -19,7 +19,7 @@ pub struct SharedObjects {
     /// The arena's descriptor number and length.
     pub arena: Option<(i32, usize)>,
     /// Offsets of shared values (`multiprocessing.Value`) in the arena, by the preset's names.
-    pub values: Vec<(String, usize)>,
+    pub values: Vec<(String, Offset)>,
     /// The run's `multiprocessing.Queue`s (and a pool's task and result pipes).
     pub queues: Vec<QueueDesc>,
     /// `SimpleQueue`s (a pool's task and result pipes).
@@ -58,7 +58,7 @@ impl SharedObjects {
         }
     }
 
-    pub fn value(&self, name: &str) -> Option<usize> {
+    pub fn value(&self, name: &str) -> Option<Offset> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, o)| *o)
     }
 

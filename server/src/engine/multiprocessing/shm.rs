@@ -12,6 +12,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
 /// A run's shared memory. Objects are allocated once, by the parent, before any child starts.
@@ -28,8 +30,28 @@ unsafe impl Send for Arena {}
 // SAFETY: as for `Send`: shared access only ever goes through `Sync` objects.
 unsafe impl Sync for Arena {}
 
-/// Where an object lives in the arena, as passed to a child.
-pub type Offset = usize;
+/// Every object's place in the arena is a multiple of this: its alignment, and a cache line
+/// of its own.
+const SLOT: usize = 64;
+
+/// Where an object lives in an arena, as passed to a child. Made only by [`Arena::alloc`] or
+/// by decoding a job, which refuses a value that is not a multiple of [`SLOT`]: so an offset is
+/// always aligned for every object the arena holds, and [`Arena::at`] checks its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Offset(usize);
+
+impl<'de> Deserialize<'de> for Offset {
+    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> Result<Offset, D::Error> {
+        let at = usize::deserialize(input)?;
+        if at % SLOT != 0 {
+            return Err(serde::de::Error::custom(format!(
+                "shared-memory offset {at} is not a multiple of {SLOT}"
+            )));
+        }
+        Ok(Offset(at))
+    }
+}
 
 impl Arena {
     /// Creates `len` bytes of zeroed shared memory.
@@ -97,12 +119,13 @@ impl Arena {
     /// Reserves room for a `T` (64-byte aligned: objects of different processes never share
     /// a cache line by accident).
     pub fn alloc<T>(&self) -> io::Result<Offset> {
-        let size = std::mem::size_of::<T>().next_multiple_of(64);
+        const { assert!(std::mem::align_of::<T>() <= SLOT) };
+        let size = std::mem::size_of::<T>().next_multiple_of(SLOT);
         let offset = self.used.fetch_add(size, Ordering::Relaxed);
         if offset + size > self.len {
             return Err(io::Error::other("the run's shared memory is full"));
         }
-        Ok(offset)
+        Ok(Offset(offset))
     }
 
     /// The object at `offset`.
@@ -111,10 +134,17 @@ impl Arena {
     /// A `T` must have been placed at `offset` (zeroed memory is a valid atomic; a [`Sem`]
     /// must have been initialised with [`Sem::init`]).
     pub unsafe fn at<T>(&self, offset: Offset) -> &T {
-        assert!(offset + std::mem::size_of::<T>() <= self.len);
-        // SAFETY: in bounds (checked above) of a live mapping, and the caller promises a `T`
-        // was placed there.
-        unsafe { &*self.base.add(offset).cast::<T>() }
+        const { assert!(std::mem::align_of::<T>() <= SLOT) };
+        let at = offset.0;
+        assert!(
+            at.checked_add(std::mem::size_of::<T>())
+                .is_some_and(|end| end <= self.len),
+            "shared-memory offset {at} is outside the arena of {} bytes",
+            self.len
+        );
+        // SAFETY: in bounds (checked above) of a live, page-aligned mapping, at a multiple of
+        // SLOT (every Offset is), so aligned for T; the caller promises a `T` was placed there.
+        unsafe { &*self.base.add(at).cast::<T>() }
     }
 
     /// A shared 64-bit integer at `offset` (zeroed memory is 0).
@@ -297,6 +327,26 @@ impl RLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_is_aligned_by_construction_and_checked_for_range_on_use() {
+        let arena = Arena::create(4096).unwrap();
+        let first = arena.alloc::<AtomicU64>().unwrap();
+        let second = arena.alloc::<Sem>().unwrap();
+        assert_eq!(second.0 - first.0, SLOT);
+        // A job's offsets come back as they went, and a misaligned one does not decode.
+        let packed = rmp_serde::to_vec(&second).unwrap();
+        assert_eq!(rmp_serde::from_slice::<Offset>(&packed).unwrap(), second);
+        let odd = rmp_serde::to_vec(&(SLOT + 4)).unwrap();
+        let err = rmp_serde::from_slice::<Offset>(&odd).unwrap_err();
+        assert!(err.to_string().contains("not a multiple of 64"), "{err}");
+        // Out of range: a panic, never a read past the mapping.
+        let far: Offset = rmp_serde::from_slice(&rmp_serde::to_vec(&8192usize).unwrap()).unwrap();
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            arena.word(far).load(Ordering::Relaxed)
+        }));
+        assert!(read.is_err());
+    }
 
     #[test]
     fn semaphores_and_ints_live_in_the_arena() {

@@ -19,7 +19,7 @@ use crate::engine::interpreter::interp::Interp;
 use crate::engine::interpreter::recorder::LaneStatus;
 use crate::engine::interpreter::stop::MAX_WAIT;
 use crate::engine::multiprocessing::wire::{
-    self, FrameReader, FromWorker, ToWorker, WorkerJob, MAGIC, WIRE_VERSION,
+    self, FromWorker, MessageReader, ToWorker, WorkerJob, MAGIC, WIRE_VERSION,
 };
 
 use crate::engine::multiprocessing::process::{
@@ -342,7 +342,7 @@ fn read_child(
     // The job goes in one frame; then stdin is closed. A child that is gone already makes
     // this fail with EPIPE (SIGPIPE is ignored by Rust programs), which the reads below see.
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = wire::write_frame(&mut stdin, &ToWorker::Job(Box::new(job.clone())));
+        let _ = wire::write_message(&mut stdin, &ToWorker::Job(Box::new(job.clone())));
     }
     let Some(stdout) = child.stdout.take() else {
         return (renumber, Err(died(&name, pid, "has no stdout pipe")));
@@ -353,7 +353,7 @@ fn read_child(
             Err(died(&name, pid, &format!("has an unusable pipe: {e}"))),
         );
     }
-    let mut reader = FrameReader::default();
+    let mut reader = MessageReader::default();
     let started = Instant::now();
     let mut hello = false;
     // The child's bytecodes charged to the run's budget so far.
@@ -373,7 +373,7 @@ fn read_child(
             if interp.env.stop.is_set() {
                 break; // the top of the outer loop ends the child
             }
-            let msg = match reader.next_frame::<FromWorker>() {
+            let msg = match reader.next_message::<FromWorker>() {
                 Ok(Some(m)) => m,
                 Ok(None) => break,
                 Err(e) if !hello => {
@@ -399,7 +399,7 @@ fn read_child(
                 }
             };
             match msg {
-                FromWorker::Hello { magic, version, .. } => {
+                FromWorker::Handshake { magic, version, .. } => {
                     if magic != MAGIC || version != WIRE_VERSION {
                         return (
                             renumber,
@@ -421,7 +421,7 @@ fn read_child(
                         Err(ProcessError::Malformed {
                             name,
                             pid,
-                            detail: "a message before Hello".into(),
+                            detail: "a message before the handshake".into(),
                         }),
                     )
                 }
@@ -468,7 +468,7 @@ fn read_child(
             let how = if hello {
                 "closed its pipe before finishing its program"
             } else {
-                "closed its pipe without saying hello (not a gilscope worker, or it could not start)"
+                "closed its pipe without its handshake (not a gilscope worker, or it could not start)"
             };
             return (renumber, Err(died(&name, pid, how)));
         }

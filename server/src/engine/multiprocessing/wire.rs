@@ -4,11 +4,11 @@
 //! marks, samples — to a few bytes each; both ends are this binary, so they agree on the order.
 //!
 //! The parent sends one [`ToWorker`] (the job) on the child's stdin; the child sends
-//! [`FromWorker`] messages on its stdout: `Hello` first (proof that it is a gilscope worker of
+//! [`FromWorker`] messages on its stdout: `Handshake` first (proof that it is a gilscope worker of
 //! the same wire version), then batches of events, then `Done` or `Failed`.
 //!
-//! Reading is non-blocking and bounded: [`FrameReader`] keeps what arrived so far and hands
-//! out whole frames; a length above [`MAX_FRAME`] or a payload that does not decode is a
+//! Reading is non-blocking and bounded: [`MessageReader`] keeps what arrived so far and hands
+//! out whole frames; a length above [`MAX_MESSAGE`] or a payload that does not decode is a
 //! [`WireError::Malformed`], never a panic or an unbounded allocation.
 
 use std::io::Write;
@@ -28,8 +28,8 @@ pub const WIRE_VERSION: u32 = 5;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
 /// No frame is larger (a batch of 512 events is a few tens of kB).
-pub const MAX_FRAME: usize = 64 << 20;
-/// [`FrameReader::fill`] reads at most this much at a time.
+pub const MAX_MESSAGE: usize = 64 << 20;
+/// [`MessageReader::fill`] reads at most this much at a time.
 pub const MAX_FILL: usize = 1 << 20;
 
 /// What the parent tells a worker to do.
@@ -64,7 +64,7 @@ pub struct WorkerJob {
 /// What a worker reports.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub enum FromWorker {
-    Hello {
+    Handshake {
         magic: String,
         version: u32,
         pid: u32,
@@ -103,20 +103,20 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 }
 
 /// Writes one frame (blocking: used by the child's writer thread and for the job).
-pub fn write_frame<T: Serialize>(out: &mut impl Write, msg: &T) -> std::io::Result<()> {
+pub fn write_message<T: Serialize>(out: &mut impl Write, msg: &T) -> std::io::Result<()> {
     out.write_all(&encode(msg))?;
     out.flush()
 }
 
 /// Collects bytes from a non-blocking fd and cuts them into frames.
 #[derive(Default)]
-pub struct FrameReader {
+pub struct MessageReader {
     buf: Vec<u8>,
     /// The other end closed the pipe.
     pub eof: bool,
 }
 
-impl FrameReader {
+impl MessageReader {
     /// Reads whatever is available now (the fd must be non-blocking). Returns bytes read.
     pub fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<usize, WireError> {
         let mut total = 0;
@@ -140,14 +140,14 @@ impl FrameReader {
     }
 
     /// The next whole frame, decoded; `Ok(None)` if it has not fully arrived.
-    pub fn next_frame<T: DeserializeOwned>(&mut self) -> Result<Option<T>, WireError> {
+    pub fn next_message<T: DeserializeOwned>(&mut self) -> Result<Option<T>, WireError> {
         if self.buf.len() < 4 {
             return Ok(None);
         }
         let len = u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
-        if len > MAX_FRAME {
+        if len > MAX_MESSAGE {
             return Err(WireError::Malformed(format!(
-                "a frame of {len} bytes (at most {MAX_FRAME})"
+                "a frame of {len} bytes (at most {MAX_MESSAGE})"
             )));
         }
         if self.buf.len() < 4 + len {
@@ -224,19 +224,19 @@ mod tests {
             added,
             open_spans: vec![span],
         };
-        write_frame(&mut w, &FromWorker::Events(delta.clone())).unwrap();
-        write_frame(&mut w, &FromWorker::Failed { reason: "x".into() }).unwrap();
-        let mut reader = FrameReader::default();
+        write_message(&mut w, &FromWorker::Events(delta.clone())).unwrap();
+        write_message(&mut w, &FromWorker::Failed { reason: "x".into() }).unwrap();
+        let mut reader = MessageReader::default();
         reader.fill(r.as_fd()).unwrap();
-        match reader.next_frame::<FromWorker>().unwrap() {
+        match reader.next_message::<FromWorker>().unwrap() {
             Some(FromWorker::Events(got)) => assert_eq!(got, delta),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            reader.next_frame::<FromWorker>().unwrap(),
+            reader.next_message::<FromWorker>().unwrap(),
             Some(FromWorker::Failed { .. })
         ));
-        assert!(reader.next_frame::<FromWorker>().unwrap().is_none());
+        assert!(reader.next_message::<FromWorker>().unwrap().is_none());
     }
 
     #[test]
@@ -254,7 +254,7 @@ mod tests {
                 }
             }
         });
-        let mut reader = FrameReader::default();
+        let mut reader = MessageReader::default();
         let mut total = 0;
         while total < 4 * MAX_FILL {
             let n = reader.fill(rx.as_fd()).expect("reading works");
@@ -273,16 +273,16 @@ mod tests {
         let (r, mut w) = pipe();
         w.write_all(&[5, 0, 0, 0, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1])
             .unwrap();
-        let mut reader = FrameReader::default();
+        let mut reader = MessageReader::default();
         reader.fill(r.as_fd()).unwrap();
         assert!(matches!(
-            reader.next_frame::<FromWorker>(),
+            reader.next_message::<FromWorker>(),
             Err(WireError::Malformed(_))
         ));
         w.write_all(&u32::MAX.to_le_bytes()).unwrap();
         reader.fill(r.as_fd()).unwrap();
         assert!(matches!(
-            reader.next_frame::<FromWorker>(),
+            reader.next_message::<FromWorker>(),
             Err(WireError::Malformed(_))
         ));
         drop(w);

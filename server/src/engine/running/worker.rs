@@ -1,7 +1,7 @@
 //! `gilscope worker`: the child side of a worker process (hidden subcommand; the server
 //! starts it, people don't).
 //!
-//! It reads its [`WorkerJob`] from stdin, answers `Hello`, pads its start-up to what a CPython
+//! It reads its [`WorkerJob`] from stdin, answers `Handshake`, pads its start-up to what a CPython
 //! process start costs (recorded as a `Starting` span from the parent's `p.start()`), runs the
 //! preset's program for its role in an [`Interp`] of its own — its own GIL — and ships every
 //! batch of events to the parent over stdout, stamped on `CLOCK_MONOTONIC` relative to the
@@ -125,18 +125,18 @@ pub fn main(presets: Registry) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let hello = FromWorker::Hello {
+    let hello = FromWorker::Handshake {
         magic: MAGIC.into(),
         version: WIRE_VERSION,
         pid: std::process::id(),
     };
-    if wire::write_frame(&mut out, &hello).is_err() {
+    if wire::write_message(&mut out, &hello).is_err() {
         return ExitCode::FAILURE;
     }
     let job = match read_job() {
         Ok(job) => job,
         Err(e) => {
-            let _ = wire::write_frame(
+            let _ = wire::write_message(
                 &mut out,
                 &FromWorker::Failed {
                     reason: e.to_string(),
@@ -148,7 +148,7 @@ pub fn main(presets: Registry) -> ExitCode {
     let (tx, rx) = channel::<FromWorker>();
     let writer = std::thread::spawn(move || {
         for msg in rx {
-            if wire::write_frame(&mut out, &msg).is_err() {
+            if wire::write_message(&mut out, &msg).is_err() {
                 // The parent is gone or stopped reading: nothing more to do.
                 std::process::exit(3);
             }
@@ -182,7 +182,7 @@ fn read_job() -> Result<WorkerJob, WorkerError> {
         .read_exact(&mut len)
         .map_err(|e| WorkerError::Job(e.to_string()))?;
     let len = u32::from_le_bytes(len) as usize;
-    if len > wire::MAX_FRAME {
+    if len > wire::MAX_MESSAGE {
         return Err(WorkerError::Job(format!("a job of {len} bytes")));
     }
     let mut body = vec![0u8; len];
