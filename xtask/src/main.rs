@@ -5,6 +5,10 @@
 //! - `cargo xtask test`: installs what is missing (the wasm32 target, rustfmt/clippy,
 //!   Chromium, wasm-opt), then `cargo fmt --check`, clippy (host and wasm32) with `-D warnings`, and
 //!   every test, browser tests included. CI runs exactly this (`.ci/run`).
+//!
+//! And two for developers: `cargo xtask fmt` (formats the lessons' files too, which the
+//! `lessons!` macro hides from `cargo fmt`) and `cargo xtask measure` (measures the figures
+//! of the README and docs/measured.md and writes them there; see measure.rs).
 
 use std::env;
 use std::ffi::OsStr;
@@ -12,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
+
+mod measure;
 use clap::{Parser, Subcommand};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -43,6 +49,8 @@ enum Task {
     Test,
     /// Format the workspace, the lessons' files included.
     Fmt,
+    /// Measure every figure the README and docs/measured.md state, and write them there.
+    Measure,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +63,7 @@ fn main() -> ExitCode {
         } => run(addr, open, release),
         Task::Test => test(),
         Task::Fmt => fmt(),
+        Task::Measure => measure_all(),
     };
     match result {
         Ok(code) => code,
@@ -149,6 +158,13 @@ fn test() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn measure_all() -> anyhow::Result<ExitCode> {
+    ensure_wasm_target()?;
+    ensure_chromium()?;
+    ensure_wasm_opt()?;
+    measure::measure(&root(), cargo)
 }
 
 fn fmt() -> anyhow::Result<ExitCode> {
