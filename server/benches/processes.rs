@@ -95,7 +95,7 @@ fn main() {
             "| cpu-processes {n}: speedup / cores busy / start ms | {:.2} / {:.2} / {:.1} | {} / - / {} | {issue} |",
             s.speedup.unwrap_or(0.0),
             s.cores_busy_mean,
-            s.processes.process_start_ms_median.unwrap_or(0.0),
+            s.figures.process_start_ms_median.unwrap_or(0.0),
             py(&cp, &[&format!("cpu_processes_speedup_{n}")], 1.0, 2),
             py(&cp, &["process_start_ms"], 1.0, 1),
         );
@@ -113,7 +113,7 @@ fn main() {
         println!(
             "| process-pool-map {n}: speedup / chunksize | {:.2} / {} | - | {issue} |",
             s.speedup.unwrap_or(0.0),
-            s.processes.chunksize.unwrap_or(0)
+            s.figures.chunksize.unwrap_or(0)
         );
     }
     // The fastest of three runs each: wall times of short runs are noisy.
@@ -131,10 +131,10 @@ fn main() {
         ],
         |s| -s.wall_s,
     );
-    let lost = 100.0 * nolock.lost_updates.unwrap_or(0) as f64 / 400_000.0;
+    let lost = 100.0 * nolock.figures.lost_updates.unwrap_or(0) as f64 / 400_000.0;
     println!(
         "| shared-value 4 x 100k: lost without lock / lost with / time with : without | {lost:.0} % / {} / {:.2}x | {} % / {} / {:.2}x | 63–68 % / 0 / 1.23x |",
-        lock.lost_updates.unwrap_or(-1),
+        lock.figures.lost_updates.unwrap_or(-1),
         lock.wall_s / nolock.wall_s,
         py(&cp, &["shared_value_4x100k_lost_pct"], 1.0, 0),
         if cp["shared_value_lock_exact"] == Value::Bool(true) { "0" } else { "-" },
@@ -142,11 +142,7 @@ fn main() {
             / cp["shared_value_nolock_s"].as_f64().unwrap_or(1.0),
     );
     let qv = run("queue-vs-shared-memory", &[("items", "100000")]);
-    let rates = qv
-        .processes
-        .messages_per_s_by_way
-        .clone()
-        .unwrap_or_default();
+    let rates = qv.figures.messages_per_s_by_way.clone().unwrap_or_default();
     let k = |w: &str| rates.get(w).copied().unwrap_or(0.0) / 1e3;
     println!(
         "| queue-vs-shared-memory 100k, k msg/s: Queue / Value+2 semaphores / Value polled | {:.0} / {:.0} / {:.0} | {} / {} / {} | 323 / 30 / 570 |",
@@ -161,7 +157,7 @@ fn main() {
         "return-values",
         &[("processes", "4"), ("items", "10000"), ("shared", "none")],
     );
-    let ms = rv.processes.return_ms_by_way.clone().unwrap_or_default();
+    let ms = rv.figures.return_ms_by_way.clone().unwrap_or_default();
     println!(
         "| return-values 10k from 4 workers, ms: pool / file / queue | {:.0} / {:.0} / {:.0} | {} / {} / {} | 13 / 13 / 42 |",
         ms["pool"],
@@ -174,7 +170,7 @@ fn main() {
     let q = run("queue-qsize-unreliable", &[("items", "1000")]);
     println!(
         "| queue-qsize-unreliable: empty() True while qsize() >= 1, of 1000 | {} | {} | up to 999 |",
-        q.processes.empty_while_qsize_positive.unwrap_or(0),
+        q.figures.empty_while_qsize_positive.unwrap_or(0),
         py(&cp, &["empty_true_while_item_of_1000"], 1.0, 0),
     );
     let aa = run(
@@ -183,7 +179,7 @@ fn main() {
     );
     println!(
         "| apply-async 2000 tiny tasks, µs per task | {:.1} | {} | - |",
-        1e6 / aa.ops_per_s.unwrap_or(1.0),
+        1e6 / aa.figures.ops_per_s.unwrap_or(1.0),
         py(&cp, &["apply_async_us_per_task"], 1.0, 1),
     );
     let pm = run(
@@ -192,7 +188,7 @@ fn main() {
     );
     println!(
         "| Pool(2).map of 10k tiny items, µs per item (pool start included) | {:.2} | {} (pool started) | - |",
-        1e6 / pm.ops_per_s.unwrap_or(1.0),
+        1e6 / pm.figures.ops_per_s.unwrap_or(1.0),
         py(&cp, &["pool_map_us_per_item"], 1.0, 2),
     );
 }

@@ -95,7 +95,7 @@ fn main() {
             "convoy-effect",
             &[("switch_interval_ms", interval), ("work", "100000000")],
         );
-        let (b, a) = (s.ops_per_s.unwrap(), s.baseline_ops_per_s.unwrap());
+        let (b, a) = (s.figures.ops_per_s.unwrap(), s.baseline_ops_per_s.unwrap());
         beside.push(b);
         println!("| {interval} ms | {a:.0} | {b:.0} | {:.1}x |", a / b);
     }
@@ -131,7 +131,7 @@ fn main() {
         };
         println!(
             "| {form} | {checks} | {lock} | {} | {:.3} |",
-            s.lost_updates.unwrap(),
+            s.figures.lost_updates.unwrap(),
             s.wall_s
         );
     }

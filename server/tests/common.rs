@@ -121,7 +121,7 @@ pub fn summary(preset: &str, knobs: &[(&str, &str)]) -> Summary {
     eprintln!(
         "{preset} {knobs:?}: wall {:.3} base {:?} speedup {:?} cores {:.2} hold {:?} lost {:?} ops {:?}/{:?}",
         s.wall_s, s.baseline_wall_s, s.speedup, s.cores_busy_mean, s.gil_hold_ms_median,
-        s.lost_updates, s.ops_per_s, s.baseline_ops_per_s
+        s.figures.lost_updates, s.figures.ops_per_s, s.baseline_ops_per_s
     );
     s
 }

@@ -8,8 +8,8 @@ const SMALL: [(&str, &str); 2] = [("threads", "4"), ("increments", "300000")];
 fn lost(extra: &[(&'static str, &'static str)]) -> i64 {
     let knobs: Vec<_> = SMALL.iter().chain(extra).copied().collect();
     let s = summary("counter-race", &knobs);
-    assert_eq!(s.expected_count, Some(1_200_000));
-    s.lost_updates.unwrap()
+    assert_eq!(s.figures.expected_count, Some(1_200_000));
+    s.figures.lost_updates.unwrap()
 }
 
 #[test]

@@ -16,7 +16,7 @@ fn io_threads_speed_up_about_k_times() {
                     ("io_ms", "10"),
                 ],
             );
-            assert_eq!(s.results_in_order, Some(true));
+            assert_eq!(s.figures.results_in_order, Some(true));
             let speedup = s.speedup.unwrap();
             ensure(speedup >= 0.7 * k as f64, || {
                 format!("speedup {speedup:.2}")
@@ -33,7 +33,7 @@ fn convoy_effect_collapses_round_trips_and_a_shorter_interval_helps() {
             "convoy-effect",
             &[("switch_interval_ms", interval), ("work", "60000000")],
         );
-        (s.ops_per_s.unwrap(), s.baseline_ops_per_s.unwrap())
+        (s.figures.ops_per_s.unwrap(), s.baseline_ops_per_s.unwrap())
     };
     timing("convoy effect", || {
         let (beside5, alone5) = at("5");

@@ -35,7 +35,10 @@ fn every_preset_runs_with_a_sound_trace() {
         assert!(!outcome.trace.lanes.is_empty());
         if name == "thread-pool-map" {
             knobs.push(("api", "apply_async"));
-            assert_eq!(run(name, &knobs).summary.results_in_order, Some(true));
+            assert_eq!(
+                run(name, &knobs).summary.figures.results_in_order,
+                Some(true)
+            );
         }
         if name == "cpu-threads" || name == "gil-flavours" {
             for gil in ["current", "ticks", "none"] {

@@ -19,7 +19,7 @@ fn timed_run(preset: &str, knobs: &[(&str, &str)]) -> (Summary, f64) {
     let foreign = (busy_between(a, b) * elapsed - ours).max(0.0) / elapsed;
     eprintln!(
         "{preset} {knobs:?}: speedup {:?} cores {:.2} start {:?} ms; other load {foreign:.2} cores",
-        s.speedup, s.cores_busy_mean, s.processes.process_start_ms_median
+        s.speedup, s.cores_busy_mean, s.figures.process_start_ms_median
     );
     (s, foreign)
 }
@@ -123,9 +123,9 @@ fn cpu_processes_run_in_parallel_each_with_its_own_gil() {
         let work = (200_000_000 / n.parse::<u64>().unwrap()).to_string();
         let knobs = [("processes", n), ("work", work.as_str())];
         let (s, foreign) = best_speedup("cpu-processes", &knobs, 1.7, 3);
-        let started = s.processes.processes_started.unwrap();
+        let started = s.figures.processes_started.unwrap();
         assert_eq!(started, n.parse::<u32>().unwrap());
-        let start_ms = s.processes.process_start_ms_median.unwrap();
+        let start_ms = s.figures.process_start_ms_median.unwrap();
         assert!(start_ms > 0.5 && start_ms < 500.0, "start {start_ms} ms");
         assert_parallel(&format!("{n} processes"), &s, foreign, || {
             // The experiment's wall time (the trace also spans the baseline after it).
@@ -153,10 +153,10 @@ fn process_pool_map_runs_in_parallel_in_order_with_cpythons_chunks() {
     for n in ["2", "4"] {
         let knobs = [("processes", n), ("items", "40"), ("work", "5000000")];
         let (s, foreign) = best_speedup("process-pool-map", &knobs, 1.7, 3);
-        assert_eq!(s.results_in_order, Some(true));
+        assert_eq!(s.figures.results_in_order, Some(true));
         // divmod(40, 4 * n), plus one for a remainder: 5 for 2 workers, 3 for 4.
         let want = if n == "2" { 5 } else { 3 };
-        assert_eq!(s.processes.chunksize, Some(want));
+        assert_eq!(s.figures.chunksize, Some(want));
         assert_parallel(&format!("Pool({n})"), &s, foreign, || {
             let outcome = run("process-pool-map", &knobs);
             let wall = outcome.summary.wall_s * 1e9;
@@ -176,8 +176,8 @@ fn process_pool_map_runs_in_parallel_in_order_with_cpythons_chunks() {
             ("chunksize", "7"),
         ],
     );
-    assert_eq!(outcome.summary.processes.chunksize, Some(7));
-    assert_eq!(outcome.summary.results_in_order, Some(true));
+    assert_eq!(outcome.summary.figures.chunksize, Some(7));
+    assert_eq!(outcome.summary.figures.results_in_order, Some(true));
     let t = &outcome.trace;
     for handler in ["TaskHandler", "ResultHandler"] {
         let lane = t.lanes.iter().find(|l| l.name == handler).unwrap();
@@ -200,7 +200,7 @@ fn apply_async_returns_each_result_and_the_caller_waits_in_get() {
         "apply-async",
         &[("processes", "2"), ("items", "12"), ("work", "3000000")],
     );
-    assert_eq!(outcome.summary.results_in_order, Some(true));
+    assert_eq!(outcome.summary.figures.results_in_order, Some(true));
     assert!(lanes_in_state(&outcome.trace, "MainProcess", State::BlockedGet) >= 1);
 }
 
@@ -220,13 +220,13 @@ fn queue_depth_stays_within_capacity_and_both_sides_block() {
         ],
     );
     let s = &slow.summary;
-    assert_eq!(s.final_count, s.expected_count);
-    assert_eq!(s.processes.queue_capacity, Some(5));
-    assert_eq!(s.processes.queue_depth_max, Some(5.0));
+    assert_eq!(s.figures.final_count, s.figures.expected_count);
+    assert_eq!(s.figures.queue_capacity, Some(5));
+    assert_eq!(s.figures.queue_depth_max, Some(5.0));
     assert!(s.violations.is_empty());
     assert!(lanes_in_state(&slow.trace, "Process-", State::BlockedPut) >= 2);
     assert!(slow.trace.lanes.iter().any(|l| l.kind == LaneKind::Feeder));
-    assert!(s.processes.messages_per_s.unwrap() > 0.0);
+    assert!(s.figures.messages_per_s.unwrap() > 0.0);
     // Fast consumers: they wait in get.
     let fast = run(
         "queue-producer-consumer",
@@ -239,19 +239,22 @@ fn queue_depth_stays_within_capacity_and_both_sides_block() {
             ("consume_work", "1000"),
         ],
     );
-    assert_eq!(fast.summary.final_count, fast.summary.expected_count);
+    assert_eq!(
+        fast.summary.figures.final_count,
+        fast.summary.figures.expected_count
+    );
     assert!(lanes_in_state(&fast.trace, "Process-", State::BlockedGet) >= 2);
-    assert!(fast.summary.processes.queue_depth_max.unwrap() <= 5.0);
+    assert!(fast.summary.figures.queue_depth_max.unwrap() <= 5.0);
 }
 
 #[test]
 fn empty_says_true_while_an_item_is_in_flight() {
     let _g = serial();
     let s = run("queue-qsize-unreliable", &[("items", "1000")]).summary;
-    let wrong = s.processes.empty_while_qsize_positive.unwrap();
+    let wrong = s.figures.empty_while_qsize_positive.unwrap();
     assert!(wrong > 0 && wrong <= 1000, "{wrong}");
-    assert!(s.processes.empty_mismatch_samples.unwrap() > 0);
-    assert!(s.processes.queue_samples.unwrap() >= 1000);
+    assert!(s.figures.empty_mismatch_samples.unwrap() > 0);
+    assert!(s.figures.queue_samples.unwrap() >= 1000);
     eprintln!("empty() True while qsize() >= 1: {wrong} of 1000");
 }
 
@@ -260,14 +263,14 @@ fn shared_value_loses_updates_without_the_lock_and_none_with_it() {
     let _g = serial();
     let knobs = [("processes", "2"), ("increments", "100000")];
     let unlocked = run("shared-value", &[knobs[0], knobs[1], ("lock", "false")]).summary;
-    assert_eq!(unlocked.expected_count, Some(200_000));
+    assert_eq!(unlocked.figures.expected_count, Some(200_000));
     assert!(
-        unlocked.lost_updates.unwrap() > 0,
+        unlocked.figures.lost_updates.unwrap() > 0,
         "{:?}",
-        unlocked.lost_updates
+        unlocked.figures.lost_updates
     );
     let locked = run("shared-value", &[knobs[0], knobs[1], ("lock", "true")]).summary;
-    assert_eq!(locked.lost_updates, Some(0));
+    assert_eq!(locked.figures.lost_updates, Some(0));
     assert!(
         locked
             .time_per_state_s
@@ -278,7 +281,7 @@ fn shared_value_loses_updates_without_the_lock_and_none_with_it() {
     );
     eprintln!(
         "shared-value 2 x 100k: lost {:?} without the lock; {:.3} s vs {:.3} s",
-        unlocked.lost_updates, unlocked.wall_s, locked.wall_s
+        unlocked.figures.lost_updates, unlocked.wall_s, locked.wall_s
     );
 }
 
@@ -286,11 +289,11 @@ fn shared_value_loses_updates_without_the_lock_and_none_with_it() {
 fn queue_vs_shared_memory_reports_all_three_rates() {
     let _g = serial();
     let s = run("queue-vs-shared-memory", &[("items", "5000")]).summary;
-    let rates = s.processes.messages_per_s_by_way.unwrap();
+    let rates = s.figures.messages_per_s_by_way.unwrap();
     for way in ["queue", "value_semaphores", "value_polled"] {
         assert!(rates[way] > 100.0, "{way}: {rates:?}");
     }
-    assert_eq!(s.processes.messages_per_s, Some(rates["queue"]));
+    assert_eq!(s.figures.messages_per_s, Some(rates["queue"]));
 }
 
 #[test]
@@ -306,16 +309,16 @@ fn return_values_three_ways_and_the_value_argument_error() {
             &[("processes", "2"), ("items", "600"), ("shared", shared)],
         )
         .summary;
-        let ms = s.processes.return_ms_by_way.clone().unwrap();
+        let ms = s.figures.return_ms_by_way.clone().unwrap();
         for way in ["file", "queue", "pool"] {
             assert!(ms[way] > 0.0, "{shared}: {ms:?}");
         }
-        assert_eq!(s.results_in_order, Some(true), "{shared}");
+        assert_eq!(s.figures.results_in_order, Some(true), "{shared}");
         if counted {
-            assert_eq!(s.final_count, Some(600), "{shared}");
-            assert!(s.processes.python_exception.is_none());
+            assert_eq!(s.figures.final_count, Some(600), "{shared}");
+            assert!(s.figures.python_exception.is_none());
         } else {
-            let e = s.processes.python_exception.unwrap();
+            let e = s.figures.python_exception.unwrap();
             assert!(e.starts_with("RuntimeError: Synchronized objects"), "{e}");
         }
     }

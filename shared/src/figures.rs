@@ -56,7 +56,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
                 .unwrap_or_default(),
         });
     }
-    if let (Some(expected), Some(fin)) = (s.expected_count, s.final_count) {
+    if let (Some(expected), Some(fin)) = (s.figures.expected_count, s.figures.final_count) {
         out.push(Card {
             key: "lost",
             label: "lost updates",
@@ -82,7 +82,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         });
     }
     process_cards(s, &mut out);
-    if let Some(ops) = s.ops_per_s {
+    if let Some(ops) = s.figures.ops_per_s {
         out.push(Card {
             key: "rate",
             label: "operations / s",
@@ -104,7 +104,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
 
 /// The figures of the presets with worker processes.
 fn process_cards(s: &Summary, out: &mut Vec<Card>) {
-    let p = &s.processes;
+    let p = &s.figures;
     if let Some(exception) = &p.python_exception {
         out.push(Card {
             key: "exception",
@@ -225,12 +225,7 @@ mod tests {
             gil_hold_ms_median: Some(5.01),
             gil_wait_ms_total: Some(3000.0),
             gil_drop_requests: Some(800),
-            expected_count: None,
-            final_count: None,
-            lost_updates: None,
-            ops_per_s: None,
             baseline_ops_per_s: None,
-            results_in_order: None,
             ns_per_bytecode: 3.3,
             bytecodes: 1,
             time_per_state_s: BTreeMap::from([
@@ -241,7 +236,7 @@ mod tests {
             end: EndReason::Finished,
             violations: vec![],
             invariants_ok: true,
-            processes: Default::default(),
+            figures: Default::default(),
         }
     }
 
@@ -258,14 +253,14 @@ mod tests {
         let mut race = summary();
         race.speedup = None;
         race.gil_handoffs = None;
-        race.expected_count = Some(4000);
-        race.final_count = Some(3877);
-        race.ops_per_s = Some(323_456.0);
-        race.processes.messages_per_s_by_way = Some(BTreeMap::from([
+        race.figures.expected_count = Some(4000);
+        race.figures.final_count = Some(3877);
+        race.figures.ops_per_s = Some(323_456.0);
+        race.figures.messages_per_s_by_way = Some(BTreeMap::from([
             ("queue".to_string(), 323_000.0),
             ("value_polled".to_string(), 570_000.0),
         ]));
-        race.processes.python_exception = Some(
+        race.figures.python_exception = Some(
             "RuntimeError: Synchronized objects should only be shared between processes through inheritance".into(),
         );
         race.wall_s = 0.25;

@@ -87,18 +87,8 @@ pub struct Summary {
     pub gil_wait_ms_total: Option<f64>,
     /// Drop requests made by waiters that timed out (current GIL only).
     pub gil_drop_requests: Option<u64>,
-    /// The count a race-free program would reach.
-    pub expected_count: Option<i64>,
-    /// The count the program reached.
-    pub final_count: Option<i64>,
-    /// `expected_count - final_count`.
-    pub lost_updates: Option<i64>,
-    /// Operations (I/O round trips, tasks) per second as run.
-    pub ops_per_s: Option<f64>,
     /// The same I/O thread alone.
     pub baseline_ops_per_s: Option<f64>,
-    /// Results came back in input order (pool presets).
-    pub results_in_order: Option<bool>,
     /// Calibrated cost of one emulated bytecode on this machine, in ns.
     pub ns_per_bytecode: f64,
     /// Bytecodes executed by all threads (baseline excluded).
@@ -110,16 +100,33 @@ pub struct Summary {
     pub violations: Vec<String>,
     /// No violation, the run finished, and the preset's own check (results in order, ...) held.
     pub invariants_ok: bool,
-    /// Figures of the presets with worker processes (all `None` for the others); their
-    /// fields appear at the top level of the JSON.
+    /// What the lesson's programs measured beyond the trace; its fields appear at the top
+    /// level of the JSON.
     #[serde(flatten, default)]
-    pub processes: ProcessFigures,
+    pub figures: Figures,
 }
 
-/// The figures the process presets are read from. Every field is optional: `None` (JSON
-/// `null`) where a preset does not measure it.
+/// What a lesson measures beyond the GIL and the clock: counts, rates, and the process
+/// lessons' figures. The engine hands a run's programs one to fill in; the queue and start-up
+/// figures are read off the trace. Every field is optional: `None` (JSON `null`) where a
+/// lesson does not measure it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-pub struct ProcessFigures {
+pub struct Figures {
+    /// The count a race-free program would reach.
+    #[serde(default)]
+    pub expected_count: Option<i64>,
+    /// The count the program reached.
+    #[serde(default)]
+    pub final_count: Option<i64>,
+    /// `expected_count - final_count`.
+    #[serde(default)]
+    pub lost_updates: Option<i64>,
+    /// Operations (I/O round trips, tasks) per second as run.
+    #[serde(default)]
+    pub ops_per_s: Option<f64>,
+    /// Results came back in input order (pool presets).
+    #[serde(default)]
+    pub results_in_order: Option<bool>,
     /// Messages (queue items, values handed over) per second of the exchange.
     #[serde(default)]
     pub messages_per_s: Option<f64>,
@@ -181,12 +188,7 @@ mod tests {
             gil_hold_ms_median: Some(5.0),
             gil_wait_ms_total: Some(7.0),
             gil_drop_requests: Some(2),
-            expected_count: None,
-            final_count: None,
-            lost_updates: None,
-            ops_per_s: None,
             baseline_ops_per_s: None,
-            results_in_order: None,
             ns_per_bytecode: 3.3,
             bytecodes: 10,
             time_per_state_s: BTreeMap::from([(State::WaitGil, 0.5)]),
@@ -196,9 +198,9 @@ mod tests {
             },
             violations: vec![],
             invariants_ok: true,
-            processes: ProcessFigures {
+            figures: Figures {
                 queue_capacity: Some(4),
-                ..ProcessFigures::default()
+                ..Figures::default()
             },
         };
         let json = serde_json::to_value(&summary).unwrap();

@@ -19,7 +19,7 @@ pub mod os;
 pub mod running;
 pub mod threading;
 
-pub use running::program::{Experiment, Lesson, Measures, Preset, Registry};
+pub use running::program::{Experiment, Figures, Lesson, Preset, Registry};
 pub use running::run::{
     panic_message, start, start_with_caps, Caps, RunHandle, RunOutcome, StartError, StopHandle,
     CAPS,

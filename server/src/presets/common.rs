@@ -19,7 +19,7 @@ use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::process::Process;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shm::Arena;
-use crate::engine::running::program::Measures;
+use crate::engine::running::program::Figures;
 use crate::engine::running::worker::WorkerCtx;
 use crate::engine::threading::pool::{TaskFn, ThreadPool};
 
@@ -193,7 +193,7 @@ pub fn pool_main(
         knobs.processes,
         Default::default(),
     )?;
-    let (items, measures) = (knobs.items, setup.measures());
+    let (items, figures) = (knobs.items, setup.figures());
     with_main(
         setup.interp(),
         move |_| Ok((pool, arena)),
@@ -203,9 +203,9 @@ pub fn pool_main(
             let xs: Vec<i64> = (0..items).collect();
             let results = submit(py, pool, &xs)?;
             pool.close_join(py)?;
-            let mut m = measures.lock().unwrap_or_else(|e| e.into_inner());
+            let mut m = figures.lock().unwrap_or_else(|e| e.into_inner());
             m.results_in_order = Some(results == xs.iter().map(|x| x * x).collect::<Vec<_>>());
-            m.ops = Some((items as u64, (py.rec.now() - t0) as f64 / 1e9));
+            m.ops_per_s = Some(items as f64 / ((py.rec.now() - t0) as f64 / 1e9));
             Ok(())
         },
     )
@@ -234,14 +234,14 @@ pub fn sequential(setup: &Setup, knobs: &PoolKnobs) -> Spawned<Option<ThreadHand
 /// Times `body` and records it as `n` operations.
 pub fn timed_ops(
     py: &mut Py,
-    measures: &Mutex<Measures>,
+    figures: &Mutex<Figures>,
     n: u64,
     body: impl FnOnce(&mut Py) -> Result<(), Stopped>,
 ) -> Result<(), Stopped> {
     let t0 = py.rec.now();
     body(py)?;
     let seconds = (py.rec.now() - t0) as f64 / 1e9;
-    measures.lock().unwrap_or_else(|e| e.into_inner()).ops = Some((n, seconds));
+    figures.lock().unwrap_or_else(|e| e.into_inner()).ops_per_s = Some(n as f64 / seconds);
     Ok(())
 }
 
@@ -271,7 +271,7 @@ pub fn thread_pool_main(
     expect: fn(i64) -> i64,
     submit: impl FnOnce(&mut Py, &ThreadPool, &[i64]) -> Result<Vec<i64>, Stopped> + Send + 'static,
 ) -> Spawned {
-    let result = setup.measures();
+    let result = setup.figures();
     with_main(
         setup.interp(),
         |interp| ThreadPool::new(interp, size),
@@ -294,7 +294,7 @@ pub fn thread_pool_main(
 
 /// The one-thread baseline of the thread-pool lessons: `for x in range(tasks): f(x)`, timed.
 pub fn tasks_in_turn(setup: &Setup, tasks: i64, f: TaskFn) -> Spawned<Option<ThreadHandle>> {
-    let result = setup.measures();
+    let result = setup.figures();
     let main = setup.main(move |py| {
         timed_ops(py, &result, tasks as u64, |py| {
             for x in 0..tasks {

@@ -15,7 +15,7 @@ use super::knobs;
 use super::role::NoProcesses;
 use crate::engine::interpreter::interp::{EngineError, InterpConfig, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
-use crate::engine::running::program::{Lesson, Measures};
+use crate::engine::running::program::{Figures, Lesson};
 use crate::engine::threading::io::{echo_pair, EchoClient};
 
 pub struct ConvoyEffect;
@@ -89,7 +89,7 @@ fn echo_server() -> InterpConfig {
 fn ping(
     py: &mut Py,
     client: &Mutex<EchoClient>,
-    measures: &Mutex<Measures>,
+    figures: &Mutex<Figures>,
     mut until: impl FnMut(u64) -> bool,
 ) -> Result<(), Stopped> {
     let mut client = client.lock().unwrap_or_else(|e| e.into_inner());
@@ -102,7 +102,7 @@ fn ping(
         trips += 1;
     }
     let seconds = (py.rec.now() - t0) as f64 / 1e9;
-    measures.lock().unwrap_or_else(|e| e.into_inner()).ops = Some((trips, seconds));
+    figures.lock().unwrap_or_else(|e| e.into_inner()).ops_per_s = Some(trips as f64 / seconds);
     Ok(())
 }
 
@@ -130,7 +130,7 @@ impl Program for ConvoyEffect {
         let peers = setup.peer(echo_server());
         let interp = setup.interp(); // after the peer, before its server thread
         let client = Arc::new(Mutex::new(echo_pair(&peers)?));
-        let (work, result) = (knobs.work, setup.measures());
+        let (work, result) = (knobs.work, setup.figures());
         with_main(
             interp,
             move |interp| -> Result<(ThreadHandle, ThreadHandle), EngineError> {
@@ -160,7 +160,7 @@ impl Program for ConvoyEffect {
         let peers = setup.peer(echo_server());
         setup.interp(); // after the peer, before its server thread
         let client = Mutex::new(echo_pair(&peers)?);
-        let result = setup.measures();
+        let result = setup.figures();
         setup
             .main(move |py| ping(py, &client, &result, |trips| trips < BASELINE_ROUND_TRIPS))
             .map(Some)

@@ -116,7 +116,7 @@ impl Program for CounterRace {
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (counter, lock) = shared(knobs);
         let (n, form, increments) = (knobs.threads, knobs.form, knobs.increments);
-        let result = setup.measures();
+        let result = setup.figures();
         result
             .lock()
             .unwrap_or_else(|e| e.into_inner())

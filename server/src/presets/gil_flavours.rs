@@ -86,7 +86,7 @@ impl Program for GilFlavours {
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (n, work) = (knobs.threads, knobs.work);
         let io_wait = Duration::from_secs_f64(knobs.io_ms / 1e3);
-        let result = setup.measures();
+        let result = setup.figures();
         with_main(
             setup.interp(),
             move |interp| -> Result<(ThreadHandle, Vec<ThreadHandle>), EngineError> {
@@ -105,8 +105,8 @@ impl Program for GilFlavours {
                             py.check()?;
                         }
                         let seconds = (py.rec.now() - t0) as f64 / 1e9;
-                        result.lock().unwrap_or_else(|e| e.into_inner()).ops =
-                            Some((wakeups, seconds));
+                        result.lock().unwrap_or_else(|e| e.into_inner()).ops_per_s =
+                            Some(wakeups as f64 / seconds);
                         Ok(())
                     }),
                 )?;

@@ -23,7 +23,7 @@ use crate::engine::interpreter::interp::{
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::process::{ChildProgram, Process};
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
-use crate::engine::running::program::{Experiment, Lesson, Measures, Preset, Probe};
+use crate::engine::running::program::{Experiment, Figures, Lesson, Preset, Probe};
 use crate::engine::running::worker::WorkerCtx;
 
 /// A main thread spawned (not started), or why it could not be.
@@ -94,13 +94,13 @@ fn expect_typed<P: Program>(knobs: &Knobs) -> Result<(P::Knobs, RunKnobs), Engin
 }
 
 /// What a lesson's build works with: the interpreter its knobs configure (created on first
-/// use), the run's measures and probes, and what its worker processes run.
+/// use), the run's figures and probes, and what its worker processes run.
 pub struct Setup<'a> {
     env: &'a RunEnv,
     config: InterpConfig,
     interp: OnceCell<Arc<Interp>>,
     peers: Vec<Arc<Interp>>,
-    measures: Arc<Mutex<Measures>>,
+    figures: Arc<Mutex<Figures>>,
     probes: Vec<Probe>,
     child: ChildProgram,
 }
@@ -112,7 +112,7 @@ impl<'a> Setup<'a> {
             config: run.interp_config(),
             interp: OnceCell::new(),
             peers: Vec::new(),
-            measures: Arc::default(),
+            figures: Arc::default(),
             probes: Vec::new(),
             child: ChildProgram {
                 preset: lesson.to_string(),
@@ -150,8 +150,8 @@ impl<'a> Setup<'a> {
     }
 
     /// What the run measured beyond the trace, for the programs to fill in.
-    pub fn measures(&self) -> Arc<Mutex<Measures>> {
-        self.measures.clone()
+    pub fn figures(&self) -> Arc<Mutex<Figures>> {
+        self.figures.clone()
     }
 
     /// Samples `read` every conductor tick into the counter track `track`.
@@ -197,7 +197,7 @@ impl<'a> Setup<'a> {
         Experiment {
             interps: std::iter::once(interp).chain(self.peers).collect(),
             main,
-            measures: self.measures,
+            figures: self.figures,
             probes: self.probes,
         }
     }

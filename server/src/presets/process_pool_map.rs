@@ -69,13 +69,10 @@ impl Program for ProcessPoolMap {
     };
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
-        let (chunksize, m) = (knobs.chunksize, setup.measures());
+        let (chunksize, m) = (knobs.chunksize, setup.figures());
         pool_main(setup, &knobs.pool, move |py, pool, xs| {
             let (results, size) = pool.map(py, xs, chunksize)?;
-            m.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .processes
-                .chunksize = Some(size as u64);
+            m.lock().unwrap_or_else(|e| e.into_inner()).chunksize = Some(size as u64);
             Ok(results)
         })
     }

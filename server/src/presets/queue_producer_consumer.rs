@@ -150,7 +150,7 @@ impl Program for QueueProducerConsumer {
         let mut procs = setup.processes(Role::Producer, 1, np, &shared);
         procs.extend(setup.processes(Role::Consumer, np + 1, nc, &shared));
         let total = np as u64 * items;
-        let m = setup.measures();
+        let m = setup.figures();
         m.lock().unwrap_or_else(|e| e.into_inner()).expected_count = Some(total as i64);
         with_main(
             setup.interp(),
@@ -175,7 +175,7 @@ impl Program for QueueProducerConsumer {
                 let s = (py.rec.now() - t0) as f64 / 1e9;
                 let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
                 m.final_count = Some(got);
-                m.processes.messages_per_s = Some(total as f64 / s);
+                m.messages_per_s = Some(total as f64 / s);
                 Ok(())
             },
         )

@@ -84,7 +84,7 @@ impl Program for QueueQsizeUnreliable {
         let (items, work) = (knobs.items, knobs.produce_work);
         let (arena, q, shared) = queue_in_arena(setup, knobs.capacity)?;
         let consumer = setup.process("Process-1", Role::Consumer, 0, shared);
-        let m = setup.measures();
+        let m = setup.figures();
         with_main(
             setup.interp(),
             move |_| Ok((consumer, q, arena)),
@@ -105,9 +105,8 @@ impl Program for QueueQsizeUnreliable {
                 q.join_thread(py)?;
                 consumer.join(py)?;
                 let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
-                m.processes.empty_while_qsize_positive = Some(wrong);
-                m.processes.messages_per_s =
-                    Some(items as f64 / ((py.rec.now() - t0) as f64 / 1e9));
+                m.empty_while_qsize_positive = Some(wrong);
+                m.messages_per_s = Some(items as f64 / ((py.rec.now() - t0) as f64 / 1e9));
                 Ok(())
             },
         )

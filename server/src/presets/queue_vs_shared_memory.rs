@@ -255,7 +255,7 @@ impl Program for QueueVsSharedMemory {
                 (way, p, c)
             })
             .collect();
-        let m = setup.measures();
+        let m = setup.figures();
         let keep = (q, v, flag, full, empty, arena);
         with_main(
             setup.interp(),
@@ -272,8 +272,8 @@ impl Program for QueueVsSharedMemory {
                     rates.insert(way.to_string(), items as f64 / s);
                 }
                 let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
-                m.processes.messages_per_s = rates.get("queue").copied();
-                m.processes.messages_per_s_by_way = Some(rates);
+                m.messages_per_s = rates.get("queue").copied();
+                m.messages_per_s_by_way = Some(rates);
                 Ok(())
             },
         )

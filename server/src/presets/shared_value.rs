@@ -108,7 +108,7 @@ impl Program for SharedValuePreset {
             .interp()
             .new_counter("v.value", CounterKind::SharedValue);
         let procs = setup.processes(WorkerRole::Worker, 1, n, &shared);
-        let m = setup.measures();
+        let m = setup.figures();
         m.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
             Some(n as i64 * knobs.increments);
         let final_value = value.clone();

@@ -1,4 +1,4 @@
-//! Measures the machine while a run is live: how busy each core is (`/proc/stat`) and, for the
+//! Figures the machine while a run is live: how busy each core is (`/proc/stat`) and, for the
 //! run's threads, their CPU time and the core they last ran on
 //! (`/proc/<pid>/task/<tid>/{stat,schedstat}`), read with the `procfs` crate.
 //!

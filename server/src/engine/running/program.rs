@@ -1,6 +1,6 @@
 //! The program API: what a lesson gives the engine to run. A [`Preset`] builds an
 //! [`Experiment`] (interpreters with their threads spawned, not started) from knobs that were
-//! validated where they entered; its programs fill in [`Measures`] beyond the trace.
+//! validated where they entered; its programs fill in [`Figures`] beyond the trace.
 //!
 //! The engine never looks a preset up by name: the application (run manager, CLI, the worker
 //! entry point) resolves a spec against its registry and hands the engine the preset itself.
@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use gilscope_shared::spec::{render_python, Group, KnobDef, Knobs, PresetInfo};
-use gilscope_shared::summary::ProcessFigures;
+pub use gilscope_shared::summary::Figures;
 use gilscope_shared::trace::CounterId;
 
 use crate::engine::interpreter::interp::{EngineError, Interp, RunEnv, ThreadHandle};
@@ -88,19 +88,6 @@ pub trait Preset: Sync + Send {
 /// that need one (a worker process learns its preset's name from its job).
 pub type Registry = fn(&str) -> Option<&'static dyn Preset>;
 
-/// What a preset measured beyond the trace, filled in by its programs.
-#[derive(Default, Debug, Clone)]
-pub struct Measures {
-    pub expected_count: Option<i64>,
-    pub final_count: Option<i64>,
-    /// Operations (round trips, tasks) done, and over how long, in s.
-    pub ops: Option<(u64, f64)>,
-    pub results_in_order: Option<bool>,
-    /// The process presets' own figures (rates, ways, the exception CPython raises); the
-    /// queue and start-up figures are read off the trace by `summarize`.
-    pub processes: ProcessFigures,
-}
-
 /// A value sampled every conductor tick into a counter track (a shared variable).
 pub type Probe = (CounterId, Box<dyn Fn() -> f64 + Send>);
 
@@ -109,17 +96,17 @@ pub type Probe = (CounterId, Box<dyn Fn() -> f64 + Send>);
 pub struct Experiment {
     pub interps: Vec<Arc<Interp>>,
     pub main: ThreadHandle,
-    pub measures: Arc<Mutex<Measures>>,
+    pub figures: Arc<Mutex<Figures>>,
     pub probes: Vec<Probe>,
 }
 
 impl Experiment {
-    /// An experiment of one interpreter whose programs fill in `measures`.
-    pub fn single(interp: Arc<Interp>, main: ThreadHandle, measures: Arc<Mutex<Measures>>) -> Self {
+    /// An experiment of one interpreter whose programs fill in `figures`.
+    pub fn single(interp: Arc<Interp>, main: ThreadHandle, figures: Arc<Mutex<Figures>>) -> Self {
         Experiment {
             interps: vec![interp],
             main,
-            measures,
+            figures,
             probes: vec![],
         }
     }

@@ -25,7 +25,7 @@ use crate::engine::interpreter::stop::StopFlag;
 use crate::engine::running::cores::{
     CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS,
 };
-use crate::engine::running::program::{Experiment, Measures, Preset};
+use crate::engine::running::program::{Experiment, Figures, Preset};
 use crate::engine::running::summarize::{summarize, Timings};
 
 /// The limits no run can pass, whatever its knobs.
@@ -154,7 +154,7 @@ impl RunHandle {
                     &self.knobs,
                     &trace,
                     &Timings::default(),
-                    &Measures::default(),
+                    &Figures::default(),
                     EndReason::Failed { reason },
                 );
                 RunOutcome { trace, summary }
@@ -169,7 +169,7 @@ struct Phase {
     wall_s: f64,
     cpu_s: f64,
     bytecodes: u64,
-    measures: Measures,
+    figures: Figures,
     end: Option<EndReason>,
 }
 
@@ -243,8 +243,8 @@ fn run_phase(
     for interp in &experiment.interps {
         interp.join_os_threads();
     }
-    let measures = experiment
-        .measures
+    let figures = experiment
+        .figures
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
@@ -253,7 +253,7 @@ fn run_phase(
         cpu_s: experiment.interps.iter().map(|i| i.cpu_ns()).sum::<u64>() as f64 / 1e9,
         // Every process of the run charges the one budget, killed children included.
         bytecodes: env.budget.used(),
-        measures,
+        figures,
         end,
     }
 }
@@ -301,7 +301,7 @@ fn conduct(
                 let base = run_phase(experiment, &env, &caps, deadline, user_stop);
                 if base.end.is_none() {
                     baseline_wall_s = Some(base.wall_s);
-                    baseline_ops_per_s = base.measures.ops.map(|(n, s)| n as f64 / s);
+                    baseline_ops_per_s = base.figures.ops_per_s;
                 }
             }
             Ok(None) => {}
@@ -326,14 +326,7 @@ fn conduct(
         },
         baseline_ops_per_s,
     };
-    let summary = summarize(
-        preset.name(),
-        &knobs,
-        &trace,
-        &timings,
-        &phase.measures,
-        end,
-    );
+    let summary = summarize(preset.name(), &knobs, &trace, &timings, &phase.figures, end);
     RunOutcome { trace, summary }
 }
 

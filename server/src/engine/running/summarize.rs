@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use gilscope_shared::spec::Knobs;
-use gilscope_shared::summary::{EndReason, ProcessFigures, Summary};
+use gilscope_shared::summary::{EndReason, Figures, Summary};
 use gilscope_shared::trace::{
     CounterKind, GilFlavour, InterpId, LaneKind, MarkKind, Nanos, QueueId, State, Trace,
 };
@@ -13,7 +13,6 @@ use gilscope_shared::validate::validate;
 use rayon::prelude::*;
 
 use crate::engine::interpreter::bytecode::calibration;
-use crate::engine::running::program::Measures;
 
 /// Timings of the run measured outside the trace.
 #[derive(Default, Debug, Clone)]
@@ -87,8 +86,9 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 
 /// The process figures read off the trace (start-up spans, queue counter tracks), on top of
 /// what the preset measured itself.
-pub fn process_figures(trace: &Trace, measured: &ProcessFigures) -> ProcessFigures {
+pub fn trace_figures(trace: &Trace, measured: &Figures) -> Figures {
     let mut out = measured.clone();
+    out.lost_updates = out.expected_count.zip(out.final_count).map(|(e, f)| e - f);
     let mut starts: Vec<f64> = trace
         .spans
         .iter()
@@ -163,7 +163,7 @@ pub fn summarize(
     knobs: &Knobs,
     trace: &Trace,
     timings: &Timings,
-    measures: &Measures,
+    figures: &Figures,
     end: EndReason,
 ) -> Summary {
     let has_gil = !gil_interps(trace).is_empty();
@@ -193,7 +193,7 @@ pub fn summarize(
         .filter(|_| timings.wall_s > 0.0)
         .map(|b| b / timings.wall_s);
     let invariants_ok =
-        violations.is_empty() && end.is_finished() && measures.results_in_order != Some(false);
+        violations.is_empty() && end.is_finished() && figures.results_in_order != Some(false);
     Summary {
         preset: preset.to_string(),
         knobs: knobs.0.clone(),
@@ -209,15 +209,7 @@ pub fn summarize(
         gil_hold_ms_median: if has_gil { median(&mut hold_ms) } else { None },
         gil_wait_ms_total: has_gil.then_some(wait_ns as f64 / 1e6),
         gil_drop_requests: has_gil.then_some(drop_requests),
-        expected_count: measures.expected_count,
-        final_count: measures.final_count,
-        lost_updates: measures
-            .expected_count
-            .zip(measures.final_count)
-            .map(|(e, f)| e - f),
-        ops_per_s: measures.ops.map(|(n, s)| n as f64 / s),
         baseline_ops_per_s: timings.baseline_ops_per_s,
-        results_in_order: measures.results_in_order,
         ns_per_bytecode: calibration().ns_per_bytecode,
         bytecodes: timings.bytecodes,
         time_per_state_s: per_state
@@ -228,7 +220,7 @@ pub fn summarize(
         end,
         violations,
         invariants_ok,
-        processes: process_figures(trace, &measures.processes),
+        figures: trace_figures(trace, figures),
     }
 }
 

@@ -98,11 +98,11 @@ impl Program for ReturnValues {
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let parent = parent::Parent::new(knobs, setup)?;
-        let (knobs, measures) = (*knobs, setup.measures());
+        let (knobs, figures) = (*knobs, setup.figures());
         with_main(
             setup.interp(),
             move |_| Ok(parent),
-            move |py, parent| parent.run(py, &knobs, &measures),
+            move |py, parent| parent.run(py, &knobs, &figures),
         )
     }
 

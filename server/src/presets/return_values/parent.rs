@@ -15,7 +15,7 @@ use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::multiprocessing::shared_value::SharedValue;
 use crate::engine::multiprocessing::shm::Arena;
 use crate::engine::multiprocessing::simple_queue::SimpleQueue;
-use crate::engine::running::program::Measures;
+use crate::engine::running::program::Figures;
 use crate::presets::common::arena;
 use crate::presets::harness::Setup;
 
@@ -107,12 +107,7 @@ impl Parent {
 
     /// The main thread: the three ways, timed into `return_ms_by_way`, and the count of the
     /// shared `Value` the knobs ask for.
-    pub fn run(
-        &self,
-        py: &mut Py,
-        knobs: &Knobs,
-        measures: &Mutex<Measures>,
-    ) -> Result<(), Stopped> {
+    pub fn run(&self, py: &mut Py, knobs: &Knobs, figures: &Mutex<Figures>) -> Result<(), Stopped> {
         let items = knobs.items;
         let expect: Vec<i64> = (0..items).map(|x| x * x).collect();
         let mut ms = BTreeMap::new();
@@ -168,11 +163,11 @@ impl Parent {
         } else if knobs.shared == Shared::Initializer {
             counted = Some(self.value.peek());
         }
-        let mut m = measures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = figures.lock().unwrap_or_else(|e| e.into_inner());
         m.results_in_order = Some(in_order && all_ok);
-        m.processes.return_ms_by_way = Some(ms);
+        m.return_ms_by_way = Some(ms);
         if knobs.shared == Shared::Argument {
-            m.processes.python_exception = Some(VALUE_ARGUMENT_ERROR.to_string());
+            m.python_exception = Some(VALUE_ARGUMENT_ERROR.to_string());
         }
         if let Some(c) = counted {
             m.expected_count = Some(items);
