@@ -185,7 +185,8 @@ fn dashboard(root: &Path, cargo: &impl Fn() -> Command) -> anyhow::Result<Dashbo
     let stdout = String::from_utf8_lossy(&out.stdout);
     let bundle = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("bundle: "))
+        // libtest prints the test's name first, on the same line.
+        .find_map(|l| l.split_once("bundle: ").map(|(_, report)| report))
         .context("the bundle test printed no report")?
         .to_string();
     let drawing: PathBuf = root.join("target/screenshots/drawing.json");
