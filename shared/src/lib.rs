@@ -7,6 +7,7 @@ pub mod figures;
 pub mod input;
 pub mod protocol;
 pub mod spec;
+pub mod state;
 pub mod summary;
 pub mod trace;
 pub mod validate;
