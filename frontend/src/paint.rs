@@ -236,6 +236,27 @@ fn interp_name(store: &Store, id: u32) -> String {
         .map_or_else(|| "process".to_string(), |i| i.name.clone())
 }
 
+/// Strokes a counter's samples as a step line, `x` and `y_of` placing a time and a value.
+fn stroke_steps(
+    ctx: &CanvasRenderingContext2d,
+    samples: &[gilscope_shared::trace::Sample],
+    win: Window,
+    x: impl Fn(f64) -> f64,
+    y_of: impl Fn(f64) -> f64,
+) {
+    ctx.begin_path();
+    let mut first = true;
+    for (t0, t1, v) in steps(samples, win) {
+        if first {
+            ctx.move_to(x(t0), y_of(v));
+            first = false;
+        }
+        ctx.line_to(x(t0), y_of(v));
+        ctx.line_to(x(t1), y_of(v));
+    }
+    ctx.stroke();
+}
+
 /// A counter's samples as steps: each value holds until the next sample.
 fn steps(
     samples: &[gilscope_shared::trace::Sample],
@@ -321,17 +342,7 @@ pub fn cores(
     if let Some(mean) = mean.first() {
         ctx.set_stroke_style_str(TEXT);
         ctx.set_line_width(theme.line_px * 1.5);
-        ctx.begin_path();
-        let mut first = true;
-        for (t0, t1, v) in steps(&mean.samples, win) {
-            if first {
-                ctx.move_to(x(t0), y_of(v));
-                first = false;
-            }
-            ctx.line_to(x(t0), y_of(v));
-            ctx.line_to(x(t1), y_of(v));
-        }
-        ctx.stroke();
+        stroke_steps(&ctx, &mean.samples, win, x, y_of);
     }
 }
 
@@ -408,17 +419,7 @@ pub fn queue(
                 js_sys::Array::new()
             };
             let _ = ctx.set_line_dash(&pattern);
-            ctx.begin_path();
-            let mut first = true;
-            for (t0, t1, v) in steps(&track.samples, win) {
-                if first {
-                    ctx.move_to(x(t0), y_of(v));
-                    first = false;
-                }
-                ctx.line_to(x(t0), y_of(v));
-                ctx.line_to(x(t1), y_of(v));
-            }
-            ctx.stroke();
+            stroke_steps(&ctx, &track.samples, win, x, y_of);
         }
         let _ = ctx.set_line_dash(&js_sys::Array::new());
     }

@@ -188,8 +188,8 @@ fn script(name: &str, body: &str) -> String {
     path.display().to_string()
 }
 
-/// A Python stand-in for a worker that says a valid `Hello` frame (MessagePack written by
-/// hand: {"Hello": {"magic": .., "version": WIRE_VERSION, "pid": ..}}) and then does `then`.
+/// A Python stand-in for a worker that sends a valid handshake (MessagePack written by hand,
+/// structs as arrays: {"Handshake": [magic, WIRE_VERSION, pid]}) and then does `then`.
 fn fake_worker(name: &str, then: &str) -> String {
     script(
         name,
@@ -199,7 +199,7 @@ import os, struct, sys, time
 def s(t):
     b = t.encode()
     return bytes([0xa0 | len(b)]) + b
-body = b"\x81" + s("Hello") + b"\x83" + s("magic") + s("gilscope-worker") + s("version") + bytes([{version}]) + s("pid") + b"\xce" + struct.pack(">I", os.getpid())
+body = b"\x81" + s("Handshake") + b"\x93" + s("gilscope-worker") + bytes([{version}]) + b"\xce" + struct.pack(">I", os.getpid())
 out = sys.stdout.buffer
 out.write(struct.pack("<I", len(body)) + body)
 out.flush()

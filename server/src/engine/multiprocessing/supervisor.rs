@@ -254,45 +254,35 @@ pub(super) fn supervise(interp: &Arc<Interp>, job: WorkerJob, watch: &Watch) {
         Ok(None) | Err(_) => reap(&mut child, Duration::ZERO),
     };
     let stderr = read_rest(&mut child);
-    match result {
+    let exit = || status.map_or("vanished".to_string(), describe_exit);
+    let failure = match result {
         Ok(Some(done)) if status.is_some_and(|s| s.success()) => {
             interp.add_work(done.cpu_ns, done.bytecodes);
             *watch.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(done);
+            None
         }
         Ok(Some(_)) | Ok(None) if interp.env.stop.is_set() => {
             // The run is stopping: the child was killed on purpose.
             renumber.close_lanes(interp, interp.env.epoch.elapsed());
+            None
         }
-        Ok(_) => {
-            renumber.close_lanes(interp, interp.env.epoch.elapsed());
-            let how = status.map_or("vanished".to_string(), describe_exit);
-            interp.fail(
-                ProcessError::Died {
-                    name,
-                    pid,
-                    how: format!("{how} before finishing its program"),
-                    stderr,
-                }
-                .to_string(),
-            );
-        }
-        Err(ProcessError::Died { name, pid, how, .. }) => {
-            renumber.close_lanes(interp, interp.env.epoch.elapsed());
-            let exit = status.map_or("vanished".to_string(), describe_exit);
-            interp.fail(
-                ProcessError::Died {
-                    name,
-                    pid,
-                    how: format!("{how} and {exit}"),
-                    stderr,
-                }
-                .to_string(),
-            );
-        }
-        Err(e) => {
-            renumber.close_lanes(interp, interp.env.epoch.elapsed());
-            interp.fail(e.to_string());
-        }
+        Ok(_) => Some(ProcessError::Died {
+            name,
+            pid,
+            how: format!("{} before finishing its program", exit()),
+            stderr,
+        }),
+        Err(ProcessError::Died { name, pid, how, .. }) => Some(ProcessError::Died {
+            name,
+            pid,
+            how: format!("{how} and {}", exit()),
+            stderr,
+        }),
+        Err(e) => Some(e),
+    };
+    if let Some(failure) = failure {
+        renumber.close_lanes(interp, interp.env.epoch.elapsed());
+        interp.fail(failure.to_string());
     }
     watch.done.open();
 }

@@ -57,15 +57,11 @@ impl<T> Queue<T> {
                 let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
                 if !self.full(items.len()) {
                     items.push_back((item, value.take().expect("put once")));
-                    let t = py.rec.now();
-                    py.rec.mark_at(
-                        t,
-                        MarkKind::Put {
-                            queue: self.id,
-                            item,
-                        },
-                    );
-                    py.rec.sample_at(self.depth, t, items.len() as f64);
+                    let put = MarkKind::Put {
+                        queue: self.id,
+                        item,
+                    };
+                    self.record(py, put, items.len());
                     drop(items);
                     self.not_empty.notify_one();
                     return Ok(());
@@ -78,6 +74,13 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Records a put or get and the depth it left, at one instant.
+    fn record(&self, py: &mut Py, mark: MarkKind, depth: usize) {
+        let t = py.rec.now();
+        py.rec.mark_at(t, mark);
+        py.rec.sample_at(self.depth, t, depth as f64);
+    }
+
     /// `q.get()`, showing `waiting` (`BlockedGet`, or `Idle` for a pool worker between
     /// tasks) while the queue is empty. Returns the item's number and value.
     pub fn get(&self, py: &mut Py, waiting: State) -> Result<(u64, T), Stopped> {
@@ -86,15 +89,11 @@ impl<T> Queue<T> {
             {
                 let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some((item, value)) = items.pop_front() {
-                    let t = py.rec.now();
-                    py.rec.mark_at(
-                        t,
-                        MarkKind::Get {
-                            queue: self.id,
-                            item,
-                        },
-                    );
-                    py.rec.sample_at(self.depth, t, items.len() as f64);
+                    let got = MarkKind::Get {
+                        queue: self.id,
+                        item,
+                    };
+                    self.record(py, got, items.len());
                     drop(items);
                     self.not_full.notify_one();
                     return Ok((item, value));
