@@ -25,12 +25,14 @@ pub struct ChannelSink {
 
 impl EventSink for ChannelSink {
     fn open_lane(&self, lane: Lane) -> Arc<LaneStatus> {
-        let status = self.board.open(lane.id);
+        // The lane is on its way before it is on the board, so a drain (which reads the board
+        // first) never hands out an open span of a lane it has not described.
+        let id = lane.id;
         self.deliver(Trace {
             lanes: vec![lane],
             ..Trace::default()
         });
-        status
+        self.board.open(id)
     }
 
     fn deliver(&self, batch: Trace) {
@@ -90,32 +92,26 @@ impl Collector {
 
     /// What is new since the previous drain, plus each lane's span in progress.
     pub fn drain(&mut self) -> TraceDelta {
-        self.pull();
         let now = self.epoch.elapsed();
+        let open_spans = self.open_spans(now);
+        self.pull();
         let mut added = self.trace.since(self.drained);
         added.end = now;
         self.drained = self.trace.counts();
-        TraceDelta {
-            added,
-            open_spans: self.open_spans(now),
-        }
+        TraceDelta { added, open_spans }
     }
 
     fn open_spans(&self, now: Nanos) -> Vec<Span> {
         self.sink.board.open_spans(now)
     }
 
-    /// The trace so far (everything received, drained or not).
-    pub fn trace(&mut self) -> &Trace {
-        self.pull();
-        &self.trace
-    }
-
     /// The finished trace: lanes in id order, spans in time order, `end` set to `end`. The
-    /// collector hands its trace over (no copy) and is empty afterwards.
+    /// collector hands its trace over (no copy) and keeps only what no drain has handed out
+    /// yet, for the last drain: a live viewer gets the run's tail too.
     pub fn finish(&mut self, end: Nanos) -> Trace {
         self.pull();
-        let mut trace = std::mem::take(&mut self.trace);
+        let tail = self.trace.since(self.drained);
+        let mut trace = std::mem::replace(&mut self.trace, tail);
         self.drained = PartCounts::default();
         trace.lanes.sort_by_key(|l| l.id);
         trace.interpreters.sort_by_key(|i| i.id);
@@ -126,5 +122,73 @@ impl Collector {
         trace.samples.sort_by_key(|s| s.t);
         trace.end = end.max(trace.end);
         trace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gilscope_shared::trace::{InterpId, LaneId, LaneKind, State};
+
+    use super::*;
+
+    fn lane(id: u32) -> Lane {
+        Lane {
+            id: LaneId(id),
+            interp: InterpId(0),
+            name: format!("Thread-{id}"),
+            kind: LaneKind::Worker,
+            tid: None,
+        }
+    }
+
+    fn span(lane: u32, t0: Nanos, t1: Nanos) -> Span {
+        Span {
+            lane: LaneId(lane),
+            state: State::Running,
+            t0,
+            t1,
+            task: None,
+        }
+    }
+
+    #[test]
+    fn the_last_drain_after_finish_hands_out_the_tail() {
+        let mut collector = Collector::new(Epoch::now(), 1_000);
+        let sink = collector.sink();
+        let _first = sink.open_lane(lane(0));
+        sink.deliver(Trace {
+            spans: vec![span(0, 0, 10)],
+            ..Trace::default()
+        });
+        let early = collector.drain();
+        assert_eq!(early.added.lanes.len(), 1);
+        assert_eq!(early.added.spans.len(), 1);
+        // A lane that opens and works after the last live drain, just before the run ends.
+        let _late = sink.open_lane(lane(1));
+        sink.deliver(Trace {
+            spans: vec![span(1, 10, 20), span(0, 10, 20)],
+            ..Trace::default()
+        });
+        let whole = collector.finish(20);
+        assert_eq!((whole.lanes.len(), whole.spans.len()), (2, 3));
+        let tail = collector.drain();
+        assert_eq!(tail.added.lanes, vec![lane(1)]);
+        assert_eq!(tail.added.spans.len(), 2);
+        assert!(collector.drain().is_empty(), "the tail is handed out once");
+    }
+
+    #[test]
+    fn an_open_span_never_comes_before_its_lane() {
+        let mut collector = Collector::new(Epoch::now(), 1_000);
+        let sink = collector.sink();
+        let mut described = std::collections::HashSet::new();
+        for id in 0..200 {
+            let _status = sink.open_lane(lane(id));
+            let delta = collector.drain();
+            described.extend(delta.added.lanes.iter().map(|l| l.id));
+            for open in &delta.open_spans {
+                assert!(described.contains(&open.lane), "lane {:?}", open.lane);
+            }
+        }
     }
 }
