@@ -15,41 +15,33 @@ const BLOCKED_SHARE: f64 = 0.2;
 
 /// Queue full: lanes that put items spent a good share of their time blocked in `put`.
 pub fn full(trace: &Trace) -> Option<Finding> {
-    let (share, lanes, evidence) = blocked(trace, State::BlockedPut, |k| {
-        matches!(k, MarkKind::Put { .. })
-    })?;
-    Some(Finding::new(
-        Facts::QueueFull {
-            share,
-            producers: lanes,
-        },
-        Severity::Slow,
-        evidence,
-    ))
+    blocked(
+        trace,
+        State::BlockedPut,
+        |k| matches!(k, MarkKind::Put { .. }),
+        |share, producers| Facts::QueueFull { share, producers },
+    )
 }
 
 /// Queue empty: lanes that got items spent a good share of their time blocked in `get`.
 pub fn empty(trace: &Trace) -> Option<Finding> {
-    let (share, lanes, evidence) = blocked(trace, State::BlockedGet, |k| {
-        matches!(k, MarkKind::Get { .. })
-    })?;
-    Some(Finding::new(
-        Facts::QueueEmpty {
-            share,
-            consumers: lanes,
-        },
-        Severity::Slow,
-        evidence,
-    ))
+    blocked(
+        trace,
+        State::BlockedGet,
+        |k| matches!(k, MarkKind::Get { .. }),
+        |share, consumers| Facts::QueueEmpty { share, consumers },
+    )
 }
 
-/// The share of their busy time the lanes with a mark of `role` spent in `state`, their
-/// number, and their longest such spans; `None` below [`BLOCKED_SHARE`].
+/// The share of their busy time the lanes with a mark of `role` spent in `state`, and their
+/// number, as `facts`, pointing at their longest such spans; `None` below
+/// [`BLOCKED_SHARE`].
 fn blocked(
     trace: &Trace,
     state: State,
     role: impl Fn(&MarkKind) -> bool,
-) -> Option<(f64, u32, Vec<Evidence>)> {
+    facts: impl FnOnce(f64, u32) -> Facts,
+) -> Option<Finding> {
     let sides: std::collections::BTreeSet<LaneId> = trace
         .marks
         .iter()
@@ -72,7 +64,13 @@ fn blocked(
         return None;
     }
     let share = stuck as f64 / life as f64;
-    (share >= BLOCKED_SHARE).then(|| (share, sides.len() as u32, lanes::longest(spans, state)))
+    (share >= BLOCKED_SHARE).then(|| {
+        Finding::new(
+            facts(share, sides.len() as u32),
+            Severity::Slow,
+            lanes::longest(spans, state),
+        )
+    })
 }
 
 /// `qsize()` / `empty()` disagreed with the true depth: the lesson's own count of the

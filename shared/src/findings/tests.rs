@@ -8,8 +8,8 @@ use crate::spec::KnobValue;
 use crate::state::State;
 use crate::summary::{EndReason, Figures};
 use crate::trace::{
-    CounterId, CounterKind, CounterTrack, GilFlavour, InterpId, Interpreter, Lane, LaneKind, Mark,
-    MarkKind, QueueId, Sample, Span,
+    CounterId, CounterKind, CounterTrack, GilFlavour, LaneKind, Mark, MarkKind, QueueId, Sample,
+    Span,
 };
 
 const MS: u64 = 1_000_000;
@@ -41,21 +41,6 @@ pub fn summary() -> Summary {
 /// ms, t1 ms)`.
 pub fn trace(gil: GilFlavour, lanes: u32, spans: &[(u32, State, u64, u64)]) -> Trace {
     Trace {
-        interpreters: vec![Interpreter {
-            id: InterpId(0),
-            name: "MainProcess".into(),
-            gil,
-            pid: None,
-        }],
-        lanes: (0..lanes)
-            .map(|i| Lane {
-                id: LaneId(i),
-                interp: InterpId(0),
-                name: format!("Thread-{i}"),
-                kind: LaneKind::Worker,
-                tid: None,
-            })
-            .collect(),
         spans: spans
             .iter()
             .map(|&(lane, state, t0, t1)| Span {
@@ -67,7 +52,7 @@ pub fn trace(gil: GilFlavour, lanes: u32, spans: &[(u32, State, u64, u64)]) -> T
             })
             .collect(),
         end: spans.iter().map(|s| s.3).max().unwrap_or(0) * MS,
-        ..Trace::default()
+        ..Trace::threads(gil, lanes)
     }
 }
 
