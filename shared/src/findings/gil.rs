@@ -6,7 +6,7 @@ use crate::state::State;
 use crate::summary::Summary;
 use crate::trace::{GilFlavour, LaneId, LaneKind, Span, Trace};
 
-use super::lanes::{self, spans_by_lane, time_per_state};
+use super::lanes::{self, time_per_state, ByLane};
 use super::{Evidence, Facts, Finding, Severity};
 
 /// The threads took turns when together they waited for the GIL at least this share of the
@@ -21,12 +21,11 @@ const ONE_CORE: f64 = 1.5;
 /// a good share of the time they ran. (A short run can see its threads start one after
 /// another and barely wait; the speed-up still says they ran in turn.) Quiet without a GIL
 /// and for processes (one thread per interpreter has no one to take turns with).
-pub fn gil_bound(summary: &Summary, trace: &Trace) -> Option<Finding> {
+pub fn gil_bound(summary: &Summary, trace: &Trace, by_lane: &ByLane) -> Option<Finding> {
     if summary.cores_busy_mean >= ONE_CORE {
         return None;
     }
     let handoffs = summary.gil_handoffs?;
-    let by_lane = spans_by_lane(trace);
     let took_turns = |lanes: &Vec<(&LaneId, &Vec<&Span>)>| {
         let (mut running, mut waiting) = (0, 0);
         for (_, spans) in lanes {
@@ -93,9 +92,9 @@ const CONVOY_MEDIAN_MS: f64 = 0.5;
 
 /// Convoy: a lane's I/O span directly followed by a wait for the GIL, many times, with a
 /// median wait long enough to be another thread's switch interval.
-pub fn convoy(trace: &Trace) -> Option<Finding> {
+pub fn convoy(by_lane: &ByLane) -> Option<Finding> {
     let mut waits = Vec::new();
-    for spans in spans_by_lane(trace).values() {
+    for spans in by_lane.values() {
         for pair in spans.windows(2) {
             if pair[0].state == State::Io && pair[1].state == State::WaitGil {
                 waits.push(*pair[1]);

@@ -8,7 +8,10 @@ use crate::trace::{LaneId, Nanos, Span, Trace};
 use super::Evidence;
 
 /// Each lane's spans, in time order.
-pub fn spans_by_lane(trace: &Trace) -> BTreeMap<LaneId, Vec<&Span>> {
+pub type ByLane<'a> = BTreeMap<LaneId, Vec<&'a Span>>;
+
+/// Groups a trace's spans by lane: once per run, every rule reads the result.
+pub fn spans_by_lane(trace: &Trace) -> ByLane<'_> {
     let mut lanes: BTreeMap<LaneId, Vec<&Span>> = BTreeMap::new();
     for span in &trace.spans {
         lanes.entry(span.lane).or_default().push(span);

@@ -131,17 +131,18 @@ impl Finding {
 /// Every finding about a run, most important first. `cores`: the machine's logical cores,
 /// for the speed-up rule (skipped when unknown).
 pub fn findings(summary: &Summary, trace: &Trace, cores: Option<u32>) -> Vec<Finding> {
-    let gil_bound = gil::gil_bound(summary, trace);
+    let by_lane = lanes::spans_by_lane(trace);
+    let gil_bound = gil::gil_bound(summary, trace, &by_lane);
     let cores_limit = match (cores, &gil_bound) {
         (Some(cores), None) => gil::cores_limit(summary, trace, cores),
         _ => None,
     };
     let mut out: Vec<Finding> = [
-        race::lost_updates(summary, trace),
+        race::lost_updates(summary, trace, &by_lane),
         gil_bound,
-        gil::convoy(trace),
-        queue::full(trace),
-        queue::empty(trace),
+        gil::convoy(&by_lane),
+        queue::full(trace, &by_lane),
+        queue::empty(trace, &by_lane),
         queue::probe_wrong(summary, trace),
         processes::start_up(trace),
         cores_limit,

@@ -7,16 +7,17 @@ use crate::state::State;
 use crate::summary::Summary;
 use crate::trace::{CounterKind, LaneId, MarkKind, Trace};
 
-use super::lanes::{self, busy_life, spans_by_lane, time_per_state};
+use super::lanes::{self, busy_life, time_per_state, ByLane};
 use super::{Evidence, Facts, Finding, Severity};
 
 /// Blocked at least this share of their busy time: the other side set the pace.
 const BLOCKED_SHARE: f64 = 0.2;
 
 /// Queue full: lanes that put items spent a good share of their time blocked in `put`.
-pub fn full(trace: &Trace) -> Option<Finding> {
+pub fn full(trace: &Trace, by_lane: &ByLane) -> Option<Finding> {
     blocked(
         trace,
+        by_lane,
         State::BlockedPut,
         |k| matches!(k, MarkKind::Put { .. }),
         |share, producers| Facts::QueueFull { share, producers },
@@ -24,9 +25,10 @@ pub fn full(trace: &Trace) -> Option<Finding> {
 }
 
 /// Queue empty: lanes that got items spent a good share of their time blocked in `get`.
-pub fn empty(trace: &Trace) -> Option<Finding> {
+pub fn empty(trace: &Trace, by_lane: &ByLane) -> Option<Finding> {
     blocked(
         trace,
+        by_lane,
         State::BlockedGet,
         |k| matches!(k, MarkKind::Get { .. }),
         |share, consumers| Facts::QueueEmpty { share, consumers },
@@ -38,6 +40,7 @@ pub fn empty(trace: &Trace) -> Option<Finding> {
 /// [`BLOCKED_SHARE`].
 fn blocked(
     trace: &Trace,
+    by_lane: &ByLane,
     state: State,
     role: impl Fn(&MarkKind) -> bool,
     facts: impl FnOnce(f64, u32) -> Facts,
@@ -48,7 +51,6 @@ fn blocked(
         .filter(|m| role(&m.kind))
         .map(|m| m.lane)
         .collect();
-    let by_lane = spans_by_lane(trace);
     let (mut stuck, mut life) = (0, 0);
     let mut spans = Vec::new();
     for lane in &sides {

@@ -5,19 +5,18 @@ use crate::state::State;
 use crate::summary::Summary;
 use crate::trace::{MarkKind, Trace};
 
-use super::lanes::spans_by_lane;
+use super::lanes::ByLane;
 use super::{Evidence, Facts, Finding, Severity};
 
 /// Fires when the count came out short. Evidence: for each `LostUpdate` mark (where a stale
 /// value was written back), the stretch from the writer's last wait for the GIL — where it
 /// was switched out holding the value it had read — to the write.
-pub fn lost_updates(summary: &Summary, trace: &Trace) -> Option<Finding> {
+pub fn lost_updates(summary: &Summary, trace: &Trace, by_lane: &ByLane) -> Option<Finding> {
     let expected = summary.figures.expected_count?;
     let lost = summary.figures.lost_updates?;
     if lost <= 0 {
         return None;
     }
-    let by_lane = spans_by_lane(trace);
     let evidence = trace
         .marks
         .iter()
