@@ -252,3 +252,39 @@ fn the_table_shows_every_figure_the_dashboard_shows_process_lessons_included() {
         assert!(text.contains(label), "no {label:?} in\n{text}");
     }
 }
+
+/// `--json` keeps the summary's fields at the top level and adds `findings` beside them; the
+/// table prints their sentences under the figures.
+#[test]
+fn json_and_table_carry_the_findings() {
+    let args = [
+        "run",
+        "cpu-threads",
+        "--set",
+        "threads=3",
+        "--set",
+        "work=3000000",
+    ];
+    let out = gilscope_output(&[&args[..], &["--json"]].concat());
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["preset"], "cpu-threads",
+        "the summary's fields stay where they were"
+    );
+    let found = json["findings"].as_array().expect("a findings array");
+    let gil = found
+        .iter()
+        .find(|f| f["rule"] == "gil_bound")
+        .unwrap_or_else(|| panic!("no gil_bound in {json}"));
+    assert_eq!(gil["numbers"]["threads"], 3);
+    assert_eq!(gil["severity"], "slow");
+    assert!(gil["evidence"].as_array().is_some_and(|e| !e.is_empty()));
+    let sentence = gil["sentence"].as_str().unwrap();
+    assert!(sentence.starts_with("3 threads kept about"), "{sentence}");
+
+    let out = gilscope_output(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, below) = text.split_once("\nfindings\n").expect("a findings section");
+    assert!(below.contains("3 threads kept about"), "{text}");
+}

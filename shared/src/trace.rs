@@ -352,6 +352,29 @@ impl Trace {
         (first, second)
     }
 
+    /// One process (`MainProcess`, under `gil`) with `lanes` worker threads (`Thread-0`, ...)
+    /// and no events yet: where a hand-built trace starts (tests, benchmarks).
+    pub fn threads(gil: GilFlavour, lanes: u32) -> Trace {
+        Trace {
+            interpreters: vec![Interpreter {
+                id: InterpId(0),
+                name: "MainProcess".into(),
+                gil,
+                pid: None,
+            }],
+            lanes: (0..lanes)
+                .map(|i| Lane {
+                    id: LaneId(i),
+                    interp: InterpId(0),
+                    name: format!("Thread-{i}"),
+                    kind: LaneKind::Worker,
+                    tid: None,
+                })
+                .collect(),
+            ..Trace::default()
+        }
+    }
+
     /// The lane with this id. Lanes are usually stored in id order; a trace rebuilt from
     /// frames may hold them in arrival order, so fall back to a search.
     pub fn lane(&self, id: LaneId) -> Option<&Lane> {

@@ -175,24 +175,7 @@ mod tests {
     use crate::trace::*;
 
     fn two_lanes(gil: GilFlavour) -> Trace {
-        Trace {
-            interpreters: vec![Interpreter {
-                id: InterpId(0),
-                name: "MainProcess".into(),
-                gil,
-                pid: None,
-            }],
-            lanes: (0..2)
-                .map(|i| Lane {
-                    id: LaneId(i),
-                    interp: InterpId(0),
-                    name: format!("Thread-{i}"),
-                    kind: LaneKind::Worker,
-                    tid: None,
-                })
-                .collect(),
-            ..Trace::default()
-        }
+        Trace::threads(gil, 2)
     }
 
     fn span(lane: u32, state: State, t0: Nanos, t1: Nanos) -> Span {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gilscope_shared::figures;
+use gilscope_shared::findings::{findings, Finding, Severity};
 use gilscope_shared::spec::{ExperimentSpec, KnobValue, SpecError};
 use gilscope_shared::summary::Summary;
 
@@ -73,17 +74,50 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     }
     let summary = &outcome.summary;
+    let cores = std::thread::available_parallelism()
+        .ok()
+        .and_then(|n| u32::try_from(n.get()).ok());
+    let found = findings(summary, &outcome.trace, cores);
     if args.json {
+        let report = Report {
+            summary,
+            findings: &found,
+        };
         println!(
             "{}",
-            serde_json::to_string(summary).expect("summary serialises")
+            serde_json::to_string(&report).expect("summary serialises")
         );
     } else {
         print_table(summary);
+        print_findings(&found);
     }
     match summary.end {
         gilscope_shared::summary::EndReason::Failed { .. } => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
+    }
+}
+
+/// `--json`: the summary's fields at the top level, as before, and the findings beside them.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    findings: &'a [Finding],
+}
+
+/// The findings' sentences under the table, most important first.
+fn print_findings(found: &[Finding]) {
+    if found.is_empty() {
+        return;
+    }
+    println!("findings");
+    for f in found {
+        let mark = match f.severity {
+            Severity::Wrong => "!!",
+            Severity::Slow => "! ",
+            Severity::Note => "- ",
+        };
+        println!("  {mark} {}", f.sentence);
     }
 }
 
