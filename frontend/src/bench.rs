@@ -5,9 +5,7 @@
 //! (after one untimed frame that sizes the canvas and the raster).
 
 use gilscope_shared::protocol::FrameMsg;
-use gilscope_shared::trace::{
-    GilFlavour, InterpId, Interpreter, Lane, LaneId, LaneKind, Span, State, Trace,
-};
+use gilscope_shared::trace::{GilFlavour, LaneId, Span, State, Trace};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
@@ -48,24 +46,9 @@ pub fn synthetic(lanes: u32, spans: u32) -> Store {
         reset: true,
         resolution: 0,
         delta: Trace {
-            interpreters: vec![Interpreter {
-                id: InterpId(0),
-                name: "MainProcess".into(),
-                gil: GilFlavour::Current,
-                pid: None,
-            }],
-            lanes: (0..lanes)
-                .map(|i| Lane {
-                    id: LaneId(i),
-                    interp: InterpId(0),
-                    name: format!("Thread-{i}"),
-                    kind: LaneKind::Worker,
-                    tid: None,
-                })
-                .collect(),
             spans: all,
             end,
-            ..Trace::default()
+            ..Trace::threads(GilFlavour::Current, lanes)
         }
         .into(),
     });
