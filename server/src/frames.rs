@@ -55,12 +55,8 @@ impl LiveFrames {
 /// A whole trace (so far) as frames, the first one resetting the viewer's copy of the run.
 pub fn snapshot(run: RunId, trace: &Trace, open: &TraceDelta) -> Vec<Encoded> {
     let resolution = (trace.end / SNAPSHOT_COLUMNS).max(LIVE_RESOLUTION);
-    let mut whole = TraceDelta {
-        added: trace.clone(),
-        open_spans: open.open_spans.clone(),
-    };
-    whole.added.end = trace.end.max(open.now());
-    let coarse = DeltaCoalescer::new(resolution).coalesce(&whole);
+    let mut coarse = DeltaCoalescer::new(resolution).coalesce_parts(trace, &open.open_spans);
+    coarse.added.end = trace.end.max(open.now());
     let mut frames = split(frame_msg(run, true, resolution, coarse));
     for later in frames.iter_mut().skip(1) {
         later.reset = false;

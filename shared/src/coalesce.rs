@@ -132,7 +132,12 @@ impl DeltaCoalescer {
 
     /// The delta as a viewer at this resolution needs it.
     pub fn coalesce(&mut self, delta: &TraceDelta) -> TraceDelta {
-        let added = &delta.added;
+        self.coalesce_parts(&delta.added, &delta.open_spans)
+    }
+
+    /// [`Self::coalesce`] of a trace's parts and open spans, borrowed (a whole trace need not
+    /// be copied into a delta first).
+    pub fn coalesce_parts(&mut self, added: &Trace, open_spans: &[Span]) -> TraceDelta {
         TraceDelta {
             added: Trace {
                 interpreters: added.interpreters.clone(),
@@ -154,7 +159,7 @@ impl DeltaCoalescer {
                     .collect(),
                 end: added.end,
             },
-            open_spans: delta.open_spans.clone(),
+            open_spans: open_spans.to_vec(),
         }
     }
 

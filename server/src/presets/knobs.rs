@@ -7,7 +7,7 @@ use std::time::Duration;
 use gilscope_shared::spec::{KnobDef, KnobKind, Knobs};
 use gilscope_shared::trace::GilFlavour;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::engine::interpreter::interp::InterpConfig;
 use crate::engine::multiprocessing::process::StartMethod;
@@ -82,7 +82,7 @@ pub fn switch_interval_ms() -> KnobDef {
         "sys.setswitchinterval, in ms (current GIL)",
         0.1,
         100.0,
-        5.0,
+        SWITCH_INTERVAL_MS,
     )
 }
 
@@ -92,7 +92,7 @@ pub fn check_ticks() -> KnobDef {
         "sys.setcheckinterval: bytecodes between releases (ticks GIL)",
         1,
         10_000,
-        100,
+        CHECK_TICKS as i64,
     )
 }
 
@@ -238,30 +238,21 @@ pub struct RunKnobs {
     check_ticks: u32,
     #[serde(default)]
     check_every_bytecode: bool,
-    #[serde(default, deserialize_with = "start_method_named")]
+    #[serde(default)]
     pub start_method: StartMethod,
 }
 
+/// CPython's defaults: `sys.getswitchinterval()` (3.2+) and Python 2's check interval, the
+/// knobs' defaults and what a lesson without those knobs runs with.
+const SWITCH_INTERVAL_MS: f64 = 5.0;
+const CHECK_TICKS: u32 = 100;
+
 fn default_switch_interval_ms() -> f64 {
-    5.0
+    SWITCH_INTERVAL_MS
 }
 
 fn default_check_ticks() -> u32 {
-    100
-}
-
-/// `fork` or `spawn`, as the `start_method` knob names them.
-fn start_method_named<'de, D: Deserializer<'de>>(d: D) -> Result<StartMethod, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    enum Named {
-        Fork,
-        Spawn,
-    }
-    Ok(match Named::deserialize(d)? {
-        Named::Fork => StartMethod::Fork,
-        Named::Spawn => StartMethod::Spawn,
-    })
+    CHECK_TICKS
 }
 
 /// `knobs` as a struct with a field for each knob it reads (serde's names and types).

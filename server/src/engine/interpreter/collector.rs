@@ -90,13 +90,15 @@ impl Collector {
         }
     }
 
-    /// What is new since the previous drain, plus each lane's span in progress.
+    /// What is new since the previous drain, plus each lane's span in progress. The board is
+    /// read before the batches are pulled (a lane is sent before it is on the board, so every
+    /// open span's lane is in this delta or an earlier one); the delta ends after the pull, so
+    /// no span it carries ends after it.
     pub fn drain(&mut self) -> TraceDelta {
-        let now = self.epoch.elapsed();
-        let open_spans = self.open_spans(now);
+        let open_spans = self.open_spans(self.epoch.elapsed());
         self.pull();
         let mut added = self.trace.since(self.drained);
-        added.end = now;
+        added.end = self.epoch.elapsed();
         self.drained = self.trace.counts();
         TraceDelta { added, open_spans }
     }

@@ -3,7 +3,7 @@
 //!
 //! The supervisor thread spawns the child (so `PR_SET_PDEATHSIG`, which the child arms and
 //! which fires when the *thread* that started it ends, stays armed exactly as long as someone
-//! watches the child), sends it its [`WorkerJob`], then reads its frames with `poll` in slices of
+//! watches the child), sends it its [`WorkerJob`], then reads its messages with `poll` in slices of
 //! [`MAX_WAIT`]: events are renumbered into the run's lane and interpreter ids and delivered to
 //! the run's sink, so the child's lanes sit on the run's time axis. It ends by reaping the
 //! child, always:
@@ -57,6 +57,7 @@ pub const PYTHON_SPAWN_START_NS: u64 = 34_000_000;
 
 /// `multiprocessing`'s start method, and what it costs CPython to start a process with it.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
 pub enum StartMethod {
     /// `fork`, Linux's default up to 3.13.
     #[default]

@@ -1,5 +1,5 @@
 //! The supervisor of a worker process: one thread of the parent per child. It spawns the
-//! child, sends it its job, reads its frames with `poll` in slices of [`MAX_WAIT`] — events
+//! child, sends it its job, reads its messages with `poll` in slices of [`MAX_WAIT`] — events
 //! renumbered into the run's lane and interpreter ids and delivered to the run's sink, work
 //! charged to the run's budget — and always ends by reaping it (see `process.rs` for the
 //! cases).
@@ -313,7 +313,7 @@ fn read_rest(child: &mut Child) -> String {
     }
 }
 
-/// Sends the job and reads the child's frames until it finishes, fails or the run stops.
+/// Sends the job and reads the child's messages until it finishes, fails or the run stops.
 /// `Ok(Some)`: it said `Done`; `Ok(None)`: the run stopped (the child is still to be killed).
 fn read_child(
     interp: &Arc<Interp>,
@@ -329,7 +329,7 @@ fn read_child(
     };
     let name = job.name.clone();
     let pid = child.id();
-    // The job goes in one frame; then stdin is closed. A child that is gone already makes
+    // The job goes in one message; then stdin is closed. A child that is gone already makes
     // this fail with EPIPE (SIGPIPE is ignored by Rust programs), which the reads below see.
     if let Some(mut stdin) = child.stdin.take() {
         let _ = wire::write_message(&mut stdin, &ToWorker::Job(Box::new(job.clone())));
@@ -373,7 +373,7 @@ fn read_child(
                             name,
                             pid,
                             exe: exe.to_string(),
-                            detail: format!("(its first output is not a gilscope frame: {e})"),
+                            detail: format!("(its first output is not a gilscope message: {e})"),
                         }),
                     )
                 }

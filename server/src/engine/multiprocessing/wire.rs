@@ -1,4 +1,4 @@
-//! The pipe between the server and a worker process: length-prefixed frames (a little-endian
+//! The pipe between the server and a worker process: length-prefixed messages (a little-endian
 //! `u32` length, then that many bytes of MessagePack, via `rmp-serde`). Structs go as arrays
 //! (no field names) and thread states as numbers, which keeps the bulk of the stream — spans,
 //! marks, samples — to a few bytes each; both ends are this binary, so they agree on the order.
@@ -8,7 +8,7 @@
 //! the same wire version), then batches of events, then `Done` or `Failed`.
 //!
 //! Reading is non-blocking and bounded: [`MessageReader`] keeps what arrived so far and hands
-//! out whole frames; a length above [`MAX_MESSAGE`] or a payload that does not decode is a
+//! out whole messages; a length above [`MAX_MESSAGE`] or a payload that does not decode is a
 //! [`WireError::Malformed`], never a panic or an unbounded allocation.
 
 use std::io::Write;
@@ -27,7 +27,7 @@ use crate::engine::os::{self, Transfer};
 pub const WIRE_VERSION: u32 = 5;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
-/// No frame is larger (a batch of 512 events is a few tens of kB).
+/// No message is larger (a batch of 512 events is a few tens of kB).
 pub const MAX_MESSAGE: usize = 64 << 20;
 /// [`MessageReader::fill`] reads at most this much at a time.
 pub const MAX_FILL: usize = 1 << 20;
@@ -93,22 +93,22 @@ pub enum WireError {
     Io(#[from] std::io::Error),
 }
 
-/// Encodes `msg` as one frame.
+/// Encodes `msg` as one message.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     let body = rmp_serde::to_vec(msg).expect("wire messages serialise");
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&body);
-    frame
+    let mut message = Vec::with_capacity(4 + body.len());
+    message.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    message.extend_from_slice(&body);
+    message
 }
 
-/// Writes one frame (blocking: used by the child's writer thread and for the job).
+/// Writes one message (blocking: used by the child's writer thread and for the job).
 pub fn write_message<T: Serialize>(out: &mut impl Write, msg: &T) -> std::io::Result<()> {
     out.write_all(&encode(msg))?;
     out.flush()
 }
 
-/// Collects bytes from a non-blocking fd and cuts them into frames.
+/// Collects bytes from a non-blocking fd and cuts them into messages.
 #[derive(Default)]
 pub struct MessageReader {
     buf: Vec<u8>,
@@ -139,7 +139,7 @@ impl MessageReader {
         Ok(total)
     }
 
-    /// The next whole frame, decoded; `Ok(None)` if it has not fully arrived.
+    /// The next whole message, decoded; `Ok(None)` if it has not fully arrived.
     pub fn next_message<T: DeserializeOwned>(&mut self) -> Result<Option<T>, WireError> {
         if self.buf.len() < 4 {
             return Ok(None);
@@ -147,7 +147,7 @@ impl MessageReader {
         let len = u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
         if len > MAX_MESSAGE {
             return Err(WireError::Malformed(format!(
-                "a frame of {len} bytes (at most {MAX_MESSAGE})"
+                "a message of {len} bytes (at most {MAX_MESSAGE})"
             )));
         }
         if self.buf.len() < 4 + len {
@@ -159,7 +159,7 @@ impl MessageReader {
         decoded.map(Some)
     }
 
-    /// Bytes received that do not form a whole frame yet.
+    /// Bytes received that do not form a whole message yet.
     pub fn pending(&self) -> usize {
         self.buf.len()
     }

@@ -84,8 +84,8 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// The process figures read off the trace (start-up spans, queue counter tracks), on top of
-/// what the preset measured itself.
+/// What the lesson measured itself, completed: the lost updates from its counts, and the
+/// figures read off the trace (start-up spans, queue counter tracks).
 pub fn trace_figures(trace: &Trace, measured: &Figures) -> Figures {
     let mut out = measured.clone();
     out.lost_updates = out.expected_count.zip(out.final_count).map(|(e, f)| e - f);

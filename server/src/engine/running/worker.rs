@@ -5,7 +5,7 @@
 //! process start costs (recorded as a `Starting` span from the parent's `p.start()`), runs the
 //! preset's program for its role in an [`Interp`] of its own — its own GIL — and ships every
 //! batch of events to the parent over stdout, stamped on `CLOCK_MONOTONIC` relative to the
-//! parent's epoch. Stdout is reserved for frames: fd 1 is pointed at stderr once the pipe's
+//! parent's epoch. Stdout is reserved for messages: fd 1 is pointed at stderr once the pipe's
 //! descriptor is set aside.
 
 use std::fs::File;
@@ -47,7 +47,7 @@ impl WorkerCtx {
     }
 }
 
-/// The child's sink: every batch becomes a frame on the pipe (written by one writer thread,
+/// The child's sink: every batch becomes a message on the pipe (written by one writer thread,
 /// so recording threads never block on the pipe).
 struct PipeSink {
     tx: Mutex<Sender<FromWorker>>,
