@@ -110,6 +110,7 @@ pub fn spec(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> Option<Exp
     Some(ExperimentSpec {
         preset: preset.name.clone(),
         knobs,
+        ..Default::default()
     })
 }
 

@@ -19,6 +19,7 @@ fn run(preset: &str, knobs: &[(&str, &str)]) -> Summary {
             .iter()
             .map(|(k, v)| (k.to_string(), KnobValue::Text(v.to_string())))
             .collect::<BTreeMap<_, _>>(),
+        ..Default::default()
     };
     let s = start(&spec).expect("valid spec").wait().summary;
     assert!(

@@ -30,6 +30,7 @@ fn spec(preset: &str, knobs: &[(&str, KnobValue)]) -> ExperimentSpec {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
+        ..Default::default()
     }
 }
 

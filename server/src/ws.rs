@@ -67,6 +67,7 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
         version: state.version.to_string(),
         cores: state.cores,
         presets: state.runs.presets().to_vec(),
+        cpython: Default::default(),
     });
     outbox
         .try_send(encode(&hello))

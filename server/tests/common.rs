@@ -97,6 +97,7 @@ pub fn spec(preset: &str, knobs: &[(&str, &str)]) -> ExperimentSpec {
             .iter()
             .map(|(k, v)| (k.to_string(), KnobValue::Text(v.to_string())))
             .collect::<BTreeMap<_, _>>(),
+        ..Default::default()
     }
 }
 

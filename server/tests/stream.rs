@@ -77,6 +77,7 @@ fn spec(preset: &str, knobs: &[(&str, i64)]) -> ExperimentSpec {
             .iter()
             .map(|(k, v)| (k.to_string(), KnobValue::Int(*v)))
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -236,6 +236,9 @@ mod tests {
             end: EndReason::Finished,
             violations: vec![],
             invariants_ok: true,
+            engine: crate::spec::Engine::Emulated,
+            sampling_hz: None,
+            output: None,
             figures: Default::default(),
         }
     }

@@ -119,7 +119,7 @@ mod tests {
             Some("threads")
         );
         assert_eq!(field(r#"{"preset":"#), None);
-        assert_eq!(field(r#"[]"#), None);
+        assert_eq!(field(r#"[1]"#), None);
         assert_eq!(field(r#"{"preset":"x"} trailing"#), None);
     }
 

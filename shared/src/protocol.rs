@@ -43,6 +43,17 @@ pub struct Hello {
     pub cores: u32,
     /// Every preset the server can run, with its knobs and Python code.
     pub presets: Vec<PresetInfo>,
+    /// Whether runs on the machine's own CPython can be asked for, and why not.
+    #[serde(default)]
+    pub cpython: CpythonStatus,
+}
+
+/// Whether this server can run programs on real CPython.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CpythonStatus {
+    pub available: bool,
+    /// `Python 3.11.7 (/usr/bin/python3)` when available, else why not, naming the fix.
+    pub detail: String,
 }
 
 /// Where a run is in its life.
@@ -228,6 +239,7 @@ mod tests {
             version: "0.1.0".into(),
             cores: 8,
             presets: vec![],
+            cpython: CpythonStatus::default(),
         })
     }
 
@@ -241,6 +253,7 @@ mod tests {
                 ("lock".to_string(), KnobValue::Bool(true)),
             ]
             .into(),
+            ..Default::default()
         }
     }
 

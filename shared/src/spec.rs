@@ -11,12 +11,86 @@ use crate::clip::echo;
 
 /// A request to run a preset. Knobs left out take their defaults. An unknown field (`knob`
 /// for `knobs`) and a knob given twice are refused, not ignored.
+///
+/// With `engine: "cpython"` the machine's own `python3` runs the lesson's Python (rendered
+/// with the knobs), or `script` in its place: a student's edit of the lesson's code, or any
+/// program (then `preset` may be left out; the run is labelled [`SCRIPT_PRESET`]).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentSpec {
+    #[serde(default)]
     pub preset: String,
     #[serde(default, deserialize_with = "unique_knobs")]
     pub knobs: BTreeMap<String, KnobValue>,
+    /// Emulated when left out, unless a script is given (a script runs on CPython).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    /// Python source to run on CPython instead of the lesson's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+}
+
+/// What a run's label is when it runs a script of no lesson.
+pub const SCRIPT_PRESET: &str = "script";
+
+/// The longest script accepted, in bytes.
+pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
+
+/// What runs a spec: gilscope's emulated interpreter, or the machine's own CPython, observed
+/// from outside.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    #[default]
+    Emulated,
+    Cpython,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Emulated => "emulated",
+            Engine::Cpython => "cpython",
+        }
+    }
+}
+
+impl ExperimentSpec {
+    /// What runs it: as given, else CPython for a script and the emulation otherwise.
+    pub fn engine(&self) -> Engine {
+        self.engine.unwrap_or(if self.script.is_some() {
+            Engine::Cpython
+        } else {
+            Engine::Emulated
+        })
+    }
+
+    /// Checks what can be checked without the presets: a script only on CPython, within
+    /// [`MAX_SCRIPT_BYTES`]; a preset or a script.
+    pub fn check_shape(&self) -> Result<(), SpecError> {
+        match (&self.script, self.engine()) {
+            (Some(_), Engine::Emulated) => Err(SpecError::new(
+                "script",
+                "a script runs on CPython only: give \"engine\": \"cpython\"",
+            )),
+            (Some(script), _) if script.len() > MAX_SCRIPT_BYTES => Err(SpecError::new(
+                "script",
+                format!(
+                    "is {} bytes; at most {MAX_SCRIPT_BYTES} bytes are accepted",
+                    script.len()
+                ),
+            )),
+            (Some(script), _) if script.contains('\0') => Err(SpecError::new(
+                "script",
+                "contains a NUL byte, which Python source cannot",
+            )),
+            (None, _) if self.preset.is_empty() => Err(SpecError::new(
+                "preset",
+                "is missing: name a preset (or give a script to run on CPython)",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A knob's value as it arrives from JSON; [`KnobDef::check`] turns it into the knob's type.

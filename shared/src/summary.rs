@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::KnobValue;
+use crate::spec::{Engine, KnobValue};
 use crate::trace::State;
 
 /// Which limit ended a run early.
@@ -104,6 +104,29 @@ pub struct Summary {
     /// level of the JSON.
     #[serde(flatten, default)]
     pub figures: Figures,
+    /// What ran it.
+    #[serde(default)]
+    pub engine: Engine,
+    /// For a run observed from outside (CPython): how often its threads were sampled. Spans
+    /// shorter than one period cannot be seen.
+    #[serde(default)]
+    pub sampling_hz: Option<f64>,
+    /// What the program printed and how it ended (CPython runs).
+    #[serde(default)]
+    pub output: Option<ProgramOutput>,
+}
+
+/// What a real program printed (each stream kept up to a bound) and how it ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ProgramOutput {
+    pub stdout: String,
+    pub stderr: String,
+    /// Bytes printed beyond the bound, dropped (stdout and stderr together).
+    pub dropped_bytes: u64,
+    /// The exit status, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
 }
 
 /// What a lesson measures beyond the GIL and the clock: counts, rates, and the process
@@ -198,6 +221,9 @@ mod tests {
             },
             violations: vec![],
             invariants_ok: true,
+            engine: crate::spec::Engine::Emulated,
+            sampling_hz: None,
+            output: None,
             figures: Figures {
                 queue_capacity: Some(4),
                 ..Figures::default()

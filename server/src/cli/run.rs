@@ -55,6 +55,7 @@ pub fn main(args: RunArgs) -> ExitCode {
     let spec = ExperimentSpec {
         preset: args.preset.clone(),
         knobs,
+        ..Default::default()
     };
     let run = match start(&spec) {
         Ok(run) => run,

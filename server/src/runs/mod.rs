@@ -208,6 +208,7 @@ impl Runs {
                 spec: ExperimentSpec {
                     preset: spec.preset,
                     knobs: knobs.0.clone(),
+                    ..Default::default()
                 },
                 state: RunState::Queued,
                 summary: None,

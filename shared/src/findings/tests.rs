@@ -33,6 +33,9 @@ pub fn summary() -> Summary {
         end: EndReason::Finished,
         violations: vec![],
         invariants_ok: true,
+        engine: crate::spec::Engine::Emulated,
+        sampling_hz: None,
+        output: None,
         figures: Figures::default(),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use gilscope_shared::spec::Knobs;
+use gilscope_shared::spec::{Engine, Knobs};
 use gilscope_shared::summary::{EndReason, Figures, Summary};
 use gilscope_shared::trace::{
     CounterKind, GilFlavour, InterpId, LaneKind, MarkKind, Nanos, QueueId, State, Trace,
@@ -221,6 +221,9 @@ pub fn summarize(
         violations,
         invariants_ok,
         figures: trace_figures(trace, figures),
+        engine: Engine::Emulated,
+        sampling_hz: None,
+        output: None,
     }
 }
 
