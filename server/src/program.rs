@@ -8,7 +8,7 @@ use gilscope_shared::spec::{
 
 use std::path::Path;
 
-use crate::cpython::python::{choose, probe};
+use crate::cpython::python::{choose, probe_once};
 use crate::cpython::{self, Python, PythonError};
 use crate::engine::{self, Preset, RunHandle, StartError, CAPS};
 use crate::presets;
@@ -116,7 +116,7 @@ pub fn start_with_python(
     python: Option<&Path>,
 ) -> Result<RunHandle, RunError> {
     let found = if spec.engine() == Engine::Cpython {
-        probe(&choose(python))
+        probe_once(&choose(python))
     } else {
         Err(PythonError::NotFound("(not looked for)".into()))
     };

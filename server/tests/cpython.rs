@@ -23,7 +23,10 @@ fn script(source: &str) -> ExperimentSpec {
     }
 }
 
+/// Runs `source` on CPython. One real program at a time: they would steal each other's
+/// cores (and the timing test's).
 fn run(source: &str) -> RunOutcome {
+    let _serial = common::serial();
     start(&script(source)).expect("python3 is installed").wait()
 }
 
@@ -73,7 +76,6 @@ print(f"hold_ms {1000 * holds[len(holds) // 2]:.3f}")
 
 #[test]
 fn one_thread_holds_the_gil_and_the_holds_agree_with_cpythons_own() {
-    let _serial = common::serial();
     timing("cpu-bound threads on CPython", || {
         let outcome = run(CPU_THREADS);
         let s = &outcome.summary;
@@ -223,6 +225,7 @@ if __name__ == "__main__":
 
 #[test]
 fn stop_ends_the_whole_tree() {
+    let _serial = common::serial();
     let handle = start(&script(FOREVER)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = BTreeMap::new();
@@ -249,6 +252,7 @@ fn stop_ends_the_whole_tree() {
 
 #[test]
 fn a_kill_9_of_gilscope_leaves_no_python_behind() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("forever.py");
     std::fs::write(&path, FOREVER).unwrap();
@@ -353,6 +357,7 @@ fn no_python_is_a_clear_error() {
 
 #[test]
 fn a_lesson_runs_on_cpython_with_its_knobs() {
+    let _serial = common::serial();
     let out = Command::new(env!("CARGO_BIN_EXE_gilscope"))
         .args(["run", "counter-race", "--cpython", "--json"])
         .args(["--set", "threads=2", "--set", "increments=300000"])

@@ -150,6 +150,22 @@ pub fn probe(path: &Path) -> Result<Python, PythonError> {
     })
 }
 
+/// [`probe`], once per path for the life of this process (each probe starts a Python).
+pub fn probe_once(path: &Path) -> Result<Python, PythonError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Probed = HashMap<PathBuf, Result<Python, PythonError>>;
+    static PROBED: OnceLock<Mutex<Probed>> = OnceLock::new();
+    let mut probed = PROBED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    probed
+        .entry(path.to_path_buf())
+        .or_insert_with(|| probe(path))
+        .clone()
+}
+
 /// What the dashboard is told: available with the interpreter's description, or why not.
 pub fn status(found: &Result<Python, PythonError>) -> CpythonStatus {
     match found {

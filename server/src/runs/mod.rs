@@ -14,7 +14,7 @@ use gilscope_shared::spec::{Engine, ExperimentSpec, PresetInfo, SpecError};
 use gilscope_shared::trace::{Trace, TraceDelta};
 use tokio::sync::{broadcast, Notify};
 
-use crate::cpython::python::{choose, probe, status};
+use crate::cpython::python::{choose, probe_once, status};
 use crate::cpython::{Python, PythonError};
 use crate::engine::{self, Preset};
 use crate::frames::{self, Encoded};
@@ -127,8 +127,8 @@ struct Book {
 
 struct Inner {
     registry: &'static [&'static dyn Preset],
-    /// The CPython that runs CPython runs, or why there is none.
-    python: std::sync::RwLock<Result<Python, PythonError>>,
+    /// The CPython that runs CPython runs, or why there is none; looked for when first needed.
+    python: std::sync::RwLock<Option<Result<Python, PythonError>>>,
     /// Set when the server listens beyond this machine: then no code runs on CPython.
     code_refused: std::sync::RwLock<Option<std::net::SocketAddr>>,
     presets: Vec<PresetInfo>,
@@ -171,7 +171,7 @@ impl Runs {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         Runs(Arc::new(Inner {
             registry,
-            python: std::sync::RwLock::new(probe(&choose(None))),
+            python: std::sync::RwLock::new(None),
             code_refused: std::sync::RwLock::new(None),
             presets: registry.iter().map(|p| p.info()).collect(),
             keep_bytes: limits.keep_bytes,
@@ -192,7 +192,21 @@ impl Runs {
 
     /// Uses `python` (as probed) for CPython runs from now on.
     pub fn set_python(&self, python: Result<Python, PythonError>) {
-        *self.0.python.write().unwrap_or_else(|e| e.into_inner()) = python;
+        *self.0.python.write().unwrap_or_else(|e| e.into_inner()) = Some(python);
+    }
+
+    /// The CPython found (looked for now if not yet).
+    fn python(&self) -> Result<Python, PythonError> {
+        if let Some(found) = &*self.0.python.read().unwrap_or_else(|e| e.into_inner()) {
+            return found.clone();
+        }
+        let found = probe_once(&choose(None));
+        self.0
+            .python
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(found)
+            .clone()
     }
 
     /// Refuses CPython runs: the server listens on `addr`, beyond this machine.
@@ -216,7 +230,7 @@ impl Runs {
                 available: false,
                 detail: RunsError::CodeRefused(addr).to_string(),
             },
-            None => status(&self.0.python.read().unwrap_or_else(|e| e.into_inner())),
+            None => status(&self.python()),
         }
     }
 
@@ -228,10 +242,12 @@ impl Runs {
 
     /// Validates `spec` and queues it for `client`.
     pub fn submit(&self, spec: ExperimentSpec, client: Client) -> Result<RunInfo, RunsError> {
-        let planned = {
-            let python = self.0.python.read().unwrap_or_else(|e| e.into_inner());
-            plan_in(self.0.registry, &self.0.presets, &spec, &python)?
+        let python = if spec.engine() == Engine::Cpython {
+            self.python()
+        } else {
+            Err(PythonError::NotFound("(not needed)".into()))
         };
+        let planned = plan_in(self.0.registry, &self.0.presets, &spec, &python)?;
         if planned.engine() == Engine::Cpython {
             if let Some(addr) = *self
                 .0
