@@ -15,6 +15,7 @@ pub mod app;
 pub mod assets;
 pub mod body_limit;
 pub mod cli;
+pub mod compare;
 pub mod cpython;
 pub mod engine;
 pub mod error;

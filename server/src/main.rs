@@ -25,6 +25,8 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Run a Python script on the machine's CPython, observed, and print its summary.
     Python(cli::python::PythonArgs),
+    /// Run a lesson on the emulation and on CPython alternately; compare their figures.
+    Compare(cli::compare::CompareArgs),
     /// A worker process of a run (started by gilscope itself).
     #[command(hide = true)]
     Worker,
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Presets(args) => cli::presets::main(args),
         Command::Run(args) => cli::run::main(args),
         Command::Python(args) => cli::python::main(args),
+        Command::Compare(args) => cli::compare::main(args),
         Command::Worker => {
             gilscope_server::engine::running::worker::main(gilscope_server::presets::find)
         }

@@ -489,3 +489,31 @@ mod http {
         assert_eq!(info["spec"]["engine"], "cpython");
     }
 }
+
+#[test]
+fn compare_prints_a_row_per_figure_both_engines_have() {
+    let _serial = common::serial();
+    let out = Command::new(env!("CARGO_BIN_EXE_gilscope"))
+        .args(["compare", "cpu-threads", "--runs", "1", "--json"])
+        .args(["--set", "threads=2", "--set", "work=3000000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let figures: Vec<&str> = rows.iter().filter_map(|r| r["figure"].as_str()).collect();
+    assert!(
+        figures.contains(&"speedup") && figures.contains(&"GIL hold median ms"),
+        "{stdout}"
+    );
+    for row in &rows {
+        assert!(
+            row["emulated"].as_f64().unwrap() > 0.0 && row["cpython"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+    }
+}

@@ -47,7 +47,7 @@ pub fn bad_input(e: &SpecError) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, KnobValue>, SpecError> {
+pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, KnobValue>, SpecError> {
     sets.iter()
         .map(|set| match set.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => {

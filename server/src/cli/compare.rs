@@ -1,0 +1,83 @@
+//! `gilscope compare PRESET [--set k=v]... [--runs N] [--json]`: the emulation and real
+//! CPython alternately, N times each, then one row per figure both sides have.
+
+use std::process::ExitCode;
+
+use gilscope_shared::spec::{Engine, ExperimentSpec};
+
+use crate::cli::run::{bad_input, parse_sets};
+use crate::compare::{cpython_figures, rows, summary_figures};
+use crate::program::{start_with_python, RunError};
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// The lesson to compare (see `gilscope presets`).
+    pub preset: String,
+    /// Set a knob, e.g. `--set threads=4`; repeatable.
+    #[arg(long = "set", value_name = "KNOB=VALUE")]
+    pub set: Vec<String>,
+    /// Runs of each engine, alternating.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub runs: u32,
+    /// The CPython to run (default: $GILSCOPE_PYTHON, else `python3` on the PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn main(args: CompareArgs) -> ExitCode {
+    let knobs = match parse_sets(&args.set) {
+        Ok(knobs) => knobs,
+        Err(e) => return bad_input(&e),
+    };
+    let (mut emulated, mut cpython) = (Vec::new(), Vec::new());
+    for _ in 0..args.runs {
+        for engine in [Engine::Emulated, Engine::Cpython] {
+            let spec = ExperimentSpec {
+                preset: args.preset.clone(),
+                knobs: knobs.clone(),
+                engine: Some(engine),
+                ..Default::default()
+            };
+            let summary = match start_with_python(&spec, args.python.as_deref()) {
+                Ok(run) => run.wait().summary,
+                Err(RunError::Spec(e)) => return bad_input(&e),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if !summary.end.is_finished() {
+                eprintln!(
+                    "error: the {} run {}",
+                    engine.name(),
+                    summary.end.describe()
+                );
+                return ExitCode::FAILURE;
+            }
+            match engine {
+                Engine::Emulated => emulated.push(summary_figures(&summary)),
+                Engine::Cpython => cpython.push(cpython_figures(&summary)),
+            }
+        }
+    }
+    let rows = rows(&emulated, &cpython);
+    if args.json {
+        println!("{}", serde_json::to_string(&rows).expect("rows serialise"));
+    } else {
+        println!(
+            "{}: medians of {} runs each\n  {:<28} {:>14} {:>14} {:>7}",
+            args.preset, args.runs, "figure", "emulated", "CPython", "ratio"
+        );
+        for row in &rows {
+            let ratio = row.ratio.map_or("-".into(), |r| format!("{r:.2}"));
+            println!(
+                "  {:<28} {:>14.3} {:>14.3} {:>7}",
+                row.figure, row.emulated, row.cpython, ratio
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
