@@ -506,10 +506,7 @@ fn compare_prints_a_row_per_figure_both_engines_have() {
     );
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
     let figures: Vec<&str> = rows.iter().filter_map(|r| r["figure"].as_str()).collect();
-    assert!(
-        figures.contains(&"speedup") && figures.contains(&"GIL hold median ms"),
-        "{stdout}"
-    );
+    assert!(figures.contains(&"speedup"), "{stdout}");
     for row in &rows {
         assert!(
             row["emulated"].as_f64().unwrap() > 0.0 && row["cpython"].as_f64().unwrap() > 0.0,

@@ -115,6 +115,7 @@ fn test() -> anyhow::Result<ExitCode> {
     ensure_wasm_target()?;
     ensure_components()?;
     ensure_chromium()?;
+    ensure_python()?;
     ensure_wasm_opt()?;
 
     let mut fmt = vec!["fmt", "--all", "--check", "--"];
@@ -331,6 +332,36 @@ fn ensure_chromium() -> anyhow::Result<()> {
     apt_install(&["chromium"])?;
     if !Path::new(CHROMIUM).is_file() {
         bail!("apt-get installed chromium, but {CHROMIUM} is still missing");
+    }
+    Ok(())
+}
+
+/// A CPython 3 for the real-CPython tests (`python3` on the PATH, or $GILSCOPE_PYTHON):
+/// installed with apt when missing and running as root, otherwise a message.
+fn ensure_python() -> anyhow::Result<()> {
+    let python = env::var_os("GILSCOPE_PYTHON").unwrap_or_else(|| "python3".into());
+    let works = |p: &std::ffi::OsStr| {
+        Command::new(p)
+            .args(["-c", "import sys; sys.exit(sys.version_info < (3, 3))"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if works(&python) {
+        return Ok(());
+    }
+    if !is_root() || env::var_os("GILSCOPE_PYTHON").is_some() {
+        bail!(
+            "the real-CPython tests need Python 3 ({}): install it with \
+             `sudo apt-get install -y python3`, or set GILSCOPE_PYTHON to one, then run \
+             `cargo xtask test` again",
+            python.to_string_lossy()
+        );
+    }
+    apt_install(&["python3"])?;
+    if !works(&python) {
+        bail!("apt-get installed python3, but `python3` still does not run");
     }
     Ok(())
 }
