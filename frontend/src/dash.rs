@@ -119,7 +119,7 @@ impl Dash {
 
     /// Takes a run or frame message from the server into the store.
     pub fn receive(&self, msg: ServerMsg) {
-        self.receive_pinned(&msg);
+        self.keep_pinned(&msg);
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
                 let shown = store.apply_run(info.clone());

@@ -1,30 +1,22 @@
-//! Pinning a run: the page keeps its own copy of a finished run (its store, as drawn), so the
-//! runs after it are drawn below it on the same time axis and their figures compared with
-//! its. The copy comes from the frames the page already has; when it has none (it joined
-//! after the run), the server replays the run ([`ClientMsg::Subscribe`]) into the copy.
+//! Pinning a run: the page keeps its own copy of a finished run, so the runs after it are
+//! drawn below it on the same time axis and their figures compared with its. Nothing is
+//! copied or asked of the server: while the pinned run is the one shown, the store shown holds
+//! it; when a newer run arrives, the store hands that data over to the pin
+//! ([`crate::store::Store::take`]) instead of forgetting it. (The store always holds the whole run it shows:
+//! a viewer that joins during a run is sent it from its start, so no replay is needed.)
 
-use gilscope_shared::protocol::{ClientMsg, RunId, ServerMsg};
+use gilscope_shared::protocol::{RunId, ServerMsg};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::store::Store;
 
 impl Dash {
-    /// Pins the run shown, once it is over.
+    /// Pins the run shown, once it is over (replacing any pinned run).
     pub fn pin(&self) {
         let Some(info) = self.info.get_untracked().filter(|i| i.state.is_over()) else {
             return;
         };
-        let held = self
-            .store
-            .with_value(|s| (s.run == Some(info.id) && s.span_count() > 0).then(|| s.clone()));
-        let copy = held.unwrap_or_else(|| {
-            let mut store = Store::default();
-            store.apply_run(info.clone());
-            self.conn.send(ClientMsg::Subscribe { id: info.id });
-            store
-        });
-        self.pinned.set_value(Some(copy));
+        self.pinned.set_value(None);
         self.pinned_info.set(Some(info));
         self.refit();
     }
@@ -47,32 +39,25 @@ impl Dash {
         self.pinned_id().is_some_and(|p| Some(p) != shown)
     }
 
-    /// Takes into the pinned copy what the server says of the pinned run (a replay).
-    pub(crate) fn receive_pinned(&self, msg: &ServerMsg) {
-        let Some(id) = self
-            .pinned_info
-            .with_untracked(|i| i.as_ref().map(|i| i.id))
-        else {
+    /// Before the store takes `msg`: if it is about a newer run than the pinned one the store
+    /// holds, the pin takes the pinned run's data.
+    pub(crate) fn keep_pinned(&self, msg: &ServerMsg) {
+        let about = match msg {
+            ServerMsg::Run(info) => info.id,
+            ServerMsg::Frame(frame) => frame.run,
+            _ => return,
+        };
+        let Some(pinned) = self.pinned_info.with_untracked(|i| i.as_ref().map(|i| i.id)) else {
             return;
         };
-        let changed = self.pinned.try_update_value(|pinned| {
-            let store = pinned.as_mut()?;
-            match msg {
-                ServerMsg::Run(info) if info.id == id => {
-                    store.apply_run(info.clone());
-                    Some(info.clone())
-                }
-                ServerMsg::Frame(frame) if frame.run == id => {
-                    store.apply_frame(frame.clone());
-                    store.info.clone()
-                }
-                _ => None,
-            }
-        });
-        if let Some(Some(info)) = changed {
-            self.pinned_info.set(Some(info));
-            self.touch();
+        if about <= pinned || self.pinned.with_value(Option::is_some) {
+            return;
         }
+        let kept = self
+            .store
+            .try_update_value(|store| (store.run == Some(pinned)).then(|| store.take()))
+            .flatten();
+        self.pinned.set_value(kept);
     }
 
     /// Follows (fits) again: the time both blocks need changed.

@@ -8,15 +8,21 @@ use gilscope_shared::spec::{Engine, SCRIPT_PRESET};
 /// `CPython 3.11` from the server's `Python 3.11.7 (/usr/bin/python3)`; `CPython` when the
 /// detail names no version.
 pub fn cpython_name(detail: &str) -> String {
-    let version = detail
-        .split_once("Python ")
-        .map(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit() && c != '.'))
-        .and_then(|mut words| words.next())
-        .map(|v| v.split('.').take(2).collect::<Vec<_>>().join("."))
-        .filter(|v| v.contains('.'));
+    // "3.11.7 (/usr/bin/python3)": the digits and dots up to the second dot.
+    let version = detail.strip_prefix("Python ").map(|rest| {
+        let mut dots = 0;
+        let end = rest
+            .bytes()
+            .position(|b| {
+                dots += usize::from(b == b'.');
+                !(b.is_ascii_digit() || b == b'.') || dots == 2
+            })
+            .unwrap_or(rest.len());
+        &rest[..end]
+    });
     match version {
-        Some(v) => format!("CPython {v}"),
-        None => "CPython".to_string(),
+        Some(v) if v.contains('.') && !v.ends_with('.') => format!("CPython {v}"),
+        _ => "CPython".to_string(),
     }
 }
 
@@ -24,7 +30,7 @@ pub fn cpython_name(detail: &str) -> String {
 pub fn sampling(hz: f64) -> String {
     if hz >= 950.0 {
         let khz = format!("{:.1}", hz / 1000.0);
-        format!("sampled at {} kHz", khz.trim_end_matches(".0"))
+        format!("sampled at {} kHz", khz.strip_suffix(".0").unwrap_or(&khz))
     } else {
         format!("sampled at {hz:.0} Hz")
     }
@@ -129,6 +135,8 @@ mod tests {
         );
         assert_eq!(cpython_name("Python 3.13.0rc1"), "CPython 3.13");
         assert_eq!(cpython_name("python3 not found"), "CPython");
+        assert_eq!(cpython_name("Python 3"), "CPython");
+        assert_eq!(cpython_name("Python 3.12"), "CPython 3.12");
         assert_eq!(cpython_name(""), "CPython");
     }
 
