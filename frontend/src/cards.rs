@@ -1,6 +1,7 @@
 //! The run's figures as big cards, only those that apply, and the time per state as one bar.
 //! While a run is pinned and another shown, each card also holds the pinned run's value and
-//! how many times it the value shown is ("0.99× · pinned 0.91× · 1.09× pinned").
+//! how many times the pinned value the value shown is ("0.99×", "pinned 0.91×", "1.09× the
+//! pinned").
 
 use gilscope_shared::figures::Card;
 use gilscope_shared::trace::State;
@@ -63,21 +64,19 @@ pub fn Cards(dash: Dash) -> impl IntoView {
             .into_iter()
             .map(|(c, other)| {
                 let key = c.key;
-                let versus = other.map(|p| {
+                // Empty unless a run is pinned (the CSS hides them then).
+                let (pinned, ratio) = other.map_or_else(Default::default, |p| {
                     let ratio = compare::ratio(c.amount, p.amount).map(compare::ratio_text);
-                    view! {
-                        <div class="pinned-value">
-                            "pinned "
-                            <span data-testid=format!("card-{key}-pinned")>{p.value}</span>
-                        </div>
-                        <div class="ratio" data-testid=format!("card-{key}-ratio")>{ratio}</div>
-                    }
+                    (p.value, ratio.unwrap_or_default())
                 });
                 view! {
                     <div class="card" data-testid=format!("card-{key}")>
                         <div class="label">{c.label}</div>
                         <div class="value" data-testid=format!("card-{key}-value")>{c.value}</div>
-                        {versus}
+                        <div class="pinned-value" data-testid=format!("card-{key}-pinned")>
+                            {pinned}
+                        </div>
+                        <div class="ratio" data-testid=format!("card-{key}-ratio")>{ratio}</div>
                         <div class="detail">{c.detail}</div>
                     </div>
                 }

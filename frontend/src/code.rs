@@ -63,30 +63,6 @@ pub fn Code(dash: Dash) -> impl IntoView {
         dash.edited.set(None);
         dash.cpython_refusal.set(None);
     };
-    let body = move || {
-        if editing.get() {
-            let rows = text().lines().count() + 2;
-            view! {
-                <textarea
-                    class="code code-editor"
-                    data-testid="code-editor"
-                    spellcheck="false"
-                    aria-label="The lesson's Python, editable"
-                    rows=rows
-                    prop:value=text
-                    on:input=on_input
-                ></textarea>
-            }
-            .into_any()
-        } else {
-            view! {
-                <pre class="code" data-testid="code" on:dblclick=move |_| editing.set(true)>
-                    <code>{highlighted}</code>
-                </pre>
-            }
-            .into_any()
-        }
-    };
     let problem = move || {
         dash.edited
             .with(|e| e.as_deref().and_then(edits::script_error))
@@ -105,22 +81,37 @@ pub fn Code(dash: Dash) -> impl IntoView {
                 >
                     {move || if editing.get() { "Done" } else { "Edit" }}
                 </button>
-                {move || {
-                    edited()
-                        .then(|| {
-                            view! {
-                                <button class="export" data-testid="code-reset" on:click=reset>
-                                    "Reset to the lesson's code"
-                                </button>
-                                <span class="code-note" data-testid="code-note">
-                                    "edited code runs on CPython only"
-                                </span>
-                            }
-                        })
-                }}
+                <button
+                    class="export"
+                    class:hidden=move || !edited()
+                    data-testid="code-reset"
+                    on:click=reset
+                >
+                    "Reset to the lesson's code"
+                </button>
+                <span class="code-note" data-testid="code-note">
+                    {move || edited().then_some("edited code runs on CPython only")}
+                </span>
                 <span class="code-error" data-testid="code-error" role="alert">{problem}</span>
             </div>
-            {body}
+            <textarea
+                class="code code-editor"
+                class:hidden=move || !editing.get()
+                data-testid="code-editor"
+                spellcheck="false"
+                aria-label="The lesson's Python, editable"
+                rows=move || text().lines().count() + 2
+                prop:value=text
+                on:input=on_input
+            ></textarea>
+            <pre
+                class="code"
+                class:hidden=move || editing.get()
+                data-testid="code"
+                on:dblclick=move |_| editing.set(true)
+            >
+                <code>{highlighted}</code>
+            </pre>
         </details>
     }
 }

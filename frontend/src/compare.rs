@@ -1,5 +1,5 @@
 //! A figure of the run shown beside the same figure of the pinned run: how many times the
-//! pinned value it is, written for a card ("1.09× pinned").
+//! pinned value it is, written for a card ("1.09× the pinned").
 
 /// `now / pinned`, when both are known, neither is negative and the pinned one is not zero
 /// (equal values, zeros included, compare as 1).
@@ -14,17 +14,17 @@ pub fn ratio(now: Option<f64>, pinned: Option<f64>) -> Option<f64> {
     (pinned > 0.0).then(|| now / pinned)
 }
 
-/// A ratio for people, with the digits that matter at its size: `1.09× pinned`,
-/// `12.5× pinned`, `340× pinned`, `under 0.01× pinned`.
+/// A ratio for people, with the digits that matter at its size: `1.09× the pinned`,
+/// `12.5× the pinned`, `340× the pinned`, `under 0.01× the pinned`.
 pub fn ratio_text(r: f64) -> String {
     if r >= 100.0 {
-        format!("{r:.0}× pinned")
+        format!("{r:.0}× the pinned")
     } else if r >= 10.0 {
-        format!("{r:.1}× pinned")
+        format!("{r:.1}× the pinned")
     } else if r >= 0.01 {
-        format!("{r:.2}× pinned")
+        format!("{r:.2}× the pinned")
     } else {
-        "under 0.01× pinned".to_string()
+        "under 0.01× the pinned".to_string()
     }
 }
 
@@ -46,11 +46,11 @@ mod tests {
 
     #[test]
     fn ratios_keep_the_digits_that_matter() {
-        assert_eq!(ratio_text(0.99 / 0.91), "1.09× pinned");
-        assert_eq!(ratio_text(1.0), "1.00× pinned");
-        assert_eq!(ratio_text(12.46), "12.5× pinned");
-        assert_eq!(ratio_text(340.2), "340× pinned");
-        assert_eq!(ratio_text(0.05), "0.05× pinned");
-        assert_eq!(ratio_text(0.001), "under 0.01× pinned");
+        assert_eq!(ratio_text(0.99 / 0.91), "1.09× the pinned");
+        assert_eq!(ratio_text(1.0), "1.00× the pinned");
+        assert_eq!(ratio_text(12.46), "12.5× the pinned");
+        assert_eq!(ratio_text(340.2), "340× the pinned");
+        assert_eq!(ratio_text(0.05), "0.05× the pinned");
+        assert_eq!(ratio_text(0.001), "under 0.01× the pinned");
     }
 }

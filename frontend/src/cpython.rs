@@ -45,7 +45,10 @@ pub fn CpythonNote(dash: Dash) -> impl IntoView {
         dash.conn.hello.with(|h| {
             h.as_ref()
                 .filter(|h| !h.cpython.available)
-                .map(|h| format!("CPython runs unavailable: {}", h.cpython.detail))
+                .map(|h| match h.cpython.detail.as_str() {
+                    "" => "CPython runs unavailable: this server cannot run them".to_string(),
+                    why => format!("CPython runs unavailable: {why}"),
+                })
         })
     };
     view! {

@@ -109,6 +109,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
                     "projector"
                 </button>
             </div>
+            <CpythonNote dash=dash />
             <div class="server-info">
                 <span class="fact" title="gilscope server version">
                     <span class="label">"server"</span>
@@ -127,7 +128,6 @@ pub fn Header(dash: Dash) -> impl IntoView {
                 </span>
                 <span class="conn-detail">{detail}</span>
             </div>
-            <CpythonNote dash=dash />
         </header>
     }
 }

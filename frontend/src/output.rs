@@ -26,68 +26,70 @@ pub fn ending(output: &ProgramOutput) -> String {
     words
 }
 
-fn stream(name: &'static str, text: String, failed: bool) -> impl IntoView {
-    let empty = text.is_empty();
-    let text = if empty { "(nothing)".to_string() } else { text };
-    view! {
-        <div class="stream" class:failed=failed class:empty=empty>
-            <div class="stream-name">{name}</div>
-            <pre data-testid=format!("program-{name}")>{text}</pre>
-        </div>
-    }
-}
-
 #[component]
 pub fn Output(dash: Dash) -> impl IntoView {
-    let panel = move || {
-        let info = dash.info.get()?;
-        let summary = info.summary.as_deref();
-        let output = summary.and_then(|s| s.output.clone());
-        if output.is_none() && info.spec.engine() != Engine::Cpython {
-            return None;
-        }
-        let failed = info.state == RunState::Failed;
-        let status = match &output {
-            Some(out) => ending(out),
-            None if info.state.is_over() => "no output was kept".to_string(),
-            None => "shown when the program ends".to_string(),
-        };
-        let sampled = summary.and_then(|s| s.sampling_hz).map(|hz| {
-            format!(
-                "{}: what lasts under {} may not show on the timeline",
-                runname::sampling(hz),
-                crate::render::fmt_ns(1e9 / hz.max(1e-3))
-            )
-        });
-        let failure = failed.then(|| {
-            let why = info
-                .error
-                .clone()
-                .unwrap_or_else(|| "the program failed".to_string());
-            view! { <p class="failure" data-testid="program-failure">{why}</p> }
-        });
-        let streams = output.map(|out| {
-            let stdout = stream("stdout", out.stdout, false);
-            let stderr = stream("stderr", out.stderr, failed);
-            if failed {
-                view! { {stderr} {stdout} }.into_any()
-            } else {
-                view! { {stdout} {stderr} }.into_any()
-            }
-        });
-        Some(view! {
-            <section class="output" class:failed=failed data-testid="program-output">
-                <h2>
-                    "What the program printed "
-                    <span class="output-status" data-testid="program-status">{status}</span>
-                </h2>
-                {failure}
-                {streams}
-                <p class="hint">{sampled}</p>
-            </section>
+    // The run shown, when it ran on CPython (or printed anything).
+    let cpython = move || {
+        dash.info.get().filter(|i| {
+            i.spec.engine() == Engine::Cpython
+                || i.summary.as_ref().is_some_and(|s| s.output.is_some())
         })
     };
-    view! { {panel} }
+    let output = move || {
+        cpython()
+            .and_then(|i| i.summary)
+            .and_then(|s| s.output)
+            .unwrap_or_default()
+    };
+    let failed = move || cpython().is_some_and(|i| i.state == RunState::Failed);
+    let class = move || match (cpython().is_some(), failed()) {
+        (false, _) => "output hidden",
+        (true, false) => "output",
+        (true, true) => "output failed",
+    };
+    let status = move || {
+        let info = cpython()?;
+        Some(
+            match info.summary.as_ref().and_then(|s| s.output.as_ref()) {
+                Some(out) => ending(out),
+                None if info.state.is_over() => "no output was kept".to_string(),
+                None => "shown when the program ends".to_string(),
+            },
+        )
+    };
+    let failure = move || {
+        let info = cpython().filter(|i| i.state == RunState::Failed)?;
+        Some(
+            info.error
+                .unwrap_or_else(|| "the program failed".to_string()),
+        )
+    };
+    let sampled = move || {
+        let hz = cpython()?.summary?.sampling_hz?;
+        Some(format!(
+            "{}: what lasts under {} may not show on the timeline",
+            runname::sampling(hz),
+            crate::render::fmt_ns(1e9 / hz.max(1e-3))
+        ))
+    };
+    view! {
+        <section class=class data-testid="program-output">
+            <h2>
+                "What the program printed "
+                <span class="output-status" data-testid="program-status">{status}</span>
+            </h2>
+            <p class="failure" data-testid="program-failure">{failure}</p>
+            <div class="stream">
+                <div class="stream-name">"stdout"</div>
+                <pre data-testid="program-stdout">{move || output().stdout}</pre>
+            </div>
+            <div class="stream stderr">
+                <div class="stream-name">"stderr"</div>
+                <pre data-testid="program-stderr">{move || output().stderr}</pre>
+            </div>
+            <p class="hint">{sampled}</p>
+        </section>
+    }
 }
 
 #[cfg(test)]

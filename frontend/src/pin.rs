@@ -47,7 +47,10 @@ impl Dash {
             ServerMsg::Frame(frame) => frame.run,
             _ => return,
         };
-        let Some(pinned) = self.pinned_info.with_untracked(|i| i.as_ref().map(|i| i.id)) else {
+        let Some(pinned) = self
+            .pinned_info
+            .with_untracked(|i| i.as_ref().map(|i| i.id))
+        else {
             return;
         };
         if about <= pinned || self.pinned.with_value(Option::is_some) {
@@ -91,15 +94,13 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
         >
             {pin_label}
         </button>
-        {move || {
-            pinned()
-                .map(|_| {
-                    view! {
-                        <button class="export" data-testid="unpin" on:click=move |_| dash.unpin()>
-                            "Unpin"
-                        </button>
-                    }
-                })
-        }}
+        <button
+            class="export"
+            class:hidden=move || pinned().is_none()
+            data-testid="unpin"
+            on:click=move |_| dash.unpin()
+        >
+            "Unpin"
+        </button>
     }
 }
