@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use gilscope_server::engine::interpreter::bytecode::calibration;
-use gilscope_server::presets::start;
+use gilscope_server::program::start;
 use gilscope_shared::spec::{ExperimentSpec, KnobValue};
 use gilscope_shared::summary::Summary;
 

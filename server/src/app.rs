@@ -59,6 +59,12 @@ pub async fn serve_with(
     limits: Limits,
 ) -> io::Result<()> {
     let state = AppState::with_limits(listener.local_addr()?, shutdown.clone(), limits.clone());
+    let cpython = state.runs.cpython_status();
+    if cpython.available {
+        tracing::info!("runs on CPython use {}", cpython.detail);
+    } else {
+        tracing::warn!("no runs on CPython: {}", cpython.detail);
+    }
     let tasks = state.tasks.clone();
     let runs = state.runs.clone();
     let executor = runs.spawn_executor();

@@ -60,6 +60,10 @@ impl From<crate::runs::RunsError> for AppError {
                 message: err.to_string(),
                 field: "id",
             },
+            RunsError::CodeRefused(_) => AppError::Forbidden {
+                message: err.to_string(),
+                field: "engine",
+            },
         }
     }
 }

@@ -23,9 +23,18 @@ enum Command {
     Presets(cli::presets::PresetsArgs),
     /// Run one preset headless and print its summary.
     Run(cli::run::RunArgs),
+    /// Run a Python script on the machine's CPython, observed, and print its summary.
+    Python(cli::python::PythonArgs),
     /// A worker process of a run (started by gilscope itself).
     #[command(hide = true)]
     Worker,
+    /// The reaper of a real Python program's process tree (started by gilscope itself).
+    #[command(hide = true)]
+    Reap {
+        python: std::path::PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,9 +53,11 @@ fn main() -> ExitCode {
         }
         Command::Presets(args) => cli::presets::main(args),
         Command::Run(args) => cli::run::main(args),
+        Command::Python(args) => cli::python::main(args),
         Command::Worker => {
             gilscope_server::engine::running::worker::main(gilscope_server::presets::find)
         }
+        Command::Reap { python, args } => gilscope_server::cpython::tree::reaper_main(python, args),
     }
 }
 

@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Open the dashboard in the default browser once the server listens.
     #[arg(long)]
     pub open: bool,
+    /// The CPython that "Run on CPython" runs (default: $GILSCOPE_PYTHON, else `python3` on
+    /// the PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -26,6 +30,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.addr
         )
     })?;
+    if let Some(python) = &args.python {
+        // The flag wins over the environment; set before any thread starts, read once by the
+        // run manager when it is made.
+        std::env::set_var(crate::cpython::python::PYTHON_ENV, python);
+    }
     let mut limits = crate::limits::Limits::default();
     match crate::rlimit::raise_nofile() {
         Ok(files) => {

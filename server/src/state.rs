@@ -44,13 +44,17 @@ impl AppState {
         shutdown: CancellationToken,
         limits: Limits,
     ) -> Self {
+        let runs = runs::Runs::new(&limits);
+        if !local_addr.ip().is_loopback() {
+            runs.refuse_code(local_addr);
+        }
         AppState {
             local_addr,
             version: VERSION,
             cores: logical_cores(),
             shutdown,
             tasks: TaskTracker::new(),
-            runs: runs::Runs::new(&limits),
+            runs,
             exports: Arc::new(Semaphore::new(limits.exports)),
             limits,
         }

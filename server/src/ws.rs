@@ -67,7 +67,7 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
         version: state.version.to_string(),
         cores: state.cores,
         presets: state.runs.presets().to_vec(),
-        cpython: Default::default(),
+        cpython: state.runs.cpython_status(),
     });
     outbox
         .try_send(encode(&hello))
@@ -263,6 +263,7 @@ fn runs_error(err: RunsError) -> Encoded {
             Some("queue".to_string())
         }
         RunsError::NotFound(_) | RunsError::Snapshot(_) => Some("id".to_string()),
+        RunsError::CodeRefused(_) => Some("engine".to_string()),
     };
     error(err.to_string(), field)
 }

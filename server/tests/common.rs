@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use gilscope_server::engine::RunOutcome;
-use gilscope_server::presets::start;
+use gilscope_server::program::start;
 use gilscope_shared::spec::{ExperimentSpec, KnobValue};
 use gilscope_shared::summary::Summary;
 

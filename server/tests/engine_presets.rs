@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{run, serial, spec};
 use gilscope_server::presets;
-use gilscope_server::presets::start;
+use gilscope_server::program::start;
 use gilscope_shared::summary::EndReason;
 use gilscope_shared::trace::{State, Trace};
 

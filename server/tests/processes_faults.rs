@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::spec;
 use gilscope_server::engine::RunOutcome;
-use gilscope_server::presets::start;
+use gilscope_server::program::start;
 use gilscope_shared::summary::EndReason;
 
 /// Tests here change GILSCOPE_WORKER_EXE and count this process's children: one at a time.

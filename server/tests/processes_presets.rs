@@ -327,7 +327,7 @@ fn return_values_three_ways_and_the_value_argument_error() {
 #[test]
 fn worker_processes_can_be_watched_live() {
     let _g = serial();
-    let handle = gilscope_server::presets::start(&common::spec(
+    let handle = gilscope_server::program::start(&common::spec(
         "cpu-processes",
         &[("processes", "2"), ("work", "150000000")],
     ))

@@ -1,4 +1,4 @@
-//! `gilscope run PRESET [--set knob=value]... [--json] [--trace FILE]`.
+//! `gilscope run PRESET [--set knob=value]... [--cpython [--python PATH]] [--json] [--trace FILE]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use gilscope_shared::figures;
 use gilscope_shared::findings::{findings, Finding, Severity};
-use gilscope_shared::spec::{ExperimentSpec, KnobValue, SpecError};
+use gilscope_shared::spec::{Engine, ExperimentSpec, KnobValue, SpecError};
 use gilscope_shared::summary::Summary;
 
 use crate::export::write_chrome;
-use crate::presets::{start, RunError};
+use crate::program::{start_with_python, RunError};
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -19,6 +19,20 @@ pub struct RunArgs {
     /// Set a knob, e.g. `--set threads=4`; repeatable.
     #[arg(long = "set", value_name = "KNOB=VALUE")]
     pub set: Vec<String>,
+    /// Run the lesson's Python on the machine's own CPython, observed from outside, instead
+    /// of the emulation.
+    #[arg(long)]
+    pub cpython: bool,
+    /// The CPython to run (default: $GILSCOPE_PYTHON, else `python3` on the PATH).
+    #[arg(long, value_name = "PATH", requires = "cpython")]
+    pub python: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How a headless run reports.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -28,7 +42,7 @@ pub struct RunArgs {
 }
 
 /// Bad input: one line, exit status 2.
-fn bad_input(e: &SpecError) -> ExitCode {
+pub fn bad_input(e: &SpecError) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
 }
@@ -55,9 +69,20 @@ pub fn main(args: RunArgs) -> ExitCode {
     let spec = ExperimentSpec {
         preset: args.preset.clone(),
         knobs,
+        engine: args.cpython.then_some(Engine::Cpython),
         ..Default::default()
     };
-    let run = match start(&spec) {
+    start_and_report(&spec, args.python.as_deref(), &args.output)
+}
+
+/// Starts `spec`, waits for its end and reports it: what the program printed (a CPython
+/// run), the summary (a table, or JSON) and the findings; the trace to a file if asked.
+pub fn start_and_report(
+    spec: &ExperimentSpec,
+    python: Option<&std::path::Path>,
+    args: &OutputArgs,
+) -> ExitCode {
+    let run = match start_with_python(spec, python) {
         Ok(run) => run,
         Err(RunError::Spec(e)) => return bad_input(&e),
         Err(e) => {
@@ -89,6 +114,16 @@ pub fn main(args: RunArgs) -> ExitCode {
             serde_json::to_string(&report).expect("summary serialises")
         );
     } else {
+        if let Some(output) = &summary.output {
+            print!("{}", output.stdout);
+            eprint!("{}", output.stderr);
+            if output.dropped_bytes > 0 {
+                eprintln!(
+                    "[{} more bytes of output were dropped]",
+                    output.dropped_bytes
+                );
+            }
+        }
         print_table(summary);
         print_findings(&found);
     }
@@ -141,7 +176,13 @@ fn print_table(s: &Summary) {
         .map(|(state, share)| format!("{} {:.0} %", state.label(), share * 100.0))
         .collect();
     row("time per state", states.join(", "));
-    row("ns per bytecode", format!("{:.2}", s.ns_per_bytecode));
+    match s.sampling_hz {
+        Some(hz) => row(
+            "observed",
+            format!("CPython, sampled at {hz:.0} Hz (shorter spans are not seen)"),
+        ),
+        None => row("ns per bytecode", format!("{:.2}", s.ns_per_bytecode)),
+    }
     row(
         "invariants",
         if s.invariants_ok {

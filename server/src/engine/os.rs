@@ -1,7 +1,9 @@
 //! The operating-system calls the engine makes, safe, over the `rustix` crate: clocks, the
 //! thread id, waiting on a pipe, non-blocking reads and writes, tying a child process to
-//! its parent. The one place below the interpreter; only the process-shared semaphores and
-//! the shared-memory mapping (`multiprocessing/shm.rs`) still speak `libc` directly.
+//! its parent, reaping and killing process trees. The one place below the interpreter; only
+//! the process-shared semaphores and the shared-memory mapping (`multiprocessing/shm.rs`)
+//! still speak `libc` directly, and here `wait4` (CPU time of a reaped tree) and a thread's
+//! scheduling policy, which `rustix` does not offer.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -112,6 +114,108 @@ pub fn take_stdout() -> io::Result<OwnedFd> {
     let stdout = rustix::io::dup(rustix::stdio::stdout())?;
     rustix::stdio::dup2_stdout(rustix::stdio::stderr())?;
     Ok(stdout)
+}
+
+/// How a child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl Ended {
+    fn from_status(status: rustix::process::WaitStatus) -> Ended {
+        match (status.exit_status(), status.terminating_signal()) {
+            (Some(code), _) => Ended::Exited(code),
+            (None, Some(signal)) => Ended::Signaled(signal),
+            (None, None) => Ended::Exited(-1),
+        }
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants: they become its children when
+/// their parent dies, so it can end them all.
+pub fn become_subreaper() -> io::Result<()> {
+    Ok(rustix::process::set_child_subreaper(Some(
+        rustix::process::getpid(),
+    ))?)
+}
+
+fn pid(raw: u32) -> Option<rustix::process::Pid> {
+    rustix::process::Pid::from_raw(raw as i32)
+}
+
+/// SIGKILLs process `raw` (gone already is fine).
+pub fn kill(raw: u32) {
+    if let Some(p) = pid(raw) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+}
+
+/// SIGKILLs every process of group `raw` (gone already is fine).
+pub fn kill_group(raw: u32) {
+    if let Some(p) = pid(raw) {
+        let _ = rustix::process::kill_process_group(p, rustix::process::Signal::KILL);
+    }
+}
+
+/// What reaping found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reaped {
+    /// This child ended.
+    Child(u32, Ended),
+    /// Children are alive, none has ended.
+    Nothing,
+    /// This process has no children left.
+    NoChildren,
+}
+
+/// Reaps one ended child of this process, without waiting.
+pub fn reap_any() -> Reaped {
+    use rustix::process::{wait, WaitOptions};
+    // `wait`, not `waitpid(None)`: that one only waits for children of this process group.
+    match wait(WaitOptions::NOHANG) {
+        Ok(Some((p, status))) => {
+            Reaped::Child(p.as_raw_nonzero().get() as u32, Ended::from_status(status))
+        }
+        Ok(None) => Reaped::Nothing,
+        Err(Errno::INTR) => Reaped::Nothing,
+        Err(_) => Reaped::NoChildren,
+    }
+}
+
+/// Reaps child `raw` if it has ended, without waiting: how it ended and the CPU time it and
+/// every descendant it reaped used (user + system).
+pub fn reap_with_cpu(raw: u32) -> io::Result<Option<(Ended, Duration)>> {
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, zero is a valid value; `wait4` writes both out-params.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to locals that outlive the call; WNOHANG never blocks.
+    let got = unsafe { libc::wait4(raw as i32, &mut status, libc::WNOHANG, &mut usage) };
+    if got < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if got == 0 {
+        return Ok(None);
+    }
+    let ended = if libc::WIFEXITED(status) {
+        Ended::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Ended::Signaled(libc::WTERMSIG(status))
+    } else {
+        Ended::Exited(-1)
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok(Some((ended, time(usage.ru_utime) + time(usage.ru_stime))))
+}
+
+/// Asks for a real-time (FIFO) priority for the calling thread, so a sampler keeps its
+/// period on a busy machine; false where the system refuses (no privilege), which is fine.
+pub fn prefer_realtime() -> bool {
+    // Priority 10 of SCHED_FIFO's 1..=99: above every normal thread, below the kernel's own.
+    let param = libc::sched_param { sched_priority: 10 };
+    // SAFETY: `pthread_self` is always valid for the calling thread; `param` outlives the call.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }
 }
 
 #[cfg(test)]

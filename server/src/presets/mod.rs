@@ -8,8 +8,6 @@ use std::sync::OnceLock;
 
 use gilscope_shared::spec::{find_preset, ExperimentSpec, Knobs, PresetInfo, SpecError};
 
-use crate::engine::{RunHandle, StartError};
-
 pub use crate::engine::running::program::Preset;
 
 pub mod common;
@@ -98,21 +96,6 @@ pub fn resolve_in(
         .find(|p| p.name() == spec.preset)
         .expect("every listed preset has a description");
     Ok((preset, knobs))
-}
-
-/// Why a spec could not be run.
-#[derive(thiserror::Error, Debug)]
-pub enum RunError {
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    #[error(transparent)]
-    Start(#[from] StartError),
-}
-
-/// Resolves `spec` and starts it: the headless entry point (CLI, tests, benches).
-pub fn start(spec: &ExperimentSpec) -> Result<RunHandle, RunError> {
-    let (preset, knobs) = resolve(spec)?;
-    Ok(crate::engine::start(preset, knobs)?)
 }
 
 #[cfg(test)]

@@ -31,10 +31,10 @@ impl Runs {
 
     /// Runs one queued run to its end, streaming frames while it goes.
     async fn execute(&self, id: RunId) {
-        let Some((preset, knobs)) = self.book().records.get(&id).map(|r| r.program.clone()) else {
+        let Some(program) = self.book().records.get(&id).map(|r| r.program.clone()) else {
             return;
         };
-        let handle = match engine::start(preset, knobs) {
+        let handle = match program.start() {
             Ok(handle) => handle,
             Err(err) => {
                 self.finish(id, RunState::Failed, None, Some(err.to_string()), None);

@@ -9,15 +9,18 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gilscope_shared::protocol::{RunId, RunInfo, RunState};
-use gilscope_shared::spec::{ExperimentSpec, Knobs, PresetInfo, SpecError};
+use gilscope_shared::protocol::{CpythonStatus, RunId, RunInfo, RunState};
+use gilscope_shared::spec::{Engine, ExperimentSpec, PresetInfo, SpecError};
 use gilscope_shared::trace::{Trace, TraceDelta};
 use tokio::sync::{broadcast, Notify};
 
+use crate::cpython::python::{choose, probe, status};
+use crate::cpython::{Python, PythonError};
 use crate::engine::{self, Preset};
 use crate::frames::{self, Encoded};
 use crate::limits::Limits;
 use crate::presets;
+use crate::program::{plan_in, Planned};
 
 mod executor;
 
@@ -51,6 +54,11 @@ pub enum RunsError {
     ShuttingDown,
     #[error("could not build the run's snapshot: {0}")]
     Snapshot(String),
+    #[error(
+        "this server listens on {0}, not only on this machine: it runs no code on CPython \
+         (serve on 127.0.0.1 to run code)"
+    )]
+    CodeRefused(std::net::SocketAddr),
 }
 
 /// Who asked for a run: each may have only [`Limits::queued_per_client`] runs waiting.
@@ -88,8 +96,8 @@ pub struct Snapshot {
 /// A run as the manager keeps it.
 struct Record {
     info: RunInfo,
-    /// What runs: the preset and its resolved knobs (as validated when submitted).
-    program: (&'static dyn Preset, Knobs),
+    /// What runs, as validated when submitted.
+    program: Planned,
     /// Who queued it.
     client: Client,
     /// [`Trace::heap_bytes`] of the kept trace, once the run is over.
@@ -119,6 +127,10 @@ struct Book {
 
 struct Inner {
     registry: &'static [&'static dyn Preset],
+    /// The CPython that runs CPython runs, or why there is none.
+    python: std::sync::RwLock<Result<Python, PythonError>>,
+    /// Set when the server listens beyond this machine: then no code runs on CPython.
+    code_refused: std::sync::RwLock<Option<std::net::SocketAddr>>,
     presets: Vec<PresetInfo>,
     /// [`Limits::keep_bytes`].
     keep_bytes: usize,
@@ -159,6 +171,8 @@ impl Runs {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         Runs(Arc::new(Inner {
             registry,
+            python: std::sync::RwLock::new(probe(&choose(None))),
+            code_refused: std::sync::RwLock::new(None),
             presets: registry.iter().map(|p| p.info()).collect(),
             keep_bytes: limits.keep_bytes,
             queued_per_client: limits.queued_per_client,
@@ -176,6 +190,36 @@ impl Runs {
         &self.0.presets
     }
 
+    /// Uses `python` (as probed) for CPython runs from now on.
+    pub fn set_python(&self, python: Result<Python, PythonError>) {
+        *self.0.python.write().unwrap_or_else(|e| e.into_inner()) = python;
+    }
+
+    /// Refuses CPython runs: the server listens on `addr`, beyond this machine.
+    pub fn refuse_code(&self, addr: std::net::SocketAddr) {
+        *self
+            .0
+            .code_refused
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(addr);
+    }
+
+    /// Whether CPython runs can be asked for, and why not: for the dashboard.
+    pub fn cpython_status(&self) -> CpythonStatus {
+        match *self
+            .0
+            .code_refused
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            Some(addr) => CpythonStatus {
+                available: false,
+                detail: RunsError::CodeRefused(addr).to_string(),
+            },
+            None => status(&self.0.python.read().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+
     fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         // A panic while holding the lock leaves the book consistent (every change is one
         // statement), so a poisoned lock is still usable.
@@ -184,7 +228,20 @@ impl Runs {
 
     /// Validates `spec` and queues it for `client`.
     pub fn submit(&self, spec: ExperimentSpec, client: Client) -> Result<RunInfo, RunsError> {
-        let (preset, knobs) = presets::resolve_in(self.0.registry, &self.0.presets, &spec)?;
+        let planned = {
+            let python = self.0.python.read().unwrap_or_else(|e| e.into_inner());
+            plan_in(self.0.registry, &self.0.presets, &spec, &python)?
+        };
+        if planned.engine() == Engine::Cpython {
+            if let Some(addr) = *self
+                .0
+                .code_refused
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+            {
+                return Err(RunsError::CodeRefused(addr));
+            }
+        }
         let info = {
             let mut book = self.book();
             if book.closed {
@@ -207,8 +264,9 @@ impl Runs {
                 id,
                 spec: ExperimentSpec {
                     preset: spec.preset,
-                    knobs: knobs.0.clone(),
-                    ..Default::default()
+                    knobs: planned.knobs().0.clone(),
+                    engine: Some(planned.engine()),
+                    script: spec.script,
                 },
                 state: RunState::Queued,
                 summary: None,
@@ -219,7 +277,7 @@ impl Runs {
                 id,
                 Record {
                     info: info.clone(),
-                    program: (preset, knobs),
+                    program: planned,
                     client,
                     bytes: 0,
                     trace: Arc::default(),

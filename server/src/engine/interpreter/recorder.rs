@@ -254,7 +254,13 @@ impl Recorder {
 
     /// Ends the lane: closes its last span, records `Done` and flushes.
     pub fn finish(&mut self) {
-        let now = self.enter_task(State::Done, None);
+        self.finish_at(self.now());
+    }
+
+    /// Ends the lane at `t` (an instant taken by the caller, e.g. when a sampler saw it end).
+    pub fn finish_at(&mut self, t: Nanos) {
+        self.enter_at(State::Done, None, t);
+        let now = self.since;
         self.buf.spans.push(Span {
             lane: self.lane,
             state: State::Done,

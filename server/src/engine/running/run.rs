@@ -95,22 +95,41 @@ pub fn start_with_caps(
     knobs: Knobs,
     caps: Caps,
 ) -> Result<RunHandle, StartError> {
-    let epoch = Epoch::now();
-    let collector = Arc::new(Mutex::new(Collector::new(epoch, caps.max_events)));
-    let user_stop = Arc::new(AtomicBool::new(false));
-    let conductor = {
-        let (collector, user_stop, knobs) = (collector.clone(), user_stop.clone(), knobs.clone());
-        std::thread::Builder::new()
-            .name("gil-conductor".into())
-            .spawn(move || conduct(preset, knobs, caps, epoch, &collector, &user_stop))?
-    };
-    Ok(RunHandle {
-        preset: preset.name().to_string(),
-        knobs,
-        collector,
-        user_stop,
-        conductor,
-    })
+    RunHandle::spawn(
+        preset.name(),
+        knobs.clone(),
+        caps,
+        move |epoch, collector, stop| conduct(preset, knobs, caps, epoch, collector, stop),
+    )
+}
+
+impl RunHandle {
+    /// Runs `conduct` on a conductor thread of its own, recording into a fresh collector
+    /// (within `caps.max_events`) and asked to stop through the flag it is given: the one
+    /// lifecycle every kind of run shares (the emulation here, real CPython elsewhere).
+    pub fn spawn(
+        name: &str,
+        knobs: Knobs,
+        caps: Caps,
+        conduct: impl FnOnce(Epoch, &Mutex<Collector>, &AtomicBool) -> RunOutcome + Send + 'static,
+    ) -> Result<RunHandle, StartError> {
+        let epoch = Epoch::now();
+        let collector = Arc::new(Mutex::new(Collector::new(epoch, caps.max_events)));
+        let user_stop = Arc::new(AtomicBool::new(false));
+        let conductor = {
+            let (collector, user_stop) = (collector.clone(), user_stop.clone());
+            std::thread::Builder::new()
+                .name("gil-conductor".into())
+                .spawn(move || conduct(epoch, &collector, &user_stop))?
+        };
+        Ok(RunHandle {
+            preset: name.to_string(),
+            knobs,
+            collector,
+            user_stop,
+            conductor,
+        })
+    }
 }
 
 impl RunHandle {
@@ -258,7 +277,8 @@ fn run_phase(
     }
 }
 
-fn fresh_env(epoch: Epoch, sink: Arc<dyn EventSink>, caps: &Caps) -> RunEnv {
+/// A run's environment: fresh ids, stop flag and budget, recording into `sink`.
+pub fn fresh_env(epoch: Epoch, sink: Arc<dyn EventSink>, caps: &Caps) -> RunEnv {
     RunEnv {
         epoch,
         sink,
@@ -336,7 +356,7 @@ const CORE_SAMPLE_PERIOD: Duration = Duration::from_millis(20);
 /// Samples every core's usage, and the core each lane last ran on, into counter tracks of
 /// the run until dropped; `None` where /proc cannot be read (the run goes on without them).
 /// Lanes are watched as they open, through the sink this returns in place of `env`'s.
-fn watch_cores(env: &RunEnv) -> Option<(Sampler, Arc<dyn EventSink>)> {
+pub fn watch_cores(env: &RunEnv) -> Option<(Sampler, Arc<dyn EventSink>)> {
     let cores = CoreSampler::new().ok()?.cores() as u32;
     let tracks = CoreTracks {
         per_core: (0..cores)

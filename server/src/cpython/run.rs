@@ -1,0 +1,218 @@
+//! A run on real CPython: the program written to a file, started under a reaper, observed
+//! until it ends (or is stopped, or reaches a cap), then summarised with the same figures as
+//! an emulated run, plus what it printed.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gilscope_shared::spec::{Engine, Knobs};
+use gilscope_shared::summary::{Cap, EndReason, Figures, ProgramOutput};
+
+use crate::cpython::observer::{Observer, Report, MAX_PROCESSES};
+use crate::cpython::python::Python;
+use crate::cpython::tree::{Finished, ProcessTree};
+use crate::engine::interpreter::clock::Epoch;
+use crate::engine::interpreter::collector::Collector;
+use crate::engine::os::Ended;
+use crate::engine::running::run::{
+    fresh_env, watch_cores, Caps, RunHandle, RunOutcome, StartError,
+};
+use crate::engine::running::summarize::{summarize, Timings};
+
+/// What to run on CPython.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The lesson's name, or [`gilscope_shared::spec::SCRIPT_PRESET`].
+    pub label: String,
+    /// The lesson's knobs as run (none for a script).
+    pub knobs: Knobs,
+    /// The Python source.
+    pub source: String,
+    pub python: Python,
+}
+
+/// How often the conductor looks at the tree, the stop flag and the caps.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Starts `program` on CPython within `caps` (the wall time and the events recorded);
+/// returns at once.
+pub fn start(program: Program, caps: Caps) -> Result<RunHandle, StartError> {
+    let (label, knobs) = (program.label.clone(), program.knobs.clone());
+    RunHandle::spawn(&label, knobs, caps, move |epoch, collector, stop| {
+        conduct(program, caps, epoch, collector, stop)
+    })
+}
+
+/// A private directory for the program's file, removed with it.
+struct ScriptDir(PathBuf);
+
+impl ScriptDir {
+    fn create(source: &str) -> std::io::Result<(ScriptDir, PathBuf)> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "gilscope-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir(&dir)?;
+        let dir = ScriptDir(dir);
+        let script = dir.0.join("program.py");
+        std::fs::write(&script, source)?;
+        Ok((dir, script))
+    }
+}
+
+impl Drop for ScriptDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn conduct(
+    program: Program,
+    caps: Caps,
+    epoch: Epoch,
+    collector: &Mutex<Collector>,
+    user_stop: &AtomicBool,
+) -> RunOutcome {
+    let sink = collector.lock().unwrap_or_else(|e| e.into_inner()).sink();
+    let mut env = fresh_env(epoch, sink, &caps);
+    let cores = watch_cores(&env);
+    if let Some((_, watching)) = &cores {
+        env.sink = watching.clone();
+    }
+    let started = Instant::now();
+    let mut end = None;
+    let mut report = Report::default();
+    let mut finished = None;
+    match ScriptDir::create(&program.source) {
+        Err(e) => {
+            end = Some(EndReason::Failed {
+                reason: format!("could not write the program to a temporary file: {e}"),
+            })
+        }
+        Ok((dir, script)) => match ProcessTree::spawn(&program.python.path, &script, &dir.0) {
+            Err(e) => {
+                end = Some(EndReason::Failed {
+                    reason: format!("could not start {}: {e}", program.python.describe()),
+                })
+            }
+            Ok(mut tree) => {
+                let observer = Observer::spawn(tree.root(), script.clone(), env.clone());
+                let deadline = started + caps.max_wall;
+                while !tree.has_ended() {
+                    let reason = if user_stop.load(Ordering::SeqCst) {
+                        Some(EndReason::Stopped)
+                    } else if env.sink.over_cap() {
+                        Some(EndReason::HitCap {
+                            cap: Cap::Events,
+                            limit: format!("{} events", caps.max_events),
+                        })
+                    } else if Instant::now() >= deadline {
+                        Some(EndReason::HitCap {
+                            cap: Cap::Wall,
+                            limit: format!("{} s", caps.max_wall.as_secs()),
+                        })
+                    } else if observer.as_ref().is_ok_and(|o| o.too_many_processes()) {
+                        Some(EndReason::Failed {
+                            reason: format!(
+                                "the program started more than {MAX_PROCESSES} processes; \
+                                 it was ended"
+                            ),
+                        })
+                    } else {
+                        None
+                    };
+                    if let Some(reason) = reason {
+                        end.get_or_insert(reason);
+                        tree.stop();
+                    }
+                    std::thread::sleep(TICK);
+                }
+                match observer {
+                    Ok(observer) => report = observer.finish(),
+                    Err(e) => report.problems.push(format!("could not observe: {e}")),
+                }
+                finished = Some(tree.wait(Duration::ZERO));
+            }
+        },
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    drop(cores);
+    let end = end.unwrap_or_else(|| ended_by(finished.as_ref()));
+    let trace = collector
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish(epoch.elapsed());
+    let timings = Timings {
+        wall_s,
+        cpu_s: finished.as_ref().map_or(0.0, |f| f.cpu.as_secs_f64()),
+        ..Timings::default()
+    };
+    let mut summary = summarize(
+        &program.label,
+        &program.knobs,
+        &trace,
+        &timings,
+        &Figures::default(),
+        end,
+    );
+    summary.engine = Engine::Cpython;
+    summary.ns_per_bytecode = 0.0;
+    summary.sampling_hz = (report.rounds > 0).then(|| report.rate_hz());
+    if report.rounds == 0 && finished.is_some() {
+        report
+            .problems
+            .push("the program ended before its threads could be observed".into());
+    }
+    summary.violations.extend(report.problems);
+    summary.invariants_ok &= summary.violations.is_empty();
+    summary.output = finished.map(|f| ProgramOutput {
+        stdout: f.stdout,
+        stderr: f.stderr,
+        dropped_bytes: f.dropped_bytes,
+        exit_code: match f.ended {
+            Ended::Exited(code) if code < 128 => Some(code),
+            _ => None,
+        },
+        signal: match f.ended {
+            Ended::Exited(code) if code > 128 => Some(code - 128),
+            Ended::Signaled(signal) => Some(signal),
+            _ => None,
+        },
+    });
+    RunOutcome { trace, summary }
+}
+
+/// How a program that was neither stopped nor capped ended: finished when it exited 0.
+fn ended_by(finished: Option<&Finished>) -> EndReason {
+    let Some(finished) = finished else {
+        return EndReason::Failed {
+            reason: "the program did not run".into(),
+        };
+    };
+    let last_line = finished
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!(": {}", crate::cpython::output::clip_line(l)))
+        .unwrap_or_default();
+    match finished.ended {
+        Ended::Exited(0) => EndReason::Finished,
+        Ended::Exited(125) => EndReason::Failed {
+            reason: format!("could not start Python{last_line}"),
+        },
+        Ended::Exited(code) if code > 128 => EndReason::Failed {
+            reason: format!("Python was killed by signal {}{last_line}", code - 128),
+        },
+        Ended::Exited(code) => EndReason::Failed {
+            reason: format!("Python exited with status {code}{last_line}"),
+        },
+        Ended::Signaled(signal) => EndReason::Failed {
+            reason: format!("the reaper was killed by signal {signal}"),
+        },
+    }
+}
