@@ -1,14 +1,14 @@
 //! Real CPython beside the emulation, in a real browser (Debian's Chromium, headless): an
 //! emulated run of `cpu-threads` (its small knobs) is pinned, the same lesson runs on the
 //! machine's `python3`; the timeline then draws both runs' lanes on one time axis, in two
-//! labelled blocks (pinned above), and the speedup card shows both runs' values and their
-//! ratio. The program's output is shown; an edit of the code survives a reload, runs on
-//! CPython only, and a Python exception shows its traceback. Screenshots at 1280×720 and
-//! 1920×1080, normal and projector mode, land in `target/screenshots/cpython-*.png`.
+//! labelled blocks (pinned above), and the cards show both runs' values and their ratio. The program's output is shown; an edit of the code survives a reload, runs on
+//! CPython only, and a Python exception shows its traceback. First, a server pointed at a
+//! missing python (`GILSCOPE_PYTHON`) shows "Run on CPython" disabled, saying why. Screenshots
+//! at 1280×720 and 1920×1080, normal and projector mode, land in
+//! `target/screenshots/cpython-*.png`.
 //!
-//! Needs Chromium (see `browser.rs`) and the machine's `python3` with py-spy, as the server
-//! finds them; without them the scenario fails at the first CPython run, saying what the
-//! page said.
+//! Needs Chromium (see `browser.rs`) and the machine's `python3` (3.3 to 3.15, with a GIL), as
+//! the server finds it; without one the scenario fails, saying what the page said.
 
 mod chromium;
 
@@ -35,16 +35,70 @@ const KNOBS: &str = "threads=3&work=3000000";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_emulated_run_beside_the_same_lesson_on_cpython() {
-    let (server, addr) = Server::bind().await;
     let chromium = Chromium::launch(1280, 720).await;
-    let outcome = tokio::time::timeout(WHOLE, scenario(&chromium, addr))
-        .await
-        .unwrap_or_else(|_| Err(format!("the scenario took over {WHOLE:?}").into()));
+    let outcome = tokio::time::timeout(WHOLE, async {
+        without_python(&chromium).await?;
+        let (server, addr) = Server::bind().await;
+        let outcome = scenario(&chromium, addr).await;
+        server.stop().await;
+        outcome
+    })
+    .await
+    .unwrap_or_else(|_| Err(format!("the scenario took over {WHOLE:?}").into()));
     chromium.close().await;
-    server.stop().await;
     if let Err(err) = outcome {
         panic!("{err}");
     }
+}
+
+/// A server pointed at a missing `python3`: "Run on CPython" is disabled, says why and how to
+/// fix it, and pressing it sends nothing.
+async fn without_python(chromium: &Chromium) -> Result<(), Error> {
+    // The server looks for its CPython once, as it starts (this test is alone in its binary).
+    std::env::set_var("GILSCOPE_PYTHON", "/nonexistent/python3");
+    let (server, addr) = Server::bind().await;
+    let outcome = async {
+        let page = chromium::open(
+            &chromium.browser,
+            &format!("http://{addr}/?lesson={LESSON}"),
+        )
+        .await?;
+        chromium::wait_for_text(&page, "conn-state", "connected", LOAD).await?;
+        let note = wait_until(
+            &page,
+            "cpython-note",
+            "why CPython is unavailable",
+            CHANGE,
+            |t| t.contains("unavailable") && t.contains("/nonexistent/python3"),
+        )
+        .await?;
+        let (disabled, title): (bool, String) = eval(
+            &page,
+            "(() => { const b = document.querySelector('[data-testid=run-cpython]'); \
+             return [b.disabled, b.title]; })()",
+        )
+        .await?;
+        if !disabled || !title.contains("GILSCOPE_PYTHON") {
+            return Err(format!(
+                "Run on CPython: disabled {disabled}, tooltip {title:?} (should name the fix)"
+            )
+            .into());
+        }
+        click(&page, "run-cpython").await?;
+        eval::<Value>(&page, "new Promise(r => setTimeout(() => r(0), 300))").await?;
+        let runs: Value = eval(&page, "fetch('/api/runs').then(r => r.json())").await?;
+        if runs.as_array().is_none_or(|r| !r.is_empty()) {
+            return Err(format!("a disabled Run on CPython started a run: {runs}").into());
+        }
+        eprintln!("without python: {note}");
+        screenshot(&page, "cpython-unavailable.png").await?;
+        page.close().await?;
+        Ok(())
+    }
+    .await;
+    std::env::remove_var("GILSCOPE_PYTHON");
+    server.stop().await;
+    outcome
 }
 
 async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
@@ -73,6 +127,7 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
         !t.is_empty()
     })
     .await?;
+    let emulated_cores = text(&page, "card-cores-value").await?.unwrap_or_default();
     click(&page, "pin").await?;
     wait_until(&page, "pin", "pinned", CHANGE, |t| t == "pinned").await?;
 
@@ -128,34 +183,49 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
         eprintln!("{name} block: {} lanes, {painted} state pixels", rows.len());
     }
 
-    // The cards: the value shown is CPython's, the pinned one the emulated run's, and a ratio.
-    let speedups = wait_until(
+    // The cards: the value shown is CPython's, the pinned one the emulated run's, and their
+    // ratio. The speedup only the emulated run measures: "—", and the pinned value.
+    let pinned_cores = wait_until(
         &page,
-        "card-speedup-pinned",
-        "the pinned speedup",
+        "card-cores-pinned",
+        "the pinned cores",
         CHANGE,
         |t| !t.is_empty(),
     )
     .await?;
-    if speedups != emulated_speedup {
+    if pinned_cores != emulated_cores {
         return Err(format!(
-            "the pinned speedup is {speedups:?}, the emulated run showed {emulated_speedup:?}"
+            "the pinned cores busy is {pinned_cores:?}, the emulated run showed {emulated_cores:?}"
         )
         .into());
     }
-    let shown = text(&page, "card-speedup-value").await?.unwrap_or_default();
-    let want = run["summary"]["speedup"]
+    let shown = text(&page, "card-cores-value").await?.unwrap_or_default();
+    let want = run["summary"]["cores_busy_mean"]
         .as_f64()
-        .map(|s| format!("{s:.2}×"))
-        .ok_or(format!("no speedup in CPython's summary: {run}"))?;
+        .map(|c| format!("{c:.2}"))
+        .ok_or(format!("no cores_busy_mean in CPython's summary: {run}"))?;
     if shown != want {
         return Err(format!("the card shows {shown:?}, CPython's summary says {want:?}").into());
     }
-    let ratio = text(&page, "card-speedup-ratio").await?.unwrap_or_default();
+    let ratio = text(&page, "card-cores-ratio").await?.unwrap_or_default();
     if !ratio.ends_with("× the pinned") {
-        return Err(format!("no ratio on the speedup card: {ratio:?}").into());
+        return Err(format!("no ratio on the cores card: {ratio:?}").into());
     }
-    eprintln!("speedup: CPython {shown}, pinned (emulated) {speedups}, {ratio}; {engine}");
+    let speedup = text(&page, "card-speedup-value").await?;
+    let pinned_speedup = text(&page, "card-speedup-pinned").await?;
+    if run["summary"]["speedup"].is_null()
+        && (speedup.as_deref() != Some("—")
+            || pinned_speedup.as_deref() != Some(emulated_speedup.as_str()))
+    {
+        return Err(format!(
+            "speedup card: {speedup:?}, pinned {pinned_speedup:?} (emulated {emulated_speedup:?})"
+        )
+        .into());
+    }
+    eprintln!(
+        "cores busy: CPython {shown}, pinned (emulated) {pinned_cores}, {ratio}; speedup \
+         {speedup:?}, pinned {pinned_speedup:?}; {engine}"
+    );
 
     // What the program printed.
     let stdout = wait_until(&page, "program-stdout", "the lesson's print", CHANGE, |t| {
