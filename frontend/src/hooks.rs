@@ -118,27 +118,17 @@ pub fn use_painter(dash: Dash) {
     });
 }
 
-/// The titles of the pinned run's block and the run shown's, while a run is pinned and
-/// another is shown (one run alone needs no title; the run just pinned is drawn once, as
-/// pinned).
+/// The titles of the pinned run's block and the run shown's ([`runname::block_titles`]).
 fn titles(dash: Dash) -> (Option<String>, Option<String>) {
     let python = dash.conn.hello.with_untracked(|h| {
         h.as_ref()
             .map(|h| h.cpython.detail.clone())
             .unwrap_or_default()
     });
-    let shown = dash.info.get_untracked();
-    let Some(pinned) = dash.pinned_info.get_untracked() else {
-        return (None, None);
-    };
-    let pinned_title = Some(runname::block_title(&pinned, &python, true));
-    match shown.filter(|s| s.id != pinned.id) {
-        Some(shown) => (
-            pinned_title,
-            Some(runname::block_title(&shown, &python, false)),
-        ),
-        None => (None, pinned_title),
-    }
+    dash.pinned_info.with_untracked(|pinned| {
+        dash.info
+            .with_untracked(|shown| runname::block_titles(pinned.as_ref(), shown.as_ref(), &python))
+    })
 }
 
 /// The lane rows as "y0:y1,..." in CSS pixels.

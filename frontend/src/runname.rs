@@ -74,6 +74,23 @@ pub fn block_title(info: &RunInfo, python: &str, pinned: bool) -> String {
     }
 }
 
+/// The titles of the timeline's blocks, (pinned, shown): none while no run is pinned (one
+/// run needs no title); while the pinned run is the one shown, one block, titled as pinned.
+pub fn block_titles(
+    pinned: Option<&RunInfo>,
+    shown: Option<&RunInfo>,
+    python: &str,
+) -> (Option<String>, Option<String>) {
+    let Some(pinned) = pinned else {
+        return (None, None);
+    };
+    let pinned_title = Some(block_title(pinned, python, true));
+    match shown.filter(|s| s.id != pinned.id) {
+        Some(shown) => (pinned_title, Some(block_title(shown, python, false))),
+        None => (None, pinned_title),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +188,22 @@ mod tests {
         assert_eq!(
             block_title(&info(None, Some("print(1)"), Some(1000.0)), "", false),
             "cpu-threads (edited) · CPython · sampled at 1 kHz"
+        );
+        let emulated = info(None, None, None);
+        let mut cpython = info(Some(Engine::Cpython), None, Some(1000.0));
+        cpython.id = 2;
+        assert_eq!(block_titles(None, Some(&cpython), python), (None, None));
+        assert_eq!(
+            block_titles(Some(&emulated), Some(&emulated), python),
+            (None, Some("pinned · cpu-threads · emulated".into())),
+            "the run just pinned is drawn once"
+        );
+        assert_eq!(
+            block_titles(Some(&emulated), Some(&cpython), python),
+            (
+                Some("pinned · cpu-threads · emulated".into()),
+                Some("cpu-threads · CPython 3.11 · sampled at 1 kHz".into())
+            )
         );
         let mut script = info(None, Some("print(1)"), None);
         script.spec.preset.clear();

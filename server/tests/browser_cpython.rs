@@ -258,6 +258,12 @@ async fn edited_code(page: &Page) -> Result<(), Error> {
         t.contains("runs on CPython only")
     })
     .await?;
+    eval::<bool>(
+        page,
+        "(document.querySelector('[data-testid=code-editor]').scrollIntoView(), true)",
+    )
+    .await?;
+    screenshot(page, "cpython-edited.png").await?;
     page.reload().await?;
     chromium::wait_for_text(page, "conn-state", "connected", LOAD).await?;
     wait_until(page, "code", "the edit, after a reload", CHANGE, |t| {
