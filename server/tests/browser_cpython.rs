@@ -183,6 +183,18 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
         eprintln!("{name} block: {} lanes, {painted} state pixels", rows.len());
     }
 
+    // Hovering a lane of the pinned block tells what it is, and that it is the pinned run's.
+    let (y0, y1) = pinned_rows[1];
+    let tooltip = hover_painted(&page, (y0 + y1) / 2.0).await?;
+    if !tooltip.contains("(pinned run)") {
+        return Err(format!("hovering a pinned lane shows {tooltip:?}").into());
+    }
+    let (y0, y1) = shown_rows[0];
+    let tooltip = hover_painted(&page, (y0 + y1) / 2.0).await?;
+    if tooltip.is_empty() || tooltip.contains("(pinned run)") {
+        return Err(format!("hovering a lane of the run shown shows {tooltip:?}").into());
+    }
+
     // The cards: the value shown is CPython's, the pinned one the emulated run's, and their
     // ratio. The speedup only the emulated run measures: "—", and the pinned value.
     let pinned_cores = wait_until(
@@ -429,6 +441,33 @@ async fn painted_pixels(page: &Page, rows: &Rows) -> Result<u64, Error> {
     }})()"#
     );
     eval(page, &js).await
+}
+
+/// Moves the pointer over the first painted pixel of the timeline's row at height `y` (CSS
+/// pixels) and answers the tooltip's text.
+async fn hover_painted(page: &Page, y: f64) -> Result<String, Error> {
+    let js = format!(
+        r#"(() => {{
+        const c = document.querySelector('[data-testid="timeline-canvas"]');
+        const r = c.getBoundingClientRect();
+        const k = c.height / r.height;
+        const d = c.getContext('2d').getImageData(0, Math.floor({y} * k), c.width, 1).data;
+        const label = c.width * 0.2;
+        for (let x = Math.ceil(label); x < c.width; x++) {{
+            const [red, green, blue] = [d[4 * x], d[4 * x + 1], d[4 * x + 2]];
+            if (red + green + blue < 600) {{
+                const ev = {{ clientX: r.left + x / k + 1, clientY: r.top + {y}, bubbles: true }};
+                c.dispatchEvent(new MouseEvent('mousemove', ev));
+                return true;
+            }}
+        }}
+        return false;
+    }})()"#
+    );
+    if !eval::<bool>(page, &js).await? {
+        return Err(format!("nothing painted in the row at y = {y}").into());
+    }
+    wait_until(page, "tooltip", "a tooltip", CHANGE, |t| !t.is_empty()).await
 }
 
 /// Screenshots at 1280×720 and 1920×1080, normal and projector mode.
