@@ -90,6 +90,9 @@ async fn without_python(chromium: &Chromium) -> Result<(), Error> {
         if runs.as_array().is_none_or(|r| !r.is_empty()) {
             return Err(format!("a disabled Run on CPython started a run: {runs}").into());
         }
+        if visible(&page, "program-output").await? {
+            return Err("the program's output panel shows with no CPython run".into());
+        }
         eprintln!("without python: {note}");
         screenshot(&page, "cpython-unavailable.png").await?;
         page.close().await?;
@@ -255,7 +258,13 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
 /// there (its print shows), a Python exception fails the run with its traceback shown, and
 /// the lesson's code comes back on reset.
 async fn edited_code(page: &Page) -> Result<(), Error> {
+    if visible(page, "code-editor").await? || !visible(page, "code").await? {
+        return Err("the code panel opens as an editor".into());
+    }
     click(page, "code-edit").await?;
+    if !visible(page, "code-editor").await? || visible(page, "code").await? {
+        return Err("Edit does not turn the code into an editor".into());
+    }
     let code: String = eval(
         page,
         "document.querySelector('[data-testid=code-editor]').value",
@@ -282,6 +291,9 @@ async fn edited_code(page: &Page) -> Result<(), Error> {
         t.contains("edited by the test")
     })
     .await?;
+    if !visible(page, "code").await? || !visible(page, "code-reset").await? {
+        return Err("after a reload the edit or its reset control is hidden".into());
+    }
     wait_for_enabled(page, "run-cpython").await?;
     run_until(page, "run-cpython", "finished").await?;
     wait_until(page, "program-stdout", "the edit's print", CHANGE, |t| {
@@ -367,6 +379,17 @@ async fn run_until(page: &Page, button: &str, state: &str) -> Result<u64, Error>
          the page said: {body:?}"
     )
     .into())
+}
+
+/// Whether the element with this `data-testid` takes room on the page.
+async fn visible(page: &Page, testid: &str) -> Result<bool, Error> {
+    eval(
+        page,
+        &format!(
+            "(document.querySelector('[data-testid=\"{testid}\"]')?.getClientRects().length ?? 0) > 0"
+        ),
+    )
+    .await
 }
 
 /// Polls until the button is enabled.
