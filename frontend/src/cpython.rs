@@ -30,7 +30,8 @@ pub fn RunOnCpython(dash: Dash) -> impl IntoView {
             disabled=move || !available() || dash.live()
             on:click=move |_| dash.run_on_cpython()
         >
-            "Run on CPython ▶"
+            <span class="wordy">"Run on "</span>
+            "CPython ▶"
         </button>
     }
 }

@@ -495,6 +495,12 @@ async fn hover_painted(page: &Page, y: f64) -> Result<String, Error> {
 
 /// Screenshots at 1280×720 and 1920×1080, normal and projector mode.
 async fn screenshots(page: &Page, name: &str) -> Result<(), Error> {
+    // No tooltip left from hovering.
+    eval::<bool>(
+        page,
+        "(document.querySelector('.plots').dispatchEvent(new MouseEvent('mouseleave')), true)",
+    )
+    .await?;
     for (w, h) in [(1280, 720), (1920, 1080)] {
         page.execute(SetDeviceMetricsOverrideParams::new(w, h, 1.0, false))
             .await?;
