@@ -1,8 +1,10 @@
 //! The drawing benchmark, compiled in always and exposed to the page as
-//! `window.__gilscope_bench(lanes, spans, frames, css_width, dpr, zoom)` (see index.html;
-//! `zoom`, optional, is the fraction of the run in view): draws a synthetic trace
-//! onto an off-screen canvas while panning, timing each full redraw with `performance.now()`
-//! (after one untimed frame that sizes the canvas and the raster).
+//! `window.__gilscope_bench(lanes, spans, frames, css_width, dpr, zoom, blocks)` (see
+//! index.html; `zoom`, optional, is the fraction of the run in view; `blocks`, optional, 2
+//! draws it as a pinned run above the run shown, half the lanes and spans each, the raster
+//! figure then covering one of them): draws a synthetic trace onto an off-screen canvas while
+//! panning, timing each full redraw with `performance.now()` (after one untimed frame that
+//! sizes the canvas and the raster).
 
 use gilscope_shared::protocol::FrameMsg;
 use gilscope_shared::trace::{GilFlavour, LaneId, Span, State, Trace};
@@ -66,8 +68,14 @@ pub fn gilscope_bench(
     css_width: f64,
     dpr: f64,
     zoom: Option<f64>,
+    blocks: Option<u32>,
 ) -> String {
-    let store = synthetic(lanes, spans);
+    let pinned = blocks == Some(2);
+    let store = if pinned {
+        synthetic(lanes / 2, spans / 2)
+    } else {
+        synthetic(lanes, spans)
+    };
     let Some(canvas) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.create_element("canvas").ok())
@@ -85,11 +93,21 @@ pub fn gilscope_bench(
     let mut win = start;
     // One frame untimed first: it sizes the canvas and the raster, once per page, not per
     // redraw.
-    paint::timeline(&canvas, css_width, dpr, &store, win, &theme, &mut raster);
+    let block = |pinned: bool| paint::Block {
+        store: &store,
+        title: pinned.then(|| "pinned · synthetic · emulated".to_string()),
+        pinned,
+    };
+    let blocks = if pinned {
+        vec![block(true), block(false)]
+    } else {
+        vec![block(false)]
+    };
+    paint::timeline(&canvas, css_width, dpr, &blocks, win, &theme, &mut raster);
     let mut times = Vec::with_capacity(frames as usize);
     for _ in 0..frames {
         let t0 = now();
-        paint::timeline(&canvas, css_width, dpr, &store, win, &theme, &mut raster);
+        paint::timeline(&canvas, css_width, dpr, &blocks, win, &theme, &mut raster);
         times.push(now() - t0);
         win = win.pan(0.005);
     }
@@ -132,9 +150,11 @@ pub fn gilscope_bench(
     // The summary's memory against the spans' own.
     let summary: usize = store.lanes.iter().map(|l| l.summary.bytes()).sum();
     let own = store.span_count() * size_of::<Span>();
+    let lanes = store.lanes.len() * blocks.len();
     format!(
-        "{{\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"zoom\":{},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3},\"clear_median_ms\":{:.3}}}",
-        store.span_count(),
+        "{{\"blocks\":{},\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"zoom\":{},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3},\"clear_median_ms\":{:.3}}}",
+        blocks.len(),
+        store.span_count() * blocks.len(),
         zoom.unwrap_or(1.0),
         canvas.width(),
         canvas.height(),

@@ -1,7 +1,13 @@
 //! The run's figures as big cards, only those that apply, and the time per state as one bar.
+//! While a run is pinned and another shown, each card also holds the pinned run's value and
+//! how many times the pinned value the value shown is ("0.99×", "pinned 0.91×", "1.09× the
+//! pinned").
 
+use gilscope_shared::figures::Card;
+use gilscope_shared::trace::State;
 use leptos::prelude::*;
 
+use crate::compare;
 use crate::dash::Dash;
 use crate::figures;
 
@@ -9,6 +15,13 @@ use crate::figures;
 pub fn Cards(dash: Dash) -> impl IntoView {
     let summary = move || {
         dash.info
+            .with(|i| i.as_ref().and_then(|i| i.summary.clone()))
+    };
+    let pinned_summary = move || {
+        if !dash.comparing() {
+            return None;
+        }
+        dash.pinned_info
             .with(|i| i.as_ref().and_then(|i| i.summary.clone()))
     };
     let cores = move || dash.conn.hello.with(|h| h.as_ref().map(|h| h.cores));
@@ -21,43 +34,92 @@ pub fn Cards(dash: Dash) -> impl IntoView {
             };
             return view! { <p class="cards-empty">{text}</p> }.into_any();
         };
-        let shares = figures::state_shares(&s);
-        let bar = shares
-            .iter()
-            .map(|(state, share)| {
-                let class = format!("seg state-{}", crate::legend::css_class(*state));
-                let style = format!("width: {:.2}%", share * 100.0);
-                let title = format!("{}: {:.0}%", state.label(), share * 100.0);
-                view! { <span class=class style=style title=title.clone()></span> }
+        let pinned = pinned_summary();
+        let shown = figures::cards(&s, cores());
+        let mut pinned_cards = pinned
+            .as_ref()
+            .map(|p| figures::cards(p, cores()))
+            .unwrap_or_default();
+        // Every figure of either run: those of the run shown, then those only the pinned run has.
+        let mut pairs: Vec<(Card, Option<Card>)> = shown
+            .into_iter()
+            .map(|c| {
+                let other = pinned_cards
+                    .iter()
+                    .position(|p| p.key == c.key)
+                    .map(|at| pinned_cards.remove(at));
+                (c, other)
+            })
+            .collect();
+        pairs.extend(pinned_cards.into_iter().map(|p| {
+            let missing = Card {
+                value: "—".to_string(),
+                detail: "not measured in this run".to_string(),
+                amount: None,
+                ..p.clone()
+            };
+            (missing, Some(p))
+        }));
+        let list = pairs
+            .into_iter()
+            .map(|(c, other)| {
+                let key = c.key;
+                // Empty unless a run is pinned (the CSS hides them then).
+                let (pinned, ratio) = other.map_or_else(Default::default, |p| {
+                    let ratio = compare::ratio(c.amount, p.amount).map(compare::ratio_text);
+                    (p.value, ratio.unwrap_or_default())
+                });
+                view! {
+                    <div class="card" data-testid=format!("card-{key}")>
+                        <div class="label">{c.label}</div>
+                        <div class="value" data-testid=format!("card-{key}-value")>{c.value}</div>
+                        <div class="pinned-value" data-testid=format!("card-{key}-pinned")>
+                            {pinned}
+                        </div>
+                        <div class="ratio" data-testid=format!("card-{key}-ratio")>{ratio}</div>
+                        <div class="detail">{c.detail}</div>
+                    </div>
+                }
             })
             .collect_view();
+        let shares = figures::state_shares(&s);
         let words = shares
             .iter()
             .take(3)
             .map(|(state, share)| format!("{} {:.0}%", state.label(), share * 100.0))
             .collect::<Vec<_>>()
             .join(" · ");
-        let list = figures::cards(&s, cores())
-            .into_iter()
-            .map(|c| {
-                view! {
-                    <div class="card" data-testid=format!("card-{}", c.key)>
-                        <div class="label">{c.label}</div>
-                        <div class="value" data-testid=format!("card-{}-value", c.key)>{c.value}</div>
-                        <div class="detail">{c.detail}</div>
-                    </div>
-                }
-            })
-            .collect_view();
+        let pinned_bar = pinned.map(|p| {
+            view! {
+                <div class="label">"pinned"</div>
+                <div class="state-bar pinned" data-testid="card-states-pinned">
+                    {state_bar(&figures::state_shares(&p))}
+                </div>
+            }
+        });
         view! {
             {list}
             <div class="card states" data-testid="card-states">
                 <div class="label">"time per state"</div>
-                <div class="state-bar">{bar}</div>
+                <div class="state-bar">{state_bar(&shares)}</div>
+                {pinned_bar}
                 <div class="detail">{words}</div>
             </div>
         }
         .into_any()
     };
     view! { <div class="cards" data-testid="summary">{cards}</div> }
+}
+
+/// The shares of time per state as segments of one bar.
+fn state_bar(shares: &[(State, f64)]) -> impl IntoView {
+    shares
+        .iter()
+        .map(|(state, share)| {
+            let class = format!("seg state-{}", crate::legend::css_class(*state));
+            let style = format!("width: {:.2}%", share * 100.0);
+            let title = format!("{}: {:.0}%", state.label(), share * 100.0);
+            view! { <span class=class style=style title=title></span> }
+        })
+        .collect_view()
 }

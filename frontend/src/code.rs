@@ -1,4 +1,6 @@
-//! The Python the lesson mirrors, syntax-highlighted.
+//! The Python the lesson mirrors, syntax-highlighted, and editable: a student's edit is kept
+//! per lesson (see [`crate::edits`]) and runs on CPython only; a control gives the lesson's
+//! code back.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +8,7 @@ use gilscope_shared::spec::{render_python, PresetInfo};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::edits;
 use crate::highlight::highlight;
 use crate::setup;
 
@@ -20,22 +23,95 @@ fn python_for(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
     }
 }
 
+/// Takes the student's text: an edit of the lesson's code, kept for this lesson; the lesson's
+/// own code again (as rendered with the knobs) is no edit.
+fn edit(dash: Dash, preset: &PresetInfo, text: String) {
+    let lesson = dash.knobs.with_untracked(|texts| python_for(preset, texts));
+    let edit = (text != lesson).then_some(text);
+    edits::save(&preset.name, edit.as_deref());
+    dash.edited.set(edit);
+    dash.cpython_refusal.set(None);
+}
+
 #[component]
 pub fn Code(dash: Dash) -> impl IntoView {
-    let code = move || {
-        let python = dash
-            .preset()
-            .map(|p| dash.knobs.with(|texts| python_for(&p, texts)))
-            .unwrap_or_default();
-        highlight(&python)
+    let editing = RwSignal::new(false);
+    // What the panel holds: the student's edit, else the lesson's code with the knobs.
+    let text = move || {
+        dash.edited.get().unwrap_or_else(|| {
+            dash.preset()
+                .map(|p| dash.knobs.with(|texts| python_for(&p, texts)))
+                .unwrap_or_default()
+        })
+    };
+    let edited = move || dash.edited.with(Option::is_some);
+    let highlighted = move || {
+        highlight(&text())
             .into_iter()
             .map(|(tok, text)| view! { <span class=tok.class()>{text.to_string()}</span> })
             .collect_view()
     };
+    let on_input = move |ev| {
+        if let Some(preset) = dash.preset() {
+            edit(dash, &preset, event_target_value(&ev));
+        }
+    };
+    let reset = move |_| {
+        if let Some(preset) = dash.preset() {
+            edits::save(&preset.name, None);
+        }
+        dash.edited.set(None);
+        dash.cpython_refusal.set(None);
+    };
+    let problem = move || {
+        dash.edited
+            .with(|e| e.as_deref().and_then(edits::script_error))
+    };
     view! {
-        <details class="code-panel" open>
-            <summary>"The Python it mirrors"</summary>
-            <pre class="code" data-testid="code"><code>{code}</code></pre>
+        <details class="code-panel" class:edited=edited open>
+            <summary>
+                {move || if edited() { "Your edit of the Python" } else { "The Python it mirrors" }}
+            </summary>
+            <div class="code-tools">
+                <button
+                    class="export"
+                    data-testid="code-edit"
+                    title="Edit the code and run it on CPython"
+                    on:click=move |_| editing.update(|e| *e = !*e)
+                >
+                    {move || if editing.get() { "Done" } else { "Edit" }}
+                </button>
+                <button
+                    class="export"
+                    class:hidden=move || !edited()
+                    data-testid="code-reset"
+                    on:click=reset
+                >
+                    "Reset to the lesson's code"
+                </button>
+                <span class="code-note" data-testid="code-note">
+                    {move || edited().then_some("edited code runs on CPython only")}
+                </span>
+                <span class="code-error" data-testid="code-error" role="alert">{problem}</span>
+            </div>
+            <textarea
+                class="code code-editor"
+                class:hidden=move || !editing.get()
+                data-testid="code-editor"
+                spellcheck="false"
+                aria-label="The lesson's Python, editable"
+                rows=move || text().lines().count() + 2
+                prop:value=text
+                on:input=on_input
+            ></textarea>
+            <pre
+                class="code"
+                class:hidden=move || editing.get()
+                data-testid="code"
+                on:dblclick=move |_| editing.set(true)
+            >
+                <code>{highlighted}</code>
+            </pre>
         </details>
     }
 }

@@ -1,15 +1,18 @@
 //! The page's state, shared by every component through context: the run store (plain data,
 //! mutated by frames, read by the painters), the navigation state, and the signals the DOM
-//! views react to. Also the actions (choose a lesson, run, stop) the keys and buttons share.
+//! views react to. Also the actions (choose a lesson, run, run on CPython, stop) the keys and
+//! buttons share. A pinned run (a copy the page keeps, see [`crate::pin`]) is drawn beside the
+//! run shown.
 
 use std::collections::BTreeMap;
 
 use gilscope_shared::protocol::{ClientMsg, ErrorMsg, RunInfo, ServerMsg};
-use gilscope_shared::spec::PresetInfo;
+use gilscope_shared::spec::{Engine, PresetInfo};
 use leptos::html;
 use leptos::prelude::*;
 
 use crate::connection::Connection;
+use crate::edits;
 use crate::render::{Raster, Row, Window};
 use crate::setup::{self, Setup};
 use crate::store::Store;
@@ -46,6 +49,16 @@ pub struct Dash {
     pub rows: StoredValue<Vec<Row>>,
     /// The run shown, as last announced.
     pub info: RwSignal<Option<RunInfo>>,
+    /// The pinned run: the page's own copy, drawn above the run shown on the same axis.
+    pub pinned: StoredValue<Option<Store>>,
+    /// The pinned run's info, for the views.
+    pub pinned_info: RwSignal<Option<RunInfo>>,
+    /// The pinned block's rows as last drawn, for hit testing.
+    pub pinned_rows: StoredValue<Vec<Row>>,
+    /// The student's edit of the lesson's code (runs on CPython only), kept per lesson.
+    pub edited: RwSignal<Option<String>>,
+    /// Why "Run on CPython" sent nothing, last time it was pressed.
+    pub cpython_refusal: RwSignal<Option<String>>,
     /// The live edge, updated with each frame (for the progress text).
     pub now: RwSignal<u64>,
     pub has_queue: RwSignal<bool>,
@@ -84,6 +97,11 @@ impl Dash {
             raster: StoredValue::new(Raster::default()),
             rows: StoredValue::new(Vec::new()),
             info: RwSignal::new(None),
+            pinned: StoredValue::new(None),
+            pinned_info: RwSignal::new(None),
+            pinned_rows: StoredValue::new(Vec::new()),
+            edited: RwSignal::new(None),
+            cpython_refusal: RwSignal::new(None),
             now: RwSignal::new(0),
             has_queue: RwSignal::new(false),
             projector: RwSignal::new(setup.projector),
@@ -101,6 +119,7 @@ impl Dash {
 
     /// Takes a run or frame message from the server into the store.
     pub fn receive(&self, msg: ServerMsg) {
+        self.keep_pinned(&msg);
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
                 let shown = store.apply_run(info.clone());
@@ -150,8 +169,10 @@ impl Dash {
         };
         self.lesson.set(Some(preset.name.clone()));
         self.knobs.set(setup::default_texts(&preset));
+        self.edited.set(edits::load(&preset.name));
         self.server_error.set(None);
         self.blocked.set(false);
+        self.cpython_refusal.set(None);
     }
 
     /// Once the presets are known: the lesson and knobs of the URL, or the first lesson.
@@ -180,6 +201,7 @@ impl Dash {
         });
         self.server_error.set(None);
         self.blocked.set(false);
+        self.cpython_refusal.set(None);
     }
 
     /// Knob errors of the chosen lesson.
@@ -214,6 +236,35 @@ impl Dash {
             }
             None => self.blocked.set(true),
         }
+    }
+
+    /// Runs the lesson's Python (the student's edit, if any) on the machine's CPython with the
+    /// knobs. Sends nothing while a knob is wrong, the edit is too large, or the server has no
+    /// CPython (the button says why).
+    pub fn run_on_cpython(&self) {
+        let available = self
+            .conn
+            .hello
+            .with_untracked(|h| h.as_ref().is_some_and(|h| h.cpython.available));
+        if self.live() || !available {
+            return;
+        }
+        let Some(preset) = self.preset() else { return };
+        let Some(mut spec) = self.knobs.with_untracked(|k| setup::spec(&preset, k)) else {
+            self.blocked.set(true);
+            return;
+        };
+        self.blocked.set(false);
+        let script = self.edited.get_untracked();
+        if let Some(err) = script.as_deref().and_then(edits::script_error) {
+            self.cpython_refusal.set(Some(err));
+            return;
+        }
+        self.cpython_refusal.set(None);
+        self.server_error.set(None);
+        spec.engine = Some(Engine::Cpython);
+        spec.script = script;
+        self.conn.send(ClientMsg::Start { spec });
     }
 
     /// Marks the canvases for a redraw.

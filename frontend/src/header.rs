@@ -1,12 +1,14 @@
-//! The bar across the top: title, the lesson's claim, Run/Stop with the run's progress,
-//! projector mode, and who we are talking to.
+//! The bar across the top: title, the lesson's claim, Run/Stop and Run on CPython with the
+//! run's progress and what runs it, projector mode, and who we are talking to.
 
 use gilscope_shared::protocol::RunState;
 use leptos::prelude::*;
 
 use crate::connection::ConnState;
+use crate::cpython::{CpythonNote, RunOnCpython};
 use crate::dash::Dash;
 use crate::figures;
+use crate::runname;
 
 #[component]
 pub fn Header(dash: Dash) -> impl IntoView {
@@ -63,6 +65,19 @@ pub fn Header(dash: Dash) -> impl IntoView {
             }
         })
     };
+    // What runs the run shown: "emulated", "CPython 3.11 · sampled at 1 kHz".
+    let engine = move || {
+        let python = conn.hello.with(|h| {
+            h.as_ref()
+                .map(|h| h.cpython.detail.clone())
+                .unwrap_or_default()
+        });
+        dash.info.with(|i| {
+            i.as_ref()
+                .map(|i| runname::engine_text(i, &python))
+                .unwrap_or_default()
+        })
+    };
     view! {
         <header class="header">
             <h1 class="brand">"gilscope"<span class="dot">"."</span></h1>
@@ -79,9 +94,11 @@ pub fn Header(dash: Dash) -> impl IntoView {
                 >
                     {move || if live() { "Stop ■" } else { "Run ▶" }}
                 </button>
+                <RunOnCpython dash=dash />
                 <span class=move || if live() { "progress live" } else { "progress" } data-testid="run-state">
                     {progress}
                 </span>
+                <span class="engine" data-testid="run-engine">{engine}</span>
                 <button
                     class="toggle"
                     class:on=move || dash.projector.get()
@@ -92,6 +109,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
                     "projector"
                 </button>
             </div>
+            <CpythonNote dash=dash />
             <div class="server-info">
                 <span class="fact" title="gilscope server version">
                     <span class="label">"server"</span>

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 
 use crate::dash::{clock, Dash};
 use crate::paint::{self, Theme};
-use crate::render::{RowKind, Window};
+use crate::render::{Row, RowKind, Window};
+use crate::runname;
 
 /// How far past the last frame the live edge may be extrapolated, in ms.
 const EXTRAPOLATE_MS: f64 = 100.0;
@@ -42,14 +43,18 @@ pub fn use_painter(dash: Dash) {
             });
         }
         let live = dash.store.with_value(|s| s.is_live());
+        // A pinned run shares the axis: the view is as long as the longer of the two.
+        let pinned_end = dash
+            .pinned
+            .with_value(|p| p.as_ref().map_or(0, |p| p.data_end()));
         let mut nav = dash.nav.get_value();
         if nav.follow {
             nav.win = if live {
                 let ahead = (clock() - nav.anchor.1).clamp(0.0, EXTRAPOLATE_MS);
                 nav.dirty = true;
-                Window::live(nav.anchor.0 + ahead * 1e6)
+                Window::live((nav.anchor.0 + ahead * 1e6).max(pinned_end as f64 * 1.02))
             } else {
-                Window::fit(dash.store.with_value(|s| s.data_end()))
+                Window::fit(dash.store.with_value(|s| s.data_end()).max(pinned_end))
             };
         }
         let Some(canvas) = dash.timeline.get_untracked() else {
@@ -69,22 +74,38 @@ pub fn use_painter(dash: Dash) {
         nav.dirty = false;
         dash.nav.set_value(nav);
         let theme = Theme::new(projector);
+        let (pinned_title, shown_title) = titles(dash);
         dash.store.with_value(|store| {
-            let rows = dash.raster.try_update_value(|raster| {
-                paint::timeline(&canvas, css_w, dpr, store, nav.win, &theme, raster)
+            dash.pinned.with_value(|pinned| {
+                let mut blocks = Vec::with_capacity(2);
+                let pinned = pinned.as_ref().filter(|_| pinned_title.is_some());
+                if let Some(p) = pinned {
+                    blocks.push(paint::Block {
+                        store: p,
+                        title: pinned_title.clone(),
+                        pinned: true,
+                    });
+                }
+                blocks.push(paint::Block {
+                    store,
+                    title: shown_title.clone(),
+                    pinned: false,
+                });
+                let drawn = dash.raster.try_update_value(|raster| {
+                    paint::timeline(&canvas, css_w, dpr, &blocks, nav.win, &theme, raster)
+                });
+                let mut drawn = drawn.unwrap_or_default();
+                let rows = drawn.pop().unwrap_or_default();
+                let pinned_rows = drawn.pop().unwrap_or_default();
+                // Where the lanes are, for tests that look at the pixels: "y0:y1,..." (CSS px),
+                // and each block's title.
+                set_data(&canvas, "data-lane-rows", &lane_rows(&rows));
+                set_data(&canvas, "data-pinned-lane-rows", &lane_rows(&pinned_rows));
+                let titles: Vec<&str> = blocks.iter().filter_map(|b| b.title.as_deref()).collect();
+                set_data(&canvas, "data-blocks", &titles.join("\n"));
+                dash.rows.set_value(rows);
+                dash.pinned_rows.set_value(pinned_rows);
             });
-            let rows = rows.unwrap_or_default();
-            // Where the lanes are, for tests that look at the pixels: "y0:y1,..." (CSS px).
-            let lanes: Vec<String> = rows
-                .iter()
-                .filter(|r| matches!(r.kind, RowKind::Lane(_)))
-                .map(|r| format!("{}:{}", r.y, r.y + r.h))
-                .collect();
-            let lanes = lanes.join(",");
-            if canvas.get_attribute("data-lane-rows").as_deref() != Some(lanes.as_str()) {
-                let _ = canvas.set_attribute("data-lane-rows", &lanes);
-            }
-            dash.rows.set_value(rows);
             if let Some(c) = dash.cores.get_untracked() {
                 paint::cores(&c, css_w, dpr, store, nav.win, &theme);
             }
@@ -97,8 +118,37 @@ pub fn use_painter(dash: Dash) {
     });
 }
 
-/// Keys: space runs or stops, 1–9 choose a lesson, W/S zoom, A/D pan, F fits, P toggles
-/// projector mode. Ignored while typing in a knob.
+/// The titles of the pinned run's block and the run shown's ([`runname::block_titles`]).
+fn titles(dash: Dash) -> (Option<String>, Option<String>) {
+    let python = dash.conn.hello.with_untracked(|h| {
+        h.as_ref()
+            .map(|h| h.cpython.detail.clone())
+            .unwrap_or_default()
+    });
+    dash.pinned_info.with_untracked(|pinned| {
+        dash.info
+            .with_untracked(|shown| runname::block_titles(pinned.as_ref(), shown.as_ref(), &python))
+    })
+}
+
+/// The lane rows as "y0:y1,..." in CSS pixels.
+fn lane_rows(rows: &[Row]) -> String {
+    let lanes: Vec<String> = rows
+        .iter()
+        .filter(|r| matches!(r.kind, RowKind::Lane(_)))
+        .map(|r| format!("{}:{}", r.y, r.y + r.h))
+        .collect();
+    lanes.join(",")
+}
+
+fn set_data(canvas: &web_sys::HtmlCanvasElement, name: &str, value: &str) {
+    if canvas.get_attribute(name).as_deref() != Some(value) {
+        let _ = canvas.set_attribute(name, value);
+    }
+}
+
+/// Keys: space runs or stops, C runs on CPython, 1–9 choose a lesson, W/S zoom, A/D pan, F fits, P toggles
+/// projector mode. Ignored while typing (in a knob or the code).
 pub fn use_keys(dash: Dash) {
     let handle = window_event_listener(ev::keydown, move |e| {
         if e.ctrl_key() || e.meta_key() || e.alt_key() {
@@ -128,6 +178,7 @@ pub fn use_keys(dash: Dash) {
         };
         match key.as_str() {
             " " => dash.run_or_stop(),
+            "c" | "C" => dash.run_on_cpython(),
             "w" | "W" => zoom(0.8),
             "s" | "S" => zoom(1.25),
             "a" | "A" => pan(-0.1),

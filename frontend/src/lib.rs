@@ -1,7 +1,9 @@
 //! gilscope's dashboard: a Leptos client-side app, compiled to WebAssembly and served by
 //! `gilscope serve`. One component per view; the run's data in [`store`]; the canvas
 //! renderer's pure part in [`render`] (host-tested) and its drawing in [`paint`]; lifecycles
-//! (animation frame, keys) in [`hooks`]; the websocket in [`connection`].
+//! (animation frame, keys) in [`hooks`]; the websocket in [`connection`]; a pinned run beside
+//! the run shown in [`pin`]; CPython runs, their output and the student's code in
+//! [`cpython`], [`output`], [`code`] and [`edits`].
 
 use std::rc::Rc;
 
@@ -11,19 +13,25 @@ use wasm_bindgen::prelude::wasm_bindgen;
 pub mod bench;
 mod cards;
 mod code;
+pub mod compare;
 pub mod connection;
 mod cores;
+mod cpython;
 mod dash;
+pub mod edits;
 pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
 mod hooks;
 mod knobs;
 mod legend;
+mod output;
 mod paint;
+mod pin;
 pub mod pyramid;
 mod queue;
 pub mod render;
+pub mod runname;
 pub mod setup;
 mod sidebar;
 pub mod store;
@@ -107,6 +115,7 @@ pub fn App() -> impl IntoView {
             <main class="main">
                 <cards::Cards dash=dash />
                 <timeline::Timeline dash=dash />
+                <output::Output dash=dash />
                 <code::Code dash=dash />
             </main>
         </div>

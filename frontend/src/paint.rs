@@ -1,6 +1,7 @@
 //! Painting the canvases: the timeline (spans through the raster of [`crate::render`], then
-//! labels, axis, arrows and task ids on top), the queue depth and the core usage. All three
-//! share the label column's width and the time window, so their time axes line up.
+//! labels, axis, arrows and task ids on top; with a pinned run, its block above the run
+//! shown's), the queue depth and the core usage. All three share the label column's width and
+//! the time window, so their time axes line up.
 
 use gilscope_shared::trace::{CounterKind, State};
 use wasm_bindgen::{Clamped, JsCast, JsValue};
@@ -83,6 +84,10 @@ const MUTED: &str = "#4A4A4A";
 const GRID: &str = "#D8D8D4";
 const BACKGROUND: &str = "#FFFFFF";
 const CORE: &str = "#4A4A4A";
+/// The title band of the pinned run's block: neutral grey, "kept aside".
+const PINNED_BAND: &str = "#E4E4E0";
+/// The title band of the run shown when a run is pinned: the chosen lesson's pale green.
+const SHOWN_BAND: &str = "#E6F4EF";
 
 fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok()??.dyn_into().ok()
@@ -106,23 +111,46 @@ fn size(canvas: &HtmlCanvasElement, css_w: f64, css_h: f64, dpr: f64) -> (u32, u
     (w, h)
 }
 
-/// Draws the timeline; answers its rows (CSS pixels) for hit testing.
+/// One run's part of the timeline: its data and, when two runs share the axis, the title of
+/// its block (`pinned · cpu-threads · emulated`).
+pub struct Block<'a> {
+    pub store: &'a Store,
+    pub title: Option<String>,
+    /// The pinned run's block: a grey title band (the run shown has a green one).
+    pub pinned: bool,
+}
+
+/// Draws the timeline: each block's rows below the one before, all on the same time axis
+/// (t = 0 at each run's start); answers each block's rows (CSS pixels) for hit testing.
 #[allow(clippy::too_many_arguments)]
 pub fn timeline(
     canvas: &HtmlCanvasElement,
     css_w: f64,
     dpr: f64,
-    store: &Store,
+    blocks: &[Block],
     win: Window,
     theme: &Theme,
     raster: &mut Raster,
-) -> Vec<Row> {
+) -> Vec<Vec<Row>> {
     let Some(ctx) = context(canvas) else {
         return Vec::new();
     };
-    let metrics = theme.metrics(store.lanes.len());
-    let rows = render::layout(store, &metrics);
-    let css_h = render::rows_height(&rows, &metrics) + theme.line_px * 2.0;
+    let lanes = blocks.iter().map(|b| b.store.lanes.len()).sum();
+    let metrics = theme.metrics(lanes);
+    let title_h = theme.font_px + 14.0;
+    // Each block: its title band's top (if titled), then its rows.
+    let mut y = metrics.axis_h;
+    let mut placed = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        let band = block.title.as_ref().map(|_| y);
+        if band.is_some() {
+            y += title_h;
+        }
+        let rows = render::layout_at(block.store, &metrics, y);
+        y = rows.last().map_or(y, |r| r.y + r.h);
+        placed.push((band, rows, y));
+    }
+    let css_h = y + theme.line_px * 2.0;
     let (w, h) = size(canvas, css_w, css_h, dpr);
     let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
 
@@ -140,7 +168,17 @@ pub fn timeline(
         width: plot_w * dpr,
         dpr,
     };
-    let labels = render::paint_spans(raster, store, &rows, win, plot, theme.font_px * 0.6);
+    let mut labels = Vec::new();
+    for (block, (_, rows, _)) in blocks.iter().zip(&placed) {
+        labels.extend(render::paint_spans(
+            raster,
+            block.store,
+            rows,
+            win,
+            plot,
+            theme.font_px * 0.6,
+        ));
+    }
     if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(raster.bytes()), w, h) {
         let _ = ctx.put_image_data(&image, 0.0, 0.0);
     }
@@ -156,7 +194,71 @@ pub fn timeline(
         let _ = ctx.fill_text(&tick.label, x, theme.axis_h / 2.0);
     }
     ctx.set_text_align("left");
-    for row in &rows {
+    let mut top = metrics.axis_h;
+    for (block, (band, rows, bottom)) in blocks.iter().zip(&placed) {
+        if let (Some(y), Some(title)) = (band, &block.title) {
+            title_band(&ctx, theme, css_w, *y, title_h, title, block.pinned);
+        }
+        row_labels(&ctx, theme, css_w, block.store, rows);
+        arrows(&ctx, theme, block.store, rows, win, plot_w);
+        // The live edge.
+        let store = block.store;
+        if store.is_live() {
+            let x = theme.label_w + win.x(store.now as f64, plot_w);
+            if x >= theme.label_w && x <= css_w {
+                ctx.set_fill_style_str(TEXT);
+                ctx.fill_rect(x, top, theme.line_px, bottom - top);
+            }
+        }
+        top = *bottom;
+    }
+    // Task ids.
+    ctx.set_font(&theme.font(600));
+    ctx.set_text_align("center");
+    ctx.set_fill_style_str("#FFFFFF");
+    for label in &labels {
+        let _ = ctx.fill_text(&label.text, label.x, label.y);
+    }
+    // The axis rule.
+    ctx.set_fill_style_str(MUTED);
+    ctx.fill_rect(
+        theme.label_w,
+        theme.axis_h - theme.line_px,
+        plot_w,
+        theme.line_px,
+    );
+    placed.into_iter().map(|(_, rows, _)| rows).collect()
+}
+
+/// A block's title across the whole width, on a band that tells the pinned run (grey) from
+/// the run shown (green), under a thick rule.
+fn title_band(
+    ctx: &CanvasRenderingContext2d,
+    theme: &Theme,
+    css_w: f64,
+    y: f64,
+    h: f64,
+    title: &str,
+    pinned: bool,
+) {
+    ctx.set_fill_style_str(if pinned { PINNED_BAND } else { SHOWN_BAND });
+    ctx.fill_rect(0.0, y, css_w, h);
+    ctx.set_fill_style_str(TEXT);
+    ctx.fill_rect(0.0, y, css_w, theme.line_px * 1.5);
+    ctx.set_font(&theme.font(700));
+    ctx.set_text_align("left");
+    let _ = ctx.fill_text_with_max_width(title, 6.0, y + h / 2.0 + 1.0, css_w - 12.0);
+}
+
+/// The names in the label column, and a rule above each process group.
+fn row_labels(
+    ctx: &CanvasRenderingContext2d,
+    theme: &Theme,
+    css_w: f64,
+    store: &Store,
+    rows: &[Row],
+) {
+    for row in rows {
         let (text, weight, colour) = match row.kind {
             RowKind::Lane(i) => (store.lanes[i].lane.name.clone(), 500, TEXT),
             RowKind::Gil(id) => (format!("GIL {}", interp_name(store, id.0)), 700, TEXT),
@@ -174,58 +276,39 @@ pub fn timeline(
             ctx.fill_rect(0.0, row.y, css_w, theme.line_px);
         }
     }
-    // Task ids.
-    ctx.set_font(&theme.font(600));
-    ctx.set_text_align("center");
-    ctx.set_fill_style_str("#FFFFFF");
-    for label in &labels {
-        let _ = ctx.fill_text(&label.text, label.x, label.y);
+}
+
+/// Hand-off arrows, when zoomed in far enough.
+fn arrows(
+    ctx: &CanvasRenderingContext2d,
+    theme: &Theme,
+    store: &Store,
+    rows: &[Row],
+    win: Window,
+    plot_w: f64,
+) {
+    let arrows =
+        render::handoff_arrows(store, rows, win, theme.label_w, plot_w, theme.font_px * 2.0);
+    if arrows.is_empty() {
+        return;
     }
-    // Hand-off arrows, when zoomed in far enough.
-    let arrows = render::handoff_arrows(
-        store,
-        &rows,
-        win,
-        theme.label_w,
-        plot_w,
-        theme.font_px * 2.0,
-    );
-    if !arrows.is_empty() {
-        ctx.set_stroke_style_str(TEXT);
-        ctx.set_fill_style_str(TEXT);
-        ctx.set_line_width(theme.line_px);
-        let head = theme.font_px * 0.45;
-        for a in &arrows {
-            let dir = if a.y_to > a.y_from { 1.0 } else { -1.0 };
-            ctx.begin_path();
-            ctx.move_to(a.x, a.y_from);
-            ctx.line_to(a.x, a.y_to - dir * head);
-            ctx.stroke();
-            ctx.begin_path();
-            ctx.move_to(a.x, a.y_to);
-            ctx.line_to(a.x - head * 0.7, a.y_to - dir * head);
-            ctx.line_to(a.x + head * 0.7, a.y_to - dir * head);
-            ctx.close_path();
-            ctx.fill();
-        }
+    ctx.set_stroke_style_str(TEXT);
+    ctx.set_fill_style_str(TEXT);
+    ctx.set_line_width(theme.line_px);
+    let head = theme.font_px * 0.45;
+    for a in &arrows {
+        let dir = if a.y_to > a.y_from { 1.0 } else { -1.0 };
+        ctx.begin_path();
+        ctx.move_to(a.x, a.y_from);
+        ctx.line_to(a.x, a.y_to - dir * head);
+        ctx.stroke();
+        ctx.begin_path();
+        ctx.move_to(a.x, a.y_to);
+        ctx.line_to(a.x - head * 0.7, a.y_to - dir * head);
+        ctx.line_to(a.x + head * 0.7, a.y_to - dir * head);
+        ctx.close_path();
+        ctx.fill();
     }
-    // The live edge.
-    if store.is_live() {
-        let x = theme.label_w + win.x(store.now as f64, plot_w);
-        if x >= theme.label_w && x <= css_w {
-            ctx.set_fill_style_str(TEXT);
-            ctx.fill_rect(x, theme.axis_h, theme.line_px, css_h - theme.axis_h);
-        }
-    }
-    // The axis rule.
-    ctx.set_fill_style_str(MUTED);
-    ctx.fill_rect(
-        theme.label_w,
-        theme.axis_h - theme.line_px,
-        plot_w,
-        theme.line_px,
-    );
-    rows
 }
 
 fn interp_name(store: &Store, id: u32) -> String {

@@ -18,7 +18,7 @@ mod tests;
 mod window;
 
 pub use arrows::{handoff_arrows, Arrow};
-pub use layout::{layout, row_at, rows_height, Metrics, Row, RowKind};
+pub use layout::{layout, layout_at, row_at, rows_height, Metrics, Row, RowKind};
 pub use lod::merge_subpixel;
 pub use raster::{pixel, Raster};
 pub use spans::{paint_spans, Plot, TaskLabel};

@@ -123,6 +123,19 @@ impl Store {
         true
     }
 
+    /// Hands over the run held, data and info, and holds nothing (its version still grows):
+    /// what pinning keeps of a run when the next one arrives.
+    pub fn take(&mut self) -> Store {
+        let version = self.version;
+        std::mem::replace(
+            self,
+            Store {
+                version,
+                ..Store::default()
+            },
+        )
+    }
+
     /// Forgets the data (not the version, which only grows).
     fn clear(&mut self, run: Option<RunId>) {
         let version = self.version;
@@ -416,6 +429,13 @@ mod tests {
 
         assert!(store.apply_run(info(4, RunState::Queued)));
         assert_eq!(store.span_count(), 0);
+        store.apply_frame(frame(4, false, delta()));
+        let version = store.version;
+        let kept = store.take();
+        assert_eq!((kept.run, kept.span_count()), (Some(4), 1), "taken whole");
+        assert_eq!((store.run, store.span_count()), (None, 0), "nothing left");
+        assert_eq!(store.version, version, "the version never goes back");
+        assert!(store.apply_run(info(4, RunState::Queued)));
         assert!(store.is_live());
         let version = store.version;
         store.apply_run(info(4, RunState::Finished));

@@ -12,6 +12,7 @@ use crate::dash::{Dash, Hover};
 use crate::legend::Legend;
 use crate::paint::Theme;
 use crate::render::{self, RowKind, Window};
+use crate::store::Store;
 
 /// Where the pointer is over the plot: (fraction of the plot's width, plot width, y in the
 /// timeline canvas), all in CSS pixels.
@@ -33,17 +34,31 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
     if t < 0.0 {
         return None;
     }
-    let row = dash
-        .rows
-        .with_value(|rows| render::row_at(rows, y).copied())?;
+    // The pinned block's rows first (it is drawn above), then the run shown's.
+    let in_pinned = dash
+        .pinned_rows
+        .with_value(|rows| render::row_at(rows, y).copied());
+    let (row, pinned) = match in_pinned {
+        Some(row) => (row, true),
+        None => (
+            dash.rows
+                .with_value(|rows| render::row_at(rows, y).copied())?,
+            false,
+        ),
+    };
     let RowKind::Lane(i) = row.kind else {
         return None;
     };
-    dash.store.with_value(|store| {
+    let describe = |store: &Store| {
         let lane = store.lanes.get(i)?;
         let span = lane.span_at(t as Nanos)?;
+        let name = if pinned {
+            format!("{} (pinned run)", lane.lane.name)
+        } else {
+            lane.lane.name.clone()
+        };
         let mut lines = vec![
-            lane.lane.name.clone(),
+            name,
             span.state.label().to_string(),
             format!(
                 "from {} for {}",
@@ -55,7 +70,12 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
             lines.push(format!("task #{task}"));
         }
         Some(lines)
-    })
+    };
+    if pinned {
+        dash.pinned.with_value(|p| p.as_ref().and_then(describe))
+    } else {
+        dash.store.with_value(describe)
+    }
 }
 
 #[component]
@@ -131,6 +151,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
             <div class="toolbar">
                 <Legend />
                 <span class="hint">"wheel/W S zoom · drag/A D pan · double-click fit"</span>
+                <crate::pin::PinButtons dash=dash />
                 <button class="export" data-testid="export-png" on:click=move |_| export_png(dash)>
                     "PNG"
                 </button>

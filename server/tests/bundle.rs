@@ -12,9 +12,12 @@ use gilscope_server::{app, assets, AppState};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// Gzipped bytes of the wasm and the JS together (310 KB): 305,719 measured with wasm-opt
-/// (server/build.rs), which `cargo xtask test` installs.
-const BUDGET: usize = 310_000;
+/// Gzipped bytes of the wasm and the JS together (330 KB), measured with wasm-opt
+/// (server/build.rs), which `cargo xtask test` installs: 305,719 before issue #9; 311,032 once
+/// the wire carried CPython runs (engine, script, output); 326,189 with #9's dashboard (Run on
+/// CPython, a pinned run beside the run shown, the editable code, the program's output). The
+/// README says why (Numbers).
+const BUDGET: usize = 330_000;
 
 /// What a viewer's browser downloads beyond the page and the stylesheet.
 const FILES: &[&str] = &["pkg/gilscope_frontend_bg.wasm", "pkg/gilscope_frontend.js"];

@@ -13,6 +13,8 @@ pub struct Card {
     pub label: &'static str,
     pub value: String,
     pub detail: String,
+    /// The value as a number, for comparing two runs (`None` when the value is a word).
+    pub amount: Option<f64>,
 }
 
 /// `1.97×`: the speedup as every view (and the browser test) writes it.
@@ -49,6 +51,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         out.push(Card {
             key: "speedup",
             label: "speedup",
+            amount: Some(x),
             value: speedup(x),
             detail: s
                 .baseline_wall_s
@@ -60,6 +63,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         out.push(Card {
             key: "lost",
             label: "lost updates",
+            amount: Some((expected - fin) as f64),
             value: (expected - fin).to_string(),
             detail: format!("expected {expected}, final {fin}"),
         });
@@ -67,6 +71,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
     out.push(Card {
         key: "cores",
         label: "cores busy",
+        amount: Some(s.cores_busy_mean),
         value: format!("{:.2}", s.cores_busy_mean),
         detail: cores.map(|c| format!("of {c}")).unwrap_or_default(),
     });
@@ -74,6 +79,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         out.push(Card {
             key: "handoffs",
             label: "GIL hand-offs",
+            amount: Some(h as f64),
             value: count(h as f64),
             detail: s
                 .gil_hold_ms_median
@@ -86,6 +92,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         out.push(Card {
             key: "rate",
             label: "operations / s",
+            amount: Some(ops),
             value: count(ops),
             detail: s
                 .baseline_ops_per_s
@@ -96,6 +103,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
     out.push(Card {
         key: "wall",
         label: "wall time",
+        amount: Some(s.wall_s),
         value: seconds(s.wall_s),
         detail: s.end.describe(),
     });
@@ -109,6 +117,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
         out.push(Card {
             key: "exception",
             label: "CPython raises",
+            amount: None,
             value: exception
                 .split_once(':')
                 .map_or(exception.as_str(), |(kind, _)| kind)
@@ -127,6 +136,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
             out.push(Card {
                 key,
                 label,
+                amount: Some(*rate),
                 value: count(*rate),
                 detail: way.replace('_', " "),
             });
@@ -135,6 +145,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
         out.push(Card {
             key: "messages",
             label: "messages / s",
+            amount: Some(rate),
             value: count(rate),
             detail: String::new(),
         });
@@ -150,6 +161,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
             out.push(Card {
                 key,
                 label,
+                amount: Some(*ms),
                 value: seconds(ms / 1e3),
                 detail: way.clone(),
             });
@@ -159,6 +171,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
         out.push(Card {
             key: "depth",
             label: "queue depth, most",
+            amount: Some(depth),
             value: format!("{depth:.0}"),
             detail: p
                 .queue_capacity
@@ -170,6 +183,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
         out.push(Card {
             key: "empty-wrong",
             label: "empty() said True wrongly",
+            amount: Some(wrong as f64),
             value: count(wrong as f64),
             detail: format!(
                 "of {} samples; qsize() off in {}",
@@ -182,6 +196,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
         out.push(Card {
             key: "start",
             label: "process start",
+            amount: Some(ms),
             value: format!("{ms:.1} ms"),
             detail: p
                 .processes_started

@@ -34,10 +34,15 @@ pub struct Metrics {
 }
 
 /// One row per thread, grouped by interpreter (process), each group led by its GIL track
-/// (or its name when it has no GIL).
+/// (or its name when it has no GIL), under the axis.
 pub fn layout(store: &Store, m: &Metrics) -> Vec<Row> {
+    layout_at(store, m, m.axis_h)
+}
+
+/// The rows of [`layout`], starting at height `top`: a run's block below another's.
+pub fn layout_at(store: &Store, m: &Metrics, top: f64) -> Vec<Row> {
     let mut rows = Vec::with_capacity(store.lanes.len() + store.interpreters.len());
-    let mut y = m.axis_h;
+    let mut y = top;
     let mut current: Option<InterpId> = None;
     for (i, lane) in store.lanes.iter().enumerate() {
         let interp = lane.lane.interp;
