@@ -632,3 +632,37 @@ fn a_python_whose_gil_cannot_be_read_is_drawn_from_proc() {
     assert!(busy > 100_000_000, "threads on a CPU for {busy} ns");
     assert!(outcome.trace.lanes.len() >= 5, "{:?}", outcome.trace.lanes);
 }
+
+#[test]
+fn spawned_pool_workers_and_a_manager_are_each_observed() {
+    let outcome = run(r#"
+import multiprocessing as mp
+def burn(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+if __name__ == "__main__":
+    mp.set_start_method("spawn")
+    with mp.Pool(2) as pool:
+        print(sum(pool.map(burn, [2_000_000] * 4)))
+    manager = mp.Manager()
+    shared = manager.dict()
+    shared["x"] = 1
+    manager.shutdown()
+"#);
+    let s = &outcome.summary;
+    assert!(s.end.is_finished(), "{:?} {:?}", s.end, s.output);
+    let names: Vec<&str> = outcome
+        .trace
+        .interpreters
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    // The main process, the resource tracker, two pool workers, the manager.
+    assert!(names.len() >= 5, "{names:?}");
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "names repeat: {names:?}");
+}

@@ -333,10 +333,10 @@ impl Sampler {
     /// Announces a newly attached process as an interpreter of the run.
     fn attach(&mut self, found: Found) {
         let interp = self.env.ids.interp();
-        let name = if self.processes.is_empty() {
-            "MainProcess".to_string()
-        } else {
-            process_name(found.pid, self.processes.len())
+        // Interpreters are numbered in the order they were found, never reused.
+        let name = match interp.0 {
+            0 => "MainProcess".to_string(),
+            n => process_name(found.pid, n as usize),
         };
         self.env.sink.deliver(Trace {
             interpreters: vec![Interpreter {
