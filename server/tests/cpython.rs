@@ -97,7 +97,9 @@ fn one_thread_holds_the_gil_and_the_holds_agree_with_cpythons_own() {
             .filter(|l| l.name != "MainThread")
             .map(|l| l.id)
             .collect();
-        ensure(workers.len() == 4, || format!("lanes {:?}", outcome.trace.lanes))?;
+        ensure(workers.len() == 4, || {
+            format!("lanes {:?}", outcome.trace.lanes)
+        })?;
         let exactly_one = one_runner_share(&outcome.trace, &workers);
         ensure(exactly_one >= 0.95, || {
             format!("exactly one worker ran in {exactly_one:.3} of the time")
