@@ -194,7 +194,7 @@ fn dispatch(msg: ServerMsg, w: Writers, on_run: &OnRun) {
             w.last_error.set(None);
             w.state.set(ConnState::Connected);
         }
-        ServerMsg::Pong { .. } => {}
+        ServerMsg::Pong { .. } | ServerMsg::Class(_) | ServerMsg::Viewers { .. } => {}
         ServerMsg::Run(_) | ServerMsg::Frame(_) => on_run(msg),
         ServerMsg::Error(err) => {
             warn!("server: {}", err.message);

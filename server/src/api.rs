@@ -10,8 +10,8 @@
 //! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`), streamed |
 //! | `DELETE /api/runs/{id}` | stops it; answers its state |
 //!
-//! Every route checks `Host`; `POST` and `DELETE` also `Origin` and that the peer is on this
-//! machine ([`crate::guard`]). Errors are `{"error": ..., "field": ...}` with a 4xx status,
+//! Every route checks `Host`; `POST` and `DELETE` also `Origin` ([`crate::guard`]) and that
+//! the caller may act ([`crate::role`]). Errors are `{"error": ..., "field": ...}` with a 4xx status,
 //! or `503` when [`crate::limits::Limits::exports`] exports are already streaming.
 
 use axum::body::Bytes;
@@ -36,7 +36,7 @@ pub async fn presets(State(state): State<AppState>) -> Json<Vec<PresetInfo>> {
     Json(state.runs.presets().to_vec())
 }
 
-/// `POST /api/runs`, behind [`crate::guard::loopback_peer`]: a JSON [`ExperimentSpec`], its
+/// `POST /api/runs`, behind [`crate::role::acting_only`]: a JSON [`ExperimentSpec`], its
 /// errors naming the field at fault, queued for this peer's address.
 pub async fn create(
     State(state): State<AppState>,
@@ -68,7 +68,10 @@ pub async fn create(
         message: err.message,
         field: err.field.unwrap_or_else(|| "body".to_string()),
     })?;
-    let client = Client::Peer(peer.may_act()?.ip().to_canonical());
+    let ip = peer
+        .0
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+    let client = Client::Peer(ip.to_canonical());
     let info = state.runs.submit(spec, client)?;
     Ok((StatusCode::CREATED, Json(info)))
 }

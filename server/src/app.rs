@@ -3,26 +3,29 @@
 use std::io;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
+use crate::classroom::{teacher_url, Classroom};
 use crate::limits::Limits;
 use crate::state::AppState;
-use crate::{api, assets, body_limit, guard, listen, ws};
+use crate::{api, assets, body_limit, class_api, guard, listen, role, ws};
 
 /// The whole HTTP app. Acting routes read the peer's address from `ConnectInfo`, which
-/// [`serve`] sets; served without it, they refuse everyone.
+/// [`serve`] sets; served without it, they refuse everyone but a class's teacher.
 pub fn app(state: AppState) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
-    // Endpoints that act on the server: this server's own pages, on this machine.
+    // Endpoints that act on the server: this server's own pages, for a caller who may act
+    // (this machine without a class; the teacher in one).
     let acting = Router::new()
         .route("/api/runs", post(api::create))
         .route("/api/runs/{id}", delete(api::stop))
-        .route_layer(from_fn(guard::loopback_peer));
-    // ... and those that stream from it (the websocket checks its peer per message).
+        .route("/api/classroom", put(class_api::share))
+        .route_layer(from_fn_with_state(state.clone(), role::acting_only));
+    // ... and those that stream from it (the websocket decides its role once, at the start).
     let guarded = Router::new()
         .merge(acting)
         .route("/ws", get(ws::upgrade))
@@ -33,7 +36,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/runs", get(api::list))
         .route("/api/runs/{id}", get(api::get))
         .route("/api/runs/{id}/trace", get(api::trace))
-        .route("/", get(assets::index))
+        .route("/api/classroom", get(class_api::get))
+        .route("/api/classroom/qr.svg", get(class_api::qr))
+        .route("/", get(teacher_url::index))
         .route("/{*path}", get(assets::asset))
         .layer(DefaultBodyLimit::max(state.limits.body_bytes))
         .layer(from_fn_with_state(
@@ -42,6 +47,8 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(state.clone(), guard::host_middleware))
         .layer(TraceLayer::new_for_http())
+        // Outermost: the teacher's token leaves the URI before anything logs it.
+        .layer(from_fn(teacher_url::take_token))
         .with_state(state)
 }
 
@@ -58,7 +65,22 @@ pub async fn serve_with(
     shutdown: CancellationToken,
     limits: Limits,
 ) -> io::Result<()> {
-    let state = AppState::with_limits(listener.local_addr()?, shutdown.clone(), limits.clone());
+    serve_app(listener, shutdown, limits, None).await
+}
+
+/// [`serve_with`], running `classroom` if given.
+pub async fn serve_app(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    limits: Limits,
+    classroom: Option<Classroom>,
+) -> io::Result<()> {
+    let state = AppState::with_classroom(
+        listener.local_addr()?,
+        shutdown.clone(),
+        limits.clone(),
+        classroom,
+    );
     let cpython = state.runs.cpython_status();
     if cpython.available {
         tracing::info!("runs on CPython use {}", cpython.detail);

@@ -29,6 +29,12 @@ pub enum AppError {
     /// The run queue is full, or this client's share of it.
     #[error("{message}")]
     Busy { message: String },
+    /// The client is over its share of a bound (connections from one address).
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        field: &'static str,
+    },
     /// The request body is bigger than the server takes.
     #[error("the request body is over {limit} bytes")]
     TooLarge { limit: usize },
@@ -38,6 +44,15 @@ pub enum AppError {
         message: String,
         field: &'static str,
     },
+}
+
+impl From<gilscope_shared::spec::SpecError> for AppError {
+    fn from(err: gilscope_shared::spec::SpecError) -> Self {
+        AppError::BadRequest {
+            message: err.to_string(),
+            field: err.field,
+        }
+    }
 }
 
 impl From<crate::runs::RunsError> for AppError {
@@ -74,7 +89,7 @@ impl AppError {
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::NoSuchRun { .. } => StatusCode::NOT_FOUND,
-            AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy { .. } | AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -87,6 +102,7 @@ impl AppError {
             AppError::NotFound { .. } => None,
             AppError::NoSuchRun { .. } => Some("id"),
             AppError::Busy { .. } => Some("queue"),
+            AppError::TooMany { field, .. } => Some(field),
             AppError::TooLarge { .. } => Some("body"),
             AppError::Unavailable { field, .. } => Some(field),
         }

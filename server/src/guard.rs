@@ -7,8 +7,9 @@
 //! - Routes that act or stream (`POST`, `DELETE`, `/ws`): `Origin`, when present (browsers
 //!   always send it on websocket handshakes), must be `http://<that same Host>`: another
 //!   site's page cannot drive the server from a viewer's browser ([`same_origin`]).
-//! - Acting (`POST`, `DELETE`, a websocket's `start` and `stop`): only from a loopback peer.
-//!   Other machines may watch, not act ([`Peer`], [`loopback_peer`]).
+//! - Acting (`POST`, `PUT`, `DELETE`, a websocket's `start`, `stop` and `share`): decided
+//!   by the caller's role ([`crate::role`]): without a class only a loopback peer
+//!   ([`Peer::may_act`]); in a class only the teacher.
 //!
 //! Refusals are `403` with a JSON [`AppError`] naming the header, or `peer`. Quoted headers
 //! are clipped in answers and logs.
@@ -48,15 +49,6 @@ pub async fn same_origin(
     next: Next,
 ) -> Result<Response, AppError> {
     if let Err(err) = check(request.headers(), state.local_addr) {
-        tracing::warn!(uri = %echo(&request.uri().to_string()), "refused: {err}");
-        return Err(err);
-    }
-    Ok(next.run(request).await)
-}
-
-/// Middleware on the acting routes: the peer is on this machine.
-pub async fn loopback_peer(peer: Peer, request: Request, next: Next) -> Result<Response, AppError> {
-    if let Err(err) = peer.may_act() {
         tracing::warn!(uri = %echo(&request.uri().to_string()), "refused: {err}");
         return Err(err);
     }

@@ -31,6 +31,15 @@ pub struct Limits {
     /// Connections open at once, websockets included; beyond it new ones are closed at once.
     /// Lowered at start to fit the open-file limit ([`crate::rlimit`]).
     pub max_connections: usize,
+    /// Websocket viewers at once (students and teacher); one more is answered `503`
+    /// (`viewers`). `gilscope serve --max-viewers`.
+    pub max_viewers: usize,
+    /// Connections open at once from one address; one more is answered `429`
+    /// (`connections`) and closed. `gilscope serve --max-per-address`.
+    pub connections_per_address: usize,
+    /// Messages a websocket viewer may send per second on average (as many at once); beyond
+    /// it the server reads that viewer's messages no faster.
+    pub ws_messages_per_s: u32,
 }
 
 impl Default for Limits {
@@ -44,6 +53,9 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            max_viewers: 500,
+            connections_per_address: 8,
+            ws_messages_per_s: 20,
         }
     }
 }

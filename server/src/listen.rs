@@ -1,6 +1,7 @@
 //! Accepting and serving HTTP connections within bounds: at most
 //! [`Limits::max_connections`] open at once (websockets included; one more is closed as soon
-//! as it is accepted), a request's headers within [`Limits::header_read_timeout`] (which also
+//! as it is accepted), at most [`Limits::connections_per_address`] from one address (one more
+//! is answered `429` naming `connections`, then closed), a request's headers within [`Limits::header_read_timeout`] (which also
 //! ends a kept-alive connection idle between requests), and no HTTP connection silent either
 //! way for [`Limits::idle_timeout`]. Each request carries its peer's address as
 //! `ConnectInfo<SocketAddr>`. On shutdown: no new connection, in-flight requests finish.
@@ -28,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::error::AppError;
 use crate::limits::Limits;
+use crate::per_address::{PerAddress, Slot};
 
 /// Largest request head (request line and headers) read, in bytes; a bigger one is answered
 /// `431`. Hyper's smallest allowed buffer is 8 KiB.
@@ -46,6 +49,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = PerAddress::new(limits.connections_per_address);
     let connections = TaskTracker::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -67,11 +71,25 @@ pub async fn serve(
             continue;
         };
         let activity = Arc::new(Activity::new());
+        let slot = per_address.take(peer.ip());
+        let refused = slot.is_none();
         let io = Metered {
             io: stream,
             activity: activity.clone(),
             _permit: permit,
+            _slot: slot,
         };
+        if refused {
+            tracing::debug!(%peer, "refusing a connection: {} are open from its address", per_address.max());
+            connections.spawn(refuse_connection(
+                http.clone(),
+                io,
+                per_address.max(),
+                peer,
+                limits.header_read_timeout,
+            ));
+            continue;
+        }
         let service = app
             .clone()
             .map_request(move |mut request: hyper::Request<Incoming>| {
@@ -143,6 +161,35 @@ async fn serve_connection<S>(
     }
 }
 
+/// Answers the one request of a connection over its address's share `429` naming
+/// `connections`, then closes it (within `timeout`).
+async fn refuse_connection(
+    mut http: http1::Builder,
+    io: Metered,
+    max: usize,
+    peer: std::net::SocketAddr,
+    timeout: Duration,
+) {
+    let service = hyper::service::service_fn(move |_request: hyper::Request<Incoming>| {
+        let refusal = AppError::TooMany {
+            message: format!(
+                "{max} connections from {} are open already, the most one address may have \
+                 (gilscope serve --max-per-address); close a tab or try again",
+                peer.ip().to_canonical()
+            ),
+            field: "connections",
+        };
+        std::future::ready(Ok::<_, std::convert::Infallible>(
+            axum::response::IntoResponse::into_response(refusal),
+        ))
+    });
+    http.keep_alive(false);
+    let conn = http.serve_connection(TokioIo::new(io), service);
+    if tokio::time::timeout(timeout, conn).await.is_err() {
+        tracing::debug!(%peer, "a refused connection sent no request in time");
+    }
+}
+
 /// `accept` failed: a connection that died before it was accepted is no matter; anything
 /// else (out of open files) is logged, and accepting pauses a moment so the loop does not
 /// spin while nothing can be accepted.
@@ -189,6 +236,7 @@ struct Metered {
     io: TcpStream,
     activity: Arc<Activity>,
     _permit: OwnedSemaphorePermit,
+    _slot: Option<Slot>,
 }
 
 impl AsyncRead for Metered {

@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::classroom::{Classroom, Follow};
 use crate::limits::Limits;
 use crate::runs;
 
@@ -31,6 +32,10 @@ pub struct AppState {
     pub limits: Limits,
     /// One permit per trace export streaming now ([`Limits::exports`]).
     pub exports: Arc<Semaphore>,
+    /// The class this server runs (`gilscope serve --classroom`), if any.
+    pub classroom: Option<Arc<Classroom>>,
+    /// The teacher's shared state and the viewers connected.
+    pub follow: Follow,
 }
 
 impl AppState {
@@ -44,8 +49,20 @@ impl AppState {
         shutdown: CancellationToken,
         limits: Limits,
     ) -> Self {
+        Self::with_classroom(local_addr, shutdown, limits, None)
+    }
+
+    /// A server's state, running `classroom` if given. Listening beyond this machine without
+    /// a class, it runs no code on CPython (nobody there could be trusted with it); a class's
+    /// teacher may.
+    pub fn with_classroom(
+        local_addr: SocketAddr,
+        shutdown: CancellationToken,
+        limits: Limits,
+        classroom: Option<Classroom>,
+    ) -> Self {
         let runs = runs::Runs::new(&limits);
-        if !local_addr.ip().is_loopback() {
+        if !local_addr.ip().is_loopback() && classroom.is_none() {
             runs.refuse_code(local_addr);
         }
         AppState {
@@ -56,6 +73,8 @@ impl AppState {
             tasks: TaskTracker::new(),
             runs,
             exports: Arc::new(Semaphore::new(limits.exports)),
+            classroom: classroom.map(Arc::new),
+            follow: Follow::new(limits.max_viewers),
             limits,
         }
     }

@@ -4,13 +4,17 @@
 //! same way, so it never slows the engine or the other viewers. A frame the server cannot
 //! decode gets a [`ServerMsg::Error`] naming the problem (and the field at fault), and the
 //! connection stays open. A message or frame over [`crate::limits::Limits::ws_message_bytes`]
-//! closes the connection with code 1009 before it is read. `start` and `stop` are refused
-//! (an error naming `peer`) to peers not on this machine: they may watch, not act. Each
+//! closes the connection with code 1009 before it is read; a viewer's messages are read at
+//! most [`crate::limits::Limits::ws_messages_per_s`] a second ([`crate::rate`]). The role is
+//! decided once, at the upgrade ([`crate::role`]): `start`, `stop` and `share` are refused
+//! (an error naming `token` in a class, `peer` otherwise) to a viewer who may not act. At
+//! most [`crate::limits::Limits::max_viewers`] sessions at once (`503`, `viewers`). Each
 //! session is a client of its own for the bound on waiting runs.
 //!
-//! Each session is three tasks joined with `select!`: a sender draining the session's outbox
+//! Each session is four tasks joined with `select!`: a sender draining the session's outbox
 //! (and closing the socket on server shutdown), a feeder forwarding the run manager's
-//! updates into the outbox, and a receiver handling what the viewer sends.
+//! updates into the outbox, a follower forwarding the teacher's shared state (and, to those
+//! who may act, the viewer count), and a receiver handling what the viewer sends.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -20,11 +24,17 @@ use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use gilscope_shared::clip::{clip, ECHO_CHARS};
-use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Hello, Payload, RunId, ServerMsg};
+use gilscope_shared::protocol::{
+    self, ClientMsg, ErrorMsg, Hello, Payload, RunId, ServerMsg, PROTOCOL_VERSION,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::classroom::follow::Seat;
+use crate::classroom::Follow;
+use crate::error::AppError;
 use crate::frames::{encode_msg as encode, Encoded};
-use crate::guard::Peer;
+use crate::rate::Bucket;
+use crate::role::Caller;
 use crate::runs::{Client, Runs, RunsError, Update};
 use crate::state::AppState;
 
@@ -38,28 +48,41 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// Numbers websocket sessions, for [`Client::Session`].
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
-/// `GET /ws` (behind [`crate::guard::same_origin`]).
-pub async fn upgrade(ws: WebSocketUpgrade, peer: Peer, State(state): State<AppState>) -> Response {
+/// `GET /ws` (behind [`crate::guard::same_origin`]): a seat among the viewers, or `503`.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    let seat = state.follow.join().map_err(|full| {
+        tracing::warn!(peer = ?caller.peer.0, "refused a viewer: {full}");
+        AppError::Unavailable {
+            message: full.to_string(),
+            field: "viewers",
+        }
+    })?;
     let tasks = state.tasks.clone();
     let max = state.limits.ws_message_bytes;
-    ws.max_message_size(max)
+    Ok(ws
+        .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tasks.track_future(session(socket, state, peer)))
+        .on_upgrade(move |socket| tasks.track_future(session(socket, state, caller, seat))))
 }
 
 /// Who is on the other end of a session.
 #[derive(Clone, Copy)]
 struct Viewer {
-    peer: Peer,
+    caller: Caller,
     client: Client,
 }
 
-async fn session(socket: WebSocket, state: AppState, peer: Peer) {
+async fn session(socket: WebSocket, state: AppState, caller: Caller, seat: Seat) {
+    let _seat = seat;
     let viewer = Viewer {
-        peer,
+        caller,
         client: Client::Session(SESSIONS.fetch_add(1, Ordering::Relaxed)),
     };
-    tracing::info!(peer = ?peer.0, "viewer connected");
+    tracing::info!(peer = ?caller.peer.0, role = ?caller.role, "viewer connected");
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut pending) = mpsc::channel::<Encoded>(OUTBOX);
 
@@ -68,6 +91,13 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
         cores: state.cores,
         presets: state.runs.presets().to_vec(),
         cpython: state.runs.cpython_status(),
+        protocol: PROTOCOL_VERSION,
+        role: caller.role,
+        students: state
+            .classroom
+            .as_ref()
+            .map(|c| c.students.clone())
+            .unwrap_or_default(),
     });
     outbox
         .try_send(encode(&hello))
@@ -107,10 +137,19 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
     // Subscribe before looking at the live run, so no frame falls between the two.
     let updates = state.runs.subscribe();
     let mut feed_task = tokio::spawn(feed(state.runs.clone(), updates, outbox.clone()));
+    let mut follow_task = tokio::spawn(follow(
+        state.follow.clone(),
+        caller.role.may_act(),
+        outbox.clone(),
+    ));
 
     let runs = state.runs.clone();
+    let shared = state.follow.clone();
+    let mut bucket = Bucket::new(state.limits.ws_messages_per_s);
     let mut recv_task = tokio::spawn(async move {
         while let Some(msg) = stream.next().await {
+            // A viewer who floods waits here; nobody else does.
+            bucket.take().await;
             let msg = match msg {
                 Ok(msg) => msg,
                 Err(err) => {
@@ -128,7 +167,7 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
             let replies = match protocol::decode_client(&frame) {
-                Ok(msg) => handle(&runs, msg, viewer).await,
+                Ok(msg) => handle(&runs, &shared, msg, viewer).await,
                 Err(err) => {
                     tracing::debug!("undecodable message from viewer: {err}");
                     vec![error(err.to_string(), err.field().map(str::to_string))]
@@ -145,6 +184,7 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
     tokio::select! {
         _ = &mut send_task => {}
         _ = &mut feed_task => {}
+        _ = &mut follow_task => {}
         _ = &mut recv_task => {
             // The receiver may have asked the sender to close the socket: let it.
             let _ = tokio::time::timeout(CLOSE_WAIT, &mut send_task).await;
@@ -153,6 +193,7 @@ async fn session(socket: WebSocket, state: AppState, peer: Peer) {
     send_task.abort();
     recv_task.abort();
     feed_task.abort();
+    follow_task.abort();
     tracing::info!("viewer disconnected");
 }
 
@@ -201,6 +242,38 @@ async fn feed(runs: Runs, mut updates: broadcast::Receiver<Update>, outbox: mpsc
     }
 }
 
+/// Forwards the teacher's shared state as it changes (the current one first), and the
+/// viewer count to a viewer who `counts` (one who may act). A slow viewer skips to the
+/// latest of each.
+async fn follow(follow: Follow, counts: bool, outbox: mpsc::Sender<Encoded>) {
+    let mut class = follow.watch_class();
+    let mut viewers = follow.watch_viewers();
+    viewers.mark_changed();
+    loop {
+        let msg = tokio::select! {
+            changed = class.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let Some((_, encoded)) = class.borrow_and_update().clone() else {
+                    continue;
+                };
+                encoded
+            }
+            changed = viewers.changed(), if counts => {
+                if changed.is_err() {
+                    return;
+                }
+                let count = *viewers.borrow_and_update();
+                encode(&ServerMsg::Viewers { count })
+            }
+        };
+        if outbox.send(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// The close frame for a connection whose next message could not be read: 1009 for one
 /// over the size limit, 1002 for a broken frame.
 fn close_for(err: axum::Error) -> CloseFrame {
@@ -224,10 +297,10 @@ fn close_for(err: axum::Error) -> CloseFrame {
 
 /// What the server does with each viewer request; the answers go to that viewer. Changes of
 /// a run's state reach every viewer through the run manager's updates.
-async fn handle(runs: &Runs, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
+async fn handle(runs: &Runs, follow: &Follow, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
     let may_act = || {
         viewer
-            .peer
+            .caller
             .may_act()
             .map_err(|err| error(err.to_string(), err.field().map(str::to_string)))
     };
@@ -245,6 +318,16 @@ async fn handle(runs: &Runs, msg: ClientMsg, viewer: Viewer) -> Vec<Encoded> {
             Ok(_) => match runs.stop(id) {
                 Ok(_) => vec![],
                 Err(err) => vec![runs_error(err)],
+            },
+        },
+        ClientMsg::Share { class } => match may_act() {
+            Err(refusal) => vec![refusal],
+            Ok(()) => match class.check(runs.presets()) {
+                Ok(()) => {
+                    follow.share(class);
+                    vec![]
+                }
+                Err(err) => vec![error(err.to_string(), Some(err.field))],
             },
         },
         ClientMsg::Subscribe { id } => match runs.snapshot(id).await {

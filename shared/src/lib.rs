@@ -1,6 +1,7 @@
 //! gilscope-shared: the vocabulary both the server and the frontend speak.
 //! Serde types and pure functions only; no I/O, so it compiles for wasm32 and for the host.
 
+pub mod class;
 pub mod clip;
 pub mod coalesce;
 pub mod figures;

@@ -15,6 +15,10 @@ use crate::trace::{Nanos, TraceDelta};
 /// A run's number, unique for the life of the server process.
 pub type RunId = u64;
 
+/// The protocol's version, sent in [`Hello`]; bumped when a message changes. 2: the
+/// classroom (a viewer's role, the teacher's shared state, the viewer count).
+pub const PROTOCOL_VERSION: u32 = 2;
+
 /// Largest frame the server sends while a run is live, in bytes of encoded message.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
@@ -32,6 +36,10 @@ pub enum ServerMsg {
     Frame(FrameMsg),
     /// Something the viewer sent could not be used; the connection stays open.
     Error(ErrorMsg),
+    /// What the teacher shows now (sent on joining and on every change): followers show it.
+    Class(ClassState),
+    /// Viewers connected now; sent to the teacher (and a local viewer) when it changes.
+    Viewers { count: u32 },
 }
 
 /// Who the viewer is talking to.
@@ -46,6 +54,70 @@ pub struct Hello {
     /// Whether runs on the machine's own CPython can be asked for, and why not.
     #[serde(default)]
     pub cpython: CpythonStatus,
+    /// [`PROTOCOL_VERSION`] of the server.
+    #[serde(default)]
+    pub protocol: u32,
+    /// What this viewer may do.
+    #[serde(default)]
+    pub role: Role,
+    /// The URLs students open, one per address of the server's machine; empty unless the
+    /// server runs a class.
+    #[serde(default)]
+    pub students: Vec<String>,
+}
+
+/// Who a viewer is, decided by the server for each request and websocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// On the server's machine, no class: may do everything.
+    #[default]
+    Local,
+    /// In a class, with the teacher's token: may do everything; students follow.
+    Teacher,
+    /// Watches (a student, or another machine without a class): may not act.
+    Student,
+}
+
+impl Role {
+    /// May start and stop runs, run code, pin, and change the shared lesson.
+    pub fn may_act(self) -> bool {
+        !matches!(self, Role::Student)
+    }
+}
+
+/// What the teacher's page shows, shared with every student's page that follows it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassState {
+    /// The lesson: a preset's name.
+    pub preset: String,
+    /// Its knobs as the teacher set them (those left out are the lesson's defaults).
+    #[serde(default, deserialize_with = "crate::spec::unique_knobs")]
+    pub knobs: std::collections::BTreeMap<String, crate::spec::KnobValue>,
+    /// The lesson's code as the teacher edited it; None when unedited.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The run shown (live or replayed).
+    #[serde(default)]
+    pub run: Option<RunId>,
+    /// The run pinned beside it.
+    #[serde(default)]
+    pub pinned: Option<RunId>,
+    /// The time window shown, when zoomed or panned; None shows the whole run.
+    #[serde(default)]
+    pub window: Option<Window>,
+    /// Projector mode.
+    #[serde(default)]
+    pub projector: bool,
+}
+
+/// A stretch of a run's time, nanoseconds from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub t0: Nanos,
+    pub t1: Nanos,
 }
 
 /// Whether this server can run programs on real CPython.
@@ -124,6 +196,8 @@ pub enum ClientMsg {
     Stop { id: RunId },
     /// Send me that run from its start (a replay, once it is over).
     Subscribe { id: RunId },
+    /// The teacher's page shows this now: every follower is sent it.
+    Share { class: ClassState },
 }
 
 /// What one websocket message carries (text or binary), independent of any websocket library.
@@ -240,6 +314,9 @@ mod tests {
             cores: 8,
             presets: vec![],
             cpython: CpythonStatus::default(),
+            protocol: PROTOCOL_VERSION,
+            role: Role::Student,
+            students: vec!["http://192.168.1.20:7878/".into()],
         })
     }
 
@@ -254,6 +331,18 @@ mod tests {
             ]
             .into(),
             ..Default::default()
+        }
+    }
+
+    fn class() -> ClassState {
+        ClassState {
+            preset: "cpu-threads".into(),
+            knobs: spec().knobs,
+            code: Some("print(1)".into()),
+            run: Some(4),
+            pinned: Some(2),
+            window: Some(Window { t0: 1, t1: 2 }),
+            projector: true,
         }
     }
 
@@ -292,6 +381,8 @@ mod tests {
                 message: "nope".into(),
                 field: Some("type".into()),
             }),
+            ServerMsg::Class(class()),
+            ServerMsg::Viewers { count: 201 },
         ];
         for msg in msgs {
             assert_eq!(decode::<ServerMsg>(&encode(&msg)).unwrap(), msg);
@@ -305,6 +396,7 @@ mod tests {
             ClientMsg::Start { spec: spec() },
             ClientMsg::Stop { id: 1 },
             ClientMsg::Subscribe { id: 2 },
+            ClientMsg::Share { class: class() },
         ];
         for msg in msgs {
             assert_eq!(decode::<ClientMsg>(&encode(&msg)).unwrap(), msg);

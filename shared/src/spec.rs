@@ -139,7 +139,7 @@ impl<'de> Deserialize<'de> for KnobValue {
 /// The knobs of a spec, refusing a knob given twice (JSON and MessagePack maps may repeat a
 /// key; a plain map would keep the last silently). The refusal is raised while decoding the
 /// repeated knob's value, so the decoder's path names the knob.
-fn unique_knobs<'de, D: Deserializer<'de>>(
+pub(crate) fn unique_knobs<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<BTreeMap<String, KnobValue>, D::Error> {
     struct Twice<'a>(&'a str);
