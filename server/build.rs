@@ -6,7 +6,10 @@
 //! 3. runs wasm-bindgen (as a library, `--target web`) into `bundle/pkg`;
 //! 4. shrinks the wasm with binaryen's wasm-opt, as `cargo xtask` installs it from npm
 //!    (`xtask/wasm-opt`), or the one `GILSCOPE_WASM_OPT` names; without it the bundle is
-//!    embedded as it is, with a warning (and the bundle test says what to do).
+//!    embedded as it is, with a warning (and the bundle test says what to do);
+//! 5. compresses every text and wasm file once, here: `NAME.br` (brotli, quality 11) and
+//!    `NAME.gz` (gzip -9) beside it, each kept only when smaller; the server sends the one a
+//!    browser accepts (`src/assets.rs`).
 //!
 //! `GILSCOPE_SKIP_FRONTEND=1` skips 2 and 3 and embeds a page saying so: for iterating on the
 //! server without waiting for wasm builds. Nothing else reads it; the test command clears it.
@@ -55,7 +58,7 @@ fn build() -> Result<(), String> {
         );
         fs::write(bundle.join("index.html"), PLACEHOLDER)
             .map_err(|e| format!("cannot write placeholder page: {e}"))?;
-        return Ok(());
+        return precompress(&bundle);
     }
 
     for input in [
@@ -84,7 +87,55 @@ fn build() -> Result<(), String> {
         .remove_producers_section(true)
         .generate(bundle.join("pkg"))
         .map_err(|e| format!("wasm-bindgen on {}: {e:#}", wasm.display()))?;
-    optimise(&root, &bundle.join("pkg").join("gilscope_frontend_bg.wasm"))
+    optimise(&root, &bundle.join("pkg").join("gilscope_frontend_bg.wasm"))?;
+    precompress(&bundle)
+}
+
+/// Files worth compressing, by extension (images other than SVG are compressed already).
+const COMPRESSIBLE: &[&str] = &["html", "css", "js", "wasm", "svg", "json", "txt"];
+
+/// Writes `NAME.br` and `NAME.gz` beside each compressible file of `dir`, when smaller.
+fn precompress(dir: &Path) -> Result<(), String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            precompress(&path)?;
+            continue;
+        }
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !COMPRESSIBLE.contains(&ext) {
+            continue;
+        }
+        let data = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for (suffix, packed) in [("br", brotli(&data)), ("gz", gzip(&data))] {
+            let packed = packed.map_err(|e| format!("cannot compress {}: {e}", path.display()))?;
+            if packed.len() < data.len() {
+                let out = PathBuf::from(format!("{}.{suffix}", path.display()));
+                fs::write(&out, packed)
+                    .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn brotli(data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 24,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params)?;
+    Ok(out)
+}
+
+fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data)?;
+    gz.finish()
 }
 
 /// Runs wasm-opt on the bindgen'd module in place, if there is one to run.

@@ -13,8 +13,8 @@
 //!
 //! Each session is four tasks joined with `select!`: a sender draining the session's outbox
 //! (and closing the socket on server shutdown), a feeder forwarding the run manager's
-//! updates into the outbox, a follower forwarding the teacher's shared state (and, to those
-//! who may act, the viewer count), and a receiver handling what the viewer sends.
+//! updates into the outbox, a follower forwarding the teacher's shared state (and, to the
+//! teacher, the viewer count), and a receiver handling what the viewer sends.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -25,7 +25,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use gilscope_shared::clip::{clip, ECHO_CHARS};
 use gilscope_shared::protocol::{
-    self, ClientMsg, ErrorMsg, Hello, Payload, RunId, ServerMsg, PROTOCOL_VERSION,
+    self, ClientMsg, ErrorMsg, Hello, Payload, Role, RunId, ServerMsg, PROTOCOL_VERSION,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -139,7 +139,7 @@ async fn session(socket: WebSocket, state: AppState, caller: Caller, seat: Seat)
     let mut feed_task = tokio::spawn(feed(state.runs.clone(), updates, outbox.clone()));
     let mut follow_task = tokio::spawn(follow(
         state.follow.clone(),
-        caller.role.may_act(),
+        caller.role == Role::Teacher,
         outbox.clone(),
     ));
 
@@ -243,7 +243,7 @@ async fn feed(runs: Runs, mut updates: broadcast::Receiver<Update>, outbox: mpsc
 }
 
 /// Forwards the teacher's shared state as it changes (the current one first), and the
-/// viewer count to a viewer who `counts` (one who may act). A slow viewer skips to the
+/// viewer count to a viewer who `counts` (a class's teacher). A slow viewer skips to the
 /// latest of each.
 async fn follow(follow: Follow, counts: bool, outbox: mpsc::Sender<Encoded>) {
     let mut class = follow.watch_class();

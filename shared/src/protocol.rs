@@ -38,7 +38,7 @@ pub enum ServerMsg {
     Error(ErrorMsg),
     /// What the teacher shows now (sent on joining and on every change): followers show it.
     Class(ClassState),
-    /// Viewers connected now; sent to the teacher (and a local viewer) when it changes.
+    /// Viewers connected now (the teacher included); sent to a class's teacher when it changes.
     Viewers { count: u32 },
 }
 
