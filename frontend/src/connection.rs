@@ -194,8 +194,11 @@ fn dispatch(msg: ServerMsg, w: Writers, on_run: &OnRun) {
             w.last_error.set(None);
             w.state.set(ConnState::Connected);
         }
-        ServerMsg::Pong { .. } | ServerMsg::Class(_) | ServerMsg::Viewers { .. } => {}
-        ServerMsg::Run(_) | ServerMsg::Frame(_) => on_run(msg),
+        ServerMsg::Pong { .. } => {}
+        ServerMsg::Run(_)
+        | ServerMsg::Frame(_)
+        | ServerMsg::Class(_)
+        | ServerMsg::Viewers { .. } => on_run(msg),
         ServerMsg::Error(err) => {
             warn!("server: {}", err.message);
             w.last_error.set(Some(err));

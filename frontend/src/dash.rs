@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use gilscope_shared::protocol::{ClientMsg, ErrorMsg, RunInfo, ServerMsg};
+use gilscope_shared::protocol::{ClassState, ClientMsg, ErrorMsg, RunId, RunInfo, ServerMsg};
 use gilscope_shared::spec::{Engine, PresetInfo};
 use leptos::html;
 use leptos::prelude::*;
@@ -76,6 +76,14 @@ pub struct Dash {
     pub timeline: NodeRef<html::Canvas>,
     pub queue: NodeRef<html::Canvas>,
     pub cores: NodeRef<html::Canvas>,
+    /// In a class: the teacher's latest shared state ([`crate::follow`]).
+    pub class: StoredValue<Option<ClassState>>,
+    /// A student's page shows the teacher's state (until the student explores).
+    pub following: RwSignal<bool>,
+    /// Viewers connected (told to the teacher).
+    pub viewers: RwSignal<u32>,
+    /// The run last asked for to follow the teacher's.
+    pub asked: StoredValue<Option<RunId>>,
 }
 
 /// The page clock, in ms.
@@ -114,11 +122,20 @@ impl Dash {
             timeline: NodeRef::new(),
             queue: NodeRef::new(),
             cores: NodeRef::new(),
+            class: StoredValue::new(None),
+            following: RwSignal::new(true),
+            viewers: RwSignal::new(0),
+            asked: StoredValue::new(None),
         }
     }
 
     /// Takes a run or frame message from the server into the store.
     pub fn receive(&self, msg: ServerMsg) {
+        let msg = match msg {
+            ServerMsg::Class(class) => return crate::follow::receive(self, class),
+            ServerMsg::Viewers { count } => return self.viewers.set(count),
+            msg => msg,
+        };
         self.keep_pinned(&msg);
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
@@ -221,6 +238,9 @@ impl Dash {
     /// Runs the lesson with its knobs, or stops the live run. Sends nothing while a knob is
     /// wrong.
     pub fn run_or_stop(&self) {
+        if !crate::follow::role(self).may_act() {
+            return;
+        }
         if self.live() {
             if let Some(id) = self.info.with_untracked(|i| i.as_ref().map(|i| i.id)) {
                 self.conn.send(ClientMsg::Stop { id });
@@ -246,7 +266,7 @@ impl Dash {
             .conn
             .hello
             .with_untracked(|h| h.as_ref().is_some_and(|h| h.cpython.available));
-        if self.live() || !available {
+        if self.live() || !available || !crate::follow::role(self).may_act() {
             return;
         }
         let Some(preset) = self.preset() else { return };

@@ -127,6 +127,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
                     {move || state.get().label()}
                 </span>
                 <span class="conn-detail">{detail}</span>
+                <crate::follow::ClassBar dash=dash />
             </div>
         </header>
     }

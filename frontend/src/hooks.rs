@@ -103,6 +103,12 @@ pub fn use_painter(dash: Dash) {
                 set_data(&canvas, "data-pinned-lane-rows", &lane_rows(&pinned_rows));
                 let titles: Vec<&str> = blocks.iter().filter_map(|b| b.title.as_deref()).collect();
                 set_data(&canvas, "data-blocks", &titles.join("\n"));
+                // The time window shown (ns), which a class's students follow.
+                set_data(
+                    &canvas,
+                    "data-window",
+                    &format!("{:.0} {:.0}", nav.win.t0, nav.win.t1),
+                );
                 dash.rows.set_value(rows);
                 dash.pinned_rows.set_value(pinned_rows);
             });
@@ -147,8 +153,8 @@ fn set_data(canvas: &web_sys::HtmlCanvasElement, name: &str, value: &str) {
     }
 }
 
-/// Keys: space runs or stops, C runs on CPython, 1–9 choose a lesson, W/S zoom, A/D pan, F fits, P toggles
-/// projector mode. Ignored while typing (in a knob or the code).
+/// Keys: space runs or stops, C runs on CPython, 1–9 choose a lesson, W/S zoom, A/D pan, F fits
+/// (on a student's page that explores: follows the teacher again), P toggles projector mode. Ignored while typing (in a knob or the code).
 pub fn use_keys(dash: Dash) {
     let handle = window_event_listener(ev::keydown, move |e| {
         if e.ctrl_key() || e.meta_key() || e.alt_key() {
@@ -163,6 +169,7 @@ pub fn use_keys(dash: Dash) {
         }
         let key = e.key();
         let zoom = |factor: f64| {
+            crate::follow::detach(&dash);
             dash.nav.update_value(|n| {
                 n.win = n.win.zoom_at(0.5, factor);
                 n.follow = false;
@@ -170,6 +177,7 @@ pub fn use_keys(dash: Dash) {
             })
         };
         let pan = |frac: f64| {
+            crate::follow::detach(&dash);
             dash.nav.update_value(|n| {
                 n.win = n.win.pan(frac);
                 n.follow = false;
@@ -183,6 +191,7 @@ pub fn use_keys(dash: Dash) {
             "s" | "S" => zoom(1.25),
             "a" | "A" => pan(-0.1),
             "d" | "D" => pan(0.1),
+            "f" | "F" if !dash.following.get_untracked() => crate::follow::refollow(&dash),
             "f" | "F" => dash.nav.update_value(|n| {
                 n.follow = true;
                 n.dirty = true;

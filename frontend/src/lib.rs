@@ -19,6 +19,7 @@ mod cores;
 mod cpython;
 mod dash;
 pub mod edits;
+mod follow;
 pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
@@ -105,8 +106,19 @@ pub fn App() -> impl IntoView {
         }
         dash.touch();
     });
+    // A student's page has no Run, Stop or code editing (CSS).
+    Effect::new(move |_| {
+        let student = conn.hello.with(|h| {
+            h.as_ref()
+                .is_some_and(|h| h.role == gilscope_shared::protocol::Role::Student)
+        });
+        if let Some(root) = document().document_element() {
+            let _ = root.class_list().toggle_with_force("student", student);
+        }
+    });
     hooks::use_painter(dash);
     hooks::use_keys(dash);
+    follow::use_sharing(dash);
 
     view! {
         <div class="app">

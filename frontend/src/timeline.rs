@@ -88,6 +88,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         e.prevent_default();
         let lines = if e.delta_mode() == 1 { 16.0 } else { 1.0 };
         let factor = (e.delta_y() * lines * 0.0015).exp();
+        crate::follow::detach(&dash);
         dash.nav.update_value(|n| {
             n.win = n.win.zoom_at(frac.clamp(0.0, 1.0), factor);
             n.follow = false;
@@ -106,6 +107,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         if let Some((x0, win)) = drag.get_value() {
             let dx = e.client_x() as f64 - x0;
             if dx.abs() > 2.0 {
+                crate::follow::detach(&dash);
                 dash.nav.update_value(|n| {
                     n.win = win.pan(-dx / plot_w);
                     n.follow = false;
