@@ -57,6 +57,19 @@ async fn window(page: &Page) -> Result<String, Error> {
     .await
 }
 
+/// Waits until `page` draws a window other than `from`; answers it.
+async fn moved_from(page: &Page, from: &str) -> Result<String, Error> {
+    let deadline = Instant::now() + CHANGE;
+    while Instant::now() < deadline {
+        let now = window(page).await?;
+        if now != from {
+            return Ok(now);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("the window stayed {from:?}").into())
+}
+
 /// Waits until both pages draw the same window; answers it.
 async fn same_window(teacher: &Page, student: &Page) -> Result<String, Error> {
     let deadline = Instant::now() + CHANGE;
@@ -144,31 +157,30 @@ async fn scenario(teacher: &Chromium, student: &Chromium, addr: SocketAddr) -> R
         key(&t, "w").await?;
     }
     key(&t, "d").await?;
+    moved_from(&t, &whole).await?;
+    moved_from(&s, &whole).await?;
     let zoomed = same_window(&t, &s).await?;
-    if zoomed == whole {
-        return Err(format!("the teacher's zoom changed nothing: {zoomed}").into());
-    }
     screenshot(&s, "classroom-student-following.png").await?;
 
     // The student explores: its own zoom; then F follows the teacher again.
     key(&s, "s").await?;
     key(&s, "s").await?;
     wait_for_text(&s, "following", "exploring: F follows the teacher", CHANGE).await?;
-    let own = window(&s).await?;
-    if own == zoomed {
-        return Err("the student's zoom did not move its window".into());
-    }
+    let own = moved_from(&s, &zoomed).await?;
     // Meanwhile the teacher pans; the exploring student stays where it is.
     key(&t, "a").await?;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    moved_from(&t, &zoomed).await?;
+    // The teacher's page shares within 250 ms; give it twice that, then look.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     if window(&s).await? != own {
         return Err("an exploring student was moved by the teacher".into());
     }
     key(&s, "f").await?;
     wait_for_text(&s, "following", "following the teacher", CHANGE).await?;
+    moved_from(&s, &own).await?;
     let again = same_window(&t, &s).await?;
-    if again == own {
-        return Err("F did not bring the teacher's window back".into());
+    if again == zoomed {
+        return Err("the teacher's pan did not reach the student that follows again".into());
     }
     screenshot(&t, "classroom-teacher.png").await?;
     let viewers = text(&t, "viewers").await?;
