@@ -160,7 +160,7 @@ impl Store {
                     None => self.lanes.push(LaneData::new(lane)),
                 }
             }
-            self.lanes.sort_by_key(|l| (l.lane.interp, l.lane.id));
+            gilscope_shared::sort::sort_by_key(&mut self.lanes, |l| (l.lane.interp, l.lane.id));
             self.reindex();
         }
         self.queues.extend(delta.added.queues);

@@ -179,22 +179,20 @@ pub fn encode<T: Wire>(msg: &T) -> Payload {
 /// Reads a frame of this format ([`MAGIC`], [`WIRE_VERSION`], one message, nothing after).
 pub fn decode_wire<T: Wire>(bytes: &[u8]) -> Result<T, DecodeError> {
     let mut r = codec::Reader::new(bytes);
-    let read = (|| {
-        if r.byte()? != MAGIC {
-            return Err(WireError::NotWire(bytes[0]));
-        }
-        match r.byte()? {
-            WIRE_VERSION => {}
-            found => {
-                return Err(WireError::Version {
-                    found,
-                    speaks: WIRE_VERSION,
-                })
-            }
-        }
-        let msg = T::get(&mut r)?;
+    let (magic, version) = (r.byte(), r.byte());
+    let read = if bytes.len() < 2 {
+        Err(WireError::Truncated(bytes.len()))
+    } else if magic != MAGIC {
+        Err(WireError::NotWire(magic))
+    } else if version != WIRE_VERSION {
+        Err(WireError::Version {
+            found: version,
+            speaks: WIRE_VERSION,
+        })
+    } else {
+        let msg = T::get(&mut r);
         r.finish().map(|()| msg)
-    })();
+    };
     read.map_err(|e| DecodeError {
         format: "gilscope wire",
         error: InputError {

@@ -29,9 +29,14 @@ pub enum WireError {
 }
 
 /// A value that goes on the wire and comes back equal.
+///
+/// Reading never returns early: bad bytes are recorded in the [`Reader`] (the first error
+/// wins, [`Reader::finish`] reports it) and a placeholder (0, empty, `None`, the first
+/// variant) stands in. Early returns would make every struct's decoder drop the fields read
+/// so far on each path, which was most of its code in the wasm.
 pub trait Wire: Sized {
     fn put(&self, w: &mut Writer);
-    fn get(r: &mut Reader<'_>) -> Result<Self, WireError>;
+    fn get(r: &mut Reader<'_>) -> Self;
 }
 
 /// Bytes being written.
@@ -54,15 +59,27 @@ impl Writer {
     }
 }
 
-/// Bytes being read, front to back.
+/// Bytes being read, front to back, and the first thing wrong with them.
 pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    error: Option<WireError>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes, at: 0 }
+        Reader {
+            bytes,
+            at: 0,
+            error: None,
+        }
+    }
+
+    /// Records what is wrong (the first error only) and skips to the end, so what follows
+    /// reads as empty.
+    pub fn fail(&mut self, error: WireError) {
+        self.error.get_or_insert(error);
+        self.at = self.bytes.len();
     }
 
     /// Bytes not read yet: a bound on how many items a list can still hold.
@@ -70,62 +87,80 @@ impl<'a> Reader<'a> {
         self.bytes.len() - self.at
     }
 
-    /// Fails unless every byte was read.
-    pub fn finish(&self) -> Result<(), WireError> {
-        match self.left() {
-            0 => Ok(()),
-            n => Err(WireError::Trailing(n)),
+    /// The first error met, or an error if bytes are left over.
+    pub fn finish(self) -> Result<(), WireError> {
+        match (self.error, self.bytes.len() - self.at) {
+            (Some(e), _) => Err(e),
+            (None, 0) => Ok(()),
+            (None, n) => Err(WireError::Trailing(n)),
         }
     }
 
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+    /// The next `n` bytes, or none (recorded) if fewer are left.
+    pub fn take(&mut self, n: usize) -> &'a [u8] {
         if n > self.left() {
-            return Err(WireError::Truncated(self.bytes.len()));
+            self.fail(WireError::Truncated(self.bytes.len()));
+            return &[];
         }
         let out = &self.bytes[self.at..self.at + n];
         self.at += n;
-        Ok(out)
+        out
     }
 
-    pub fn byte(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
+    pub fn byte(&mut self) -> u8 {
+        self.take(1).first().copied().unwrap_or(0)
     }
 
-    pub fn varint(&mut self) -> Result<u64, WireError> {
+    pub fn varint(&mut self) -> u64 {
         let start = self.at;
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
+            let b = self.byte();
             let bits = u64::from(b & 0x7f);
             if shift == 63 && bits > 1 {
-                return Err(WireError::Overflow(start));
+                break;
             }
             v |= bits << shift;
             if b < 0x80 {
-                return Ok(v);
+                return v;
             }
         }
-        Err(WireError::Overflow(start))
+        self.fail(WireError::Overflow(start));
+        0
     }
 
-    /// A list's or a text's length, never more than the bytes left.
-    pub fn count(&mut self) -> Result<usize, WireError> {
-        let n = self.varint()?;
+    /// A list's or a text's length, never more than the bytes left (0 once failed).
+    pub fn count(&mut self) -> usize {
+        let n = self.varint();
         match usize::try_from(n) {
-            Ok(n) if n <= self.left() => Ok(n),
-            _ => Err(WireError::Truncated(self.bytes.len())),
+            Ok(n) if n <= self.left() => n,
+            _ => {
+                self.fail(WireError::Truncated(self.bytes.len()));
+                0
+            }
         }
     }
 
-    /// An enum's variant index, for the type named `what`.
-    pub fn variant(&mut self, what: &'static str, count: u8) -> Result<u8, WireError> {
-        match self.byte()? {
-            i if i < count => Ok(i),
-            i => Err(WireError::Variant {
-                what,
-                index: u64::from(i),
-            }),
+    /// An enum's variant index below `count`, for the type named `what` (0 when it is not).
+    pub fn variant(&mut self, what: &'static str, count: u8) -> u8 {
+        match self.byte() {
+            i if i < count => i,
+            i => {
+                self.fail(WireError::Variant {
+                    what,
+                    index: u64::from(i),
+                });
+                0
+            }
         }
+    }
+
+    /// A number that must fit a narrower type, or 0 (recorded).
+    fn narrow<T: TryFrom<i128> + Default>(&mut self, start: usize, v: i128) -> T {
+        T::try_from(v).unwrap_or_else(|_| {
+            self.fail(WireError::Overflow(start));
+            T::default()
+        })
     }
 }
 
@@ -133,7 +168,7 @@ impl Wire for u64 {
     fn put(&self, w: &mut Writer) {
         w.varint(*self);
     }
-    fn get(r: &mut Reader<'_>) -> Result<u64, WireError> {
+    fn get(r: &mut Reader<'_>) -> u64 {
         r.varint()
     }
 }
@@ -142,9 +177,10 @@ impl Wire for u32 {
     fn put(&self, w: &mut Writer) {
         w.varint(u64::from(*self));
     }
-    fn get(r: &mut Reader<'_>) -> Result<u32, WireError> {
+    fn get(r: &mut Reader<'_>) -> u32 {
         let at = r.at;
-        u32::try_from(r.varint()?).map_err(|_| WireError::Overflow(at))
+        let v = r.varint();
+        r.narrow(at, i128::from(v))
     }
 }
 
@@ -152,9 +188,9 @@ impl Wire for i64 {
     fn put(&self, w: &mut Writer) {
         w.varint(((*self << 1) ^ (*self >> 63)) as u64);
     }
-    fn get(r: &mut Reader<'_>) -> Result<i64, WireError> {
-        let z = r.varint()?;
-        Ok((z >> 1) as i64 ^ -((z & 1) as i64))
+    fn get(r: &mut Reader<'_>) -> i64 {
+        let z = r.varint();
+        (z >> 1) as i64 ^ -((z & 1) as i64)
     }
 }
 
@@ -162,9 +198,10 @@ impl Wire for i32 {
     fn put(&self, w: &mut Writer) {
         i64::from(*self).put(w);
     }
-    fn get(r: &mut Reader<'_>) -> Result<i32, WireError> {
+    fn get(r: &mut Reader<'_>) -> i32 {
         let at = r.at;
-        i32::try_from(i64::get(r)?).map_err(|_| WireError::Overflow(at))
+        let v = i64::get(r);
+        r.narrow(at, i128::from(v))
     }
 }
 
@@ -172,10 +209,12 @@ impl Wire for f64 {
     fn put(&self, w: &mut Writer) {
         w.bytes.extend_from_slice(&self.to_le_bytes());
     }
-    fn get(r: &mut Reader<'_>) -> Result<f64, WireError> {
+    fn get(r: &mut Reader<'_>) -> f64 {
         let mut b = [0; 8];
-        b.copy_from_slice(r.take(8)?);
-        Ok(f64::from_le_bytes(b))
+        if let Ok(bytes) = <[u8; 8]>::try_from(r.take(8)) {
+            b = bytes;
+        }
+        f64::from_le_bytes(b)
     }
 }
 
@@ -183,8 +222,8 @@ impl Wire for bool {
     fn put(&self, w: &mut Writer) {
         w.byte(u8::from(*self));
     }
-    fn get(r: &mut Reader<'_>) -> Result<bool, WireError> {
-        Ok(r.variant("bool", 2)? == 1)
+    fn get(r: &mut Reader<'_>) -> bool {
+        r.variant("bool", 2) == 1
     }
 }
 
@@ -193,13 +232,16 @@ impl Wire for String {
         w.varint(self.len() as u64);
         w.bytes.extend_from_slice(self.as_bytes());
     }
-    fn get(r: &mut Reader<'_>) -> Result<String, WireError> {
-        let n = r.count()?;
+    fn get(r: &mut Reader<'_>) -> String {
+        let n = r.count();
         let at = r.at;
-        let bytes = r.take(n)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| WireError::NotUtf8(at))
+        match std::str::from_utf8(r.take(n)) {
+            Ok(s) => s.to_owned(),
+            Err(_) => {
+                r.fail(WireError::NotUtf8(at));
+                String::new()
+            }
+        }
     }
 }
 
@@ -213,10 +255,10 @@ impl<T: Wire> Wire for Option<T> {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<Option<T>, WireError> {
-        match r.variant("Option", 2)? {
-            0 => Ok(None),
-            _ => T::get(r).map(Some),
+    fn get(r: &mut Reader<'_>) -> Option<T> {
+        match r.variant("Option", 2) {
+            0 => None,
+            _ => Some(T::get(r)),
         }
     }
 }
@@ -225,8 +267,8 @@ impl<T: Wire> Wire for Box<T> {
     fn put(&self, w: &mut Writer) {
         (**self).put(w);
     }
-    fn get(r: &mut Reader<'_>) -> Result<Box<T>, WireError> {
-        T::get(r).map(Box::new)
+    fn get(r: &mut Reader<'_>) -> Box<T> {
+        Box::new(T::get(r))
     }
 }
 
@@ -237,14 +279,14 @@ impl<T: Wire> Wire for Vec<T> {
             item.put(w);
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<Vec<T>, WireError> {
+    fn get(r: &mut Reader<'_>) -> Vec<T> {
         // Every item takes at least one byte, so the length is bounded by the bytes left.
-        let n = r.count()?;
+        let n = r.count();
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            out.push(T::get(r)?);
+            out.push(T::get(r));
         }
-        Ok(out)
+        out
     }
 }
 
@@ -268,18 +310,18 @@ impl<K: MapKey, V: Wire> Wire for BTreeMap<K, V> {
             v.put(w);
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<BTreeMap<K, V>, WireError> {
-        let n = r.count()?;
+    fn get(r: &mut Reader<'_>) -> BTreeMap<K, V> {
+        let n = r.count();
         let mut out = BTreeMap::new();
         for _ in 0..n {
-            let k = K::get(r)?;
-            let v = V::get(r)?;
+            let k = K::get(r);
+            let v = V::get(r);
             if out.contains_key(&k) {
-                return Err(WireError::Duplicate(k.label().to_owned()));
+                r.fail(WireError::Duplicate(k.label().to_owned()));
             }
             out.insert(k, v);
         }
-        Ok(out)
+        out
     }
 }
 
@@ -292,8 +334,8 @@ macro_rules! wire_struct {
                 let $t { $($f),* } = self;
                 $( $f.put(w); )*
             }
-            fn get(r: &mut Reader<'_>) -> Result<$t, WireError> {
-                Ok($t { $($f: Wire::get(r)?),* })
+            fn get(r: &mut Reader<'_>) -> $t {
+                $t { $($f: Wire::get(r)),* }
             }
         }
     };
@@ -307,12 +349,13 @@ macro_rules! wire_unit_enum {
             fn put(&self, w: &mut Writer) {
                 match self { $($t::$v)|* => w.byte(*self as u8) }
             }
-            fn get(r: &mut Reader<'_>) -> Result<$t, WireError> {
-                let i = r.byte()?;
-                [$($t::$v),*]
-                    .into_iter()
-                    .find(|v| *v as u8 == i)
-                    .ok_or(WireError::Variant { what: stringify!($t), index: u64::from(i) })
+            fn get(r: &mut Reader<'_>) -> $t {
+                let all = [$($t::$v),*];
+                let i = r.byte();
+                all.into_iter().find(|v| *v as u8 == i).unwrap_or_else(|| {
+                    r.fail(WireError::Variant { what: stringify!($t), index: u64::from(i) });
+                    all[0]
+                })
             }
         }
     };
@@ -325,8 +368,8 @@ macro_rules! wire_newtype {
             fn put(&self, w: &mut Writer) {
                 self.0.put(w);
             }
-            fn get(r: &mut Reader<'_>) -> Result<$t, WireError> {
-                Wire::get(r).map($t)
+            fn get(r: &mut Reader<'_>) -> $t {
+                $t(Wire::get(r))
             }
         })*
     };
@@ -342,8 +385,15 @@ mod tests {
         let mut w = Writer::default();
         v.put(&mut w);
         let mut r = Reader::new(&w.bytes);
-        assert_eq!(T::get(&mut r).unwrap(), v);
+        assert_eq!(T::get(&mut r), v);
         r.finish().unwrap();
+    }
+
+    /// What reading a `T` from `bytes` fails with.
+    fn refused<T: Wire>(bytes: &[u8]) -> WireError {
+        let mut r = Reader::new(bytes);
+        T::get(&mut r);
+        r.finish().unwrap_err()
     }
 
     #[test]
@@ -365,34 +415,34 @@ mod tests {
 
     #[test]
     fn bad_bytes_are_refused_with_their_reason() {
-        let get = |bytes: &[u8]| u32::get(&mut Reader::new(bytes)).unwrap_err();
-        assert_eq!(get(&[0x80]), WireError::Truncated(1));
-        assert_eq!(get(&[0xff, 0xff, 0xff, 0xff, 0x7f]), WireError::Overflow(0));
-        let too_long = [0xff; 11];
+        assert_eq!(refused::<u32>(&[0x80]), WireError::Truncated(1));
         assert_eq!(
-            u64::get(&mut Reader::new(&too_long)).unwrap_err(),
+            refused::<u32>(&[0xff, 0xff, 0xff, 0xff, 0x7f]),
             WireError::Overflow(0)
         );
+        assert_eq!(refused::<u64>(&[0xff; 11]), WireError::Overflow(0));
         // A list claiming more items than bytes left allocates nothing.
         let huge = [0xff, 0xff, 0xff, 0xff, 0x0f];
-        assert_eq!(
-            <Vec<u64> as Wire>::get(&mut Reader::new(&huge)).unwrap_err(),
-            WireError::Truncated(5)
-        );
-        assert_eq!(
-            String::get(&mut Reader::new(&[2, 0xc3, 0x28])).unwrap_err(),
-            WireError::NotUtf8(1)
-        );
+        assert_eq!(refused::<Vec<u64>>(&huge), WireError::Truncated(5));
+        assert_eq!(refused::<String>(&[2, 0xc3, 0x28]), WireError::NotUtf8(1));
         let twice = [2, 1, b'a', 1, 1, b'a', 2];
         assert_eq!(
-            <BTreeMap<String, u64> as Wire>::get(&mut Reader::new(&twice)).unwrap_err(),
+            refused::<BTreeMap<String, u64>>(&twice),
             WireError::Duplicate("a".into())
         );
         assert_eq!(
-            bool::get(&mut Reader::new(&[2])).unwrap_err(),
+            refused::<bool>(&[2]),
             WireError::Variant {
                 what: "bool",
                 index: 2
+            }
+        );
+        // The first error is the one reported, not what failed after it.
+        assert_eq!(
+            refused::<Vec<bool>>(&[2, 7, 9]),
+            WireError::Variant {
+                what: "bool",
+                index: 7
             }
         );
     }

@@ -131,35 +131,31 @@ impl Wire for MarkKind {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<MarkKind, WireError> {
-        Ok(match r.variant("MarkKind", 7)? {
+    fn get(r: &mut Reader<'_>) -> MarkKind {
+        match r.variant("MarkKind", 7) {
             0 => MarkKind::DropRequest {
-                holder: Wire::get(r)?,
+                holder: Wire::get(r),
             },
             1 => MarkKind::Handoff {
-                interp: Wire::get(r)?,
-                from: Wire::get(r)?,
-                to: Wire::get(r)?,
+                interp: Wire::get(r),
+                from: Wire::get(r),
+                to: Wire::get(r),
             },
             2 => MarkKind::Put {
-                queue: Wire::get(r)?,
-                item: Wire::get(r)?,
+                queue: Wire::get(r),
+                item: Wire::get(r),
             },
             3 => MarkKind::Get {
-                queue: Wire::get(r)?,
-                item: Wire::get(r)?,
+                queue: Wire::get(r),
+                item: Wire::get(r),
             },
-            4 => MarkKind::TaskStart {
-                task: Wire::get(r)?,
-            },
-            5 => MarkKind::TaskEnd {
-                task: Wire::get(r)?,
-            },
+            4 => MarkKind::TaskStart { task: Wire::get(r) },
+            5 => MarkKind::TaskEnd { task: Wire::get(r) },
             _ => MarkKind::LostUpdate {
-                read: Wire::get(r)?,
-                written: Wire::get(r)?,
+                read: Wire::get(r),
+                written: Wire::get(r),
             },
-        })
+        }
     }
 }
 
@@ -190,26 +186,22 @@ impl Wire for CounterKind {
             CounterKind::SharedValue => w.byte(6),
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<CounterKind, WireError> {
-        Ok(match r.variant("CounterKind", 7)? {
+    fn get(r: &mut Reader<'_>) -> CounterKind {
+        match r.variant("CounterKind", 7) {
             0 => CounterKind::QueueDepth {
-                queue: Wire::get(r)?,
+                queue: Wire::get(r),
             },
             1 => CounterKind::QueueQsize {
-                queue: Wire::get(r)?,
+                queue: Wire::get(r),
             },
             2 => CounterKind::QueueEmpty {
-                queue: Wire::get(r)?,
+                queue: Wire::get(r),
             },
-            3 => CounterKind::CoreUsage {
-                core: Wire::get(r)?,
-            },
+            3 => CounterKind::CoreUsage { core: Wire::get(r) },
             4 => CounterKind::CoresBusy,
-            5 => CounterKind::LaneCore {
-                lane: Wire::get(r)?,
-            },
+            5 => CounterKind::LaneCore { lane: Wire::get(r) },
             _ => CounterKind::SharedValue,
-        })
+        }
     }
 }
 
@@ -255,13 +247,13 @@ impl Wire for KnobValue {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<KnobValue, WireError> {
-        Ok(match r.variant("KnobValue", 4)? {
-            0 => KnobValue::Bool(Wire::get(r)?),
-            1 => KnobValue::Int(Wire::get(r)?),
-            2 => KnobValue::Float(Wire::get(r)?),
-            _ => KnobValue::Text(Wire::get(r)?),
-        })
+    fn get(r: &mut Reader<'_>) -> KnobValue {
+        match r.variant("KnobValue", 4) {
+            0 => KnobValue::Bool(Wire::get(r)),
+            1 => KnobValue::Int(Wire::get(r)),
+            2 => KnobValue::Float(Wire::get(r)),
+            _ => KnobValue::Text(Wire::get(r)),
+        }
     }
 }
 
@@ -291,26 +283,26 @@ impl Wire for KnobKind {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<KnobKind, WireError> {
-        Ok(match r.variant("KnobKind", 4)? {
+    fn get(r: &mut Reader<'_>) -> KnobKind {
+        match r.variant("KnobKind", 4) {
             0 => KnobKind::Int {
-                min: Wire::get(r)?,
-                max: Wire::get(r)?,
-                default: Wire::get(r)?,
+                min: Wire::get(r),
+                max: Wire::get(r),
+                default: Wire::get(r),
             },
             1 => KnobKind::Float {
-                min: Wire::get(r)?,
-                max: Wire::get(r)?,
-                default: Wire::get(r)?,
+                min: Wire::get(r),
+                max: Wire::get(r),
+                default: Wire::get(r),
             },
             2 => KnobKind::Bool {
-                default: Wire::get(r)?,
+                default: Wire::get(r),
             },
             _ => KnobKind::Choice {
-                options: Wire::get(r)?,
-                default: Wire::get(r)?,
+                options: Wire::get(r),
+                default: Wire::get(r),
             },
-        })
+        }
     }
 }
 
@@ -381,18 +373,18 @@ impl Wire for EndReason {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<EndReason, WireError> {
-        Ok(match r.variant("EndReason", 4)? {
+    fn get(r: &mut Reader<'_>) -> EndReason {
+        match r.variant("EndReason", 4) {
             0 => EndReason::Finished,
             1 => EndReason::HitCap {
-                cap: Wire::get(r)?,
-                limit: Wire::get(r)?,
+                cap: Wire::get(r),
+                limit: Wire::get(r),
             },
             2 => EndReason::Stopped,
             _ => EndReason::Failed {
-                reason: Wire::get(r)?,
+                reason: Wire::get(r),
             },
-        })
+        }
     }
 }
 
@@ -443,16 +435,16 @@ impl Wire for ServerMsg {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<ServerMsg, WireError> {
-        Ok(match r.variant("ServerMsg", 5)? {
-            0 => ServerMsg::Hello(Wire::get(r)?),
+    fn get(r: &mut Reader<'_>) -> ServerMsg {
+        match r.variant("ServerMsg", 5) {
+            0 => ServerMsg::Hello(Wire::get(r)),
             1 => ServerMsg::Pong {
-                nonce: Wire::get(r)?,
+                nonce: Wire::get(r),
             },
-            2 => ServerMsg::Run(Wire::get(r)?),
-            3 => ServerMsg::Frame(Wire::get(r)?),
-            _ => ServerMsg::Error(Wire::get(r)?),
-        })
+            2 => ServerMsg::Run(Wire::get(r)),
+            3 => ServerMsg::Frame(Wire::get(r)),
+            _ => ServerMsg::Error(Wire::get(r)),
+        }
     }
 }
 
@@ -477,16 +469,14 @@ impl Wire for ClientMsg {
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<ClientMsg, WireError> {
-        Ok(match r.variant("ClientMsg", 4)? {
+    fn get(r: &mut Reader<'_>) -> ClientMsg {
+        match r.variant("ClientMsg", 4) {
             0 => ClientMsg::Ping {
-                nonce: Wire::get(r)?,
+                nonce: Wire::get(r),
             },
-            1 => ClientMsg::Start {
-                spec: Wire::get(r)?,
-            },
-            2 => ClientMsg::Stop { id: Wire::get(r)? },
-            _ => ClientMsg::Subscribe { id: Wire::get(r)? },
-        })
+            1 => ClientMsg::Start { spec: Wire::get(r) },
+            2 => ClientMsg::Stop { id: Wire::get(r) },
+            _ => ClientMsg::Subscribe { id: Wire::get(r) },
+        }
     }
 }
