@@ -25,7 +25,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use gilscope_shared::clip::{clip, ECHO_CHARS};
 use gilscope_shared::protocol::{
-    self, ClientMsg, ErrorMsg, Hello, Payload, Role, RunId, ServerMsg, PROTOCOL_VERSION,
+    self, ClientMsg, ErrorMsg, Hello, Payload, Role, RunId, ServerMsg,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -91,7 +91,6 @@ async fn session(socket: WebSocket, state: AppState, caller: Caller, seat: Seat)
         cores: state.cores,
         presets: state.runs.presets().to_vec(),
         cpython: state.runs.cpython_status(),
-        protocol: PROTOCOL_VERSION,
         role: caller.role,
         students: state
             .classroom

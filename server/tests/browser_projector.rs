@@ -58,12 +58,19 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     )
     .await?;
     chromium::wait_for_text(&page, "conn-state", "connected", LOAD).await?;
-    let on: bool = eval(&page, "document.documentElement.classList.contains('projector')").await?;
+    let on: bool = eval(
+        &page,
+        "document.documentElement.classList.contains('projector')",
+    )
+    .await?;
     if !on {
         return Err("projector mode is not on".into());
     }
     chromium::click(&page, "run").await?;
-    wait_until(&page, "run-state", "running", LOAD, |r| r.starts_with("running")).await?;
+    wait_until(&page, "run-state", "running", LOAD, |r| {
+        r.starts_with("running")
+    })
+    .await?;
     // During the run: once the four threads' lanes are drawn.
     let deadline = std::time::Instant::now() + LOAD;
     loop {
@@ -84,7 +91,14 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     lanes_on_screen(&page, "during the run").await?;
     screenshot(&page, "projector-1280x720-live.png").await?;
     let finished = |r: &str| r.starts_with("finished");
-    wait_until(&page, "run-state", "finished", Duration::from_secs(120), finished).await?;
+    wait_until(
+        &page,
+        "run-state",
+        "finished",
+        Duration::from_secs(120),
+        finished,
+    )
+    .await?;
     let rows = lanes_on_screen(&page, "after the run").await?;
     screenshot(&page, "projector-1280x720-finished.png").await?;
     eprintln!("{rows} lane rows on screen at 1280x720");
