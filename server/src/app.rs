@@ -38,7 +38,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/runs/{id}/trace", get(api::trace))
         .route("/api/classroom", get(class_api::get))
         .route("/api/classroom/qr.svg", get(class_api::qr))
-        .route("/", get(teacher_url::index))
+        .route("/", get(class_api::index))
         .route("/{*path}", get(assets::asset))
         .layer(DefaultBodyLimit::max(state.limits.body_bytes))
         .layer(from_fn_with_state(

@@ -1,18 +1,13 @@
 //! The teacher's URL, `/?token=…` (Jupyter's habit): the token is taken out of every
 //! request's URI before anything logs it ([`take_token`], the outermost layer), and `GET /`
 //! with the right one sets the teacher's cookie (HttpOnly, SameSite=Strict) and redirects to
-//! the same page without the token ([`index`]). Other routes take a token in the query as
+//! the same page without the token (`crate::class_api::index`). Other routes take a token in the query as
 //! they take the cookie, for scripts.
 
-use axum::extract::{Request, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Request;
+use axum::http::Uri;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Extension;
-
-use crate::error::AppError;
-use crate::state::AppState;
+use axum::response::Response;
 
 /// The cookie that carries the teacher's token.
 pub const COOKIE: &str = "gilscope_token";
@@ -29,38 +24,6 @@ pub async fn take_token(mut request: Request, next: Next) -> Response {
         request.extensions_mut().insert(OfferedToken(token));
     }
     next.run(request).await
-}
-
-/// `GET /`: with the teacher's token in the query, sets the cookie and redirects to the
-/// page without it; a wrong token is refused (`403`, `token`); otherwise the dashboard.
-pub async fn index(
-    State(state): State<AppState>,
-    offered: Option<Extension<OfferedToken>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let (Some(class), Some(Extension(OfferedToken(token)))) = (&state.classroom, offered) else {
-        return crate::assets::index(headers).await;
-    };
-    if !class.token.matches(&token) {
-        tracing::warn!("refused a teacher's URL with a wrong token");
-        return Err(AppError::Forbidden {
-            message: "this URL's token is not this server's: open the teacher's URL that \
-                      `gilscope serve --classroom` printed"
-                .into(),
-            field: "token",
-        });
-    }
-    let location = match uri.query() {
-        Some(query) => format!("/?{query}"),
-        None => "/".to_string(),
-    };
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(LOCATION, location), (SET_COOKIE, cookie)],
-    )
-        .into_response())
 }
 
 /// The value of the first `token` parameter and the URI without any, when there is one.
