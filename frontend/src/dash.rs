@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use gilscope_shared::findings::{findings, Finding};
 use gilscope_shared::protocol::{ClientMsg, ErrorMsg, RunInfo, ServerMsg};
 use gilscope_shared::spec::{Engine, PresetInfo};
 use leptos::html;
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 
 use crate::connection::Connection;
 use crate::edits;
+use crate::evidence::{self, Focus};
 use crate::render::{Raster, Row, Window};
 use crate::setup::{self, Setup};
 use crate::store::Store;
@@ -71,6 +73,10 @@ pub struct Dash {
     /// Run was pressed while a knob was wrong.
     pub blocked: RwSignal<bool>,
     pub hover: RwSignal<Option<Hover>>,
+    /// What the run shown's summary and trace say (the shared rules), once it is over.
+    pub findings: Memo<Vec<Finding>>,
+    /// The finding whose evidence the timeline shows, outlined: until Escape or another run.
+    pub focus: RwSignal<Option<Focus>>,
     /// Knob values from the URL, applied once the presets are known.
     pub pending: StoredValue<Option<Setup>>,
     pub timeline: NodeRef<html::Canvas>,
@@ -85,6 +91,20 @@ pub fn clock() -> f64 {
 
 impl Dash {
     pub fn new(conn: Connection, store: StoredValue<Store>, setup: Setup) -> Dash {
+        let info: RwSignal<Option<RunInfo>> = RwSignal::new(None);
+        let now = RwSignal::new(0);
+        let compute = move || {
+            // A frame after the run's end still counts: read `now` too.
+            now.track();
+            let summary = info.with(|i| {
+                i.as_ref()
+                    .filter(|i| i.state.is_over())
+                    .and_then(|i| i.summary.clone())
+            })?;
+            let cores = conn.hello.with(|h| h.as_ref().map(|h| h.cores));
+            Some(store.with_value(|s| findings(&summary, &s.trace(), cores)))
+        };
+        let findings = Memo::new(move |_| compute().unwrap_or_default());
         Dash {
             conn,
             store,
@@ -96,13 +116,13 @@ impl Dash {
             }),
             raster: StoredValue::new(Raster::default()),
             rows: StoredValue::new(Vec::new()),
-            info: RwSignal::new(None),
+            info,
             pinned: StoredValue::new(None),
             pinned_info: RwSignal::new(None),
             pinned_rows: StoredValue::new(Vec::new()),
             edited: RwSignal::new(None),
             cpython_refusal: RwSignal::new(None),
-            now: RwSignal::new(0),
+            now,
             has_queue: RwSignal::new(false),
             projector: RwSignal::new(setup.projector),
             lesson: RwSignal::new(None),
@@ -110,6 +130,8 @@ impl Dash {
             server_error: RwSignal::new(None),
             blocked: RwSignal::new(false),
             hover: RwSignal::new(None),
+            findings,
+            focus: RwSignal::new(None),
             pending: StoredValue::new(Some(setup)),
             timeline: NodeRef::new(),
             queue: NodeRef::new(),
@@ -265,6 +287,40 @@ impl Dash {
         spec.engine = Some(Engine::Cpython);
         spec.script = script;
         self.conn.send(ClientMsg::Start { spec });
+    }
+
+    /// Shows finding `finding`'s evidence on the timeline: zooms to its first piece, or to the
+    /// next one when it is already shown, and outlines every piece until Escape.
+    pub fn show_evidence(&self, finding: usize) {
+        let Some(pieces) = self
+            .findings
+            .with_untracked(|f| f.get(finding).map(|f| f.evidence.clone()))
+        else {
+            return;
+        };
+        if pieces.is_empty() {
+            return;
+        }
+        let item = match self.focus.get_untracked() {
+            Some(f) if f.finding == finding => (f.item + 1) % pieces.len(),
+            _ => 0,
+        };
+        self.focus.set(Some(Focus { finding, item }));
+        let end = self.store.with_value(|s| s.data_end());
+        let win = evidence::window_for(&pieces[item], end);
+        self.nav.update_value(|n| {
+            n.win = win;
+            n.follow = false;
+            n.dirty = true;
+        });
+    }
+
+    /// Forgets the finding shown (Escape); the view stays where it is.
+    pub fn clear_focus(&self) {
+        if self.focus.get_untracked().is_some() {
+            self.focus.set(None);
+            self.touch();
+        }
     }
 
     /// Marks the canvases for a redraw.

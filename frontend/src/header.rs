@@ -84,6 +84,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
             <p class="lesson-title">
                 <span data-testid="lesson-claim">{claim}</span>
                 <span class="setup-line" data-testid="setup-line">{setup_line}</span>
+                <crate::findings::TopFinding dash=dash />
             </p>
             <div class="actions">
                 <button

@@ -103,6 +103,13 @@ pub fn use_painter(dash: Dash) {
                 set_data(&canvas, "data-pinned-lane-rows", &lane_rows(&pinned_rows));
                 let titles: Vec<&str> = blocks.iter().filter_map(|b| b.title.as_deref()).collect();
                 set_data(&canvas, "data-blocks", &titles.join("\n"));
+                // The visible window (ns) and the finding's evidence outlined on it.
+                set_data(&canvas, "data-window", &format!("{:.0}:{:.0}", nav.win.t0, nav.win.t1));
+                let focused = focused_evidence(dash);
+                let outlines = paint::outlines(&canvas, dpr, store, &rows, nav.win, &theme, &focused);
+                let focus: Vec<String> = focused.iter().map(|e| format!("{}:{}", e.t0, e.t1)).collect();
+                set_data(&canvas, "data-focus", &focus.join(","));
+                set_data(&canvas, "data-outlines", &outlines.to_string());
                 dash.rows.set_value(rows);
                 dash.pinned_rows.set_value(pinned_rows);
             });
@@ -128,6 +135,22 @@ fn titles(dash: Dash) -> (Option<String>, Option<String>) {
     dash.pinned_info.with_untracked(|pinned| {
         dash.info
             .with_untracked(|shown| runname::block_titles(pinned.as_ref(), shown.as_ref(), &python))
+    })
+}
+
+/// The evidence of the finding shown, the piece zoomed to first.
+fn focused_evidence(dash: Dash) -> Vec<gilscope_shared::findings::Evidence> {
+    let Some(focus) = dash.focus.get_untracked() else {
+        return Vec::new();
+    };
+    dash.findings.with_untracked(|list| {
+        list.get(focus.finding).map_or_else(Vec::new, |f| {
+            let mut pieces = f.evidence.clone();
+            if focus.item < pieces.len() {
+                pieces.swap(0, focus.item);
+            }
+            pieces
+        })
     })
 }
 
@@ -188,6 +211,7 @@ pub fn use_keys(dash: Dash) {
                 n.dirty = true;
             }),
             "p" | "P" => dash.projector.update(|p| *p = !*p),
+            "Escape" => dash.clear_focus(),
             k if k.len() == 1 && ("1"..="9").contains(&k) => {
                 let i = k.parse::<usize>().unwrap_or(1) - 1;
                 if let Some(p) = dash.ordered_presets().get(i) {

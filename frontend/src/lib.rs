@@ -19,6 +19,8 @@ mod cores;
 mod cpython;
 mod dash;
 pub mod edits;
+pub mod evidence;
+mod findings;
 pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
@@ -114,6 +116,7 @@ pub fn App() -> impl IntoView {
             <sidebar::Sidebar dash=dash />
             <main class="main">
                 <cards::Cards dash=dash />
+                <findings::Findings dash=dash />
                 <timeline::Timeline dash=dash />
                 <output::Output dash=dash />
                 <code::Code dash=dash />

@@ -516,3 +516,49 @@ fn grid(ctx: &CanvasRenderingContext2d, win: Window, plot_w: f64, theme: &Theme,
         ctx.fill_rect(x, y0, 1.0, y1 - y0);
     }
 }
+
+/// Outlines a finding's evidence over the timeline already drawn: a pale band with a thick
+/// dark border on each piece's lane (the first piece, zoomed to, thicker still). Answers how
+/// many outlines it drew.
+pub fn outlines(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    store: &Store,
+    rows: &[Row],
+    win: Window,
+    theme: &Theme,
+    evidence: &[gilscope_shared::findings::Evidence],
+) -> usize {
+    if evidence.is_empty() {
+        return 0;
+    }
+    let Some(ctx) = context(canvas) else {
+        return 0;
+    };
+    let css_w = canvas.width() as f64 / dpr;
+    let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
+    let boxes = crate::evidence::outlines(
+        evidence,
+        store,
+        rows,
+        win,
+        theme.label_w,
+        plot_w,
+        theme.line_px * 4.0,
+    );
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    ctx.set_stroke_style_str(TEXT);
+    for (i, b) in boxes.iter().enumerate() {
+        let line = theme.line_px * if i == 0 { 2.0 } else { 1.2 };
+        ctx.set_fill_style_str("rgba(255, 255, 255, 0.25)");
+        ctx.fill_rect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0);
+        ctx.set_line_width(line);
+        ctx.stroke_rect(
+            b.x0 + line / 2.0,
+            b.y0 + line / 2.0,
+            (b.x1 - b.x0 - line).max(1.0),
+            (b.y1 - b.y0 - line).max(1.0),
+        );
+    }
+    boxes.len()
+}

@@ -1,0 +1,105 @@
+//! "What happened": the run's findings (the shared rules, see `gilscope_shared::findings`),
+//! most important first, each a button that zooms the timeline to its evidence and outlines
+//! it (again: the next piece of evidence; Escape forgets it). In projector mode the top
+//! finding is also one large line under the lesson's claim ([`TopFinding`]).
+
+use gilscope_shared::findings::{Finding, Severity};
+use leptos::prelude::*;
+
+use crate::dash::Dash;
+
+/// The severity as a mark, a word and a CSS class: never colour alone.
+fn severity(s: Severity) -> (&'static str, &'static str, &'static str) {
+    match s {
+        Severity::Wrong => ("!!", "wrong", "sev-wrong"),
+        Severity::Slow => ("!", "slow", "sev-slow"),
+        Severity::Note => ("i", "note", "sev-note"),
+    }
+}
+
+fn badge(s: Severity) -> impl IntoView {
+    let (mark, word, class) = severity(s);
+    view! {
+        <span class=format!("sev {class}")>
+            <span class="sev-mark" aria-hidden="true">{mark}</span>
+            <span class="sev-word">{word}</span>
+        </span>
+    }
+}
+
+#[component]
+pub fn Findings(dash: Dash) -> impl IntoView {
+    // A new list (a new run) forgets the finding shown.
+    Effect::new(move |_| {
+        dash.findings.track();
+        dash.focus.set(None);
+    });
+    let rows = move || {
+        let list = dash.findings.get();
+        if list.is_empty() {
+            let text = if dash.info.with(|i| i.as_ref().is_some_and(|i| i.state.is_over())) {
+                "Nothing stands out in this run."
+            } else {
+                "After the run: what its timeline shows, one sentence each."
+            };
+            return view! { <p class="findings-empty">{text}</p> }.into_any();
+        }
+        list.into_iter()
+            .enumerate()
+            .map(|(i, f)| row(dash, i, f))
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <section class="findings" data-testid="findings" aria-label="What happened">
+            <h2>"What happened"</h2>
+            <ol class="finding-list">{rows}</ol>
+        </section>
+    }
+}
+
+fn row(dash: Dash, i: usize, f: Finding) -> impl IntoView {
+    let pieces = f.evidence.len();
+    let focused = move || dash.focus.get().filter(|x| x.finding == i);
+    let where_ = move || match (focused(), pieces) {
+        (_, 0) => "not on the timeline".to_string(),
+        (Some(x), n) if n > 1 => format!("shown {} of {n} · Esc", x.item + 1),
+        (Some(_), _) => "shown · Esc".to_string(),
+        (None, 1) => "show on timeline".to_string(),
+        (None, n) => format!("show on timeline ({n})"),
+    };
+    view! {
+        <li>
+            <button
+                class="finding"
+                class:focused=move || focused().is_some()
+                data-testid=format!("finding-{}", f.facts.rule())
+                aria-pressed=move || focused().is_some().to_string()
+                disabled=pieces == 0
+                title="Zoom the timeline to where this shows (again: the next place; Esc: done)"
+                on:click=move |_| dash.show_evidence(i)
+            >
+                {badge(f.severity)}
+                <span class="finding-text">{f.sentence}</span>
+                <span class="finding-where">{where_}</span>
+            </button>
+        </li>
+    }
+}
+
+/// The top finding as one line, shown in projector mode under the lesson's claim.
+#[component]
+pub fn TopFinding(dash: Dash) -> impl IntoView {
+    move || {
+        if !dash.projector.get() {
+            return None;
+        }
+        let top = dash.findings.with(|f| f.first().cloned())?;
+        Some(view! {
+            <span class="top-finding" data-testid="top-finding">
+                {badge(top.severity)}
+                <span class="top-finding-text" data-testid="top-finding-text">{top.sentence}</span>
+            </span>
+        })
+    }
+}
