@@ -95,9 +95,13 @@ pub fn TopFinding(dash: Dash) -> impl IntoView {
             return None;
         }
         let top = dash.findings.with(|f| f.first().cloned())?;
+        // The mark alone (its word as a tooltip): the line is the sentence's.
+        let (mark, word, class) = severity(top.severity);
         Some(view! {
             <span class="top-finding" data-testid="top-finding">
-                {badge(top.severity)}
+                <span class=format!("sev {class}") title=word>
+                    <span class="sev-mark">{mark}</span>
+                </span>
                 <span class="top-finding-text" data-testid="top-finding-text">{top.sentence}</span>
             </span>
         })

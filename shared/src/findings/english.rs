@@ -25,21 +25,21 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 /// The longest a sentence may be, in characters: one line on a projector at 1280 px and 24 px
 /// type (the dashboard's top finding; the browser test measures it).
-pub const MAX_SENTENCE: usize = 90;
+pub const MAX_SENTENCE: usize = 84;
 
 /// The sentence for these facts, number first, then what it means. At most
 /// [`MAX_SENTENCE`] characters for the largest numbers the lessons allow.
 pub fn english(facts: &Facts) -> String {
     match *facts {
         Facts::LostUpdates { lost, expected } => format!(
-            "{lost} of {expected} increments lost: a thread was switched out between read and write."
+            "{lost} of {expected} increments lost: a GIL switch came between read and write."
         ),
         Facts::GilBound {
             threads,
             cores_busy,
             handoffs,
         } => format!(
-            "{threads} threads kept about {cores_busy:.1} core busy ({} turns on the GIL). Try processes, or gil=none.",
+            "{threads} threads kept about {cores_busy:.1} core busy ({} GIL turns). Try processes, or gil=none.",
             count(handoffs as f64)
         ),
         Facts::Convoy {

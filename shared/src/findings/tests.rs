@@ -92,7 +92,7 @@ fn gil_bound_fires_for_threads_taking_turns_and_not_without_a_gil() {
     assert_eq!(found[0].evidence.len(), 2, "one wait per thread");
     assert_eq!(
         found[0].sentence,
-        "2 threads kept about 1.0 core busy (100 turns on the GIL). Try processes, or gil=none."
+        "2 threads kept about 1.0 core busy (100 GIL turns). Try processes, or gil=none."
     );
 
     let mut free = summary();
