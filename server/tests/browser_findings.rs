@@ -108,7 +108,7 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
 
     // The finding, with the summary's own numbers.
     let sentence = wait_until(&page, "finding-lost_updates", "the lost updates", CHANGE, |t| {
-        t.contains("increments lost")
+        t.contains("updates lost")
     })
     .await?;
     let runs: Value = eval(&page, "fetch('/api/runs').then(r => r.json())").await?;
@@ -123,7 +123,7 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
         s[name].as_i64().or(s["figures"][name].as_i64()).unwrap_or(-1)
     };
     let (lost, expected) = (figure("lost_updates"), figure("expected_count"));
-    if !sentence.contains(&format!("{lost} of {expected} increments lost")) {
+    if !sentence.contains(&format!("{lost} of {expected} updates lost")) {
         return Err(format!("finding {sentence:?}, summary lost {lost} of {expected}").into());
     }
     let first: String = eval(
@@ -176,7 +176,7 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     // Projector mode: the top finding is one line, even the longest the rules write.
     click(&page, "projector").await?;
     let top = wait_until(&page, "top-finding-text", "the top finding", CHANGE, |t| {
-        t.contains("increments lost")
+        t.contains("updates lost")
     })
     .await?;
     one_line(&page, &top).await?;

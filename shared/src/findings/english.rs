@@ -25,28 +25,28 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 /// The longest a sentence may be, in characters: one line on a projector at 1280 px and 24 px
 /// type (the dashboard's top finding; the browser test measures it).
-pub const MAX_SENTENCE: usize = 84;
+pub const MAX_SENTENCE: usize = 80;
 
 /// The sentence for these facts, number first, then what it means. At most
 /// [`MAX_SENTENCE`] characters for the largest numbers the lessons allow.
 pub fn english(facts: &Facts) -> String {
     match *facts {
         Facts::LostUpdates { lost, expected } => format!(
-            "{lost} of {expected} increments lost: a GIL switch came between read and write."
+            "{lost} of {expected} updates lost: a GIL switch came between read and write."
         ),
         Facts::GilBound {
             threads,
             cores_busy,
             handoffs,
         } => format!(
-            "{threads} threads kept about {cores_busy:.1} core busy ({} GIL turns). Try processes, or gil=none.",
+            "{threads} threads, about {cores_busy:.1} core busy ({} GIL turns): try processes or gil=none.",
             count(handoffs as f64)
         ),
         Facts::Convoy {
             waits,
             median_wait_ms,
         } => format!(
-            "After its I/O, the I/O thread waited a median of {} for the GIL ({}).",
+            "Back from I/O, a thread waited a median of {} for the GIL ({}).",
             ms(median_wait_ms),
             plural(waits, "time", "times")
         ),
@@ -66,7 +66,7 @@ pub fn english(facts: &Facts) -> String {
             samples,
         } => {
             let qsize = format!(
-                "qsize() missed the true depth {}",
+                "qsize() was wrong {}",
                 plural(qsize_wrong, "time", "times")
             );
             let empty = format!("empty() was wrong {}", plural(empty_wrong, "time", "times"));

@@ -92,7 +92,7 @@ fn gil_bound_fires_for_threads_taking_turns_and_not_without_a_gil() {
     assert_eq!(found[0].evidence.len(), 2, "one wait per thread");
     assert_eq!(
         found[0].sentence,
-        "2 threads kept about 1.0 core busy (100 GIL turns). Try processes, or gil=none."
+        "2 threads, about 1.0 core busy (100 GIL turns): try processes or gil=none."
     );
 
     let mut free = summary();
@@ -175,7 +175,7 @@ fn lost_updates_point_from_the_switch_to_the_stale_write() {
     );
     assert!(found[0]
         .sentence
-        .starts_with("123 of 4000 increments lost"));
+        .starts_with("123 of 4000 updates lost"));
 
     s.figures.lost_updates = Some(0);
     assert_eq!(rules(&findings(&s, &t, None)), ["gil_bound"]);
@@ -204,7 +204,7 @@ fn convoy_needs_long_waits_right_after_io() {
     assert_eq!(found[0].evidence.len(), 4);
     assert_eq!(
         found[0].sentence,
-        "After its I/O, the I/O thread waited a median of 4.0 ms for the GIL (4 times)."
+        "Back from I/O, a thread waited a median of 4.0 ms for the GIL (4 times)."
     );
     assert!(findings(&summary(), &trace(GilFlavour::Current, 1, &spans(0)), None).is_empty());
 }
@@ -301,7 +301,7 @@ fn qsize_disagreeing_points_at_the_samples_that_differ() {
     );
     assert_eq!(
         found[0].sentence,
-        "qsize() missed the true depth 1 time, empty() 2 times, in 3 samples."
+        "qsize() was wrong 1 time, empty() 2 times, in 3 samples."
     );
     s.figures.qsize_mismatch_samples = Some(0);
     assert_eq!(
