@@ -70,10 +70,7 @@ pub fn outlines(
                 let Some(index) = store.lane_index(id) else {
                     continue;
                 };
-                let Some(row) = lane_rows
-                    .iter()
-                    .find(|r| r.kind == RowKind::Lane(index))
-                else {
+                let Some(row) = lane_rows.iter().find(|r| r.kind == RowKind::Lane(index)) else {
                     continue;
                 };
                 (row.y, row.y + row.h)
@@ -121,7 +118,15 @@ mod tests {
     fn no_rows_no_outlines() {
         let store = Store::default();
         let win = Window::new(0.0, 1e6);
-        let got = outlines(&[ev(Some(3), 0, 10), ev(None, 0, 10)], &store, &[], win, 0.0, 100.0, 4.0);
+        let got = outlines(
+            &[ev(Some(3), 0, 10), ev(None, 0, 10)],
+            &store,
+            &[],
+            win,
+            0.0,
+            100.0,
+            4.0,
+        );
         assert!(got.is_empty());
     }
 
@@ -146,7 +151,15 @@ mod tests {
             },
         ];
         let win = Window::new(0.0, 1000.0);
-        let got = outlines(&[ev(None, 500, 500)], &store, &rows, win, 100.0, 1000.0, 4.0);
+        let got = outlines(
+            &[ev(None, 500, 500)],
+            &store,
+            &rows,
+            win,
+            100.0,
+            1000.0,
+            4.0,
+        );
         assert_eq!(
             got,
             vec![Outline {
@@ -157,7 +170,15 @@ mod tests {
             }]
         );
         // Out of view: nothing.
-        let got = outlines(&[ev(None, 5000, 6000)], &store, &rows, win, 100.0, 1000.0, 4.0);
+        let got = outlines(
+            &[ev(None, 5000, 6000)],
+            &store,
+            &rows,
+            win,
+            100.0,
+            1000.0,
+            4.0,
+        );
         assert!(got.is_empty());
     }
 }

@@ -37,7 +37,10 @@ pub fn Findings(dash: Dash) -> impl IntoView {
     let rows = move || {
         let list = dash.findings.get();
         if list.is_empty() {
-            let text = if dash.info.with(|i| i.as_ref().is_some_and(|i| i.state.is_over())) {
+            let text = if dash
+                .info
+                .with(|i| i.as_ref().is_some_and(|i| i.state.is_over()))
+            {
                 "Nothing stands out in this run."
             } else {
                 "After the run: what its timeline shows, one sentence each."

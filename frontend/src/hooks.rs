@@ -104,10 +104,18 @@ pub fn use_painter(dash: Dash) {
                 let titles: Vec<&str> = blocks.iter().filter_map(|b| b.title.as_deref()).collect();
                 set_data(&canvas, "data-blocks", &titles.join("\n"));
                 // The visible window (ns) and the finding's evidence outlined on it.
-                set_data(&canvas, "data-window", &format!("{:.0}:{:.0}", nav.win.t0, nav.win.t1));
+                set_data(
+                    &canvas,
+                    "data-window",
+                    &format!("{:.0}:{:.0}", nav.win.t0, nav.win.t1),
+                );
                 let focused = focused_evidence(dash);
-                let outlines = paint::outlines(&canvas, dpr, store, &rows, nav.win, &theme, &focused);
-                let focus: Vec<String> = focused.iter().map(|e| format!("{}:{}", e.t0, e.t1)).collect();
+                let outlines =
+                    paint::outlines(&canvas, dpr, store, &rows, nav.win, &theme, &focused);
+                let focus: Vec<String> = focused
+                    .iter()
+                    .map(|e| format!("{}:{}", e.t0, e.t1))
+                    .collect();
                 set_data(&canvas, "data-focus", &focus.join(","));
                 set_data(&canvas, "data-outlines", &outlines.to_string());
                 dash.rows.set_value(rows);

@@ -303,13 +303,12 @@ impl Store {
             lanes: self.lanes.iter().map(|l| l.lane.clone()).collect(),
             queues: self.queues.clone(),
             counters: self.counters.iter().map(|c| c.track.clone()).collect(),
-            spans: self.lanes.iter().flat_map(|l| l.spans.iter().copied()).collect(),
-            marks: self
-                .handoffs
+            spans: self
+                .lanes
                 .iter()
-                .chain(&self.marks)
-                .copied()
+                .flat_map(|l| l.spans.iter().copied())
                 .collect(),
+            marks: self.handoffs.iter().chain(&self.marks).copied().collect(),
             samples: self
                 .counters
                 .iter()

@@ -56,7 +56,9 @@ async fn ranges(page: &Page, name: &str) -> Result<Vec<(f64, f64)>, Error> {
     raw.split(',')
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let (a, b) = p.split_once(':').ok_or_else(|| format!("data-{name}: {raw:?}"))?;
+            let (a, b) = p
+                .split_once(':')
+                .ok_or_else(|| format!("data-{name}: {raw:?}"))?;
             Ok((a.parse::<f64>()?, b.parse::<f64>()?))
         })
         .collect()
@@ -104,23 +106,37 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     })
     .await?;
     click(&page, "run").await?;
-    wait_until(&page, "run-state", "finished", RUN, |t| t.starts_with("finished")).await?;
+    wait_until(&page, "run-state", "finished", RUN, |t| {
+        t.starts_with("finished")
+    })
+    .await?;
 
     // The finding, with the summary's own numbers.
-    let sentence = wait_until(&page, "finding-lost_updates", "the lost updates", CHANGE, |t| {
-        t.contains("updates lost")
-    })
+    let sentence = wait_until(
+        &page,
+        "finding-lost_updates",
+        "the lost updates",
+        CHANGE,
+        |t| t.contains("updates lost"),
+    )
     .await?;
     let runs: Value = eval(&page, "fetch('/api/runs').then(r => r.json())").await?;
     let id = runs
         .as_array()
         .and_then(|r| r.iter().filter_map(|r| r["id"].as_u64()).max())
         .ok_or_else(|| format!("no run in /api/runs: {runs}"))?;
-    let run: Value = eval(&page, &format!("fetch('/api/runs/{id}').then(r => r.json())")).await?;
+    let run: Value = eval(
+        &page,
+        &format!("fetch('/api/runs/{id}').then(r => r.json())"),
+    )
+    .await?;
     // The lesson's figures, flattened into the summary's JSON or under `figures`.
     let figure = |name: &str| {
         let s = &run["summary"];
-        s[name].as_i64().or(s["figures"][name].as_i64()).unwrap_or(-1)
+        s[name]
+            .as_i64()
+            .or(s["figures"][name].as_i64())
+            .unwrap_or(-1)
     };
     let (lost, expected) = (figure("lost_updates"), figure("expected_count"));
     if !sentence.contains(&format!("{lost} of {expected} updates lost")) {
@@ -141,7 +157,10 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     // Click: the view zooms to the first stale write, which is outlined.
     click(&page, "finding-lost_updates").await?;
     wait_canvas(&page, "focus", "the evidence", |f| !f.is_empty()).await?;
-    wait_canvas(&page, "outlines", "an outline", |o| o.parse::<u32>().unwrap_or(0) >= 1).await?;
+    wait_canvas(&page, "outlines", "an outline", |o| {
+        o.parse::<u32>().unwrap_or(0) >= 1
+    })
+    .await?;
     let focus = ranges(&page, "focus").await?;
     let win = ranges(&page, "window").await?[0];
     let (t0, t1) = focus[0];

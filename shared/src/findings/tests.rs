@@ -173,9 +173,7 @@ fn lost_updates_point_from_the_switch_to_the_stale_write() {
             t1: 25 * MS
         }]
     );
-    assert!(found[0]
-        .sentence
-        .starts_with("123 of 4000 updates lost"));
+    assert!(found[0].sentence.starts_with("123 of 4000 updates lost"));
 
     s.figures.lost_updates = Some(0);
     assert_eq!(rules(&findings(&s, &t, None)), ["gil_bound"]);
