@@ -137,7 +137,7 @@ pub fn findings(summary: &Summary, trace: &Trace, cores: Option<u32>) -> Vec<Fin
         (Some(cores), None) => gil::cores_limit(summary, trace, cores),
         _ => None,
     };
-    let mut out: Vec<Finding> = [
+    let found: Vec<Finding> = [
         race::lost_updates(summary, trace, &by_lane),
         gil_bound,
         gil::convoy(&by_lane),
@@ -151,8 +151,11 @@ pub fn findings(summary: &Summary, trace: &Trace, cores: Option<u32>) -> Vec<Fin
     .into_iter()
     .flatten()
     .collect();
-    // Stable: within a severity, the order above (most telling first).
-    out.sort_by_key(|f| f.severity);
+    // By severity; within one, the order above (most telling first).
+    let mut out = Vec::with_capacity(found.len());
+    for severity in [Severity::Wrong, Severity::Slow, Severity::Note] {
+        out.extend(found.iter().filter(|f| f.severity == severity).cloned());
+    }
     out
 }
 
