@@ -150,9 +150,9 @@ mod tests {
                 h: 20.0,
             },
         ];
-        let win = Window::new(0.0, 1000.0);
+        let win = Window::new(0.0, 10_000.0);
         let got = outlines(
-            &[ev(None, 500, 500)],
+            &[ev(None, 5_000, 5_000)],
             &store,
             &rows,
             win,
@@ -171,7 +171,7 @@ mod tests {
         );
         // Out of view: nothing.
         let got = outlines(
-            &[ev(None, 5000, 6000)],
+            &[ev(None, 50_000, 60_000)],
             &store,
             &rows,
             win,
