@@ -281,10 +281,10 @@ fn json_and_table_carry_the_findings() {
     assert_eq!(gil["severity"], "slow");
     assert!(gil["evidence"].as_array().is_some_and(|e| !e.is_empty()));
     let sentence = gil["sentence"].as_str().unwrap();
-    assert!(sentence.starts_with("3 threads kept about"), "{sentence}");
+    assert!(sentence.starts_with("3 threads, about"), "{sentence}");
 
     let out = gilscope_output(&args);
     let text = String::from_utf8_lossy(&out.stdout);
     let (_, below) = text.split_once("\nfindings\n").expect("a findings section");
-    assert!(below.contains("3 threads kept about"), "{text}");
+    assert!(below.contains("3 threads, about"), "{text}");
 }
