@@ -34,6 +34,11 @@ pub fn english(facts: &Facts) -> String {
         Facts::LostUpdates { lost, expected } => format!(
             "{lost} of {expected} updates lost: a GIL switch came between read and write."
         ),
+        Facts::LockOverhead { slowdown, waits } => format!(
+            "The lock lost no update but made the loop {} slower ({} waits for it).",
+            speedup(slowdown),
+            count(waits as f64)
+        ),
         Facts::GilBound {
             threads,
             cores_busy,
@@ -117,6 +122,10 @@ pub fn extreme_facts() -> Vec<Facts> {
         Facts::LostUpdates {
             lost: 639_999_999,
             expected: 640_000_000,
+        },
+        Facts::LockOverhead {
+            slowdown: 999.9,
+            waits: 99_999_999,
         },
         Facts::GilBound {
             threads: 64,

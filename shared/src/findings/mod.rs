@@ -11,6 +11,7 @@
 mod english;
 mod gil;
 mod lanes;
+mod lock;
 mod processes;
 mod queue;
 mod race;
@@ -41,6 +42,9 @@ pub enum Severity {
 pub enum Facts {
     /// `lost` of `expected` increments never reached the counter.
     LostUpdates { lost: i64, expected: i64 },
+    /// The lock lost nothing and made the loop `slowdown` times slower than one thread
+    /// without it; threads waited for it `waits` times.
+    LockOverhead { slowdown: f64, waits: u64 },
     /// `threads` CPU-bound threads of one interpreter took turns on its GIL.
     GilBound {
         threads: u32,
@@ -80,6 +84,7 @@ impl Facts {
     pub fn rule(&self) -> &'static str {
         match self {
             Facts::LostUpdates { .. } => "lost_updates",
+            Facts::LockOverhead { .. } => "lock_overhead",
             Facts::GilBound { .. } => "gil_bound",
             Facts::Convoy { .. } => "convoy",
             Facts::QueueFull { .. } => "queue_full",
@@ -141,6 +146,7 @@ pub fn findings(summary: &Summary, trace: &Trace, cores: Option<u32>) -> Vec<Fin
         race::lost_updates(summary, trace, &by_lane),
         gil_bound,
         gil::convoy(&by_lane),
+        lock::lock_overhead(summary, trace),
         queue::full(trace, &by_lane),
         queue::empty(trace, &by_lane),
         queue::probe_wrong(summary, trace),

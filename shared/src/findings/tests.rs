@@ -180,6 +180,58 @@ fn lost_updates_point_from_the_switch_to_the_stale_write() {
 }
 
 #[test]
+fn lock_overhead_compares_with_one_unlocked_thread() {
+    let mut s = summary();
+    s.figures.lost_updates = Some(0);
+    s.figures.baseline_unlocked = Some(true);
+    s.speedup = Some(0.4);
+    let t = trace(
+        GilFlavour::Current,
+        2,
+        &[
+            (0, State::Running, 0, 10),
+            (1, State::WaitLock, 0, 4),
+            (1, State::Running, 4, 6),
+            (1, State::WaitLock, 6, 12),
+        ],
+    );
+    let found = findings(&s, &t, None);
+    let f = found
+        .iter()
+        .find(|f| f.facts.rule() == "lock_overhead")
+        .expect("fires");
+    assert_eq!(
+        f.facts,
+        Facts::LockOverhead {
+            slowdown: 2.5,
+            waits: 2
+        }
+    );
+    assert_eq!(f.severity, Severity::Note);
+    assert_eq!(
+        f.evidence[0],
+        Evidence {
+            lane: Some(LaneId(1)),
+            t0: 6 * MS,
+            t1: 12 * MS
+        },
+        "the longest wait first"
+    );
+    assert!(f.sentence.contains("2.50× slower"), "{}", f.sentence);
+
+    let quiet = |s: &Summary| !rules(&findings(s, &t, None)).contains(&"lock_overhead");
+    // Just under the threshold; without the lock in the run; with lost updates.
+    s.speedup = Some(1.0 / (lock::MIN_SLOWDOWN - 0.01));
+    assert!(quiet(&s));
+    s.speedup = Some(0.4);
+    s.figures.baseline_unlocked = Some(false);
+    assert!(quiet(&s));
+    s.figures.baseline_unlocked = Some(true);
+    s.figures.lost_updates = Some(3);
+    assert!(quiet(&s));
+}
+
+#[test]
 fn convoy_needs_long_waits_right_after_io() {
     use State::*;
     let spans = |wait: u64| {
