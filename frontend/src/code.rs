@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use crate::dash::Dash;
 use crate::edits;
 use crate::highlight::highlight;
+use crate::lang::td_string;
 use crate::setup;
 
 /// The preset's Python with the knobs as set; with the defaults while a knob is invalid.
@@ -63,23 +64,24 @@ pub fn Code(dash: Dash) -> impl IntoView {
         dash.edited.set(None);
         dash.cpython_refusal.set(None);
     };
+    let l = move || dash.locale();
     let problem = move || {
         dash.edited
-            .with(|e| e.as_deref().and_then(edits::script_error))
+            .with(|e| e.as_deref().and_then(|s| edits::script_error(l(), s)))
     };
     view! {
         <details class="code-panel" class:edited=edited open>
             <summary>
-                {move || if edited() { "Your edit of the Python" } else { "The Python it mirrors" }}
+                {move || if edited() { td_string!(l(), ui.code_edited) } else { td_string!(l(), ui.code_lesson) }}
             </summary>
             <div class="code-tools">
                 <button
                     class="export"
                     data-testid="code-edit"
-                    title="Edit the code and run it on CPython"
+                    title=move || td_string!(l(), ui.edit_title)
                     on:click=move |_| editing.update(|e| *e = !*e)
                 >
-                    {move || if editing.get() { "Done" } else { "Edit" }}
+                    {move || if editing.get() { td_string!(l(), ui.done) } else { td_string!(l(), ui.edit) }}
                 </button>
                 <button
                     class="export"
@@ -87,10 +89,10 @@ pub fn Code(dash: Dash) -> impl IntoView {
                     data-testid="code-reset"
                     on:click=reset
                 >
-                    "Reset to the lesson's code"
+                    {move || td_string!(l(), ui.reset)}
                 </button>
                 <span class="code-note" data-testid="code-note">
-                    {move || edited().then_some("edited code runs on CPython only")}
+                    {move || edited().then(|| td_string!(l(), ui.edited_note))}
                 </span>
                 <span class="code-error" data-testid="code-error" role="alert">{problem}</span>
             </div>
@@ -99,7 +101,7 @@ pub fn Code(dash: Dash) -> impl IntoView {
                 class:hidden=move || !editing.get()
                 data-testid="code-editor"
                 spellcheck="false"
-                aria-label="The lesson's Python, editable"
+                aria-label=move || td_string!(l(), ui.code_label)
                 rows=move || text().lines().count() + 2
                 prop:value=text
                 on:input=on_input

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use crate::connection::Connection;
 use crate::edits;
 use crate::evidence::{self, Focus};
+use crate::lang::Locale;
 use crate::render::{Raster, Row, Window};
 use crate::setup::{self, Setup};
 use crate::store::Store;
@@ -65,6 +66,10 @@ pub struct Dash {
     pub now: RwSignal<u64>,
     pub has_queue: RwSignal<bool>,
     pub projector: RwSignal<bool>,
+    /// The dashboard's language (see [`crate::lang`]).
+    pub lang: RwSignal<Locale>,
+    /// The header's switch was used: the link keeps the language.
+    pub lang_chosen: RwSignal<bool>,
     pub lesson: RwSignal<Option<String>>,
     /// The knobs of the lesson, as typed.
     pub knobs: RwSignal<BTreeMap<String, String>>,
@@ -90,7 +95,12 @@ pub fn clock() -> f64 {
 }
 
 impl Dash {
-    pub fn new(conn: Connection, store: StoredValue<Store>, setup: Setup) -> Dash {
+    /// The language chosen, tracked.
+    pub fn locale(&self) -> Locale {
+        self.lang.get()
+    }
+
+    pub fn new(conn: Connection, store: StoredValue<Store>, setup: Setup, lang: Locale) -> Dash {
         let info: RwSignal<Option<RunInfo>> = RwSignal::new(None);
         let now = RwSignal::new(0);
         let compute = move || {
@@ -125,6 +135,8 @@ impl Dash {
             now,
             has_queue: RwSignal::new(false),
             projector: RwSignal::new(setup.projector),
+            lang: RwSignal::new(lang),
+            lang_chosen: RwSignal::new(false),
             lesson: RwSignal::new(None),
             knobs: RwSignal::new(BTreeMap::new()),
             server_error: RwSignal::new(None),
@@ -278,7 +290,10 @@ impl Dash {
         };
         self.blocked.set(false);
         let script = self.edited.get_untracked();
-        if let Some(err) = script.as_deref().and_then(edits::script_error) {
+        if let Some(err) = script
+            .as_deref()
+            .and_then(|s| edits::script_error(self.locale(), s))
+        {
             self.cpython_refusal.set(Some(err));
             return;
         }

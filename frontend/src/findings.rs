@@ -7,18 +7,20 @@ use gilscope_shared::findings::{Finding, Severity};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::findings::sentence;
+use crate::lang::{fill, td_string, Locale};
 
 /// The severity as a mark, a word and a CSS class: never colour alone.
-fn severity(s: Severity) -> (&'static str, &'static str, &'static str) {
+fn severity(l: Locale, s: Severity) -> (&'static str, &'static str, &'static str) {
     match s {
-        Severity::Wrong => ("!!", "wrong", "sev-wrong"),
-        Severity::Slow => ("!", "slow", "sev-slow"),
-        Severity::Note => ("i", "note", "sev-note"),
+        Severity::Wrong => ("!!", td_string!(l, panel.wrong), "sev-wrong"),
+        Severity::Slow => ("!", td_string!(l, panel.slow), "sev-slow"),
+        Severity::Note => ("i", td_string!(l, panel.note), "sev-note"),
     }
 }
 
-fn badge(s: Severity) -> impl IntoView {
-    let (mark, word, class) = severity(s);
+fn badge(l: Locale, s: Severity) -> impl IntoView {
+    let (mark, word, class) = severity(l, s);
     view! {
         <span class=format!("sev {class}")>
             <span class="sev-mark" aria-hidden="true">{mark}</span>
@@ -36,40 +38,48 @@ pub fn Findings(dash: Dash) -> impl IntoView {
     });
     let rows = move || {
         let list = dash.findings.get();
+        let l = dash.locale();
         if list.is_empty() {
             let text = if dash
                 .info
                 .with(|i| i.as_ref().is_some_and(|i| i.state.is_over()))
             {
-                "Nothing stands out in this run."
+                td_string!(l, panel.empty_after)
             } else {
-                "After the run: what its timeline shows, one sentence each."
+                td_string!(l, panel.empty_before)
             };
             return view! { <p class="findings-empty">{text}</p> }.into_any();
         }
         list.into_iter()
             .enumerate()
-            .map(|(i, f)| row(dash, i, f))
+            .map(|(i, f)| row(dash, l, i, f))
             .collect_view()
             .into_any()
     };
     view! {
-        <section class="findings" data-testid="findings" aria-label="What happened">
-            <h2>"What happened"</h2>
+        <section
+            class="findings"
+            data-testid="findings"
+            aria-label=move || td_string!(dash.locale(), panel.title)
+        >
+            <h2>{move || td_string!(dash.locale(), panel.title)}</h2>
             <ol class="finding-list">{rows}</ol>
         </section>
     }
 }
 
-fn row(dash: Dash, i: usize, f: Finding) -> impl IntoView {
+fn row(dash: Dash, l: Locale, i: usize, f: Finding) -> impl IntoView {
     let pieces = f.evidence.len();
     let focused = move || dash.focus.get().filter(|x| x.finding == i);
     let where_ = move || match (focused(), pieces) {
-        (_, 0) => "not on the timeline".to_string(),
-        (Some(x), n) if n > 1 => format!("shown {} of {n} · Esc", x.item + 1),
-        (Some(_), _) => "shown · Esc".to_string(),
-        (None, 1) => "show on timeline".to_string(),
-        (None, n) => format!("show on timeline ({n})"),
+        (_, 0) => td_string!(l, panel.not_on_timeline).to_string(),
+        (Some(x), n) if n > 1 => fill(
+            td_string!(l, panel.shown_of),
+            &[("k", &(x.item + 1).to_string()), ("n", &n.to_string())],
+        ),
+        (Some(_), _) => td_string!(l, panel.shown).to_string(),
+        (None, 1) => td_string!(l, panel.show).to_string(),
+        (None, n) => fill(td_string!(l, panel.show_n), &[("n", &n.to_string())]),
     };
     view! {
         <li>
@@ -79,11 +89,11 @@ fn row(dash: Dash, i: usize, f: Finding) -> impl IntoView {
                 data-testid=format!("finding-{}", f.facts.rule())
                 aria-pressed=move || focused().is_some().to_string()
                 disabled=pieces == 0
-                title="Zoom the timeline to where this shows (again: the next place; Esc: done)"
+                title=td_string!(l, panel.zoom_title)
                 on:click=move |_| dash.show_evidence(i)
             >
-                {badge(f.severity)}
-                <span class="finding-text">{f.sentence}</span>
+                {badge(l, f.severity)}
+                <span class="finding-text">{sentence(l, &f.facts)}</span>
                 <span class="finding-where">{where_}</span>
             </button>
         </li>
@@ -98,14 +108,17 @@ pub fn TopFinding(dash: Dash) -> impl IntoView {
             return None;
         }
         let top = dash.findings.with(|f| f.first().cloned())?;
+        let l = dash.locale();
         // The mark alone (its word as a tooltip): the line is the sentence's.
-        let (mark, word, class) = severity(top.severity);
+        let (mark, word, class) = severity(l, top.severity);
         Some(view! {
             <span class="top-finding" data-testid="top-finding">
                 <span class=format!("sev {class}") title=word>
                     <span class="sev-mark">{mark}</span>
                 </span>
-                <span class="top-finding-text" data-testid="top-finding-text">{top.sentence}</span>
+                <span class="top-finding-text" data-testid="top-finding-text">
+                    {sentence(l, &top.facts)}
+                </span>
             </span>
         })
     }

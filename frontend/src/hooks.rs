@@ -141,8 +141,9 @@ fn titles(dash: Dash) -> (Option<String>, Option<String>) {
             .unwrap_or_default()
     });
     dash.pinned_info.with_untracked(|pinned| {
-        dash.info
-            .with_untracked(|shown| runname::block_titles(pinned.as_ref(), shown.as_ref(), &python))
+        dash.info.with_untracked(|shown| {
+            runname::block_titles(dash.locale(), pinned.as_ref(), shown.as_ref(), &python)
+        })
     })
 }
 

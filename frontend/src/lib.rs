@@ -26,6 +26,7 @@ mod header;
 pub mod highlight;
 mod hooks;
 mod knobs;
+pub mod lang;
 mod legend;
 mod output;
 mod paint;
@@ -47,6 +48,9 @@ use dash::Dash;
 pub fn App() -> impl IntoView {
     let query = window().location().search().unwrap_or_default();
     let initial = setup::parse_query(&query);
+    // The link's language, else the browser's; `<html lang>` follows.
+    let chosen_lang = initial.lang.is_some();
+    let locale = lang::from_query(&query).unwrap_or_else(lang::browser);
     let store = StoredValue::new(store::Store::default());
     // The connection hands runs and frames to the dash, which exists only after it: a cell
     // in between.
@@ -57,7 +61,13 @@ pub fn App() -> impl IntoView {
         }
     });
     let conn = connection::connect(connection::ws_url(), on_run);
-    let dash = Dash::new(conn, store, initial);
+    let dash = Dash::new(conn, store, initial, locale);
+    Effect::new(move |_| {
+        let code = lang::code(dash.locale());
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", code);
+        }
+    });
     target.set_value(Some(dash));
     provide_context(dash);
 
@@ -79,10 +89,13 @@ pub fn App() -> impl IntoView {
         if lesson.is_none() {
             return;
         }
+        // The language stays in the link once chosen (by the link or the switch).
+        let locale = dash.locale();
         let setup = setup::Setup {
             lesson,
             projector: dash.projector.get(),
             knobs: dash.knobs.get(),
+            lang: (chosen_lang || dash.lang_chosen.get()).then(|| lang::code(locale).to_string()),
         };
         let query = setup::to_query(&setup, dash.preset().as_ref());
         let path = window()

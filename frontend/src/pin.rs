@@ -9,6 +9,7 @@ use gilscope_shared::protocol::{RunId, ServerMsg};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::td_string;
 
 impl Dash {
     /// Pins the run shown, once it is over (replacing any pinned run).
@@ -80,15 +81,16 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
             .with(|i| i.as_ref().filter(|i| i.state.is_over()).map(|i| i.id))
     };
     let pinned = move || dash.pinned_id();
+    let l = move || dash.locale();
     let pin_label = move || match (over(), pinned()) {
-        (Some(run), Some(p)) if run == p => "pinned",
-        _ => "Pin this run",
+        (Some(run), Some(p)) if run == p => td_string!(l(), ui.pinned),
+        _ => td_string!(l(), ui.pin),
     };
     view! {
         <button
             class="export pin"
             data-testid="pin"
-            title="Keep this run: the next runs are drawn below it, on the same time axis"
+            title=move || td_string!(l(), ui.pin_title)
             disabled=move || over().is_none() || over() == pinned()
             on:click=move |_| dash.pin()
         >
@@ -100,7 +102,7 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
             data-testid="unpin"
             on:click=move |_| dash.unpin()
         >
-            "Unpin"
+            {move || td_string!(l(), ui.unpin)}
         </button>
     }
 }

@@ -12,6 +12,8 @@ pub struct Setup {
     pub lesson: Option<String>,
     pub projector: bool,
     pub knobs: BTreeMap<String, String>,
+    /// The dashboard's language (`en`, `zh`), when the link chooses one.
+    pub lang: Option<String>,
 }
 
 /// Parses `?a=1&b=two` (leading `?` optional, `+` and `%XX` decoded).
@@ -28,6 +30,7 @@ pub fn parse_query(query: &str) -> Setup {
             "lesson" => setup.lesson = Some(v),
             "projector" => setup.projector = matches!(v.as_str(), "1" | "true" | "on" | ""),
             "bench" => {}
+            "lang" => setup.lang = Some(v),
             _ => {
                 setup.knobs.insert(k, v);
             }
@@ -53,6 +56,9 @@ pub fn to_query(setup: &Setup, preset: Option<&PresetInfo>) -> String {
     }
     if setup.projector {
         parts.push("projector=1".into());
+    }
+    if let Some(lang) = &setup.lang {
+        parts.push(format!("lang={}", encode(lang)));
     }
     if parts.is_empty() {
         String::new()

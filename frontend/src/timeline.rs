@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlAnchorElement, HtmlCanvasElement, MouseEvent, WheelEvent};
 
 use crate::dash::{Dash, Hover};
+use crate::lang::{fill, td_string};
 use crate::legend::Legend;
 use crate::paint::Theme;
 use crate::render::{self, RowKind, Window};
@@ -52,22 +53,25 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
     let describe = |store: &Store| {
         let lane = store.lanes.get(i)?;
         let span = lane.span_at(t as Nanos)?;
+        let l = dash.locale();
         let name = if pinned {
-            format!("{} (pinned run)", lane.lane.name)
+            fill(td_string!(l, ui.pinned_lane), &[("name", &lane.lane.name)])
         } else {
             lane.lane.name.clone()
         };
         let mut lines = vec![
             name,
-            span.state.label().to_string(),
-            format!(
-                "from {} for {}",
-                render::fmt_ns(span.t0 as f64),
-                render::fmt_ns(span.duration() as f64)
+            crate::legend::label(l, span.state).to_string(),
+            fill(
+                td_string!(l, ui.from_for),
+                &[
+                    ("t0", &render::fmt_ns(span.t0 as f64)),
+                    ("d", &render::fmt_ns(span.duration() as f64)),
+                ],
             ),
         ];
         if let Some(task) = span.task {
-            lines.push(format!("task #{task}"));
+            lines.push(fill(td_string!(l, ui.task), &[("n", &task.to_string())]));
         }
         Some(lines)
     };
@@ -147,10 +151,10 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         })
     };
     view! {
-        <section class="views" aria-label="Timeline, queue depth and core usage">
+        <section class="views" aria-label=move || td_string!(dash.locale(), ui.views)>
             <div class="toolbar">
-                <Legend />
-                <span class="hint">"wheel/W S zoom · drag/A D pan · double-click fit"</span>
+                <Legend dash=dash />
+                <span class="hint">{move || td_string!(dash.locale(), ui.timeline_hint)}</span>
                 <crate::pin::PinButtons dash=dash />
                 <button class="export" data-testid="export-png" on:click=move |_| export_png(dash)>
                     "PNG"
@@ -165,7 +169,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
                                     href=format!("/api/runs/{id}/trace")
                                     download=format!("gilscope-run-{id}.json")
                                 >
-                                    "Trace JSON"
+                                    {td_string!(dash.locale(), ui.trace_json)}
                                 </a>
                             }
                         })
@@ -187,7 +191,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
                             .then(|| {
                                 view! {
                                     <p class="timeline-empty">
-                                        "No run yet. Pick a lesson on the left, then press Run (or space)."
+                                        {td_string!(dash.locale(), ui.no_run)}
                                     </p>
                                 }
                             })

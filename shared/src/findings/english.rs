@@ -5,12 +5,12 @@ use super::Facts;
 use crate::figures::{count, speedup};
 
 /// `0.42` → `42 %`.
-fn percent(share: f64) -> String {
+pub fn percent(share: f64) -> String {
     format!("{:.0} %", share * 100.0)
 }
 
 /// `1.23 ms`, `45 ms`.
-fn ms(x: f64) -> String {
+pub fn ms(x: f64) -> String {
     if x < 10.0 {
         format!("{x:.1} ms")
     } else {
@@ -70,20 +70,8 @@ pub fn english(facts: &Facts) -> String {
             empty_wrong,
             samples,
         } => {
-            let qsize = format!(
-                "qsize() was wrong {}",
-                plural(qsize_wrong, "time", "times")
-            );
-            let empty = format!("empty() was wrong {}", plural(empty_wrong, "time", "times"));
-            let what = match (qsize_wrong, empty_wrong) {
-                (0, _) => empty,
-                (_, 0) => qsize,
-                _ => format!(
-                    "{qsize}, empty() {}",
-                    plural(empty_wrong, "time", "times")
-                ),
-            };
-            format!("{what}, in {} samples.", count(samples as f64))
+            let samples = count(samples as f64);
+            format!("Wrong answers in {samples} samples: qsize() {qsize_wrong}, empty() {empty_wrong}.")
         }
         Facts::StartUp {
             processes,

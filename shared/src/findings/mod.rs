@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::summary::Summary;
 use crate::trace::{LaneId, Nanos, Trace};
 
-pub use english::{english, extreme_facts, MAX_SENTENCE};
+pub use english::{english, extreme_facts, ms, percent, MAX_SENTENCE};
 
 /// How much a finding matters; the list is sorted by it, most important first.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

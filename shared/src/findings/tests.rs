@@ -351,12 +351,12 @@ fn qsize_disagreeing_points_at_the_samples_that_differ() {
     );
     assert_eq!(
         found[0].sentence,
-        "qsize() was wrong 1 time, empty() 2 times, in 3 samples."
+        "Wrong answers in 3 samples: qsize() 1, empty() 2."
     );
     s.figures.qsize_mismatch_samples = Some(0);
     assert_eq!(
         findings(&s, &t, None)[0].sentence,
-        "empty() was wrong 2 times, in 3 samples."
+        "Wrong answers in 3 samples: qsize() 0, empty() 2."
     );
     s.figures.empty_mismatch_samples = Some(0);
     assert!(findings(&s, &t, None).is_empty());
