@@ -241,7 +241,7 @@ impl Dash {
     /// Knob errors of the chosen lesson.
     pub fn knob_errors(&self) -> BTreeMap<String, String> {
         match self.preset() {
-            Some(p) => self.knobs.with(|k| setup::errors(&p, k)),
+            Some(p) => self.knobs.with(|k| setup::errors(self.locale(), &p, k)),
             None => BTreeMap::new(),
         }
     }

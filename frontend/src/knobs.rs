@@ -6,7 +6,7 @@ use gilscope_shared::spec::{KnobDef, KnobKind};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::lang::{catalogue, fill, td_string, Locale};
+use crate::lang::{catalogue, td_string, Locale};
 
 #[component]
 pub fn Knobs(dash: Dash) -> impl IntoView {
@@ -151,21 +151,8 @@ fn input(dash: Dash, knob: &KnobDef) -> AnyView {
     }
 }
 
-/// What a knob takes, in the chosen language.
-fn allowed(l: Locale, knob: &KnobDef) -> String {
-    match &knob.kind {
-        KnobKind::Int { min, max, .. } => fill(
-            td_string!(l, ui.allowed_int),
-            &[("min", &min.to_string()), ("max", &max.to_string())],
-        ),
-        KnobKind::Float { min, max, .. } => fill(
-            td_string!(l, ui.allowed_float),
-            &[("min", &min.to_string()), ("max", &max.to_string())],
-        ),
-        KnobKind::Bool { .. } => td_string!(l, ui.allowed_bool).to_string(),
-        KnobKind::Choice { options, .. } => fill(
-            td_string!(l, ui.allowed_choice),
-            &[("options", &options.join(", "))],
-        ),
-    }
+/// What a knob takes, in the chosen language; a choice's options as code.
+fn allowed(l: Locale, knob: &KnobDef) -> impl IntoView {
+    let (before, options, after) = crate::lang::knob::allowed_parts(l, knob);
+    view! { {before}{options.map(|o| view! { <code>{o}</code> })}{after} }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use gilscope_shared::spec::{ExperimentSpec, KnobDef, KnobValue, PresetInfo};
 
+use crate::lang::Locale;
+
 /// What the query string asked for. Knob values stay text until validated.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Setup {
@@ -77,23 +79,27 @@ pub fn default_texts(preset: &PresetInfo) -> BTreeMap<String, String> {
 }
 
 /// Checks one knob's text: its typed value, or the error the server would give.
-pub fn check(knob: &KnobDef, text: &str) -> Result<KnobValue, String> {
+pub fn check(l: Locale, knob: &KnobDef, text: &str) -> Result<KnobValue, String> {
     knob.check(&KnobValue::Text(text.trim().to_string()))
-        .map_err(|e| e.message)
+        .map_err(|_| crate::lang::knob::refused(l, knob, text.trim()))
 }
 
 /// Errors per knob name, including names the preset does not have.
-pub fn errors(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn errors(
+    l: Locale,
+    preset: &PresetInfo,
+    texts: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (name, text) in texts {
         match preset.knob(name) {
             Some(knob) => {
-                if let Err(e) = check(knob, text) {
+                if let Err(e) = check(l, knob, text) {
                     out.insert(name.clone(), e);
                 }
             }
             None => {
-                out.insert(name.clone(), format!("no such knob for {}", preset.name));
+                out.insert(name.clone(), crate::lang::knob::unknown(l, &preset.name));
             }
         }
     }
@@ -105,7 +111,7 @@ pub fn spec(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> Option<Exp
     let mut knobs = BTreeMap::new();
     for knob in &preset.knobs {
         let value = match texts.get(&knob.name) {
-            Some(text) => check(knob, text).ok()?,
+            Some(text) => check(Locale::en, knob, text).ok()?,
             None => knob.default_value(),
         };
         knobs.insert(knob.name.clone(), value);
@@ -217,23 +223,26 @@ mod tests {
     fn bad_values_name_their_knob_and_send_nothing() {
         let p = preset();
         let mut texts = default_texts(&p);
-        assert!(errors(&p, &texts).is_empty());
+        assert!(errors(Locale::en, &p, &texts).is_empty());
         assert_eq!(
             spec(&p, &texts).unwrap().knobs["threads"],
             KnobValue::Int(4)
         );
         texts.insert("threads".into(), "0".into());
-        let errs = errors(&p, &texts);
+        let errs = errors(Locale::en, &p, &texts);
         assert!(
             errs["threads"].contains("an integer from 1 to 64"),
             "{errs:?}"
         );
         assert_eq!(spec(&p, &texts), None);
         texts.insert("threads".into(), "lots".into());
-        assert!(errors(&p, &texts)["threads"].contains("`lots` is not allowed"));
+        assert!(errors(Locale::en, &p, &texts)["threads"].contains("`lots` is not allowed"));
         texts.insert("threads".into(), " 2 ".into());
         texts.insert("thraeds".into(), "2".into());
-        assert_eq!(errors(&p, &texts).keys().collect::<Vec<_>>(), ["thraeds"]);
+        assert_eq!(
+            errors(Locale::en, &p, &texts).keys().collect::<Vec<_>>(),
+            ["thraeds"]
+        );
         assert_eq!(spec(&p, &texts), None);
     }
 }

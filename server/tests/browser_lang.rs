@@ -88,7 +88,7 @@ const NAMES: &[&str] = &[
 /// knob names and their inputs, the lesson ids, the setup line (`lesson knob=value`), the
 /// server's version, the brand, keys.
 const VISIBLE_TEXT: &str = r#"(() => {
-  const code = '.code-panel pre, .code, textarea, input, .knob-name, .lesson-name, kbd, '
+  const code = 'code, .code-panel pre, .code, textarea, input, .knob-name, .lesson-name, kbd, '
     + '[data-testid=setup-line], [data-testid=server-version], .brand';
   const out = [];
   const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

@@ -8,6 +8,7 @@
 pub mod cards;
 pub mod catalogue;
 pub mod findings;
+pub mod knob;
 
 leptos_i18n_macro::load_locales!();
 
