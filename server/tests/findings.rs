@@ -4,7 +4,9 @@
 mod common;
 
 use common::{ensure, run, serial, timing};
+use gilscope_server::program::start;
 use gilscope_shared::findings::{findings, Facts, Finding};
+use gilscope_shared::spec::{Engine, ExperimentSpec};
 
 /// The findings of one run (cores: what the rule for cores is told).
 fn found(preset: &str, knobs: &[(&str, &str)], cores: Option<u32>) -> Vec<Finding> {
@@ -249,4 +251,57 @@ fn cores_limit_fires_with_more_processes_than_cores() {
     // Told it has 4: the core count was not the limit.
     let quiet = found("cpu-processes", &knobs, Some(4));
     assert!(rule(&quiet, "cores_limit").is_none(), "{quiet:?}");
+}
+
+/// The findings of a lesson's Python run on the machine's CPython.
+fn found_on_cpython(preset: &str, knobs: &[(&str, &str)]) -> Vec<Finding> {
+    let _g = serial();
+    let spec = ExperimentSpec {
+        engine: Some(Engine::Cpython),
+        ..common::spec(preset, knobs)
+    };
+    let outcome = start(&spec).expect("python3 is installed").wait();
+    assert!(
+        outcome.summary.end.is_finished(),
+        "{preset} on CPython: {:?}",
+        outcome.summary.end
+    );
+    let found = findings(&outcome.summary, &outcome.trace, None);
+    for f in &found {
+        eprintln!("{preset} {knobs:?} on CPython: {}", f.sentence);
+    }
+    found
+}
+
+#[test]
+fn lost_updates_and_wrong_probes_fire_on_cpython_runs_too() {
+    let race = [
+        ("threads", "3"),
+        ("increments", "200000"),
+        ("form", "call"),
+        ("switch_interval_ms", "0.1"),
+    ];
+    let shown = found_on_cpython("counter-race", &race);
+    let f = rule(&shown, "lost_updates").expect("lost updates on CPython");
+    let Facts::LostUpdates { lost, expected } = f.facts else {
+        unreachable!()
+    };
+    assert_eq!(expected, 600_000, "{f:?}");
+    assert!(lost > 0 && lost < expected, "{f:?}");
+    let mut locked = race.to_vec();
+    locked.push(("lock", "true"));
+    let quiet = found_on_cpython("counter-race", &locked);
+    assert!(rule(&quiet, "lost_updates").is_none(), "{quiet:?}");
+
+    let probes = found_on_cpython("queue-qsize-unreliable", &[]);
+    let f = rule(&probes, "queue_probe_wrong").expect("empty() wrong on CPython");
+    let Facts::QueueProbeWrong {
+        empty_wrong,
+        samples,
+        ..
+    } = f.facts
+    else {
+        unreachable!()
+    };
+    assert!(empty_wrong > 0 && samples > 0, "{f:?}");
 }
