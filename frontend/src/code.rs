@@ -10,15 +10,16 @@ use leptos::prelude::*;
 use crate::dash::Dash;
 use crate::edits;
 use crate::highlight::highlight;
-use crate::lang::td_string;
+use crate::lang::{comments, td_string, Locale};
 use crate::setup;
 
 /// The preset's Python with the knobs as set; with the defaults while a knob is invalid.
-fn python_for(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
+fn python_for(l: Locale, preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
     let knobs = setup::spec(preset, texts).and_then(|spec| preset.resolve(&spec.knobs).ok());
     match knobs {
         Some(knobs) if !preset.python_template.is_empty() => {
-            render_python(&preset.python_template, &knobs)
+            let template = comments::localize(l, &preset.name, &preset.python_template);
+            render_python(&template, &knobs)
         }
         _ => preset.python.clone(),
     }
@@ -27,7 +28,10 @@ fn python_for(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
 /// Takes the student's text: an edit of the lesson's code, kept for this lesson; the lesson's
 /// own code again (as rendered with the knobs) is no edit.
 fn edit(dash: Dash, preset: &PresetInfo, text: String) {
-    let lesson = dash.knobs.with_untracked(|texts| python_for(preset, texts));
+    let l = dash.lang.get_untracked();
+    let lesson = dash
+        .knobs
+        .with_untracked(|texts| python_for(l, preset, texts));
     let edit = (text != lesson).then_some(text);
     edits::save(&preset.name, edit.as_deref());
     dash.edited.set(edit);
@@ -41,7 +45,10 @@ pub fn Code(dash: Dash) -> impl IntoView {
     let text = move || {
         dash.edited.get().unwrap_or_else(|| {
             dash.preset()
-                .map(|p| dash.knobs.with(|texts| python_for(&p, texts)))
+                .map(|p| {
+                    dash.knobs
+                        .with(|texts| python_for(dash.locale(), &p, texts))
+                })
                 .unwrap_or_default()
         })
     };
@@ -143,8 +150,11 @@ mod tests {
             }],
         };
         let texts = |v: &str| BTreeMap::from([("threads".to_string(), v.to_string())]);
-        assert_eq!(python_for(&preset, &texts("8")), "THREADS = 8");
-        assert_eq!(python_for(&preset, &texts("0")), "THREADS = 4");
-        assert_eq!(python_for(&preset, &texts("many")), "THREADS = 4");
+        assert_eq!(python_for(Locale::en, &preset, &texts("8")), "THREADS = 8");
+        assert_eq!(python_for(Locale::en, &preset, &texts("0")), "THREADS = 4");
+        assert_eq!(
+            python_for(Locale::en, &preset, &texts("many")),
+            "THREADS = 4"
+        );
     }
 }

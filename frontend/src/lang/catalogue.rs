@@ -1,6 +1,7 @@
-//! Lesson texts by name: the catalogue's claims, descriptions and knob help in the chosen
-//! language, from `lesson.<lesson>` and `knob.<lesson>.<knob>` of frontend/locales/. One arm
-//! per entry (leptos_i18n's keys are names in code, not strings).
+//! Lesson texts by name: the catalogue's claims, descriptions, knob help and the comments of
+//! the lessons' Python in the chosen language, from `lesson.<lesson>`, `knob.<lesson>.<knob>`
+//! and `comment.<lesson>.c<k>` of frontend/locales/. One arm per entry (leptos_i18n's keys
+//! are names in code, not strings).
 
 use super::i18n::{td_string, Locale};
 
@@ -165,4 +166,99 @@ pub fn knob(locale: Locale, lesson: &str, knob: &str) -> Option<&'static str> {
         ("return-values", "shared") => td_string!(locale, knob.return_values.shared),
         _ => return None,
     })
+}
+
+/// The comments of the lesson's Python template, in order (a knob's place as `{knob}`); none
+/// for a lesson the catalogue does not know.
+pub fn comments(locale: Locale, lesson: &str) -> Vec<&'static str> {
+    match lesson {
+        "cpu-threads" => vec![
+            td_string!(locale, comment.cpu_threads.c1),
+            td_string!(locale, comment.cpu_threads.c2),
+            td_string!(locale, comment.cpu_threads.c3),
+            td_string!(locale, comment.cpu_threads.c4),
+        ],
+        "io-threads" => vec![
+            td_string!(locale, comment.io_threads.c1),
+            td_string!(locale, comment.io_threads.c2),
+            td_string!(locale, comment.io_threads.c3),
+        ],
+        "join" => vec![
+            td_string!(locale, comment.join.c1),
+            td_string!(locale, comment.join.c2),
+            td_string!(locale, comment.join.c3),
+        ],
+        "counter-race" => vec![
+            td_string!(locale, comment.counter_race.c1),
+            td_string!(locale, comment.counter_race.c2),
+            td_string!(locale, comment.counter_race.c3),
+            td_string!(locale, comment.counter_race.c4),
+            td_string!(locale, comment.counter_race.c5),
+        ],
+        "thread-pool-map" => vec![
+            td_string!(locale, comment.thread_pool_map.c1),
+            td_string!(locale, comment.thread_pool_map.c2),
+            td_string!(locale, comment.thread_pool_map.c3),
+            td_string!(locale, comment.thread_pool_map.c4),
+        ],
+        "convoy-effect" => vec![
+            td_string!(locale, comment.convoy_effect.c1),
+            td_string!(locale, comment.convoy_effect.c2),
+            td_string!(locale, comment.convoy_effect.c3),
+            td_string!(locale, comment.convoy_effect.c4),
+        ],
+        "gil-flavours" => vec![
+            td_string!(locale, comment.gil_flavours.c1),
+            td_string!(locale, comment.gil_flavours.c2),
+            td_string!(locale, comment.gil_flavours.c3),
+            td_string!(locale, comment.gil_flavours.c4),
+        ],
+        "cpu-processes" => vec![
+            td_string!(locale, comment.cpu_processes.c1),
+            td_string!(locale, comment.cpu_processes.c2),
+        ],
+        "shared-value" => vec![
+            td_string!(locale, comment.shared_value.c1),
+            td_string!(locale, comment.shared_value.c2),
+            td_string!(locale, comment.shared_value.c3),
+            td_string!(locale, comment.shared_value.c4),
+        ],
+        "queue-producer-consumer" => vec![
+            td_string!(locale, comment.queue_producer_consumer.c1),
+            td_string!(locale, comment.queue_producer_consumer.c2),
+            td_string!(locale, comment.queue_producer_consumer.c3),
+            td_string!(locale, comment.queue_producer_consumer.c4),
+            td_string!(locale, comment.queue_producer_consumer.c5),
+        ],
+        "queue-qsize-unreliable" => vec![
+            td_string!(locale, comment.queue_qsize_unreliable.c1),
+            td_string!(locale, comment.queue_qsize_unreliable.c2),
+            td_string!(locale, comment.queue_qsize_unreliable.c3),
+            td_string!(locale, comment.queue_qsize_unreliable.c4),
+        ],
+        "process-pool-map" => vec![
+            td_string!(locale, comment.process_pool_map.c1),
+            td_string!(locale, comment.process_pool_map.c2),
+            td_string!(locale, comment.process_pool_map.c3),
+            td_string!(locale, comment.process_pool_map.c4),
+        ],
+        "apply-async" => vec![
+            td_string!(locale, comment.apply_async.c1),
+            td_string!(locale, comment.apply_async.c2),
+            td_string!(locale, comment.apply_async.c3),
+        ],
+        "queue-vs-shared-memory" => vec![
+            td_string!(locale, comment.queue_vs_shared_memory.c1),
+            td_string!(locale, comment.queue_vs_shared_memory.c2),
+            td_string!(locale, comment.queue_vs_shared_memory.c3),
+            td_string!(locale, comment.queue_vs_shared_memory.c4),
+        ],
+        "return-values" => vec![
+            td_string!(locale, comment.return_values.c1),
+            td_string!(locale, comment.return_values.c2),
+            td_string!(locale, comment.return_values.c3),
+            td_string!(locale, comment.return_values.c4),
+        ],
+        _ => Vec::new(),
+    }
 }

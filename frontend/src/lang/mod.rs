@@ -7,6 +7,7 @@
 
 pub mod cards;
 pub mod catalogue;
+pub mod comments;
 pub mod findings;
 pub mod knob;
 

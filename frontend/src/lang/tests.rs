@@ -157,6 +157,7 @@ const NOT_ENGLISH: &[&str] = &[
     "get",
     "get_lock",
     "GIL",
+    "gil",
     "gilscope",
     "i",
     "init",
@@ -182,9 +183,11 @@ const NOT_ENGLISH: &[&str] = &[
     "NUL",
     "one",
     "P",
+    "pickle",
     "PNG",
-    "pool",
     "Pool",
+    "pool",
+    "print",
     "processes",
     "produce_work",
     "put",
@@ -193,9 +196,10 @@ const NOT_ENGLISH: &[&str] = &[
     "Queue",
     "queue",
     "return_ms_by_way",
+    "RLock",
     "RuntimeError",
-    "S",
     "s",
+    "S",
     "setcheckinterval",
     "setswitchinterval",
     "shared",
@@ -211,8 +215,8 @@ const NOT_ENGLISH: &[&str] = &[
     "True",
     "type",
     "v",
-    "value",
     "Value",
+    "value",
     "W",
     "Windows",
     "x",
@@ -230,6 +234,9 @@ fn english_words(s: &str) -> Vec<String> {
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
         .filter(|w| !NOT_ENGLISH.contains(w) && !w.chars().any(|c| c.is_ascii_digit()))
+        // Python names: `LOAD_GLOBAL`, `check_every_bytecode`, constants such as `ITEMS`.
+        .filter(|w| !w.contains('_'))
+        .filter(|w| w.len() == 1 || w.chars().any(|c| !c.is_ascii_uppercase()))
         .map(str::to_string)
         .collect()
 }
