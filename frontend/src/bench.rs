@@ -85,7 +85,7 @@ pub fn gilscope_bench(
     };
     let perf = web_sys::window().and_then(|w| w.performance());
     let now = || perf.as_ref().map_or(0.0, |p| p.now());
-    let theme = Theme::new(false);
+    let theme = Theme::new(false, crate::lang::Locale::en);
     let mut raster = Raster::default();
     // The whole run in view (or the `zoom` fraction of it around its middle), then panned by
     // 0.5 % a frame: every frame redraws everything.

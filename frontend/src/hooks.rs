@@ -73,7 +73,7 @@ pub fn use_painter(dash: Dash) {
         }
         nav.dirty = false;
         dash.nav.set_value(nav);
-        let theme = Theme::new(projector);
+        let theme = Theme::new(projector, dash.lang.get_untracked());
         let (pinned_title, shown_title) = titles(dash);
         dash.store.with_value(|store| {
             dash.pinned.with_value(|pinned| {
@@ -142,7 +142,12 @@ fn titles(dash: Dash) -> (Option<String>, Option<String>) {
     });
     dash.pinned_info.with_untracked(|pinned| {
         dash.info.with_untracked(|shown| {
-            runname::block_titles(dash.locale(), pinned.as_ref(), shown.as_ref(), &python)
+            runname::block_titles(
+                dash.lang.get_untracked(),
+                pinned.as_ref(),
+                shown.as_ref(),
+                &python,
+            )
         })
     })
 }

@@ -120,6 +120,11 @@ pub fn App() -> impl IntoView {
         }
         dash.touch();
     });
+    // The canvases' words follow the language.
+    Effect::new(move |_| {
+        dash.lang.track();
+        dash.touch();
+    });
     hooks::use_painter(dash);
     hooks::use_keys(dash);
 

@@ -7,6 +7,7 @@ use gilscope_shared::trace::{CounterKind, State};
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use crate::lang::{fill, td_string, Locale};
 use crate::render::{self, Metrics, Plot, Raster, Row, RowKind, Window};
 use crate::store::Store;
 
@@ -26,10 +27,12 @@ pub struct Theme {
     pub lanes_room: f64,
     pub core_h: f64,
     pub queue_h: f64,
+    /// The language of the canvases' words.
+    pub locale: Locale,
 }
 
 impl Theme {
-    pub fn new(projector: bool) -> Theme {
+    pub fn new(projector: bool, locale: Locale) -> Theme {
         if projector {
             Theme {
                 font_px: 24.0,
@@ -41,6 +44,7 @@ impl Theme {
                 lane_h_min: 10.0,
                 lanes_room: 520.0,
                 core_h: 34.0,
+                locale,
                 queue_h: 170.0,
             }
         } else {
@@ -54,6 +58,7 @@ impl Theme {
                 lane_h_min: 9.0,
                 lanes_room: 560.0,
                 core_h: 20.0,
+                locale,
                 queue_h: 110.0,
             }
         }
@@ -409,7 +414,11 @@ pub fn cores(
     let y_of = |v: f64| bottom - (bottom - top) * (v / scale).clamp(0.0, 1.0);
     ctx.set_font(&theme.font(700));
     ctx.set_fill_style_str(TEXT);
-    let _ = ctx.fill_text("busy cores", 6.0, (top + bottom) / 2.0);
+    let _ = ctx.fill_text(
+        td_string!(theme.locale, ui.busy_cores),
+        6.0,
+        (top + bottom) / 2.0,
+    );
     ctx.set_font(&theme.font(500));
     ctx.set_text_align("right");
     for k in 0..=n {
@@ -467,7 +476,11 @@ pub fn queue(
         ctx.set_text_align("left");
         ctx.set_font(&theme.font(700));
         ctx.set_fill_style_str(TEXT);
-        let _ = ctx.fill_text(&format!("{} depth", q.name), 6.0, (top + bottom) / 2.0);
+        let title = fill(
+            td_string!(theme.locale, ui.queue_depth),
+            &[("name", &q.name)],
+        );
+        let _ = ctx.fill_text(&title, 6.0, (top + bottom) / 2.0);
         if let Some(cap) = q.capacity {
             ctx.set_fill_style_str(State::WaitGil.colour());
             ctx.fill_rect(

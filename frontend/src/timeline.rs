@@ -20,7 +20,7 @@ use crate::store::Store;
 fn plot_point(dash: Dash, e: &MouseEvent) -> Option<(f64, f64, f64)> {
     let canvas = dash.timeline.get_untracked()?;
     let rect = canvas.get_bounding_client_rect();
-    let theme = Theme::new(dash.projector.get_untracked());
+    let theme = Theme::new(dash.projector.get_untracked(), dash.lang.get_untracked());
     let plot_w = (rect.width() - theme.label_w - theme.right_pad).max(10.0);
     let x = e.client_x() as f64 - rect.left() - theme.label_w;
     Some((x / plot_w, plot_w, e.client_y() as f64 - rect.top()))

@@ -71,6 +71,14 @@ pub fn detail(l: Locale, s: &Summary, card: &Card, cores: Option<u32>) -> String
         "start" => p
             .processes_started
             .map(|n| fill(td_string!(l, detail.median_of), &[("n", &n.to_string())])),
+        // The way's name, said by the title already in other languages.
+        k if k.starts_with("way-") || k.starts_with("return-") => {
+            return if l == Locale::en {
+                card.detail.clone()
+            } else {
+                String::new()
+            };
+        }
         _ => return card.detail.clone(),
     };
     words.unwrap_or_default()
