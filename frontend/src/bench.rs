@@ -138,9 +138,9 @@ pub fn gilscope_bench(
         spans_only.push(now() - t0);
         win = win.pan(0.005);
     }
-    spans_only.sort_by(f64::total_cmp);
-    clears.sort_by(f64::total_cmp);
-    times.sort_by(f64::total_cmp);
+    for list in [&mut spans_only, &mut clears, &mut times] {
+        gilscope_shared::sort::sort_by_key(list, |t| *t);
+    }
     let pick = |q: f64| {
         times
             .get(((times.len() as f64 - 1.0) * q).round() as usize)

@@ -187,7 +187,7 @@ impl Dash {
     /// The presets in sidebar order: by group, then as the server lists them.
     pub fn ordered_presets(&self) -> Vec<PresetInfo> {
         let mut presets = self.presets();
-        presets.sort_by_key(|p| p.group);
+        gilscope_shared::sort::sort_by_key(&mut presets, |p| p.group);
         presets
     }
 

@@ -369,7 +369,7 @@ pub fn cores(
 ) {
     let Some(ctx) = context(canvas) else { return };
     let mut per_core = store.counters_where(|k| matches!(k, CounterKind::CoreUsage { .. }));
-    per_core.sort_by_key(|c| match c.track.kind {
+    gilscope_shared::sort::sort_by_key(&mut per_core, |c| match c.track.kind {
         CounterKind::CoreUsage { core } => core,
         _ => 0,
     });

@@ -71,11 +71,12 @@ pub fn to_query(setup: &Setup, preset: Option<&PresetInfo>) -> String {
 
 /// The text a knob starts with: its default.
 pub fn default_texts(preset: &PresetInfo) -> BTreeMap<String, String> {
-    preset
-        .knobs
-        .iter()
-        .map(|k| (k.name.clone(), k.default_value().to_string()))
-        .collect()
+    // Inserted one by one: `collect` into a map sorts with a sort of its own.
+    let mut texts = BTreeMap::new();
+    for k in &preset.knobs {
+        texts.insert(k.name.clone(), k.default_value().to_string());
+    }
+    texts
 }
 
 /// Checks one knob's text: its typed value, or the error the server would give.

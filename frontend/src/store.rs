@@ -5,8 +5,6 @@
 //! Which run is shown: the newest one any viewer started (highest id). A frame or run message
 //! of an older run is ignored; one of a newer run replaces what is shown.
 
-use std::collections::HashMap;
-
 use crate::pyramid::Pyramid;
 use gilscope_shared::protocol::{FrameMsg, RunId, RunInfo, RunState};
 use gilscope_shared::trace::{
@@ -85,7 +83,8 @@ pub struct Store {
     pub resolution: Nanos,
     /// Bumped by every change, so views know when to redraw.
     pub version: u64,
-    index: HashMap<LaneId, usize>,
+    /// Each lane's row, sorted by lane id (a `HashMap` would cost the wasm ~4 KB).
+    index: Vec<(LaneId, usize)>,
 }
 
 impl Store {
@@ -158,12 +157,12 @@ impl Store {
         }
         if !delta.added.lanes.is_empty() {
             for lane in delta.added.lanes {
-                match self.index.get(&lane.id) {
-                    Some(&i) => self.lanes[i].lane = lane,
+                match self.lane_index(lane.id) {
+                    Some(i) => self.lanes[i].lane = lane,
                     None => self.lanes.push(LaneData::new(lane)),
                 }
             }
-            self.lanes.sort_by_key(|l| (l.lane.interp, l.lane.id));
+            gilscope_shared::sort::sort_by_key(&mut self.lanes, |l| (l.lane.interp, l.lane.id));
             self.reindex();
         }
         self.queues.extend(delta.added.queues);
@@ -183,14 +182,18 @@ impl Store {
             }
         }
         // Per lane touched: whether a span arrived out of order (its summary is rebuilt).
-        let mut touched: HashMap<usize, bool> = HashMap::new();
+        let mut touched: Vec<Option<bool>> = Vec::new();
         for span in delta.added.spans {
             self.now = self.now.max(span.t1);
             let i = self.lane_slot(span.lane);
             let appended = insert_sorted(&mut self.lanes[i].spans, span, |s| s.t0);
-            *touched.entry(i).or_default() |= !appended;
+            if touched.len() <= i {
+                touched.resize(i + 1, None);
+            }
+            *touched[i].get_or_insert(false) |= !appended;
         }
-        for (i, rebuild) in touched {
+        let touched = touched.into_iter().enumerate();
+        for (i, rebuild) in touched.filter_map(|(i, t)| Some((i, t?))) {
             let lane = &mut self.lanes[i];
             lane.summary.update(&lane.spans, rebuild);
         }
@@ -227,7 +230,7 @@ impl Store {
 
     /// The row of `id`, creating a placeholder lane if its description has not arrived.
     fn lane_slot(&mut self, id: LaneId) -> usize {
-        if let Some(&i) = self.index.get(&id) {
+        if let Some(i) = self.lane_index(id) {
             return i;
         }
         self.lanes.push(LaneData::new(Lane {
@@ -237,8 +240,11 @@ impl Store {
             kind: LaneKind::Worker,
             tid: None,
         }));
-        self.index.insert(id, self.lanes.len() - 1);
-        self.lanes.len() - 1
+        let row = self.lanes.len() - 1;
+        if let Err(at) = self.index.binary_search_by_key(&id, |e| e.0) {
+            self.index.insert(at, (id, row));
+        }
+        row
     }
 
     fn reindex(&mut self) {
@@ -248,15 +254,19 @@ impl Store {
             .enumerate()
             .map(|(i, l)| (l.lane.id, i))
             .collect();
+        gilscope_shared::sort::sort_by_key(&mut self.index, |e| e.0);
     }
 
     pub fn lane(&self, id: LaneId) -> Option<&LaneData> {
-        self.index.get(&id).map(|&i| &self.lanes[i])
+        self.lane_index(id).map(|i| &self.lanes[i])
     }
 
     /// Row position of a lane in [`Store::lanes`].
     pub fn lane_index(&self, id: LaneId) -> Option<usize> {
-        self.index.get(&id).copied()
+        self.index
+            .binary_search_by_key(&id, |e| e.0)
+            .ok()
+            .map(|at| self.index[at].1)
     }
 
     pub fn interpreter(&self, id: InterpId) -> Option<&Interpreter> {

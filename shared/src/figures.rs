@@ -228,7 +228,7 @@ pub fn state_shares(s: &Summary) -> Vec<(State, f64)> {
         .filter(|(state, t)| **t > 0.0 && **state != State::Done)
         .map(|(state, t)| (*state, t / total))
         .collect();
-    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    crate::sort::sort_by(&mut shares, |a, b| a.1 > b.1);
     shares
 }
 

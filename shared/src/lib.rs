@@ -7,6 +7,7 @@ pub mod figures;
 pub mod findings;
 pub mod input;
 pub mod protocol;
+pub mod sort;
 pub mod spec;
 pub mod state;
 pub mod summary;

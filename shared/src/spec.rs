@@ -411,17 +411,17 @@ impl PresetInfo {
                 ),
             ));
         }
-        self.knobs
-            .iter()
-            .map(|knob| {
-                let value = match given.get(&knob.name) {
-                    Some(value) => knob.check(value)?,
-                    None => knob.default_value(),
-                };
-                Ok((knob.name.clone(), value))
-            })
-            .collect::<Result<_, _>>()
-            .map(Knobs)
+        // Inserted one by one: `collect` into a map sorts with a sort of its own, which the
+        // dashboard's wasm would carry.
+        let mut knobs = BTreeMap::new();
+        for knob in &self.knobs {
+            let value = match given.get(&knob.name) {
+                Some(value) => knob.check(value)?,
+                None => knob.default_value(),
+            };
+            knobs.insert(knob.name.clone(), value);
+        }
+        Ok(Knobs(knobs))
     }
 }
 
