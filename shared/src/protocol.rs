@@ -23,8 +23,8 @@ use crate::summary::Summary;
 use crate::trace::{Nanos, TraceDelta};
 
 /// The wire format's version, the second byte of every frame. 1 was MessagePack (serde);
-/// 2 is this format.
-pub const WIRE_VERSION: u8 = 2;
+/// 2 is this format; 3 adds `Figures::baseline_unlocked` (the lock-overhead finding).
+pub const WIRE_VERSION: u8 = 3;
 
 /// The first byte of every frame of this format: a byte MessagePack never uses, so a binary
 /// frame of either is told apart by it.

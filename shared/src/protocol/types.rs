@@ -340,6 +340,7 @@ wire_struct!(Figures {
     expected_count,
     final_count,
     lost_updates,
+    baseline_unlocked,
     ops_per_s,
     results_in_order,
     messages_per_s,

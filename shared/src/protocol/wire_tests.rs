@@ -100,6 +100,7 @@ fn summary(end: EndReason) -> Summary {
         figures: Figures {
             expected_count: Some(i64::MIN),
             lost_updates: Some(-7),
+            baseline_unlocked: Some(true),
             results_in_order: Some(false),
             messages_per_s_by_way: Some(BTreeMap::from([("queue".to_string(), 1e6)])),
             processes_started: Some(u32::MAX),
@@ -338,7 +339,7 @@ fn another_version_or_format_is_named() {
     let err = decode_server(&Payload::Binary(old)).unwrap_err();
     assert!(
         err.to_string()
-            .contains("wire version 1; this side speaks version 2"),
+            .contains("wire version 1; this side speaks version 3"),
         "{err}"
     );
     let packed = rmp_serde::to_vec(&ServerMsg::Pong { nonce: 1 }).unwrap();
