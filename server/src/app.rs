@@ -67,18 +67,18 @@ pub async fn serve_with(
     serve_keeping(listener, shutdown, limits, None).await
 }
 
-/// [`serve_with`], keeping runs that are over in the store `store` describes (none: keep
-/// nothing). Another server holding that store is an error; saves still queued when the
-/// server stops are written before this returns.
+/// [`serve_with`], keeping runs that are over in `store`, as opened (none: keep nothing;
+/// see [`AppState::keep_in`]). Saves still queued when the server stops are written before
+/// this returns.
 pub async fn serve_keeping(
     listener: TcpListener,
     shutdown: CancellationToken,
     limits: Limits,
-    store: Option<crate::store::StoreConfig>,
+    store: Option<Result<crate::store::Store, crate::store::StoreError>>,
 ) -> io::Result<()> {
     let mut state = AppState::with_limits(listener.local_addr()?, shutdown.clone(), limits.clone());
-    if let Some(config) = store {
-        state.open_store(config).map_err(io::Error::other)?;
+    if let Some(opened) = store {
+        state.keep_in(opened).map_err(io::Error::other)?;
     }
     let cpython = state.runs.cpython_status();
     if cpython.available {

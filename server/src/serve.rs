@@ -81,7 +81,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Err(err) => tracing::warn!("cannot raise the open-file limit: {err}"),
     }
     tracing::debug!("at most {} connections at once", limits.max_connections);
-    let store = args.store.config()?;
+    // Opened before anything listens: a second server on the same data directory stops here.
+    let store = args.store.config()?.map(crate::store::Store::open);
+    if let Some(Err(err @ crate::store::StoreError::Locked { .. })) = &store {
+        return Err(anyhow!("{err}"));
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve(addr, args.open, limits, store))
 }
@@ -90,7 +94,7 @@ async fn serve(
     addr: SocketAddr,
     open: bool,
     limits: crate::limits::Limits,
-    store: Option<crate::store::StoreConfig>,
+    store: Option<Result<crate::store::Store, crate::store::StoreError>>,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await

@@ -66,16 +66,24 @@ impl AppState {
 }
 
 impl AppState {
-    /// Keeps runs that are over in the store `config` describes. A store another server
-    /// holds is an error (two servers never share one); any other failure to open it (a
-    /// read-only or missing directory, a newer schema) is logged and kept in
-    /// [`AppState::store_error`]: the server runs on, keeping nothing.
+    /// Keeps runs that are over in the store `config` describes: see [`AppState::keep_in`].
     pub fn open_store(
         &mut self,
         config: crate::store::StoreConfig,
     ) -> Result<(), crate::store::StoreError> {
-        use crate::store::{Store, StoreError};
-        let opened = Store::open(config).and_then(|store| {
+        self.keep_in(crate::store::Store::open(config))
+    }
+
+    /// Keeps runs that are over in `opened`. A store another server holds is an error (two
+    /// servers never share one); any other failure to open it (a read-only or missing
+    /// directory, a newer schema) is logged and kept in [`AppState::store_error`]: the
+    /// server runs on, keeping nothing.
+    pub fn keep_in(
+        &mut self,
+        opened: Result<crate::store::Store, crate::store::StoreError>,
+    ) -> Result<(), crate::store::StoreError> {
+        use crate::store::StoreError;
+        let opened = opened.and_then(|store| {
             let dir = store.dir().display().to_string();
             self.runs.set_store(store)?;
             Ok(dir)

@@ -71,6 +71,9 @@ pub fn write(header: &RunHeader, stored_trace: &[u8]) -> Vec<u8> {
 /// A run file checked through: its header, its trace decoded (so a damaged one is refused
 /// before anything is stored), and the trace's stored bytes, to keep as they are.
 pub fn read(bytes: &[u8]) -> Result<(RunHeader, Trace, &[u8]), FileError> {
+    if bytes.is_empty() {
+        return Err(FileError::Truncated("it is empty"));
+    }
     if bytes.len() < MAGIC.len() {
         return Err(if MAGIC.starts_with(bytes) {
             FileError::Truncated("no room for its version")
