@@ -54,26 +54,47 @@ fn big_trace(events: usize) -> (RunInfo, Trace) {
         counters: one.counters.clone(),
         ..Trace::default()
     };
+    // Each copy gets fresh jitter in every time and value, as another run of the same
+    // program would: identical copies would let zstd store the trace almost for free.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut jitter = |range: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % range.max(1)
+    };
     let mut shift = 0;
+    let mut lane_end = std::collections::HashMap::new();
     while trace.events() < events {
-        let shifted = |t: u64| t + shift;
-        trace.spans.extend(one.spans.iter().map(|s| {
+        let mut previous_t0 = 0;
+        for s in &one.spans {
             let mut s = *s;
-            s.t0 = shifted(s.t0);
-            s.t1 = shifted(s.t1);
-            s
-        }));
+            let gap = s.t0.saturating_sub(previous_t0);
+            previous_t0 = s.t0;
+            let end: &mut u64 = lane_end.entry(s.lane).or_insert(shift);
+            let duration = s.duration() + jitter(s.duration() / 8 + 1000);
+            s.t0 = (*end).max(shift + s.t0) + jitter(gap.min(1000));
+            s.t1 = s.t0 + duration;
+            *end = s.t1;
+            trace.spans.push(s);
+        }
         trace.marks.extend(one.marks.iter().map(|m| {
             let mut m = *m;
-            m.t = shifted(m.t);
+            m.t += shift + jitter(20_000);
             m
         }));
         trace.samples.extend(one.samples.iter().map(|s| {
             let mut s = *s;
-            s.t = shifted(s.t);
+            s.t += shift + jitter(200_000);
+            s.value = (s.value + jitter(1000) as f64 / 10_000.0).min(1.0);
             s
         }));
-        shift += one.end;
+        shift = lane_end
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(shift)
+            .max(shift + one.end);
     }
     trace.end = shift;
     let info = RunInfo {

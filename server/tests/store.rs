@@ -198,6 +198,38 @@ async fn a_run_file_imports_back_to_the_same_trace() {
     }
     assert_eq!(back.spans, original.spans);
     assert_eq!(back.marks, original.marks);
+
+    // A run file far over the 64 KiB other bodies may have is taken.
+    let (header, _, _) = file::read(&bytes).unwrap();
+    let mut big = original.clone();
+    let mut t = big.end;
+    let mut seed: u64 = 1;
+    for i in 0..100_000u64 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let duration = 1 + (seed >> 40) % 100_000;
+        big.spans.push(gilscope_shared::trace::Span {
+            lane: gilscope_shared::trace::LaneId((i % 2) as u32),
+            state: gilscope_shared::trace::State::Running,
+            t0: t,
+            t1: t + duration,
+            task: None,
+        });
+        t += duration;
+    }
+    big.end = t;
+    let big_file = file::write(&header, &codec::encode(&big));
+    assert!(big_file.len() > 64 * 1024, "{} bytes", big_file.len());
+    let (status, answer) = request(&server, Method::POST, "/api/runs/import", big_file).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let entry: RunEntry = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(trace_of(&server, entry.info.id).await.spans, big.spans);
 }
 
 #[tokio::test]

@@ -335,7 +335,7 @@ impl Store {
             let header = file::RunHeader {
                 info: entry.info,
                 kept: entry.kept.unwrap_or_default(),
-                made_by: format!("gilscope {}", crate::state::VERSION),
+                made_by: format!("gilscope {}", env!("CARGO_PKG_VERSION")),
             };
             Ok(file::write(&header, &stored))
         })
