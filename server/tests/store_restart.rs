@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Tests that run experiments take turns.
-static EXPERIMENTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static EXPERIMENTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A `gilscope serve` on an ephemeral port; killed when dropped.
 struct Server {
@@ -227,8 +227,7 @@ fn stop_gracefully(mut server: Server) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn yesterdays_runs_are_there_after_a_restart() {
-    let _turn = EXPERIMENTS.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
+    let _turn = EXPERIMENTS.lock().await;
     let data = tempfile::tempdir().unwrap();
     let server = serve(data.path()).unwrap();
     let first = run(server.addr, short()).await.info;
@@ -284,8 +283,7 @@ async fn yesterdays_runs_are_there_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_while_saving_loses_at_most_that_run() {
-    let _turn = EXPERIMENTS.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
+    let _turn = EXPERIMENTS.lock().await;
     let data = tempfile::tempdir().unwrap();
     let mut server = serve(data.path()).unwrap();
     let kept = run(server.addr, short()).await.info;
@@ -343,8 +341,7 @@ fn a_second_server_on_the_same_directory_refuses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_that_cannot_be_written_keeps_nothing_and_runs_go_on() {
-    let _turn = EXPERIMENTS.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
+    let _turn = EXPERIMENTS.lock().await;
     let data = tempfile::tempdir().unwrap();
     // A regular file where the directory should be: nothing can be made under it (root
     // ignores permission bits, so a read-only mode would not show it).
@@ -383,8 +380,7 @@ async fn a_directory_that_cannot_be_written_keeps_nothing_and_runs_go_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gilscope_open_keeps_a_run_file() {
-    let _turn = EXPERIMENTS.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
+    let _turn = EXPERIMENTS.lock().await;
     let here = tempfile::tempdir().unwrap();
     let there = tempfile::tempdir().unwrap();
     let server = serve(here.path()).unwrap();

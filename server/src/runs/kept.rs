@@ -116,7 +116,7 @@ impl Runs {
                 all.push(entry);
             }
         }
-        all.sort_by(|a, b| b.info.id.cmp(&a.info.id));
+        all.sort_by_key(|entry| std::cmp::Reverse(entry.info.id));
         all.truncate(limit);
         Ok(all)
     }
