@@ -1,5 +1,6 @@
 //! What observing real CPython costs: the program's slowdown under the 1 kHz sampler, the
-//! sampler's CPU, and how closely the observed GIL holds match the program's own record.
+//! sampler's CPU, how closely the observed GIL holds match the program's own record, and the
+//! live lag from a sample to the frame that carries it.
 //!
 //! `cargo bench -p gilscope-server --bench cpython` (a quiet machine; it waits for one).
 
@@ -66,6 +67,7 @@ fn main() {
     std::fs::write(&path, PROGRAM).unwrap();
     let (mut bare, mut observed, mut own_hold, mut seen_hold, mut cost, mut rate) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut lags: Vec<f64> = vec![];
     for _ in 0..ROUNDS {
         let out = Command::new("python3").arg(&path).output().unwrap();
         bare.push(parse(&String::from_utf8_lossy(&out.stdout)).0);
@@ -76,7 +78,21 @@ fn main() {
             ..Default::default()
         };
         let (cpu0, t0) = (cpu_self(), Instant::now());
-        let s = start(&spec).unwrap().wait().summary;
+        let handle = start(&spec).unwrap();
+        // Drained as the run manager does, every 33 ms: how long after the sample that ended
+        // a span does the span reach the viewers' frame.
+        while !handle.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(33));
+            let delta = handle.drain();
+            lags.extend(
+                delta
+                    .added
+                    .spans
+                    .iter()
+                    .map(|span| delta.added.end.saturating_sub(span.t1) as f64 / 1e6),
+            );
+        }
+        let s = handle.wait().summary;
         cost.push((cpu_self() - cpu0) / t0.elapsed().as_secs_f64());
         let (wall, hold, _) = parse(&s.output.as_ref().unwrap().stdout);
         observed.push(wall);
@@ -99,6 +115,14 @@ fn main() {
         median(cost) * 100.0
     );
     println!("sampling rate                 {:.0} Hz", median(rate));
+    lags.sort_by(f64::total_cmp);
+    println!(
+        "live lag, sample to frame     median {:.1} ms, p95 {:.1} ms, max {:.1} ms ({} spans)",
+        lags[lags.len() / 2],
+        lags[lags.len() * 95 / 100],
+        lags[lags.len() - 1],
+        lags.len()
+    );
     println!(
         "GIL hold median: observed {:.2} ms, the program's own {:.2} ms (ratio {:.2})",
         median(seen_hold.clone()),

@@ -514,3 +514,155 @@ fn compare_prints_a_row_per_figure_both_engines_have() {
         );
     }
 }
+
+/// A program of our own on CPython within `caps`, the interpreter adjusted by `adjust`.
+fn run_with(
+    source: &str,
+    caps: gilscope_server::engine::Caps,
+    adjust: impl FnOnce(&mut gilscope_server::cpython::Python),
+) -> RunOutcome {
+    use_worker_exe();
+    let _serial = common::serial();
+    let python =
+        gilscope_server::cpython::python::probe(&gilscope_server::cpython::python::choose(None));
+    let mut python = python.expect("python3 is installed");
+    adjust(&mut python);
+    let program = gilscope_server::cpython::Program {
+        label: "script".into(),
+        knobs: Default::default(),
+        source: source.into(),
+        python,
+    };
+    gilscope_server::cpython::start(program, caps)
+        .unwrap()
+        .wait()
+}
+
+#[test]
+fn a_program_that_never_ends_is_ended_at_the_wall_cap() {
+    let caps = gilscope_server::engine::Caps {
+        max_wall: Duration::from_secs(1),
+        ..gilscope_server::engine::CAPS
+    };
+    let started = Instant::now();
+    let outcome = run_with("while True:\n    pass\n", caps, |_| {});
+    assert!(
+        matches!(
+            outcome.summary.end,
+            EndReason::HitCap {
+                cap: gilscope_shared::summary::Cap::Wall,
+                ..
+            }
+        ),
+        "{:?}",
+        outcome.summary.end
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(all_gone(&outcome.trace));
+}
+
+#[test]
+fn a_flood_of_processes_ends_the_run_and_every_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let source = format!(
+        r#"
+import os, time
+with open({pids:?}, "a") as log:
+    for _ in range(300):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        log.write(f"{{pid}}\n")
+        log.flush()
+time.sleep(60)
+"#,
+        pids = pids.display().to_string()
+    );
+    let outcome = run_with(&source, gilscope_server::engine::CAPS, |_| {});
+    let EndReason::Failed { reason } = &outcome.summary.end else {
+        panic!("ended {:?}", outcome.summary.end)
+    };
+    assert!(reason.contains("more than 256 processes"), "{reason}");
+    let started: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    assert!(started.len() > 256, "{}", started.len());
+    let alive: Vec<&u32> = started
+        .iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"))
+        })
+        .collect();
+    assert!(alive.is_empty(), "still running: {alive:?}");
+}
+
+#[test]
+fn a_python_whose_gil_cannot_be_read_is_drawn_from_proc() {
+    let outcome = run_with(CPU_THREADS, gilscope_server::engine::CAPS, |python| {
+        python.unreadable_gil = Some("a free-threaded build has no GIL to read".into())
+    });
+    let s = &outcome.summary;
+    assert!(s.end.is_finished(), "{:?}", s.end);
+    assert!(
+        s.violations.iter().any(|v| v.contains("no GIL to read")),
+        "{:?}",
+        s.violations
+    );
+    assert!(outcome
+        .trace
+        .interpreters
+        .iter()
+        .all(|i| i.gil == gilscope_shared::trace::GilFlavour::None));
+    assert_eq!(s.gil_handoffs, None, "no GIL figures without a GIL record");
+    let busy: u64 = outcome
+        .trace
+        .spans
+        .iter()
+        .filter(|span| span.state == State::Running)
+        .map(|span| span.duration())
+        .sum();
+    assert!(busy > 100_000_000, "threads on a CPU for {busy} ns");
+    assert!(outcome.trace.lanes.len() >= 5, "{:?}", outcome.trace.lanes);
+}
+
+#[test]
+fn spawned_pool_workers_and_a_manager_are_each_observed() {
+    let outcome = run(r#"
+import multiprocessing as mp
+def burn(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+if __name__ == "__main__":
+    mp.set_start_method("spawn")
+    with mp.Pool(2) as pool:
+        print(sum(pool.map(burn, [2_000_000] * 4)))
+    manager = mp.Manager()
+    shared = manager.dict()
+    shared["x"] = 1
+    manager.shutdown()
+"#);
+    let s = &outcome.summary;
+    assert!(s.end.is_finished(), "{:?} {:?}", s.end, s.output);
+    let names: Vec<&str> = outcome
+        .trace
+        .interpreters
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    // The main process, the resource tracker, two pool workers, the manager.
+    assert!(names.len() >= 5, "{names:?}");
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "names repeat: {names:?}");
+}

@@ -105,7 +105,14 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         label: "wall time",
         amount: Some(s.wall_s),
         value: seconds(s.wall_s),
-        detail: s.end.describe(),
+        // A real program's wall time is all of it: the interpreter's start-up, and the
+        // one-thread baseline the lesson's Python times itself — not only the experiment.
+        detail: match s.engine {
+            crate::spec::Engine::Cpython => {
+                format!("{} · the whole program, start-up included", s.end.describe())
+            }
+            crate::spec::Engine::Emulated => s.end.describe(),
+        },
     });
     out
 }

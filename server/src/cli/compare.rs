@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use gilscope_shared::spec::{Engine, ExperimentSpec};
 
 use crate::cli::run::{bad_input, parse_sets};
-use crate::compare::{cpython_figures, rows, summary_figures};
+use crate::compare::{rows, summary_figures};
 use crate::program::{start_with_python, RunError};
 
 #[derive(clap::Args, Debug)]
@@ -59,7 +59,7 @@ pub fn main(args: CompareArgs) -> ExitCode {
             }
             match engine {
                 Engine::Emulated => emulated.push(summary_figures(&summary)),
-                Engine::Cpython => cpython.push(cpython_figures(&summary)),
+                Engine::Cpython => cpython.push(summary_figures(&summary)),
             }
         }
     }

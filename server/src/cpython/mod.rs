@@ -5,6 +5,7 @@
 //! - [`python`]: which interpreter, and whether it can be observed;
 //! - [`tree`]: the program's process tree, under a reaper that ends all of it;
 //! - [`output`]: what the program prints, kept within a bound;
+//! - [`printed`]: the lesson's figures read back from what it printed;
 //! - [`classify`]: what a thread that does not hold the GIL is doing;
 //! - [`observer`]: sampling every process of the tree at 1 kHz into the trace;
 //! - [`run`]: a run on CPython, with the same lifecycle as an emulated one.
@@ -15,6 +16,7 @@
 pub mod classify;
 pub mod observer;
 pub mod output;
+pub mod printed;
 pub mod python;
 pub mod run;
 pub mod tree;

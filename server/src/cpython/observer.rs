@@ -83,7 +83,16 @@ pub struct Observer {
 impl Observer {
     /// Observes every Python process below `root`; `script` is the program's file (its
     /// lines tell what a blocked thread called).
-    pub fn spawn(root: u32, script: PathBuf, env: RunEnv) -> std::io::Result<Observer> {
+    ///
+    /// With `read_gil` false (an interpreter whose GIL py-spy cannot read: a free-threaded
+    /// build, an unsupported version) every thread is drawn from /proc alone: running when on
+    /// a CPU, blocked in the kernel (I/O) or idle otherwise.
+    pub fn spawn(
+        root: u32,
+        script: PathBuf,
+        env: RunEnv,
+        read_gil: bool,
+    ) -> std::io::Result<Observer> {
         let stop = Arc::new(AtomicBool::new(false));
         let too_many = Arc::new(AtomicBool::new(false));
         let problems = Arc::new(Mutex::new(Vec::new()));
@@ -92,7 +101,7 @@ impl Observer {
             let (stop, too_many, problems) = (stop.clone(), too_many.clone(), problems.clone());
             std::thread::Builder::new()
                 .name("py-discover".into())
-                .spawn(move || discover(root, &found_tx, &stop, &too_many, &problems))?
+                .spawn(move || discover(root, read_gil, &found_tx, &stop, &too_many, &problems))?
         };
         let sampler = {
             let stop = stop.clone();
@@ -126,10 +135,11 @@ impl Observer {
     }
 }
 
-/// A newly attached process.
+/// A newly found process: attached with py-spy, or (when its GIL cannot be read) watched
+/// through /proc only.
 struct Found {
     pid: u32,
-    spy: PythonSpy,
+    spy: Option<PythonSpy>,
 }
 
 fn spy_config() -> Config {
@@ -143,6 +153,7 @@ fn spy_config() -> Config {
 /// Walks the tree and attaches to each new Python process, until stopped.
 fn discover(
     root: u32,
+    read_gil: bool,
     found: &Sender<Found>,
     stop: &AtomicBool,
     too_many: &AtomicBool,
@@ -174,11 +185,24 @@ fn discover(
                 ));
                 continue;
             }
+            if !read_gil {
+                attached.insert(pid);
+                if found.send(Found { pid, spy: None }).is_err() {
+                    return;
+                }
+                continue;
+            }
             let since = *first_seen.entry(pid).or_insert_with(Instant::now);
             match PythonSpy::new(pid as py_spy::Pid, &config) {
                 Ok(spy) => {
                     attached.insert(pid);
-                    if found.send(Found { pid, spy }).is_err() {
+                    if found
+                        .send(Found {
+                            pid,
+                            spy: Some(spy),
+                        })
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -239,7 +263,8 @@ struct ObservedThread {
 /// One attached process.
 struct ObservedProcess {
     pid: u32,
-    spy: PythonSpy,
+    /// None: watched through /proc only.
+    spy: Option<PythonSpy>,
     interp: InterpId,
     threads: HashMap<u64, ObservedThread>,
     /// Threads seen before their Python name was readable, and when first seen.
@@ -308,16 +333,21 @@ impl Sampler {
     /// Announces a newly attached process as an interpreter of the run.
     fn attach(&mut self, found: Found) {
         let interp = self.env.ids.interp();
-        let name = if self.processes.is_empty() {
-            "MainProcess".to_string()
-        } else {
-            process_name(found.pid, self.processes.len())
+        // Interpreters are numbered in the order they were found, never reused.
+        let name = match interp.0 {
+            0 => "MainProcess".to_string(),
+            n => process_name(found.pid, n as usize),
         };
         self.env.sink.deliver(Trace {
             interpreters: vec![Interpreter {
                 id: interp,
                 name,
-                gil: GilFlavour::Current,
+                // A GIL that cannot be read is not drawn as one.
+                gil: if found.spy.is_some() {
+                    GilFlavour::Current
+                } else {
+                    GilFlavour::None
+                },
                 pid: Some(found.pid),
             }],
             ..Trace::default()
@@ -336,17 +366,21 @@ impl Sampler {
     fn round(&mut self) {
         let mut ended = Vec::new();
         for (index, process) in self.processes.iter_mut().enumerate() {
-            let traces = process.spy.get_stack_traces();
+            let seen = match &mut process.spy {
+                Some(spy) => spy
+                    .get_stack_traces()
+                    .map(|traces| seen_in_stacks(&traces, process.pid, &mut self.sources))
+                    .map_err(|_| ()),
+                None => seen_in_proc(process.pid),
+            };
             let t = self.env.epoch.elapsed();
-            match traces {
-                Ok(traces) => {
-                    process.update(t, &traces, &self.env, &mut self.sources, &mut self.lanes)
-                }
-                Err(_) if !alive(process.pid) => {
+            match seen {
+                Ok(seen) => process.update(t, &seen, &self.env, &mut self.lanes),
+                Err(()) if !alive(process.pid) => {
                     process.end_all(t);
                     ended.push(index);
                 }
-                Err(_) => self.torn += 1,
+                Err(()) => self.torn += 1,
             }
         }
         for index in ended.into_iter().rev() {
@@ -355,73 +389,142 @@ impl Sampler {
     }
 }
 
+/// One thread as one sample saw it.
+struct Seen {
+    /// The observer's key for it (Python's thread id, or the OS thread id).
+    id: u64,
+    tid: Option<u32>,
+    name: Option<String>,
+    owns_gil: bool,
+    state: State,
+}
+
+/// What py-spy's stacks say of each thread.
+fn seen_in_stacks(traces: &[StackTrace], pid: u32, sources: &mut Sources) -> Vec<Seen> {
+    traces
+        .iter()
+        .map(|trace| {
+            let state = if trace.owns_gil {
+                State::Running
+            } else {
+                for frame in &trace.frames {
+                    sources.load(&frame.filename);
+                }
+                let frames: Vec<FrameRef<'_>> = trace
+                    .frames
+                    .iter()
+                    .map(|f| FrameRef {
+                        function: &f.name,
+                        filename: &f.filename,
+                        line: sources.line(&f.filename, f.line),
+                    })
+                    .collect();
+                let tid = trace.os_thread_id.unwrap_or(0) as u32;
+                classify(&frames, || read_syscall(pid, tid))
+            };
+            let tid = trace.os_thread_id.map(|t| t as u32);
+            // The main thread is the one whose id is the process's (its Python name may not
+            // be readable yet, before `threading` is imported).
+            let name = trace
+                .thread_name
+                .clone()
+                .or_else(|| (tid == Some(pid)).then(|| "MainThread".to_string()));
+            Seen {
+                id: trace.thread_id,
+                tid,
+                name,
+                owns_gil: trace.owns_gil,
+                state,
+            }
+        })
+        .collect()
+}
+
+/// What /proc says of each thread of `pid`: on a CPU (running), in an uninterruptible wait
+/// (I/O), or sleeping (idle). `Err` when the process is gone.
+fn seen_in_proc(pid: u32) -> Result<Vec<Seen>, ()> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|_| ())?;
+    let mut seen = Vec::new();
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // ended between the listing and the read
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map(|(comm, _)| comm.to_string());
+        let code = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("S");
+        let state = match code {
+            "R" => State::Running,
+            "D" => State::Io,
+            _ => State::Idle,
+        };
+        let name = if tid == pid {
+            Some("MainThread".to_string())
+        } else {
+            name
+        };
+        seen.push(Seen {
+            id: u64::from(tid),
+            tid: Some(tid),
+            name,
+            owns_gil: false,
+            state,
+        });
+    }
+    Ok(seen)
+}
+
 impl ObservedProcess {
-    fn update(
-        &mut self,
-        t: u64,
-        traces: &[StackTrace],
-        env: &RunEnv,
-        sources: &mut Sources,
-        lanes: &mut usize,
-    ) {
+    fn update(&mut self, t: u64, threads: &[Seen], env: &RunEnv, lanes: &mut usize) {
         let mut seen = HashSet::new();
         let mut holder = None;
-        for trace in traces {
-            seen.insert(trace.thread_id);
-            if !self.threads.contains_key(&trace.thread_id) {
+        for thread in threads {
+            seen.insert(thread.id);
+            if !self.threads.contains_key(&thread.id) {
                 if *lanes >= MAX_LANES {
                     continue;
                 }
-                if trace.thread_name.is_none() {
-                    let first = *self.unnamed.entry(trace.thread_id).or_insert(t);
+                if thread.name.is_none() {
+                    let first = *self.unnamed.entry(thread.id).or_insert(t);
                     if t.saturating_sub(first) < NAME_PATIENCE_NS {
-                        // py-spy looks a missing name up again only after a second: now.
-                        self.spy.python_thread_names.remove(&trace.thread_id);
+                        if let Some(spy) = &mut self.spy {
+                            // py-spy looks a missing name up again only after a second: now.
+                            spy.python_thread_names.remove(&thread.id);
+                        }
                         continue;
                     }
                 }
-                self.unnamed.remove(&trace.thread_id);
+                self.unnamed.remove(&thread.id);
                 *lanes += 1;
-                let lane = new_lane(env, self.interp, trace);
+                let lane = new_lane(env, self.interp, thread);
                 let recorder = Recorder::new(lane, env.epoch, env.sink.clone(), State::Idle);
                 self.threads.insert(
-                    trace.thread_id,
+                    thread.id,
                     ObservedThread {
                         recorder,
                         missed: 0,
                     },
                 );
             }
-            let Some(thread) = self.threads.get_mut(&trace.thread_id) else {
+            let Some(observed) = self.threads.get_mut(&thread.id) else {
                 continue;
             };
-            thread.missed = 0;
-            let state = if trace.owns_gil {
-                holder = Some(thread.recorder.lane());
-                State::Running
-            } else {
-                for frame in &trace.frames {
-                    sources.load(&frame.filename);
-                }
-                let lines: Vec<Option<&str>> = trace
-                    .frames
-                    .iter()
-                    .map(|f| sources.line(&f.filename, f.line))
-                    .collect();
-                let frames: Vec<FrameRef<'_>> = trace
-                    .frames
-                    .iter()
-                    .zip(&lines)
-                    .map(|(f, line)| FrameRef {
-                        function: &f.name,
-                        filename: &f.filename,
-                        line: *line,
-                    })
-                    .collect();
-                let (pid, tid) = (self.pid, trace.os_thread_id.unwrap_or(0) as u32);
-                classify(&frames, || read_syscall(pid, tid))
-            };
-            thread.recorder.enter_at(state, None, t);
+            observed.missed = 0;
+            if thread.owns_gil {
+                holder = Some(observed.recorder.lane());
+            }
+            observed.recorder.enter_at(thread.state, None, t);
         }
         if let Some(to) = holder {
             if self.holder != Some(to) {
@@ -467,11 +570,11 @@ impl ObservedProcess {
 }
 
 /// A lane for a thread seen for the first time.
-fn new_lane(env: &RunEnv, interp: InterpId, trace: &StackTrace) -> Lane {
-    let name = trace
-        .thread_name
+fn new_lane(env: &RunEnv, interp: InterpId, thread: &Seen) -> Lane {
+    let name = thread
+        .name
         .clone()
-        .unwrap_or_else(|| format!("thread {}", trace.os_thread_id.unwrap_or(trace.thread_id)));
+        .unwrap_or_else(|| format!("thread {}", thread.tid.map_or(thread.id, u64::from)));
     let kind = if name == "MainThread" {
         LaneKind::Main
     } else if name.starts_with("QueueFeederThread") {
@@ -488,7 +591,7 @@ fn new_lane(env: &RunEnv, interp: InterpId, trace: &StackTrace) -> Lane {
         interp,
         name,
         kind,
-        tid: trace.os_thread_id.map(|t| t as u32),
+        tid: thread.tid,
     }
 }
 

@@ -23,13 +23,25 @@ pub struct Python {
     /// What to execute (as given or found on the `PATH`).
     pub path: PathBuf,
     pub version: (u32, u32, u32),
+    /// Why gilscope cannot read this interpreter's GIL, if it cannot: it still runs, and its
+    /// threads and cores are drawn from /proc.
+    pub unreadable_gil: Option<String>,
 }
 
 impl Python {
     /// `Python 3.11.7 (/usr/bin/python3)`.
-    pub fn describe(&self) -> String {
+    pub fn describe_short(&self) -> String {
         let (major, minor, micro) = self.version;
         format!("Python {major}.{minor}.{micro} ({})", self.path.display())
+    }
+
+    /// [`Python::describe_short`], and why its GIL cannot be read if it cannot.
+    pub fn describe(&self) -> String {
+        let mut text = self.describe_short();
+        if let Some(why) = &self.unreadable_gil {
+            text.push_str(&format!(" — {why}"));
+        }
+        text
     }
 }
 
@@ -43,17 +55,6 @@ pub enum PythonError {
     NotFound(String),
     #[error("`{path}` could not be run as Python: {detail}")]
     NotPython { path: String, detail: String },
-    #[error(
-        "`{path}` is Python {version}, which gilscope cannot observe: it reads the GIL of \
-         CPython {}.{} to {}.{}; point --python / {PYTHON_ENV} at one of those",
-        OLDEST.0, OLDEST.1, NEWEST.0, NEWEST.1
-    )]
-    Unsupported { path: String, version: String },
-    #[error(
-        "`{path}` is a free-threaded build of Python {version}: it has no GIL for gilscope to \
-         observe; point --python / {PYTHON_ENV} at a default (GIL) build"
-    )]
-    FreeThreaded { path: String, version: String },
 }
 
 /// The interpreter to use: `explicit` (a `--python` flag), else [`PYTHON_ENV`], else
@@ -68,11 +69,13 @@ pub fn choose(explicit: Option<&Path>) -> PathBuf {
 /// Runs `path` once to learn its version and build; a usable CPython or why not.
 pub fn probe(path: &Path) -> Result<Python, PythonError> {
     let shown = path.display().to_string();
-    let script = "import sys, sysconfig; v = sys.version_info; \
-                  print(sys.implementation.name, v[0], v[1], v[2], \
-                  int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))";
+    // Python 2 and 3 alike: what it is, its version, whether it is a free-threaded build.
+    let script = "import platform, sys, sysconfig; v = sys.version_info; \
+                  sys.stdout.write('%s %d %d %d %d\\n' % (\
+                  platform.python_implementation().lower(), v[0], v[1], v[2], \
+                  int(bool(sysconfig.get_config_var('Py_GIL_DISABLED')))))";
     let mut child = Command::new(path)
-        .args(["-I", "-S", "-c", script])
+        .args(["-E", "-s", "-S", "-c", script])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -132,21 +135,25 @@ pub fn probe(path: &Path) -> Result<Python, PythonError> {
             "it is {implementation} {version_text}, not CPython"
         )));
     }
-    if (version.0, version.1) < OLDEST || (version.0, version.1) > NEWEST {
-        return Err(PythonError::Unsupported {
-            path: shown,
-            version: version_text,
-        });
-    }
-    if free == "1" {
-        return Err(PythonError::FreeThreaded {
-            path: shown,
-            version: version_text,
-        });
-    }
+    let unreadable_gil = if (version.0, version.1) < OLDEST || (version.0, version.1) > NEWEST {
+        Some(format!(
+            "gilscope reads the GIL of CPython {}.{} to {}.{}, not {version_text}: only its \
+             threads and cores are drawn (point --python / {PYTHON_ENV} at one of those to see \
+             the GIL)",
+            OLDEST.0, OLDEST.1, NEWEST.0, NEWEST.1
+        ))
+    } else if free == "1" {
+        Some(
+            "a free-threaded build has no GIL to read: only its threads and cores are drawn"
+                .to_string(),
+        )
+    } else {
+        None
+    };
     Ok(Python {
         path: path.to_path_buf(),
         version,
+        unreadable_gil,
     })
 }
 
@@ -201,5 +208,17 @@ mod tests {
     fn the_machines_python_is_probed() {
         let python = probe(&choose(None)).expect("python3 is installed (cargo xtask test does it)");
         assert_eq!(python.version.0, 3);
+    }
+
+    #[test]
+    fn a_python_whose_gil_cannot_be_read_still_runs() {
+        // Python 2.7, where this machine has one (pyenv): outside the versions read.
+        let old = Path::new("/root/.pyenv/versions/2.7.18/bin/python2.7");
+        if !old.exists() {
+            return;
+        }
+        let python = probe(old).expect("runs");
+        assert!(python.unreadable_gil.is_some(), "{python:?}");
+        assert!(python.describe().contains("only its threads and cores"));
     }
 }

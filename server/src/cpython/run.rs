@@ -11,6 +11,7 @@ use gilscope_shared::spec::{Engine, Knobs};
 use gilscope_shared::summary::{Cap, EndReason, Figures, ProgramOutput};
 
 use crate::cpython::observer::{Observer, Report, MAX_PROCESSES};
+use crate::cpython::printed;
 use crate::cpython::python::Python;
 use crate::cpython::tree::{Finished, ProcessTree};
 use crate::engine::interpreter::clock::Epoch;
@@ -100,7 +101,8 @@ fn conduct(
                 })
             }
             Ok(mut tree) => {
-                let observer = Observer::spawn(tree.root(), script.clone(), env.clone());
+                let read_gil = program.python.unreadable_gil.is_none();
+                let observer = Observer::spawn(tree.root(), script.clone(), env.clone(), read_gil);
                 let deadline = started + caps.max_wall;
                 while !tree.has_ended() {
                     let reason = if user_stop.load(Ordering::SeqCst) {
@@ -141,6 +143,11 @@ fn conduct(
     }
     let wall_s = started.elapsed().as_secs_f64();
     drop(cores);
+    if let Some(why) = &program.python.unreadable_gil {
+        report
+            .problems
+            .insert(0, format!("{}: {why}", program.python.describe_short()));
+    }
     let end = end.unwrap_or_else(|| ended_by(finished.as_ref()));
     let trace = collector
         .lock()
@@ -169,6 +176,9 @@ fn conduct(
     }
     summary.violations.extend(report.problems);
     summary.invariants_ok &= summary.violations.is_empty();
+    if let Some(finished) = &finished {
+        printed::apply(printed::read(&finished.stdout), &mut summary);
+    }
     summary.output = finished.map(|f| ProgramOutput {
         stdout: f.stdout,
         stderr: f.stderr,

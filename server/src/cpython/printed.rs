@@ -1,0 +1,89 @@
+//! The figures a lesson's Python prints on CPython, read back into the run's summary so the
+//! cards (and `gilscope compare`) show CPython's own values beside the emulation's.
+//!
+//! The lessons print them in a few shapes: `speedup 0.86` and `lost 1234` anywhere on a line,
+//! `WAY: 328,512 messages/s` and `WAY: 9.0 ms` one per line.
+
+use std::collections::BTreeMap;
+
+use gilscope_shared::summary::Summary;
+
+/// `1,234.5` / `1_234` / `0.86,` -> the number.
+fn number(token: &str) -> Option<f64> {
+    let cleaned: String = token
+        .trim_end_matches([',', ';', '.', ')'])
+        .chars()
+        .filter(|c| *c != ',' && *c != '_')
+        .collect();
+    cleaned.parse().ok()
+}
+
+/// What a program printed, as figures.
+#[derive(Debug, Default, PartialEq)]
+pub struct Printed {
+    pub speedup: Option<f64>,
+    pub lost: Option<f64>,
+    pub messages_per_s_by_way: BTreeMap<String, f64>,
+    pub ms_by_way: BTreeMap<String, f64>,
+}
+
+/// Reads the figures out of `stdout`.
+pub fn read(stdout: &str) -> Printed {
+    let mut out = Printed::default();
+    for line in stdout.lines() {
+        if let Some((way, rest)) = line.split_once(": ") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if let [value, unit] = words[..] {
+                match (number(value), unit) {
+                    (Some(v), "messages/s") => {
+                        out.messages_per_s_by_way.insert(way.trim().to_string(), v);
+                    }
+                    (Some(v), "ms") => {
+                        out.ms_by_way.insert(way.trim().to_string(), v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        for pair in tokens.windows(2) {
+            match (pair[0].trim_end_matches([':', ',']), number(pair[1])) {
+                ("speedup", Some(v)) => out.speedup = Some(v),
+                ("lost", Some(v)) => out.lost = Some(v),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Puts what the program printed into `summary`'s figures.
+pub fn apply(printed: Printed, summary: &mut Summary) {
+    summary.speedup = printed.speedup.or(summary.speedup);
+    if let Some(lost) = printed.lost {
+        summary.figures.lost_updates = Some(lost as i64);
+    }
+    if !printed.messages_per_s_by_way.is_empty() {
+        summary.figures.messages_per_s_by_way = Some(printed.messages_per_s_by_way);
+    }
+    if !printed.ms_by_way.is_empty() {
+        summary.figures.return_ms_by_way = Some(printed.ms_by_way);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lessons_printed_figures_are_read() {
+        let cpu = read("2 threads: 0.243 s, one thread: 0.210 s, speedup 0.86\n");
+        assert_eq!(cpu.speedup, Some(0.86));
+        let race = read("expected 400000, got 130351, lost 269649\n");
+        assert_eq!(race.lost, Some(269_649.0));
+        let ways = read("Queue: 328,512 messages/s\nfiles: 9.0 ms\n");
+        assert_eq!(ways.messages_per_s_by_way.get("Queue"), Some(&328_512.0));
+        assert_eq!(ways.ms_by_way.get("files"), Some(&9.0));
+        assert_eq!(read("nothing here 12\n"), Printed::default());
+    }
+}
