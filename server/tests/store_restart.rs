@@ -11,9 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use gilscope_server::store::{codec, file};
 use gilscope_shared::history::RunEntry;
 use gilscope_shared::protocol::{self, ClientMsg, Payload, RunId, ServerMsg};
-use gilscope_shared::trace::Trace;
+use gilscope_shared::trace::{LaneId, Span, State, Trace};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Every wait in these tests is bounded by this (a noisy 2-core machine).
@@ -281,6 +282,37 @@ async fn yesterdays_runs_are_there_after_a_restart() {
     assert!(next.id > io.id, "{} after {}", next.id, io.id);
 }
 
+/// A run file of `spans` jittered spans (about 3 bytes each), with `header`'s run info.
+fn big_file(header: &file::RunHeader, spans: u64) -> Vec<u8> {
+    let mut trace = Trace::threads(Default::default(), 2);
+    let (mut t, mut seed) = (0u64, 7u64);
+    for i in 0..spans {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let duration = 1 + (seed >> 40) % 100_000;
+        trace.spans.push(Span {
+            lane: LaneId((i % 2) as u32),
+            state: State::Running,
+            t0: t,
+            t1: t + duration,
+            task: None,
+        });
+        t += duration;
+    }
+    trace.end = t;
+    file::write(header, &codec::encode(&trace))
+}
+
+fn kept_ids(addr: SocketAddr) -> Vec<u64> {
+    get_json(addr, "/api/runs?limit=1000")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_while_saving_loses_at_most_that_run() {
     let _turn = EXPERIMENTS.lock().await;
@@ -288,41 +320,69 @@ async fn kill_9_while_saving_loses_at_most_that_run() {
     let mut server = serve(data.path()).unwrap();
     let kept = run(server.addr, short()).await.info;
     wait_kept(server.addr, 1);
-    // A bigger run; the server is killed the moment it is over, while its save is queued or
-    // under way.
+
+    // Killed the moment a run is over, while its save is queued or under way.
     let big =
         serde_json::json!({"preset": "cpu-threads", "knobs": {"threads": 8, "work": 30_000_000}});
     let lost = run(server.addr, big).await.info;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-
-    // The store opens cleanly: SQLite's own check, then a server on it.
-    {
-        let conn = rusqlite::Connection::open(data.path().join("runs.sqlite3")).unwrap();
-        let check: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
-    }
-    let server = serve(data.path()).unwrap();
-    let listed = get_json(server.addr, "/api/runs");
-    let ids: Vec<u64> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_u64().unwrap())
-        .collect();
+    assert_eq!(integrity(data.path()), "ok");
+    let mut server = serve(data.path()).unwrap();
+    let ids = kept_ids(server.addr);
     assert!(
         ids == vec![kept.id] || ids == vec![lost.id, kept.id],
         "{ids:?}"
     );
-    let (status, _) = http(
+
+    // Killed while it stores an imported run of 1M spans: the import is in flight (sent
+    // whole, not yet answered), so its transaction is under way or about to be.
+    let (_, small) = http(
         server.addr,
         "GET",
-        &format!("/api/runs/{}/trace", kept.id),
+        &format!("/api/runs/{}/file", kept.id),
         b"",
     );
-    assert_eq!(status, 200);
+    let (header, _, _) = file::read(&small).unwrap();
+    let body = big_file(&header, 1_000_000);
+    let mut imported = Vec::new();
+    for _ in 0..2 {
+        let (status, answer) = http(server.addr, "POST", "/api/runs/import", &body);
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
+        let entry: RunEntry = serde_json::from_slice(&answer).unwrap();
+        imported.push(entry.info.id);
+    }
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /api/runs/import HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(stream);
+
+    // The store opens cleanly: SQLite's own check, then a server on it with every run that
+    // was answered as kept, each whole.
+    assert_eq!(integrity(data.path()), "ok");
+    let server = serve(data.path()).unwrap();
+    let ids = kept_ids(server.addr);
+    for id in imported.iter().chain([&kept.id]) {
+        assert!(ids.contains(id), "run {id} was answered as kept: {ids:?}");
+        let (status, _) = http(server.addr, "GET", &format!("/api/runs/{id}/file"), b"");
+        assert_eq!(status, 200, "run {id}");
+    }
+    assert!(ids.len() <= imported.len() + 3, "{ids:?}");
+}
+
+/// SQLite's own check of the store's database.
+fn integrity(data: &Path) -> String {
+    let conn = rusqlite::Connection::open(data.join("runs.sqlite3")).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
 }
 
 #[test]

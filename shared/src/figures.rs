@@ -109,7 +109,10 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         // one-thread baseline the lesson's Python times itself — not only the experiment.
         detail: match s.engine {
             crate::spec::Engine::Cpython => {
-                format!("{} · the whole program, start-up included", s.end.describe())
+                format!(
+                    "{} · the whole program, start-up included",
+                    s.end.describe()
+                )
             }
             crate::spec::Engine::Emulated => s.end.describe(),
         },
