@@ -74,7 +74,7 @@ impl From<crate::runs::RunsError> for AppError {
                 message: err.to_string(),
                 field: "id",
             },
-            RunsError::NoStore => AppError::Unavailable {
+            RunsError::NoStore | RunsError::NotKept(_) => AppError::Unavailable {
                 message: err.to_string(),
                 field: "store",
             },

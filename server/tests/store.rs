@@ -494,7 +494,55 @@ async fn a_full_disk_is_reported_and_runs_go_on() {
         "the store never said it was full: {error:?}"
     );
     // And the next run starts and ends as usual.
-    run(&server, &short()).await;
+    let next = run(&server, &short()).await;
+    // A run not kept cannot be starred, and says why; its file is still made from memory.
+    let (status, err) = json(
+        &server,
+        Method::PATCH,
+        &format!("/api/runs/{next}"),
+        r#"{"starred":true}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    assert!(err["error"].as_str().unwrap().contains("not kept"), "{err}");
+    let (status, bytes) = request(
+        &server,
+        Method::GET,
+        &format!("/api/runs/{next}/file"),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(file::read(&bytes).is_ok());
+}
+
+#[tokio::test]
+async fn a_store_from_a_newer_gilscope_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(gilscope_server::store::Store::open(StoreConfig::new(dir.path())).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join("runs.sqlite3")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    // The writer thread lets go of the directory's lock once the store is dropped; wait
+    // for it by asking (bounded), as the lock is released by the OS, not announced.
+    let deadline = std::time::Instant::now() + WAIT;
+    let err = loop {
+        match gilscope_server::store::Store::open(StoreConfig::new(dir.path())) {
+            Err(gilscope_server::store::StoreError::Locked { .. }) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the lock was never released"
+                );
+                tokio::task::yield_now().await;
+            }
+            Err(err) => break err.to_string(),
+            Ok(_) => panic!("a newer schema was opened"),
+        }
+    };
+    assert!(
+        err.contains("newer gilscope (schema 99") && err.contains("update gilscope"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -436,6 +436,15 @@ async fn a_directory_that_cannot_be_written_keeps_nothing_and_runs_go_on() {
         br#"{"starred":true}"#,
     );
     assert_eq!(code, 503, "{}", String::from_utf8_lossy(&body));
+    // Its run file is still made, from memory.
+    let (code, body) = http(
+        server.addr,
+        "GET",
+        &format!("/api/runs/{}/file", info.id),
+        b"",
+    );
+    assert_eq!(code, 200);
+    assert!(body.starts_with(file::MAGIC));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -215,22 +215,59 @@ impl Runs {
 
     /// `PATCH /api/runs/{id}`: renames, notes or stars a run that is over.
     pub async fn edit(&self, id: RunId, edit: RunEdit) -> Result<RunEntry, RunsError> {
-        if let Some(state) = self.held(id).filter(|s| !s.is_over()) {
+        let held = self.held(id);
+        if let Some(state) = held.filter(|s| !s.is_over()) {
             return Err(RunsError::NotOver(id, state));
         }
         let store = self.need_store()?;
         blocking(move || store.edit(id, edit))
             .await
-            .map_err(not_found)
+            .map_err(|err| match (err, held) {
+                // Held in memory, over, but not in the store: its save failed.
+                (RunsError::Store(StoreError::NotFound(id)), Some(_)) => RunsError::NotKept(id),
+                (err, _) => not_found(err),
+            })
     }
 
-    /// `GET /api/runs/{id}/file`: a run that is over, as a run file.
+    /// `GET /api/runs/{id}/file`: a run that is over, as a run file: from the store, else
+    /// (no store, or its save failed) made from the run held in memory.
     pub async fn file(&self, id: RunId) -> Result<Vec<u8>, RunsError> {
-        if let Some(state) = self.held(id).filter(|s| !s.is_over()) {
-            return Err(RunsError::NotOver(id, state));
+        let held = self
+            .book()
+            .records
+            .get(&id)
+            .map(|r| (r.info.clone(), r.trace.clone()));
+        if let Some((info, _)) = held.as_ref().filter(|(info, _)| !info.state.is_over()) {
+            return Err(RunsError::NotOver(id, info.state));
         }
-        let store = self.need_store()?;
-        blocking(move || store.file(id)).await.map_err(not_found)
+        let stored = match self.store() {
+            Some(store) => blocking(move || store.file(id)).await,
+            None => Err(RunsError::NoStore),
+        };
+        match (stored, held) {
+            (Ok(bytes), _) => Ok(bytes),
+            (
+                Err(RunsError::NoStore | RunsError::Store(StoreError::NotFound(_))),
+                Some((info, trace)),
+            ) => {
+                blocking(move || {
+                    let header = crate::store::file::RunHeader {
+                        kept: gilscope_shared::history::Kept {
+                            events: trace.events() as u64,
+                            ..Default::default()
+                        },
+                        info,
+                        made_by: format!("gilscope {}", env!("CARGO_PKG_VERSION")),
+                    };
+                    Ok(crate::store::file::write(
+                        &header,
+                        &crate::store::codec::encode(&trace),
+                    ))
+                })
+                .await
+            }
+            (Err(err), _) => Err(not_found(err)),
+        }
     }
 
     /// `POST /api/runs/import`: keeps the run of a run file under a new id.

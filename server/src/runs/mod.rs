@@ -70,6 +70,8 @@ pub enum RunsError {
     NotOver(RunId, RunState),
     #[error("this server keeps no runs (it was started without a store, or the store could not be opened)")]
     NoStore,
+    #[error("run {0} is not kept: its save failed (GET /api/store says why)")]
+    NotKept(RunId),
 }
 
 /// Who asked for a run: each may have only [`Limits::queued_per_client`] runs waiting.
