@@ -500,6 +500,52 @@ mod tests {
         assert_eq!(bits(&back), bits(&trace));
     }
 
+    /// Spans of jittered nanosecond durations (GIL turns of ~5 ms, ±0.5 ms), hand-offs between
+    /// them and a core-usage sample every ms: well under 10 bytes per event (issue #13).
+    #[test]
+    fn a_realistic_trace_takes_under_10_bytes_per_event() {
+        let mut trace = Trace::threads(GilFlavour::Current, 4);
+        let mut seed: u64 = 42;
+        let mut next = |range: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % range
+        };
+        let mut t = 0;
+        for i in 0..50_000u32 {
+            let lane = LaneId(i % 4);
+            let duration = 4_500_000 + next(1_000_000);
+            trace.spans.push(Span {
+                lane,
+                state: State::Running,
+                t0: t,
+                t1: t + duration,
+                task: None,
+            });
+            trace.marks.push(Mark {
+                lane,
+                t: t + duration,
+                kind: MarkKind::Handoff {
+                    interp: InterpId(0),
+                    from: Some(lane),
+                    to: LaneId((i + 1) % 4),
+                },
+            });
+            trace.samples.push(Sample {
+                counter: CounterId(0),
+                t: t + next(1000),
+                value: next(1000) as f64 / 1000.0,
+            });
+            t += duration;
+        }
+        trace.end = t;
+        let stored = encode(&trace);
+        let per_event = stored.len() as f64 / trace.events() as f64;
+        assert!(per_event < 10.0, "{per_event:.2} bytes per event");
+        assert_eq!(decode(&stored).unwrap().spans, trace.spans);
+    }
+
     #[test]
     fn damaged_bytes_are_errors_not_panics() {
         let stored = encode(&sample_trace());
