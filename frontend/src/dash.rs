@@ -73,6 +73,8 @@ pub struct Dash {
     pub hover: RwSignal<Option<Hover>>,
     /// Knob values from the URL, applied once the presets are known.
     pub pending: StoredValue<Option<Setup>>,
+    /// The past run the URL opened (`?run=ID`), kept in the URL while it is the run shown.
+    pub opened: RwSignal<Option<gilscope_shared::protocol::RunId>>,
     pub timeline: NodeRef<html::Canvas>,
     pub queue: NodeRef<html::Canvas>,
     pub cores: NodeRef<html::Canvas>,
@@ -110,6 +112,7 @@ impl Dash {
             server_error: RwSignal::new(None),
             blocked: RwSignal::new(false),
             hover: RwSignal::new(None),
+            opened: RwSignal::new(setup.run),
             pending: StoredValue::new(Some(setup)),
             timeline: NodeRef::new(),
             queue: NodeRef::new(),
@@ -120,6 +123,9 @@ impl Dash {
     /// Takes a run or frame message from the server into the store.
     pub fn receive(&self, msg: ServerMsg) {
         self.keep_pinned(&msg);
+        if let ServerMsg::Run(info) = &msg {
+            self.follow_opened(info);
+        }
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
                 let shown = store.apply_run(info.clone());
@@ -193,6 +199,35 @@ impl Dash {
             .unwrap_or(&presets[0]);
         self.choose(&preset.name);
         self.knobs.update(|k| k.extend(setup.knobs));
+        if let Some(id) = setup.run {
+            self.store.update_value(|store| store.open(id));
+            self.conn.send(ClientMsg::Subscribe { id });
+        }
+    }
+
+    /// The run the URL opened arrives: show its lesson and knobs. Another run arriving (a new
+    /// one started) takes its place, and the URL forgets the opened one.
+    fn follow_opened(&self, info: &RunInfo) {
+        let Some(opened) = self.opened.get_untracked() else {
+            return;
+        };
+        if info.id > opened {
+            self.opened.set(None);
+            return;
+        }
+        if info.id != opened || self.lesson.get_untracked().as_deref() == Some(&info.spec.preset)
+            && self.knobs.with_untracked(|k| {
+                info.spec.knobs.iter().all(|(n, v)| k.get(n) == Some(&v.to_string()))
+            })
+        {
+            return;
+        }
+        if self.presets().iter().any(|p| p.name == info.spec.preset) {
+            self.choose(&info.spec.preset);
+            self.knobs.update(|k| {
+                k.extend(info.spec.knobs.iter().map(|(n, v)| (n.clone(), v.to_string())))
+            });
+        }
     }
 
     pub fn set_knob(&self, name: &str, text: String) {

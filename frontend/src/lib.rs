@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
             lesson,
             projector: dash.projector.get(),
             knobs: dash.knobs.get(),
+            run: dash.opened.get(),
         };
         let query = setup::to_query(&setup, dash.preset().as_ref());
         let path = window()
