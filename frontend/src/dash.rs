@@ -215,17 +215,26 @@ impl Dash {
             self.opened.set(None);
             return;
         }
-        if info.id != opened || self.lesson.get_untracked().as_deref() == Some(&info.spec.preset)
-            && self.knobs.with_untracked(|k| {
-                info.spec.knobs.iter().all(|(n, v)| k.get(n) == Some(&v.to_string()))
-            })
+        if info.id != opened
+            || self.lesson.get_untracked().as_deref() == Some(&info.spec.preset)
+                && self.knobs.with_untracked(|k| {
+                    info.spec
+                        .knobs
+                        .iter()
+                        .all(|(n, v)| k.get(n) == Some(&v.to_string()))
+                })
         {
             return;
         }
         if self.presets().iter().any(|p| p.name == info.spec.preset) {
             self.choose(&info.spec.preset);
             self.knobs.update(|k| {
-                k.extend(info.spec.knobs.iter().map(|(n, v)| (n.clone(), v.to_string())))
+                k.extend(
+                    info.spec
+                        .knobs
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.to_string())),
+                )
             });
         }
     }

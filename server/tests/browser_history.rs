@@ -43,7 +43,11 @@ async fn run_over_http(page: &chromiumoxide::Page, threads: u32) -> Result<u64, 
     let id = info["id"].as_u64().ok_or(format!("not started: {info}"))?;
     let deadline = std::time::Instant::now() + RUN;
     loop {
-        let info: Value = eval(page, &format!("fetch('/api/runs/{id}').then(r => r.json())")).await?;
+        let info: Value = eval(
+            page,
+            &format!("fetch('/api/runs/{id}').then(r => r.json())"),
+        )
+        .await?;
         if info["state"] == "finished" {
             return Ok(id);
         }
@@ -61,22 +65,32 @@ async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     wait_for_text(&page, "conn-state", "connected", LOAD).await?;
     let past = run_over_http(&page, 3).await?;
     let later = run_over_http(&page, 2).await?;
-    assert!(later > past);
+    if later <= past {
+        return Err(format!("run {later} after run {past}").into());
+    }
 
     tokio::time::timeout(LOAD, page.goto(format!("http://{addr}/?run={past}")))
         .await
         .map_err(|_| "the run's link did not load")??;
     wait_for_text(&page, "conn-state", "connected", LOAD).await?;
-    wait_until(&page, "run-state", "finished", LOAD, |t| t.starts_with("finished")).await?;
+    wait_until(&page, "run-state", "finished", LOAD, |t| {
+        t.starts_with("finished")
+    })
+    .await?;
     let threads: String = eval(
         &page,
         "document.querySelector('[data-testid=\"knob-threads\"]').value",
     )
     .await?;
-    assert_eq!(threads, "3", "the past run's knobs, not the later run's");
+    chromium::same(
+        "threads (the past run's, not the later run's)",
+        Some(threads.as_str()),
+        Some("3"),
+    )?;
     let search: String = eval(&page, "location.search").await?;
-    assert!(search.contains(&format!("run={past}")), "{search}");
-    assert!(search.contains("lesson=cpu-threads"), "{search}");
+    if !search.contains(&format!("run={past}")) || !search.contains("lesson=cpu-threads") {
+        return Err(format!("the link lost the run or its lesson: {search}").into());
+    }
 
     // Running again shows the new run and the link forgets the past one.
     click(&page, "run").await?;
