@@ -214,6 +214,17 @@ mod tests {
     }
 
     #[test]
+    fn a_past_run_link_round_trips_and_is_no_knob() {
+        let setup = parse_query("?lesson=cpu-threads&run=42");
+        assert_eq!(setup.run, Some(42));
+        assert!(!setup.knobs.contains_key("run"));
+        assert_eq!(to_query(&setup, Some(&preset())), "?lesson=cpu-threads&run=42");
+        for bad in ["?run=0", "?run=x", "?run=-1"] {
+            assert_eq!(parse_query(bad).run, None, "{bad}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_their_knob_and_send_nothing() {
         let p = preset();
         let mut texts = default_texts(&p);
