@@ -218,7 +218,10 @@ mod tests {
         let setup = parse_query("?lesson=cpu-threads&run=42");
         assert_eq!(setup.run, Some(42));
         assert!(!setup.knobs.contains_key("run"));
-        assert_eq!(to_query(&setup, Some(&preset())), "?lesson=cpu-threads&run=42");
+        assert_eq!(
+            to_query(&setup, Some(&preset())),
+            "?lesson=cpu-threads&run=42"
+        );
         for bad in ["?run=0", "?run=x", "?run=-1"] {
             assert_eq!(parse_query(bad).run, None, "{bad}");
         }

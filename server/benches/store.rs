@@ -201,8 +201,8 @@ fn main() {
                     lesson: None,
                 })
                 .unwrap();
-            let Some(last) = page.last() else { break };
-            before = Some(last.info.id);
+            let Some(oldest) = page.first() else { break };
+            before = Some(oldest.info.id);
             seen += page.len();
         }
         assert_eq!(seen, HISTORY);

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /api/presets` | every preset: knobs, bounds, descriptions, Python code |
 //! | `POST /api/runs` `{"preset": NAME, "knobs": {NAME: VALUE}}` | `201` the queued run |
-//! | `GET /api/runs?lesson=&limit=&before=` | a page of runs, newest first: live, queued and kept ([`RunEntry`]) |
+//! | `GET /api/runs?lesson=&limit=&before=` | a page of runs: the newest `limit` below `before`, oldest first; live, queued and kept ([`RunEntry`]) |
 //! | `GET /api/runs/{id}` | its state, once over its summary, and what the store keeps of it |
 //! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it), streamed |
 //! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`), streamed |

@@ -248,7 +248,7 @@ async fn runs_are_listed_in_pages_edited_and_deleted() {
         .iter()
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
-    assert_eq!(ids, vec![c, b], "newest first, two");
+    assert_eq!(ids, vec![b, c], "the newest two, oldest first");
     let (_, page) = json(
         &server,
         Method::GET,
@@ -576,7 +576,7 @@ async fn a_store_over_its_bound_drops_the_oldest_unstarred_runs() {
     .unwrap();
     assert_eq!(
         kept,
-        vec![c, a],
+        vec![a, c],
         "b went first; a is starred; c is the newest ({b})"
     );
 }

@@ -257,9 +257,9 @@ async fn yesterdays_runs_are_there_after_a_restart() {
         .iter()
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
-    assert_eq!(ids, vec![io.id, first.id], "{listed}");
-    assert_eq!(listed[0]["kept"]["name"], "yesterday");
-    assert_eq!(listed[0]["kept"]["starred"], true);
+    assert_eq!(ids, vec![first.id, io.id], "{listed}");
+    assert_eq!(listed[1]["kept"]["name"], "yesterday");
+    assert_eq!(listed[1]["kept"]["starred"], true);
     let again = get_json(server.addr, &format!("/api/runs/{}", first.id));
     assert_eq!(again["summary"], summary);
     assert_eq!(again["state"], "finished");
@@ -331,7 +331,7 @@ async fn kill_9_while_saving_loses_at_most_that_run() {
     let mut server = serve(data.path()).unwrap();
     let ids = kept_ids(server.addr);
     assert!(
-        ids == vec![kept.id] || ids == vec![lost.id, kept.id],
+        ids == vec![kept.id] || ids == vec![kept.id, lost.id],
         "{ids:?}"
     );
 

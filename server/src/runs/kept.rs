@@ -86,7 +86,8 @@ impl Runs {
         }
     }
 
-    /// A page of runs, newest first: those in memory (queued, live, just over) and those kept.
+    /// A page of runs: the newest `limit` below `before`, oldest first (as `GET /api/runs`
+    /// always listed them), from memory (queued, live, just over) and the store.
     pub async fn entries(&self, page: Page) -> Result<Vec<RunEntry>, RunsError> {
         let below = page.before.unwrap_or(RunId::MAX);
         let held: Vec<RunEntry> = self
@@ -118,6 +119,7 @@ impl Runs {
         }
         all.sort_by_key(|entry| std::cmp::Reverse(entry.info.id));
         all.truncate(limit);
+        all.reverse();
         Ok(all)
     }
 

@@ -87,7 +87,8 @@ impl StoreConfig {
     }
 }
 
-/// A page of a list: `lesson` only, ids below `before`, newest first, `limit` at most.
+/// A page of a list: `lesson` only, the newest `limit` runs with ids below `before`, listed
+/// oldest first; the next page (older runs) is `before` = the first run's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub lesson: Option<String>,
@@ -265,7 +266,7 @@ impl Store {
             .map_err(read_error)
     }
 
-    /// A page of kept runs, newest first.
+    /// A page of kept runs: the newest `page.limit` below `page.before`, oldest first.
     pub fn list(&self, page: &Page) -> Result<Vec<RunEntry>, StoreError> {
         let conn = self.read();
         let mut statement = conn
@@ -280,8 +281,11 @@ impl Store {
         let rows = statement
             .query_map(params![page.lesson, before, page.limit as i64], entry_of)
             .map_err(read_error)?;
-        rows.map(|row| row.map_err(read_error).and_then(|r| r))
-            .collect()
+        let mut runs = rows
+            .map(|row| row.map_err(read_error).and_then(|r| r))
+            .collect::<Result<Vec<_>, _>>()?;
+        runs.reverse();
+        Ok(runs)
     }
 
     /// A kept run's info and what is kept of it.
