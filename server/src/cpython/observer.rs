@@ -274,7 +274,7 @@ struct ObservedProcess {
 
 /// How long a new thread may go without a readable name before it is drawn without one (a
 /// thread's name is set by `threading` a moment after it starts).
-const NAME_PATIENCE_NS: u64 = 30_000_000;
+const NAME_PATIENCE_NS: u64 = 100_000_000;
 
 /// The sampler's state: processes, their lanes, the program's lines.
 struct Sampler {
