@@ -75,6 +75,10 @@ pub struct Dash {
     pub pending: StoredValue<Option<Setup>>,
     /// The past run the URL opened (`?run=ID`), kept in the URL while it is the run shown.
     pub opened: RwSignal<Option<gilscope_shared::protocol::RunId>>,
+    /// The last problem with the history or a run file, until dismissed.
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped when a run file was imported (the history asks again).
+    pub imported: RwSignal<u32>,
     pub timeline: NodeRef<html::Canvas>,
     pub queue: NodeRef<html::Canvas>,
     pub cores: NodeRef<html::Canvas>,
@@ -113,6 +117,8 @@ impl Dash {
             blocked: RwSignal::new(false),
             hover: RwSignal::new(None),
             opened: RwSignal::new(setup.run),
+            notice: RwSignal::new(None),
+            imported: RwSignal::new(0),
             pending: StoredValue::new(Some(setup)),
             timeline: NodeRef::new(),
             queue: NodeRef::new(),
@@ -200,9 +206,24 @@ impl Dash {
         self.choose(&preset.name);
         self.knobs.update(|k| k.extend(setup.knobs));
         if let Some(id) = setup.run {
-            self.store.update_value(|store| store.open(id));
-            self.conn.send(ClientMsg::Subscribe { id });
+            self.open_run(id);
         }
+    }
+
+    /// Shows a past run (or any run): the server replays it, its lesson and knobs follow, and
+    /// the URL names it. A pinned run the page shows stays pinned.
+    pub fn open_run(&self, id: gilscope_shared::protocol::RunId) {
+        if self.store.with_value(|s| s.run == Some(id)) && self.info.with_untracked(Option::is_some)
+        {
+            return;
+        }
+        self.pin_takes_shown(id);
+        self.opened.set(Some(id));
+        self.store.update_value(|store| store.open(id));
+        self.info.set(None);
+        self.now.set(0);
+        self.touch();
+        self.conn.send(ClientMsg::Subscribe { id });
     }
 
     /// The run the URL opened arrives: show its lesson and knobs. Another run arriving (a new

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /api/presets` | every preset: knobs, bounds, descriptions, Python code |
 //! | `POST /api/runs` `{"preset": NAME, "knobs": {NAME: VALUE}}` | `201` the queued run |
-//! | `GET /api/runs?lesson=&limit=&before=` | a page of runs: the newest `limit` below `before`, oldest first; live, queued and kept ([`RunEntry`]) |
+//! | `GET /api/runs?lesson=&limit=&before=&format=` | a page of runs: the newest `limit` below `before`, oldest first; live, queued and kept ([`RunEntry`]; `format=msgpack`: as the dashboard reads it, [`protocol::encode_listed`]) |
 //! | `GET /api/runs/{id}` | its state, once over its summary, and what the store keeps of it |
 //! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it), streamed |
 //! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`), streamed |
@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gilscope_shared::history::{RunEdit, RunEntry, StoreStatus};
 use gilscope_shared::input::from_json;
-use gilscope_shared::protocol::{RunId, RunInfo};
+use gilscope_shared::protocol::{self, RunId, RunInfo};
 use gilscope_shared::spec::{ExperimentSpec, PresetInfo};
 use serde::Deserialize;
 
@@ -89,9 +89,19 @@ fn bad(field: &str, message: String) -> AppError {
     }
 }
 
+/// How `GET /api/runs` answers: JSON [`RunEntry`]s, or MessagePack for the dashboard
+/// ([`protocol::encode_listed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum ListFormat {
+    #[default]
+    Json,
+    Msgpack,
+}
+
 /// `GET /api/runs` query: each parameter checked, its error naming it and its range.
-fn page_of(pairs: Vec<(String, String)>) -> Result<Page, AppError> {
+fn page_of(pairs: Vec<(String, String)>) -> Result<(Page, ListFormat), AppError> {
     let mut page = Page::default();
+    let mut format = ListFormat::default();
     let mut seen = std::collections::BTreeSet::new();
     for (key, value) in pairs {
         if !seen.insert(key.clone()) {
@@ -142,26 +152,43 @@ fn page_of(pairs: Vec<(String, String)>) -> Result<Page, AppError> {
                         })?,
                 );
             }
+            "format" => {
+                format = match value.as_str() {
+                    "json" => ListFormat::Json,
+                    "msgpack" => ListFormat::Msgpack,
+                    _ => return Err(bad("format", "format is json or msgpack".to_string())),
+                };
+            }
             _ => {
                 return Err(bad(
                     &key,
                     format!(
-                        "unknown query parameter {}: the known ones are lesson, limit and before",
+                        "unknown query parameter {}: the known ones are lesson, limit, before \
+                         and format",
                         gilscope_shared::clip::echo(&key)
                     ),
                 ))
             }
         }
     }
-    Ok(page)
+    Ok((page, format))
 }
 
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Vec<RunEntry>>, AppError> {
+) -> Result<Response, AppError> {
     let Query(pairs) = query.map_err(|err| bad("query", err.body_text()))?;
-    Ok(Json(state.runs.entries(page_of(pairs)?).await?))
+    let (page, format) = page_of(pairs)?;
+    let entries = state.runs.entries(page).await?;
+    Ok(match format {
+        ListFormat::Json => Json(entries).into_response(),
+        ListFormat::Msgpack => (
+            [(CONTENT_TYPE, "application/msgpack")],
+            protocol::encode_listed(entries),
+        )
+            .into_response(),
+    })
 }
 
 pub async fn get(

@@ -272,6 +272,22 @@ async fn runs_are_listed_in_pages_edited_and_deleted() {
         .collect();
     assert_eq!(ids, vec![b]);
     assert!(page[0]["kept"]["events"].as_u64().unwrap() > 0, "{page}");
+    // The dashboard's form: the same page, as MessagePack the websocket's decoder reads.
+    let (status, bytes) = request(
+        &server,
+        Method::GET,
+        "/api/runs?lesson=io-threads&format=msgpack",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = gilscope_shared::protocol::decode_listed(&bytes).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].info.id, b);
+    assert_eq!(
+        listed[0].kept.as_ref().map(|k| k.events),
+        page[0]["kept"]["events"].as_u64()
+    );
 
     for (query, field) in [
         ("limit=0", "limit"),
@@ -282,6 +298,7 @@ async fn runs_are_listed_in_pages_edited_and_deleted() {
         ("lesson=NOPE%20", "lesson"),
         ("colour=red", "colour"),
         ("limit=1&limit=2", "limit"),
+        ("format=xml", "format"),
     ] {
         let (status, err) = json(&server, Method::GET, &format!("/api/runs?{query}"), "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {err}");

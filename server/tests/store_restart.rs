@@ -73,7 +73,11 @@ fn serve(data: &Path) -> Result<Server, String> {
     let line = line_rx.recv_timeout(WAIT).unwrap_or_default();
     let Some(url) = line.split("http://").nth(1) else {
         let _ = child.wait();
-        let err: Vec<String> = err_rx.try_iter().collect();
+        // Every line it wrote: the reader ends at end of file, after the child's exit.
+        let mut err = Vec::new();
+        while let Ok(line) = err_rx.recv_timeout(WAIT) {
+            err.push(line);
+        }
         return Err(err.join("\n"));
     };
     let addr = url.split('/').next().unwrap().parse().unwrap();

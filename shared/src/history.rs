@@ -36,6 +36,13 @@ pub struct RunEntry {
     pub kept: Option<Kept>,
 }
 
+/// A run in the dashboard's history, as [`crate::protocol::decode_listed`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub info: RunInfo,
+    pub kept: Option<Kept>,
+}
+
 /// `PATCH /api/runs/{id}`: each field left out stays as it is; an empty name or note clears it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
