@@ -33,6 +33,18 @@ pub async fn list(lesson: Option<&str>) -> Result<Vec<Listed>, String> {
     Ok(runs)
 }
 
+/// Why runs are not being kept (`GET /api/store`): the store's last error (a full disk, a
+/// read-only directory), or that the server keeps none; `None` when all is well.
+pub async fn store_problem() -> Result<Option<String>, String> {
+    let status = json_of(&call("GET", "/api/store", None).await?).await?;
+    let field = |name: &str| Reflect::get(&status, &name.into()).unwrap_or(JsValue::NULL);
+    if let Some(error) = field("error").as_string() {
+        return Ok(Some(format!("Runs are not being kept: {error}")));
+    }
+    Ok((field("enabled").as_bool() != Some(true))
+        .then(|| "This server keeps no runs (it was started with --no-store).".to_string()))
+}
+
 /// `PATCH /api/runs/{id}`: a field left `None` stays as it is.
 pub async fn edit(id: RunId, edit: &RunEdit) -> Result<(), String> {
     let body = Object::new();

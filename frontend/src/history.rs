@@ -23,6 +23,8 @@ const SAVE_WAIT_MS: u32 = 300;
 #[derive(Clone, Copy)]
 struct Shown {
     runs: RwSignal<Vec<Listed>>,
+    /// Why runs are not being kept, when they are not.
+    problem: RwSignal<Option<String>>,
     every_lesson: RwSignal<bool>,
     /// Bumped to ask again (after an edit, a delete, an import).
     asked: RwSignal<u32>,
@@ -32,6 +34,7 @@ struct Shown {
 pub fn History(dash: Dash) -> impl IntoView {
     let shown = Shown {
         runs: RwSignal::new(Vec::new()),
+        problem: RwSignal::new(None),
         every_lesson: RwSignal::new(false),
         asked: RwSignal::new(0),
     };
@@ -50,9 +53,11 @@ pub fn History(dash: Dash) -> impl IntoView {
         latest.set_value(ask);
         spawn_local(async move {
             let answer = api::list(lesson.as_deref()).await;
+            let problem = api::store_problem().await.unwrap_or_default();
             if latest.get_value() != ask {
                 return;
             }
+            shown.problem.set(problem);
             match answer {
                 Ok(runs) => {
                     let unsaved = runs
@@ -115,6 +120,9 @@ pub fn History(dash: Dash) -> impl IntoView {
                     />
                 </label>
             </div>
+            {move || {
+                shown.problem.get().map(|p| view! { <p class="history-problem" data-testid="history-problem">{p}</p> })
+            }}
             <ul>{rows}</ul>
             {move || empty().then(|| view! { <p class="empty">"No runs kept yet."</p> })}
         </section>

@@ -63,6 +63,15 @@ async fn run_over_http(page: &chromiumoxide::Page, threads: u32) -> Result<u64, 
 async fn scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), Error> {
     let page = chromium::open(&chromium.browser, &format!("http://{addr}/")).await?;
     wait_for_text(&page, "conn-state", "connected", LOAD).await?;
+    // This server keeps nothing, and the past runs' panel says so.
+    wait_until(
+        &page,
+        "history-problem",
+        "why runs are not kept",
+        LOAD,
+        |t| t.contains("keeps no runs"),
+    )
+    .await?;
     let past = run_over_http(&page, 3).await?;
     let later = run_over_http(&page, 2).await?;
     if later <= past {
@@ -158,6 +167,9 @@ async fn history_scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), E
     wait_for_text(&page, "conn-state", "connected", LOAD).await?;
     let past = run_over_http(&page, 3).await?;
     let later = run_over_http(&page, 2).await?;
+    if chromium::text(&page, "history-problem").await?.is_some() {
+        return Err("a server that keeps runs is said not to".into());
+    }
 
     // Both are listed, newest first, once kept (their star button appears).
     let star = format!("[data-testid=\"history-star-{past}\"]");
