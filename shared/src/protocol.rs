@@ -50,6 +50,11 @@ pub enum ServerMsg {
     Frame(FrameMsg),
     /// Something the viewer sent could not be used; the connection stays open.
     Error(ErrorMsg),
+    /// What the store keeps of a run (only in a page of the history, [`encode_listed`]).
+    Kept {
+        id: RunId,
+        kept: crate::history::Kept,
+    },
 }
 
 /// Who the viewer is talking to.
@@ -92,6 +97,17 @@ impl RunState {
             self,
             RunState::Finished | RunState::Failed | RunState::Stopped
         )
+    }
+
+    /// As its JSON says it: `queued`, `running`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Finished => "finished",
+            RunState::Failed => "failed",
+            RunState::Stopped => "stopped",
+        }
     }
 }
 
@@ -243,6 +259,47 @@ pub fn decode_server(frame: &Payload) -> Result<ServerMsg, DecodeError> {
             },
         }),
     }
+}
+
+/// A page of the history as the server sends it (`GET /api/runs?format=msgpack`): the runs
+/// as the websocket says them, a [`ServerMsg::Run`] each followed by its
+/// [`ServerMsg::Kept`] once kept, in one MessagePack array, so the page decodes them with
+/// the code it has for the websocket.
+pub fn decode_listed(bytes: &[u8]) -> Result<Vec<crate::history::Listed>, DecodeError> {
+    let msgs: Vec<ServerMsg> = rmp_serde::from_slice(bytes).map_err(|e| DecodeError {
+        format: "MessagePack",
+        error: input::InputError {
+            field: None,
+            message: e.to_string(),
+            path: Vec::new(),
+        },
+    })?;
+    let mut listed: Vec<crate::history::Listed> = Vec::with_capacity(msgs.len());
+    for msg in msgs {
+        match msg {
+            ServerMsg::Run(info) => listed.push(crate::history::Listed { info, kept: None }),
+            ServerMsg::Kept { id, kept } => {
+                if let Some(last) = listed.last_mut().filter(|l| l.info.id == id) {
+                    last.kept = Some(kept);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(listed)
+}
+
+/// [`decode_listed`]'s other half: a page of runs as the server sends it.
+pub fn encode_listed(entries: Vec<crate::history::RunEntry>) -> Vec<u8> {
+    let mut msgs = Vec::with_capacity(entries.len() * 2);
+    for entry in entries {
+        let id = entry.info.id;
+        msgs.push(ServerMsg::Run(entry.info));
+        if let Some(kept) = entry.kept {
+            msgs.push(ServerMsg::Kept { id, kept });
+        }
+    }
+    rmp_serde::to_vec(&msgs).expect("protocol messages always serialize")
 }
 
 /// [`decode`] for what viewers send, naming the field at fault in a `start` message's spec.
