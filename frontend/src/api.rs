@@ -1,6 +1,6 @@
 //! The HTTP API of kept runs, as the dashboard calls it: a page of runs, renaming, noting or
-//! starring one, deleting one, and importing a run file. The page comes as MessagePack, the
-//! encoding the dashboard already decodes for the websocket; the little JSON the other
+//! starring one, deleting one, and importing a run file. The page comes in gilscope's wire
+//! format, which the dashboard already decodes for the websocket; the little JSON the other
 //! routes take and give goes through the browser's own `JSON`, so no JSON code is compiled
 //! into the page. Errors are the server's own sentence (`{"error": ...}`), or what went
 //! wrong on the way.
@@ -17,7 +17,7 @@ pub const PAGE: usize = 50;
 
 /// The newest [`PAGE`] runs of `lesson` (of every lesson when `None`), newest first.
 pub async fn list(lesson: Option<&str>) -> Result<Vec<Listed>, String> {
-    let mut url = format!("/api/runs?format=msgpack&limit={PAGE}");
+    let mut url = format!("/api/runs?format=wire&limit={PAGE}");
     if let Some(lesson) = lesson {
         url.push_str("&lesson=");
         url.push_str(&String::from(js_sys::encode_uri_component(lesson)));

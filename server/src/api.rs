@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /api/presets` | every preset: knobs, bounds, descriptions, Python code |
 //! | `POST /api/runs` `{"preset": NAME, "knobs": {NAME: VALUE}}` | `201` the queued run |
-//! | `GET /api/runs?lesson=&limit=&before=&format=` | a page of runs: the newest `limit` below `before`, oldest first; live, queued and kept ([`RunEntry`]; `format=msgpack`: as the dashboard reads it, [`protocol::encode_listed`]) |
+//! | `GET /api/runs?lesson=&limit=&before=&format=` | a page of runs: the newest `limit` below `before`, oldest first; live, queued and kept ([`RunEntry`]; `format=wire`: as the dashboard reads it, [`protocol::encode_listed`]) |
 //! | `GET /api/runs/{id}` | its state, once over its summary, and what the store keeps of it |
 //! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it), streamed |
 //! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`), streamed |
@@ -89,13 +89,13 @@ fn bad(field: &str, message: String) -> AppError {
     }
 }
 
-/// How `GET /api/runs` answers: JSON [`RunEntry`]s, or MessagePack for the dashboard
+/// How `GET /api/runs` answers: JSON [`RunEntry`]s, or gilscope's wire format for the dashboard
 /// ([`protocol::encode_listed`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum ListFormat {
     #[default]
     Json,
-    Msgpack,
+    Wire,
 }
 
 /// `GET /api/runs` query: each parameter checked, its error naming it and its range.
@@ -155,8 +155,8 @@ fn page_of(pairs: Vec<(String, String)>) -> Result<(Page, ListFormat), AppError>
             "format" => {
                 format = match value.as_str() {
                     "json" => ListFormat::Json,
-                    "msgpack" => ListFormat::Msgpack,
-                    _ => return Err(bad("format", "format is json or msgpack".to_string())),
+                    "wire" => ListFormat::Wire,
+                    _ => return Err(bad("format", "format is json or wire".to_string())),
                 };
             }
             _ => {
@@ -183,8 +183,8 @@ pub async fn list(
     let entries = state.runs.entries(page).await?;
     Ok(match format {
         ListFormat::Json => Json(entries).into_response(),
-        ListFormat::Msgpack => (
-            [(CONTENT_TYPE, "application/msgpack")],
+        ListFormat::Wire => (
+            [(CONTENT_TYPE, "application/octet-stream")],
             protocol::encode_listed(entries),
         )
             .into_response(),

@@ -272,11 +272,11 @@ async fn runs_are_listed_in_pages_edited_and_deleted() {
         .collect();
     assert_eq!(ids, vec![b]);
     assert!(page[0]["kept"]["events"].as_u64().unwrap() > 0, "{page}");
-    // The dashboard's form: the same page, as MessagePack the websocket's decoder reads.
+    // The dashboard's form: the same page, in the wire format the websocket's decoder reads.
     let (status, bytes) = request(
         &server,
         Method::GET,
-        "/api/runs?lesson=io-threads&format=msgpack",
+        "/api/runs?lesson=io-threads&format=wire",
         Vec::new(),
     )
     .await;

@@ -261,19 +261,12 @@ pub fn decode_server(frame: &Payload) -> Result<ServerMsg, DecodeError> {
     }
 }
 
-/// A page of the history as the server sends it (`GET /api/runs?format=msgpack`): the runs
-/// as the websocket says them, a [`ServerMsg::Run`] each followed by its
-/// [`ServerMsg::Kept`] once kept, in one MessagePack array, so the page decodes them with
-/// the code it has for the websocket.
+/// A page of the history as the server sends it (`GET /api/runs?format=wire`): the runs as
+/// the websocket says them, a [`ServerMsg::Run`] each followed by its [`ServerMsg::Kept`]
+/// once kept, in one frame of this wire format, so the page decodes it with the code it has
+/// for the websocket.
 pub fn decode_listed(bytes: &[u8]) -> Result<Vec<crate::history::Listed>, DecodeError> {
-    let msgs: Vec<ServerMsg> = rmp_serde::from_slice(bytes).map_err(|e| DecodeError {
-        format: "MessagePack",
-        error: input::InputError {
-            field: None,
-            message: e.to_string(),
-            path: Vec::new(),
-        },
-    })?;
+    let msgs: Vec<ServerMsg> = decode_wire(bytes)?;
     let mut listed: Vec<crate::history::Listed> = Vec::with_capacity(msgs.len());
     for msg in msgs {
         match msg {
@@ -289,7 +282,6 @@ pub fn decode_listed(bytes: &[u8]) -> Result<Vec<crate::history::Listed>, Decode
     Ok(listed)
 }
 
-/// [`decode_listed`]'s other half: a page of runs as the server sends it.
 pub fn encode_listed(entries: Vec<crate::history::RunEntry>) -> Vec<u8> {
     let mut msgs = Vec::with_capacity(entries.len() * 2);
     for entry in entries {
@@ -299,7 +291,10 @@ pub fn encode_listed(entries: Vec<crate::history::RunEntry>) -> Vec<u8> {
             msgs.push(ServerMsg::Kept { id, kept });
         }
     }
-    rmp_serde::to_vec(&msgs).expect("protocol messages always serialize")
+    match encode(&msgs) {
+        Payload::Binary(bytes) => bytes,
+        Payload::Text(text) => text.into_bytes(),
+    }
 }
 
 /// [`decode`] for what viewers send, naming the field at fault in a `start` message's spec.
