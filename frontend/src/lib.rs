@@ -3,13 +3,15 @@
 //! renderer's pure part in [`render`] (host-tested) and its drawing in [`paint`]; lifecycles
 //! (animation frame, keys) in [`hooks`]; the websocket in [`connection`]; a pinned run beside
 //! the run shown in [`pin`]; CPython runs, their output and the student's code in
-//! [`cpython`], [`output`], [`code`] and [`edits`].
+//! [`cpython`], [`output`], [`code`] and [`edits`]; runs kept by the server in [`history`]
+//! (through [`api`]) and run files dropped on the page in [`drop`].
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+mod api;
 pub mod bench;
 mod cards;
 mod code;
@@ -18,12 +20,14 @@ pub mod connection;
 mod cores;
 mod cpython;
 mod dash;
+mod drop;
 pub mod edits;
 pub mod evidence;
 mod findings;
 pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
+mod history;
 mod hooks;
 mod knobs;
 pub mod lang;
@@ -96,6 +100,7 @@ pub fn App() -> impl IntoView {
             projector: dash.projector.get(),
             knobs: dash.knobs.get(),
             lang: (chosen_lang || dash.lang_chosen.get()).then(|| lang::code(locale).to_string()),
+            run: dash.opened.get(),
         };
         let query = setup::to_query(&setup, dash.preset().as_ref());
         let path = window()
@@ -139,6 +144,7 @@ pub fn App() -> impl IntoView {
                 <output::Output dash=dash />
                 <code::Code dash=dash />
             </main>
+            <drop::DropHint dash=dash />
         </div>
     }
 }

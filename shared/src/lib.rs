@@ -5,6 +5,7 @@ pub mod clip;
 pub mod coalesce;
 pub mod figures;
 pub mod findings;
+pub mod history;
 pub mod input;
 pub mod protocol;
 pub mod sort;
