@@ -33,16 +33,23 @@ pub async fn list(lesson: Option<&str>) -> Result<Vec<Listed>, String> {
     Ok(runs)
 }
 
-/// Why runs are not being kept (`GET /api/store`): the store's last error (a full disk, a
-/// read-only directory), or that the server keeps none; `None` when all is well.
-pub async fn store_problem() -> Result<Option<String>, String> {
+/// Why runs are not being kept, as `GET /api/store` says it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotKept {
+    /// The store's last error (a full disk, a read-only directory), in the server's words.
+    Failing(String),
+    /// The server keeps no runs (`--no-store`).
+    NoStore,
+}
+
+/// Why runs are not being kept; `None` when all is well.
+pub async fn store_problem() -> Result<Option<NotKept>, String> {
     let status = json_of(&call("GET", "/api/store", None).await?).await?;
     let field = |name: &str| Reflect::get(&status, &name.into()).unwrap_or(JsValue::NULL);
     if let Some(error) = field("error").as_string() {
-        return Ok(Some(format!("Runs are not being kept: {error}")));
+        return Ok(Some(NotKept::Failing(error)));
     }
-    Ok((field("enabled").as_bool() != Some(true))
-        .then(|| "This server keeps no runs (it was started with --no-store).".to_string()))
+    Ok((field("enabled").as_bool() != Some(true)).then_some(NotKept::NoStore))
 }
 
 /// `PATCH /api/runs/{id}`: a field left `None` stays as it is.

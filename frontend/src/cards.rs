@@ -14,7 +14,7 @@ use crate::lang::{td_string, Locale};
 
 /// A card's title in the chosen language, by its key (the shared English for a key the
 /// catalogue lacks).
-fn title(l: Locale, card: &Card) -> &'static str {
+pub(crate) fn title(l: Locale, card: &Card) -> &'static str {
     match card.key {
         "speedup" => td_string!(l, card.speedup),
         "lost" => td_string!(l, card.lost),

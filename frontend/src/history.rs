@@ -11,7 +11,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
+use crate::api::NotKept;
 use crate::dash::Dash;
+use crate::lang::{fill, td_string, Locale};
 use crate::{api, figures, runname, setup};
 
 /// How often, and how long apart, the list is asked again while a run over is not kept yet
@@ -24,7 +26,7 @@ const SAVE_WAIT_MS: u32 = 300;
 struct Shown {
     runs: RwSignal<Vec<Listed>>,
     /// Why runs are not being kept, when they are not.
-    problem: RwSignal<Option<String>>,
+    problem: RwSignal<Option<NotKept>>,
     every_lesson: RwSignal<bool>,
     /// Bumped to ask again (after an edit, a delete, an import).
     asked: RwSignal<u32>,
@@ -74,9 +76,10 @@ pub fn History(dash: Dash) -> impl IntoView {
                         }
                     }
                 }
-                Err(err) => dash
-                    .notice
-                    .set(Some(format!("The history could not be read: {err}"))),
+                Err(err) => dash.notice.set(Some(fill(
+                    td_string!(dash.lang.get_untracked(), history.unreadable),
+                    &[("err", &err)],
+                ))),
             }
         });
     });
@@ -93,7 +96,7 @@ pub fn History(dash: Dash) -> impl IntoView {
     let empty = move || shown.runs.with(Vec::is_empty);
     view! {
         <section class="history" data-testid="history" aria-label="Past runs">
-            <h2>"Past runs"</h2>
+            <h2>{move || td_string!(dash.locale(), history.title)}</h2>
             <div class="history-bar">
                 <label class="history-filter">
                     <input
@@ -102,10 +105,10 @@ pub fn History(dash: Dash) -> impl IntoView {
                         prop:checked=move || shown.every_lesson.get()
                         on:change=move |ev| shown.every_lesson.set(event_target_checked(&ev))
                     />
-                    " every lesson"
+                    {move || td_string!(dash.locale(), history.every_lesson)}
                 </label>
-                <label class="export open-file" title="Open a run file (or drop one on the page)">
-                    "Open file…"
+                <label class="export open-file" title=move || td_string!(dash.locale(), history.open_file_title)>
+                    {move || td_string!(dash.locale(), history.open_file)}
                     <input
                         type="file"
                         accept=".gilscope"
@@ -121,10 +124,29 @@ pub fn History(dash: Dash) -> impl IntoView {
                 </label>
             </div>
             {move || {
-                shown.problem.get().map(|p| view! { <p class="history-problem" data-testid="history-problem">{p}</p> })
+                shown.problem.get().map(|p| {
+                    let l = dash.locale();
+                    // The flag is code, in any language.
+                    let (text, flag, rest) = match p {
+                        NotKept::Failing(err) => {
+                            (fill(td_string!(l, history.not_kept), &[("err", &err)]), None, String::new())
+                        }
+                        NotKept::NoStore => {
+                            let (before, after) = td_string!(l, history.no_store)
+                                .split_once("{flag}")
+                                .unwrap_or((td_string!(l, history.no_store), ""));
+                            (before.to_string(), Some("--no-store"), after.to_string())
+                        }
+                    };
+                    view! {
+                        <p class="history-problem" data-testid="history-problem">
+                            {text}{flag.map(|f| view! { <code>{f}</code> })}{rest}
+                        </p>
+                    }
+                })
             }}
             <ul>{rows}</ul>
-            {move || empty().then(|| view! { <p class="empty">"No runs kept yet."</p> })}
+            {move || empty().then(|| view! { <p class="empty">{td_string!(dash.locale(), history.none)}</p> })}
         </section>
     }
 }
@@ -139,18 +161,19 @@ fn row(
 ) -> impl IntoView {
     let id = run.info.id;
     let preset = presets.iter().find(|p| p.name == run.info.spec.preset);
+    // A name people gave it, else the lesson (code, in any language).
     let title = match run.kept.as_ref().and_then(|k| k.name.clone()) {
-        Some(name) => format!("{name} · #{id}"),
-        None => format!(
-            "{} #{id}",
-            runname::lesson_text(dash.lang.get_untracked(), &run.info)
-        ),
+        Some(name) => view! { <span>{name}</span> }.into_any(),
+        None => {
+            let lesson = runname::lesson_text(dash.lang.get_untracked(), &run.info);
+            view! { <code>{lesson}</code> }.into_any()
+        }
     };
     let detail = [
         knobs_changed(&run, preset),
         runname::engine_text(dash.lang.get_untracked(), &run.info, "CPython"),
-        key_figure(&run, cores),
-        when(&run),
+        key_figure(dash.lang.get_untracked(), &run, cores),
+        when(dash.lang.get_untracked(), &run),
     ]
     .into_iter()
     .filter(|part| !part.is_empty())
@@ -161,8 +184,8 @@ fn row(
     let actions = run.kept.clone().map(|kept| actions(dash, shown, id, kept));
     view! {
         <li class="past" class:shown=is_shown data-testid=format!("history-run-{id}")>
-            <button class="past-open" title="Open this run" on:click=move |_| dash.open_run(id)>
-                <span class="past-title">{title}</span>
+            <button class="past-open" title=move || td_string!(dash.locale(), history.open_title) on:click=move |_| dash.open_run(id)>
+                <span class="past-title">{title}" #"{id}</span>
                 <span class="past-detail">{detail}</span>
                 {note.map(|n| view! { <span class="past-note">{n}</span> })}
             </button>
@@ -177,9 +200,10 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
         spawn_local(async move {
             match api::edit(id, &change).await {
                 Ok(()) => shown.asked.update(|n| *n += 1),
-                Err(err) => dash
-                    .notice
-                    .set(Some(format!("Run #{id} was not changed: {err}"))),
+                Err(err) => dash.notice.set(Some(fill(
+                    td_string!(dash.lang.get_untracked(), history.not_changed),
+                    &[("id", &id.to_string()), ("err", &err)],
+                ))),
             }
         })
     };
@@ -187,7 +211,10 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
     let rename = {
         let name = kept.name.clone().unwrap_or_default();
         move |_| {
-            if let Some(name) = ask("Name this run (empty for none):", &name) {
+            if let Some(name) = ask(
+                td_string!(dash.lang.get_untracked(), history.ask_name),
+                &name,
+            ) {
                 edit(RunEdit {
                     name: Some(name),
                     ..RunEdit::default()
@@ -198,7 +225,10 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
     let annotate = {
         let note = kept.note.clone().unwrap_or_default();
         move |_| {
-            if let Some(note) = ask("A note on this run (empty for none):", &note) {
+            if let Some(note) = ask(
+                td_string!(dash.lang.get_untracked(), history.ask_note),
+                &note,
+            ) {
                 edit(RunEdit {
                     note: Some(note),
                     ..RunEdit::default()
@@ -208,15 +238,19 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
     };
     let delete = move |_| {
         let sure = window()
-            .confirm_with_message(&format!("Delete run #{id}? It cannot be brought back."))
+            .confirm_with_message(&fill(
+                td_string!(dash.lang.get_untracked(), history.ask_delete),
+                &[("id", &id.to_string())],
+            ))
             .unwrap_or(false);
         if sure {
             spawn_local(async move {
                 match api::delete(id).await {
                     Ok(()) => shown.asked.update(|n| *n += 1),
-                    Err(err) => dash
-                        .notice
-                        .set(Some(format!("Run #{id} was not deleted: {err}"))),
+                    Err(err) => dash.notice.set(Some(fill(
+                        td_string!(dash.lang.get_untracked(), history.not_deleted),
+                        &[("id", &id.to_string()), ("err", &err)],
+                    ))),
                 }
             });
         }
@@ -227,21 +261,21 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
                 class="past-star"
                 class:on=starred
                 data-testid=format!("history-star-{id}")
-                title=if starred { "Starred: never dropped to make room. Click to unstar." } else { "Star: never dropped to make room" }
+                title=move || if starred { td_string!(dash.locale(), history.starred_title) } else { td_string!(dash.locale(), history.star_title) }
                 on:click=move |_| edit(RunEdit { starred: Some(!starred), ..RunEdit::default() })
             >
                 {if starred { "★" } else { "☆" }}
             </button>
-            <button title="Rename" data-testid=format!("history-rename-{id}") on:click=rename>"name"</button>
-            <button title="Add a note" data-testid=format!("history-note-{id}") on:click=annotate>"note"</button>
+            <button title=move || td_string!(dash.locale(), history.name_title) data-testid=format!("history-rename-{id}") on:click=rename>{move || td_string!(dash.locale(), history.name)}</button>
+            <button title=move || td_string!(dash.locale(), history.note_title) data-testid=format!("history-note-{id}") on:click=annotate>{move || td_string!(dash.locale(), history.note)}</button>
             <a
-                title="Download as a run file, to open on another machine"
+                title=move || td_string!(dash.locale(), history.file_title)
                 href=format!("/api/runs/{id}/file")
                 download=format!("run-{id}.gilscope")
             >
-                "file"
+                {move || td_string!(dash.locale(), history.file)}
             </a>
-            <button title="Delete" data-testid=format!("history-delete-{id}") on:click=delete>"✕"</button>
+            <button title=move || td_string!(dash.locale(), history.delete_title) data-testid=format!("history-delete-{id}") on:click=delete>"✕"</button>
         </span>
     }
 }
@@ -261,19 +295,26 @@ fn knobs_changed(run: &Listed, preset: Option<&PresetInfo>) -> String {
 }
 
 /// The lesson's first card: `speedup 0.98×`; the state while there is no summary.
-fn key_figure(run: &Listed, cores: Option<u32>) -> String {
+fn key_figure(l: Locale, run: &Listed, cores: Option<u32>) -> String {
+    use gilscope_shared::protocol::RunState;
     match &run.info.summary {
         Some(summary) => figures::cards(summary, cores)
             .into_iter()
             .next()
-            .map(|card| format!("{} {}", card.label, card.value))
+            .map(|card| format!("{} {}", crate::cards::title(l, &card), card.value))
             .unwrap_or_default(),
-        None => run.info.state.name().to_string(),
+        None => match run.info.state {
+            RunState::Queued => td_string!(l, ui.queued),
+            RunState::Stopped => td_string!(l, ui.stopped),
+            RunState::Failed => td_string!(l, ui.failed),
+            RunState::Running | RunState::Finished => td_string!(l, history.live),
+        }
+        .to_string(),
     }
 }
 
 /// When the run was kept, in the browser's time zone: `14:05` today, else the date too.
-fn when(run: &Listed) -> String {
+fn when(l: Locale, run: &Listed) -> String {
     let Some(ms) = run.kept.as_ref().map(|k| k.saved_at_ms as f64) else {
         return String::new();
     };
@@ -283,7 +324,9 @@ fn when(run: &Listed) -> String {
     if at.to_date_string() == today.to_date_string() {
         time
     } else {
-        format!("{} {time}", String::from(at.to_date_string()))
+        let date =
+            at.to_locale_date_string(crate::lang::code(l), &wasm_bindgen::JsValue::UNDEFINED);
+        format!("{} {time}", String::from(date))
     }
 }
 
