@@ -3,6 +3,7 @@
 //! how many times the pinned value the value shown is ("0.99×", "pinned 0.91×", "1.09× the
 //! pinned").
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::figures::Card;
 use gilscope_shared::trace::State;
 use leptos::prelude::*;
@@ -86,7 +87,7 @@ pub fn Cards(dash: Dash) -> impl IntoView {
         let words = shares
             .iter()
             .take(3)
-            .map(|(state, share)| format!("{} {:.0}%", state.label(), share * 100.0))
+            .map(|(state, share)| format!("{} {}%", state.label(), fixed(share * 100.0, 0)))
             .collect::<Vec<_>>()
             .join(" · ");
         let pinned_bar = pinned.map(|p| {
@@ -117,8 +118,8 @@ fn state_bar(shares: &[(State, f64)]) -> impl IntoView {
         .iter()
         .map(|(state, share)| {
             let class = format!("seg state-{}", crate::legend::css_class(*state));
-            let style = format!("width: {:.2}%", share * 100.0);
-            let title = format!("{}: {:.0}%", state.label(), share * 100.0);
+            let style = format!("width: {}%", fixed(share * 100.0, 2));
+            let title = format!("{}: {}%", state.label(), fixed(share * 100.0, 0));
             view! { <span class=class style=style title=title></span> }
         })
         .collect_view()

@@ -1,6 +1,7 @@
 //! The bar across the top: title, the lesson's claim, Run/Stop and Run on CPython with the
 //! run's progress and what runs it, projector mode, and who we are talking to.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::protocol::RunState;
 use leptos::prelude::*;
 
@@ -25,7 +26,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
             .map_or_else(|| "—".to_string(), |h| h.cores.to_string())
     };
     let detail = move || match (state.get(), conn.retry_in.get()) {
-        (ConnState::Lost, Some(delay)) => format!("retry in {:.2} s", delay.as_secs_f32()),
+        (ConnState::Lost, Some(delay)) => format!("retry in {} s", fixed(delay.as_secs_f64(), 2)),
         _ => String::new(),
     };
     let claim = move || {
@@ -56,7 +57,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
             {
                 None => String::new(),
                 Some((RunState::Queued, _)) => "queued".into(),
-                Some((RunState::Running, _)) => format!("running {now:.1} s"),
+                Some((RunState::Running, _)) => format!("running {} s", fixed(now, 1)),
                 Some((RunState::Finished, wall)) => {
                     format!("finished in {}", figures::seconds(wall.unwrap_or(now)))
                 }

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 pub mod bench;
+pub mod bound;
 mod cards;
 mod code;
 pub mod compare;

@@ -179,7 +179,7 @@ impl fmt::Display for KnobValue {
         match self {
             KnobValue::Bool(b) => write!(f, "{b}"),
             KnobValue::Int(i) => write!(f, "{i}"),
-            KnobValue::Float(x) => write!(f, "{x}"),
+            KnobValue::Float(x) => f.write_str(&crate::decimal::shortest(*x)),
             KnobValue::Text(s) => write!(f, "{s}"),
         }
     }
@@ -288,7 +288,10 @@ impl KnobDef {
     pub fn allowed(&self) -> String {
         match &self.kind {
             KnobKind::Int { min, max, .. } => format!("an integer from {min} to {max}"),
-            KnobKind::Float { min, max, .. } => format!("a number from {min} to {max}"),
+            KnobKind::Float { min, max, .. } => {
+                let [min, max] = [min, max].map(|x| crate::decimal::shortest(*x));
+                format!("a number from {min} to {max}")
+            }
             KnobKind::Bool { .. } => "true or false".to_string(),
             KnobKind::Choice { options, .. } => format!("one of {}", options.join(", ")),
         }
@@ -445,7 +448,7 @@ pub fn python_literal(value: &KnobValue) -> String {
             }
             out
         }
-        KnobValue::Float(x) => format!("{x:?}"),
+        KnobValue::Float(x) => crate::decimal::debug(*x),
         KnobValue::Text(s) => format!("{s:?}"),
     }
 }
