@@ -1,12 +1,12 @@
-//! Criterion benchmarks: the cost of one recorded event, and of one GIL hand-off between two
-//! threads (drop, the other thread takes it, and back).
+//! Criterion benchmarks: the cost of one clock read, of one recorded event, and of one GIL
+//! hand-off between two threads (drop, the other thread takes it, and back).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gilscope_server::engine::interpreter::clock::Epoch;
+use gilscope_server::engine::interpreter::clock::{self, Epoch};
 use gilscope_server::engine::interpreter::gil::Gil;
 use gilscope_server::engine::interpreter::recorder::{EventSink, LaneStatus, Recorder};
 use gilscope_server::engine::interpreter::stop::StopFlag;
@@ -32,6 +32,21 @@ fn lane(id: u32) -> Lane {
         kind: LaneKind::Worker,
         tid: None,
     }
+}
+
+/// The run's clock (the time-stamp counter where the kernel trusts it) against
+/// `CLOCK_MONOTONIC`, which it replaced on every recorded event.
+fn clock_read(c: &mut Criterion) {
+    let cal = clock::calibration();
+    let name = if cal.uses_counter() {
+        "one clock read (time-stamp counter)"
+    } else {
+        "one clock read (CLOCK_MONOTONIC: no trusted counter here)"
+    };
+    c.bench_function(name, |b| b.iter(clock::now_ns));
+    c.bench_function("one clock read (CLOCK_MONOTONIC)", |b| {
+        b.iter(clock::monotonic_ns)
+    });
 }
 
 fn recorded_event(c: &mut Criterion) {
@@ -105,6 +120,6 @@ fn gil_handoff(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = recorded_event, gil_handoff
+    targets = clock_read, recorded_event, gil_handoff
 }
 criterion_main!(benches);

@@ -191,6 +191,7 @@ impl Process {
                 role: role.to_string(),
                 index,
                 epoch: 0,
+                clock: crate::engine::interpreter::clock::calibration(),
                 spawned_at: 0,
                 calibration: calibration(),
                 budget: 0,

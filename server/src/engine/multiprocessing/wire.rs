@@ -19,12 +19,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::interpreter::bytecode::Calibration;
+use crate::engine::interpreter::clock::ClockCalibration;
 use crate::engine::multiprocessing::process::ChildProgram;
 use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::os::{self, Transfer};
 
 /// Bumped whenever a message changes shape.
-pub const WIRE_VERSION: u32 = 5;
+pub const WIRE_VERSION: u32 = 6;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
 /// No message is larger (a batch of 512 events is a few tens of kB).
@@ -49,8 +50,10 @@ pub struct WorkerJob {
     pub role: String,
     /// Its number among the processes of that role, from 0.
     pub index: u32,
-    /// The run's epoch (`CLOCK_MONOTONIC` ns): the child stamps its events relative to it.
+    /// The run's epoch (ns on the run's clock): the child stamps its events relative to it.
     pub epoch: u64,
+    /// The parent's clock (so the child's stamps sit on the parent's axis, to the tick).
+    pub clock: ClockCalibration,
     /// When the parent called `p.start()`, ns since the epoch.
     pub spawned_at: Nanos,
     /// The parent's calibration (so the child does not spend 60 ms measuring its own).

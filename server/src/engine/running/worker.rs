@@ -197,6 +197,7 @@ fn read_job() -> Result<WorkerJob, WorkerError> {
 
 fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWorker, WorkerError> {
     set_calibration(job.calibration);
+    crate::engine::interpreter::clock::set_calibration(job.clock);
     let epoch = Epoch(job.epoch);
     // Start-up: CPython's fork + bootstrap cost, as real CPU work, if exec was faster.
     let mut state = 1u64;
