@@ -73,6 +73,12 @@ pub struct Dash {
     pub hover: RwSignal<Option<Hover>>,
     /// Knob values from the URL, applied once the presets are known.
     pub pending: StoredValue<Option<Setup>>,
+    /// The past run the URL opened (`?run=ID`), kept in the URL while it is the run shown.
+    pub opened: RwSignal<Option<gilscope_shared::protocol::RunId>>,
+    /// The last problem with the history or a run file, until dismissed.
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped when a run file was imported (the history asks again).
+    pub imported: RwSignal<u32>,
     pub timeline: NodeRef<html::Canvas>,
     pub queue: NodeRef<html::Canvas>,
     pub cores: NodeRef<html::Canvas>,
@@ -110,6 +116,9 @@ impl Dash {
             server_error: RwSignal::new(None),
             blocked: RwSignal::new(false),
             hover: RwSignal::new(None),
+            opened: RwSignal::new(setup.run),
+            notice: RwSignal::new(None),
+            imported: RwSignal::new(0),
             pending: StoredValue::new(Some(setup)),
             timeline: NodeRef::new(),
             queue: NodeRef::new(),
@@ -120,6 +129,9 @@ impl Dash {
     /// Takes a run or frame message from the server into the store.
     pub fn receive(&self, msg: ServerMsg) {
         self.keep_pinned(&msg);
+        if let ServerMsg::Run(info) = &msg {
+            self.follow_opened(info);
+        }
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
                 let shown = store.apply_run(info.clone());
@@ -193,6 +205,59 @@ impl Dash {
             .unwrap_or(&presets[0]);
         self.choose(&preset.name);
         self.knobs.update(|k| k.extend(setup.knobs));
+        if let Some(id) = setup.run {
+            self.open_run(id);
+        }
+    }
+
+    /// Shows a past run (or any run): the server replays it, its lesson and knobs follow, and
+    /// the URL names it. A pinned run the page shows stays pinned.
+    pub fn open_run(&self, id: gilscope_shared::protocol::RunId) {
+        if self.store.with_value(|s| s.run == Some(id)) && self.info.with_untracked(Option::is_some)
+        {
+            return;
+        }
+        self.pin_takes_shown(id);
+        self.opened.set(Some(id));
+        self.store.update_value(|store| store.open(id));
+        self.info.set(None);
+        self.now.set(0);
+        self.touch();
+        self.conn.send(ClientMsg::Subscribe { id });
+    }
+
+    /// The run the URL opened arrives: show its lesson and knobs. Another run arriving (a new
+    /// one started) takes its place, and the URL forgets the opened one.
+    fn follow_opened(&self, info: &RunInfo) {
+        let Some(opened) = self.opened.get_untracked() else {
+            return;
+        };
+        if info.id > opened {
+            self.opened.set(None);
+            return;
+        }
+        if info.id != opened
+            || self.lesson.get_untracked().as_deref() == Some(&info.spec.preset)
+                && self.knobs.with_untracked(|k| {
+                    info.spec
+                        .knobs
+                        .iter()
+                        .all(|(n, v)| k.get(n) == Some(&v.to_string()))
+                })
+        {
+            return;
+        }
+        if self.presets().iter().any(|p| p.name == info.spec.preset) {
+            self.choose(&info.spec.preset);
+            self.knobs.update(|k| {
+                k.extend(
+                    info.spec
+                        .knobs
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.to_string())),
+                )
+            });
+        }
     }
 
     pub fn set_knob(&self, name: &str, text: String) {

@@ -3,13 +3,15 @@
 //! renderer's pure part in [`render`] (host-tested) and its drawing in [`paint`]; lifecycles
 //! (animation frame, keys) in [`hooks`]; the websocket in [`connection`]; a pinned run beside
 //! the run shown in [`pin`]; CPython runs, their output and the student's code in
-//! [`cpython`], [`output`], [`code`] and [`edits`].
+//! [`cpython`], [`output`], [`code`] and [`edits`]; runs kept by the server in [`history`]
+//! (through [`api`]) and run files dropped on the page in [`drop`].
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+mod api;
 pub mod bench;
 pub mod bound;
 mod cards;
@@ -19,10 +21,12 @@ pub mod connection;
 mod cores;
 mod cpython;
 mod dash;
+mod drop;
 pub mod edits;
 pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
+mod history;
 mod hooks;
 mod knobs;
 mod legend;
@@ -82,6 +86,7 @@ pub fn App() -> impl IntoView {
             lesson,
             projector: dash.projector.get(),
             knobs: dash.knobs.get(),
+            run: dash.opened.get(),
         };
         let query = setup::to_query(&setup, dash.preset().as_ref());
         let path = window()
@@ -119,6 +124,7 @@ pub fn App() -> impl IntoView {
                 <output::Output dash=dash />
                 <code::Code dash=dash />
             </main>
+            <drop::DropHint dash=dash />
         </div>
     }
 }

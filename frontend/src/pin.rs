@@ -47,13 +47,25 @@ impl Dash {
             ServerMsg::Frame(frame) => frame.run,
             _ => return,
         };
+        // Messages about older runs never replace the run shown.
+        let pinned = self
+            .pinned_info
+            .with_untracked(|i| i.as_ref().map(|i| i.id));
+        if pinned.is_some_and(|pinned| about > pinned) {
+            self.pin_takes_shown(about);
+        }
+    }
+
+    /// Another run (`next`) is about to be shown: if the store holds the pinned run, the pin
+    /// takes its data first.
+    pub(crate) fn pin_takes_shown(&self, next: RunId) {
         let Some(pinned) = self
             .pinned_info
             .with_untracked(|i| i.as_ref().map(|i| i.id))
         else {
             return;
         };
-        if about <= pinned || self.pinned.with_value(Option::is_some) {
+        if next == pinned || self.pinned.with_value(Option::is_some) {
             return;
         }
         let kept = self

@@ -12,6 +12,8 @@ pub struct Setup {
     pub lesson: Option<String>,
     pub projector: bool,
     pub knobs: BTreeMap<String, String>,
+    /// A past run to open (`?run=ID`): the server replays it.
+    pub run: Option<gilscope_shared::protocol::RunId>,
 }
 
 /// Parses `?a=1&b=two` (leading `?` optional, `+` and `%XX` decoded).
@@ -28,6 +30,7 @@ pub fn parse_query(query: &str) -> Setup {
             "lesson" => setup.lesson = Some(v),
             "projector" => setup.projector = matches!(v.as_str(), "1" | "true" | "on" | ""),
             "bench" => {}
+            "run" => setup.run = v.trim().parse().ok().filter(|&id| id > 0),
             _ => {
                 setup.knobs.insert(k, v);
             }
@@ -37,7 +40,7 @@ pub fn parse_query(query: &str) -> Setup {
 }
 
 /// The query string for a setup: the lesson, then only the knobs that differ from their
-/// defaults (short links), then the projector flag.
+/// defaults (short links), then the past run shown, then the projector flag.
 pub fn to_query(setup: &Setup, preset: Option<&PresetInfo>) -> String {
     let mut parts = Vec::new();
     if let Some(lesson) = &setup.lesson {
@@ -50,6 +53,9 @@ pub fn to_query(setup: &Setup, preset: Option<&PresetInfo>) -> String {
         if default.as_deref() != Some(text.as_str()) {
             parts.push(format!("{}={}", encode(name), encode(text)));
         }
+    }
+    if let Some(run) = setup.run {
+        parts.push(format!("run={run}"));
     }
     if setup.projector {
         parts.push("projector=1".into());
@@ -206,6 +212,20 @@ mod tests {
         assert_eq!(parse_query("d=%4").knobs["d"], "%4");
         assert_eq!(encode("a b/é"), "a%20b%2F%C3%A9");
         assert_eq!(parse_query(""), Setup::default());
+    }
+
+    #[test]
+    fn a_past_run_link_round_trips_and_is_no_knob() {
+        let setup = parse_query("?lesson=cpu-threads&run=42");
+        assert_eq!(setup.run, Some(42));
+        assert!(!setup.knobs.contains_key("run"));
+        assert_eq!(
+            to_query(&setup, Some(&preset())),
+            "?lesson=cpu-threads&run=42"
+        );
+        for bad in ["?run=0", "?run=x", "?run=-1"] {
+            assert_eq!(parse_query(bad).run, None, "{bad}");
+        }
     }
 
     #[test]

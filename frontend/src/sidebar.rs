@@ -1,4 +1,5 @@
-//! The lessons, grouped as in docs/lessons.md, each with its claim; the chosen one's knobs below.
+//! The lessons, grouped as in docs/lessons.md, each with its claim; the chosen one's knobs
+//! below, then the past runs.
 //! Keys 1–9 choose the lessons in this order.
 
 use gilscope_shared::spec::Group;
@@ -67,6 +68,7 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
         <nav class="sidebar" data-testid="sidebar" aria-label="Lessons">
             {groups}
             <Knobs dash=dash />
+            <crate::history::History dash=dash />
         </nav>
     }
 }

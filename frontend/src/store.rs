@@ -135,6 +135,13 @@ impl Store {
         )
     }
 
+    /// Forgets the run held and takes `run` from now on, even an older one (a past run the
+    /// page asked the server to replay); a newer run announced later still replaces it.
+    pub fn open(&mut self, run: RunId) {
+        self.clear(Some(run));
+        self.version += 1;
+    }
+
     /// Forgets the data (not the version, which only grows).
     fn clear(&mut self, run: Option<RunId>) {
         let version = self.version;

@@ -20,7 +20,11 @@ pub fn app(state: AppState) -> Router {
     // Endpoints that act on the server: this server's own pages, on this machine.
     let acting = Router::new()
         .route("/api/runs", post(api::create))
-        .route("/api/runs/{id}", delete(api::stop))
+        .route("/api/runs/{id}", delete(api::remove).patch(api::edit))
+        .route(
+            crate::body_limit::IMPORT_PATH,
+            post(api::import).layer(DefaultBodyLimit::max(state.limits.import_bytes)),
+        )
         .route_layer(from_fn(guard::loopback_peer));
     // ... and those that stream from it (the websocket checks its peer per message).
     let guarded = Router::new()
@@ -33,6 +37,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/runs", get(api::list))
         .route("/api/runs/{id}", get(api::get))
         .route("/api/runs/{id}/trace", get(api::trace))
+        .route("/api/runs/{id}/file", get(api::file))
+        .route("/api/store", get(api::store))
         .route("/", get(assets::index))
         .route("/{*path}", get(assets::asset))
         .layer(DefaultBodyLimit::max(state.limits.body_bytes))
@@ -58,7 +64,22 @@ pub async fn serve_with(
     shutdown: CancellationToken,
     limits: Limits,
 ) -> io::Result<()> {
-    let state = AppState::with_limits(listener.local_addr()?, shutdown.clone(), limits.clone());
+    serve_keeping(listener, shutdown, limits, None).await
+}
+
+/// [`serve_with`], keeping runs that are over in `store`, as opened (none: keep nothing;
+/// see [`AppState::keep_in`]). Saves still queued when the server stops are written before
+/// this returns.
+pub async fn serve_keeping(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    limits: Limits,
+    store: Option<Result<crate::store::Store, crate::store::StoreError>>,
+) -> io::Result<()> {
+    let mut state = AppState::with_limits(listener.local_addr()?, shutdown.clone(), limits.clone());
+    if let Some(opened) = store {
+        state.keep_in(opened).map_err(io::Error::other)?;
+    }
     let cpython = state.runs.cpython_status();
     if cpython.available {
         tracing::info!("runs on CPython use {}", cpython.detail);
@@ -82,6 +103,13 @@ pub async fn serve_with(
         .is_err()
     {
         tracing::warn!("websocket sessions did not close within 5 s");
+    }
+    if let Some(store) = runs.store() {
+        match tokio::task::spawn_blocking(move || store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("{err}"),
+            Err(err) => tracing::warn!("the store did not finish saving: {err}"),
+        }
     }
     Ok(())
 }

@@ -8,8 +8,14 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn gilscope() -> Command {
+    // Runs are kept in a directory of this test's own, never in the user's.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data = std::env::temp_dir().join(format!("gilscope-cli-test-{}-{n}", std::process::id()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gilscope"));
-    cmd.env_remove("GILSCOPE_ADDR").env("RUST_LOG", "info");
+    cmd.env_remove("GILSCOPE_ADDR")
+        .env("RUST_LOG", "info")
+        .env("GILSCOPE_DATA", data);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -6,6 +6,7 @@ pub mod coalesce;
 pub mod decimal;
 pub mod figures;
 pub mod findings;
+pub mod history;
 pub mod input;
 pub mod protocol;
 pub mod sort;

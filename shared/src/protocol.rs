@@ -50,6 +50,11 @@ pub enum ServerMsg {
     Frame(FrameMsg),
     /// Something the viewer sent could not be used; the connection stays open.
     Error(ErrorMsg),
+    /// What the store keeps of a run (only in a page of the history, [`encode_listed`]).
+    Kept {
+        id: RunId,
+        kept: crate::history::Kept,
+    },
 }
 
 /// Who the viewer is talking to.
@@ -92,6 +97,17 @@ impl RunState {
             self,
             RunState::Finished | RunState::Failed | RunState::Stopped
         )
+    }
+
+    /// As its JSON says it: `queued`, `running`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Finished => "finished",
+            RunState::Failed => "failed",
+            RunState::Stopped => "stopped",
+        }
     }
 }
 
@@ -242,6 +258,42 @@ pub fn decode_server(frame: &Payload) -> Result<ServerMsg, DecodeError> {
                 path: Vec::new(),
             },
         }),
+    }
+}
+
+/// A page of the history as the server sends it (`GET /api/runs?format=wire`): the runs as
+/// the websocket says them, a [`ServerMsg::Run`] each followed by its [`ServerMsg::Kept`]
+/// once kept, in one frame of this wire format, so the page decodes it with the code it has
+/// for the websocket.
+pub fn decode_listed(bytes: &[u8]) -> Result<Vec<crate::history::Listed>, DecodeError> {
+    let msgs: Vec<ServerMsg> = decode_wire(bytes)?;
+    let mut listed: Vec<crate::history::Listed> = Vec::with_capacity(msgs.len());
+    for msg in msgs {
+        match msg {
+            ServerMsg::Run(info) => listed.push(crate::history::Listed { info, kept: None }),
+            ServerMsg::Kept { id, kept } => {
+                if let Some(last) = listed.last_mut().filter(|l| l.info.id == id) {
+                    last.kept = Some(kept);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(listed)
+}
+
+pub fn encode_listed(entries: Vec<crate::history::RunEntry>) -> Vec<u8> {
+    let mut msgs = Vec::with_capacity(entries.len() * 2);
+    for entry in entries {
+        let id = entry.info.id;
+        msgs.push(ServerMsg::Run(entry.info));
+        if let Some(kept) = entry.kept {
+            msgs.push(ServerMsg::Kept { id, kept });
+        }
+    }
+    match encode(&msgs) {
+        Payload::Binary(bytes) => bytes,
+        Payload::Text(text) => text.into_bytes(),
     }
 }
 

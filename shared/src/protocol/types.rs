@@ -6,6 +6,7 @@ use super::codec::{
     wire_newtype, wire_struct, wire_unit_enum, MapKey, Reader, Wire, WireError, Writer,
 };
 use super::{ClientMsg, CpythonStatus, ErrorMsg, FrameMsg, Hello, RunInfo, RunState, ServerMsg};
+use crate::history::Kept;
 use crate::spec::{Engine, ExperimentSpec, Group, KnobDef, KnobKind, KnobValue, PresetInfo};
 use crate::summary::{Cap, EndReason, Figures, ProgramOutput, Summary};
 use crate::trace::{
@@ -433,17 +434,47 @@ impl Wire for ServerMsg {
                 w.byte(4);
                 err.put(w);
             }
+            ServerMsg::Kept { id, kept } => {
+                w.byte(5);
+                id.put(w);
+                kept.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> ServerMsg {
-        match r.variant("ServerMsg", 5) {
+        match r.variant("ServerMsg", 6) {
             0 => ServerMsg::Hello(Wire::get(r)),
             1 => ServerMsg::Pong {
                 nonce: Wire::get(r),
             },
             2 => ServerMsg::Run(Wire::get(r)),
             3 => ServerMsg::Frame(Wire::get(r)),
-            _ => ServerMsg::Error(Wire::get(r)),
+            4 => ServerMsg::Error(Wire::get(r)),
+            _ => ServerMsg::Kept {
+                id: Wire::get(r),
+                kept: Wire::get(r),
+            },
+        }
+    }
+}
+
+impl Wire for Kept {
+    fn put(&self, w: &mut Writer) {
+        self.name.put(w);
+        self.note.put(w);
+        self.starred.put(w);
+        self.saved_at_ms.put(w);
+        self.events.put(w);
+        self.bytes.put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Kept {
+        Kept {
+            name: Wire::get(r),
+            note: Wire::get(r),
+            starred: Wire::get(r),
+            saved_at_ms: Wire::get(r),
+            events: Wire::get(r),
+            bytes: Wire::get(r),
         }
     }
 }
