@@ -3,6 +3,7 @@
 //! how many times the pinned value the value shown is ("0.99×", "pinned 0.91×", "1.09× the
 //! pinned").
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::figures::Card;
 use gilscope_shared::trace::State;
 use leptos::prelude::*;
@@ -121,7 +122,11 @@ pub fn Cards(dash: Dash) -> impl IntoView {
             .iter()
             .take(3)
             .map(|(state, share)| {
-                format!("{} {:.0}%", crate::legend::label(l, *state), share * 100.0)
+                format!(
+                    "{} {}%",
+                    crate::legend::label(l, *state),
+                    fixed(share * 100.0, 0)
+                )
             })
             .collect::<Vec<_>>()
             .join(" · ");
@@ -153,8 +158,12 @@ fn state_bar(l: Locale, shares: &[(State, f64)]) -> impl IntoView {
         .iter()
         .map(|(state, share)| {
             let class = format!("seg state-{}", crate::legend::css_class(*state));
-            let style = format!("width: {:.2}%", share * 100.0);
-            let title = format!("{}: {:.0}%", crate::legend::label(l, *state), share * 100.0);
+            let style = format!("width: {}%", fixed(share * 100.0, 2));
+            let title = format!(
+                "{}: {}%",
+                crate::legend::label(l, *state),
+                fixed(share * 100.0, 0)
+            );
             view! { <span class=class style=style title=title></span> }
         })
         .collect_view()

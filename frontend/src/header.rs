@@ -1,6 +1,7 @@
 //! The bar across the top: title, the lesson's claim, Run/Stop and Run on CPython with the
 //! run's progress and what runs it, projector mode, and who we are talking to.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::protocol::RunState;
 use leptos::prelude::*;
 
@@ -29,7 +30,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
     let detail = move || match (state.get(), conn.retry_in.get()) {
         (ConnState::Lost, Some(delay)) => fill(
             td_string!(l(), ui.retry_in),
-            &[("s", &format!("{:.2}", delay.as_secs_f32()))],
+            &[("s", &fixed(delay.as_secs_f64(), 2))],
         ),
         _ => String::new(),
     };
@@ -70,7 +71,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
                 None => String::new(),
                 Some((RunState::Queued, _)) => td_string!(l, ui.queued).into(),
                 Some((RunState::Running, _)) => {
-                    fill(td_string!(l, ui.running), &[("s", &format!("{now:.1}"))])
+                    fill(td_string!(l, ui.running), &[("s", &fixed(now, 1))])
                 }
                 Some((RunState::Finished, wall)) => fill(
                     td_string!(l, ui.finished_in),

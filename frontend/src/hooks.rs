@@ -1,6 +1,7 @@
 //! Lifecycles the page owns: the animation-frame loop that moves the live view and repaints
 //! the canvases, and the keyboard shortcuts.
 
+use gilscope_shared::decimal::{fixed, shortest};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -50,7 +51,7 @@ pub fn use_painter(dash: Dash) {
         let mut nav = dash.nav.get_value();
         if nav.follow {
             nav.win = if live {
-                let ahead = (clock() - nav.anchor.1).clamp(0.0, EXTRAPOLATE_MS);
+                let ahead = crate::bound::clamp(clock() - nav.anchor.1, 0.0, EXTRAPOLATE_MS);
                 nav.dirty = true;
                 Window::live((nav.anchor.0 + ahead * 1e6).max(pinned_end as f64 * 1.02))
             } else {
@@ -107,7 +108,7 @@ pub fn use_painter(dash: Dash) {
                 set_data(
                     &canvas,
                     "data-window",
-                    &format!("{:.0}:{:.0}", nav.win.t0, nav.win.t1),
+                    &format!("{}:{}", fixed(nav.win.t0, 0), fixed(nav.win.t1, 0)),
                 );
                 let focused = focused_evidence(dash);
                 let outlines =
@@ -173,7 +174,7 @@ fn lane_rows(rows: &[Row]) -> String {
     let lanes: Vec<String> = rows
         .iter()
         .filter(|r| matches!(r.kind, RowKind::Lane(_)))
-        .map(|r| format!("{}:{}", r.y, r.y + r.h))
+        .map(|r| format!("{}:{}", shortest(r.y), shortest(r.y + r.h)))
         .collect();
     lanes.join(",")
 }

@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 mod api;
 pub mod bench;
+pub mod bound;
 mod cards;
 mod code;
 pub mod compare;

@@ -3,6 +3,7 @@
 //! shown's), the queue depth and the core usage. All three share the label column's width and
 //! the time window, so their time axes line up.
 
+use gilscope_shared::decimal::shortest;
 use gilscope_shared::trace::{CounterKind, State};
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
@@ -66,8 +67,11 @@ impl Theme {
 
     /// Row heights for `lanes` threads: as tall as they fit, within bounds.
     pub fn metrics(&self, lanes: usize) -> Metrics {
-        let lane_h =
-            (self.lanes_room / lanes.max(1) as f64).clamp(self.lane_h_min, self.lane_h_max);
+        let lane_h = crate::bound::clamp(
+            self.lanes_room / lanes.max(1) as f64,
+            self.lane_h_min,
+            self.lane_h_max,
+        );
         Metrics {
             axis_h: self.axis_h,
             lane_h,
@@ -79,7 +83,7 @@ impl Theme {
     fn font(&self, weight: u32) -> String {
         format!(
             "{weight} {}px system-ui, 'DejaVu Sans', sans-serif",
-            self.font_px
+            shortest(self.font_px)
         )
     }
 }
@@ -108,7 +112,7 @@ fn size(canvas: &HtmlCanvasElement, css_w: f64, css_h: f64, dpr: f64) -> (u32, u
     if canvas.height() != h {
         canvas.set_height(h);
     }
-    let want = format!("{css_h}px");
+    let want = format!("{}px", shortest(css_h));
     let style = canvas.style();
     if style.get_property_value("height").ok().as_deref() != Some(want.as_str()) {
         let _ = style.set_property("height", &want);
@@ -375,7 +379,7 @@ pub fn cores(
     });
     let mean = store.counters_where(|k| matches!(k, CounterKind::CoresBusy));
     let n = per_core.len().max(1);
-    let mean_h = theme.core_h * (n as f64).clamp(2.0, 4.0);
+    let mean_h = theme.core_h * crate::bound::clamp(n as f64, 2.0, 4.0);
     let css_h = theme.core_h * per_core.len() as f64 + mean_h + theme.font_px * 0.8;
     size(canvas, css_w, css_h, dpr);
     let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
@@ -383,7 +387,7 @@ pub fn cores(
     ctx.set_fill_style_str(BACKGROUND);
     ctx.fill_rect(0.0, 0.0, css_w, css_h);
     grid(&ctx, win, plot_w, theme, 0.0, css_h);
-    let x = |t: f64| theme.label_w + win.x(t, plot_w).clamp(0.0, plot_w);
+    let x = |t: f64| theme.label_w + crate::bound::clamp(win.x(t, plot_w), 0.0, plot_w);
     ctx.set_text_baseline("middle");
     ctx.set_text_align("left");
     let mut y = theme.font_px * 0.4;
@@ -391,7 +395,7 @@ pub fn cores(
         ctx.set_fill_style_str(CORE);
         ctx.begin_path();
         for (t0, t1, v) in steps(&core.samples, win) {
-            let h = (theme.core_h - 2.0) * v.clamp(0.0, 1.0);
+            let h = (theme.core_h - 2.0) * crate::bound::clamp(v, 0.0, 1.0);
             ctx.rect(
                 x(t0),
                 y + theme.core_h - 1.0 - h,
@@ -411,7 +415,7 @@ pub fn cores(
     let top = y + theme.font_px * 0.4;
     let bottom = y + mean_h;
     let scale = n as f64;
-    let y_of = |v: f64| bottom - (bottom - top) * (v / scale).clamp(0.0, 1.0);
+    let y_of = |v: f64| bottom - (bottom - top) * crate::bound::clamp(v / scale, 0.0, 1.0);
     ctx.set_font(&theme.font(700));
     ctx.set_fill_style_str(TEXT);
     let _ = ctx.fill_text(
@@ -457,7 +461,7 @@ pub fn queue(
     ctx.set_fill_style_str(BACKGROUND);
     ctx.fill_rect(0.0, 0.0, css_w, css_h);
     grid(&ctx, win, plot_w, theme, 0.0, css_h);
-    let x = |t: f64| theme.label_w + win.x(t, plot_w).clamp(0.0, plot_w);
+    let x = |t: f64| theme.label_w + crate::bound::clamp(win.x(t, plot_w), 0.0, plot_w);
     ctx.set_text_baseline("middle");
     for (qi, q) in queues.iter().enumerate() {
         let top = qi as f64 * theme.queue_h + theme.font_px;
@@ -472,7 +476,7 @@ pub fn queue(
             .flat_map(|c| c.samples.iter().map(|s| s.value))
             .fold(1.0f64, f64::max);
         let top_value = q.capacity.map_or(max_seen, |c| (c as f64).max(max_seen)) * 1.1;
-        let y_of = |v: f64| bottom - (bottom - top) * (v / top_value).clamp(0.0, 1.0);
+        let y_of = |v: f64| bottom - (bottom - top) * crate::bound::clamp(v / top_value, 0.0, 1.0);
         ctx.set_text_align("left");
         ctx.set_font(&theme.font(700));
         ctx.set_fill_style_str(TEXT);

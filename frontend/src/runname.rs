@@ -2,6 +2,7 @@
 //! what ran it ("emulated", "CPython 3.11") and, for a run observed by sampling, how often
 //! ("sampled at 1 kHz"): `cpu-threads · CPython 3.11 · sampled at 1 kHz`.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::protocol::RunInfo;
 use gilscope_shared::spec::{Engine, SCRIPT_PRESET};
 
@@ -31,10 +32,10 @@ pub fn cpython_name(detail: &str) -> String {
 /// `sampled at 1 kHz`, `sampled at 250 Hz`, `sampled at 1.5 kHz`.
 pub fn sampling(l: Locale, hz: f64) -> String {
     let rate = if hz >= 950.0 {
-        let khz = format!("{:.1}", hz / 1000.0);
+        let khz = fixed(hz / 1000.0, 1);
         format!("{} kHz", khz.strip_suffix(".0").unwrap_or(&khz))
     } else {
-        format!("{hz:.0} Hz")
+        format!("{} Hz", fixed(hz, 0))
     };
     fill(td_string!(l, ui.sampled_at), &[("rate", &rate)])
 }

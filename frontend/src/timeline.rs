@@ -3,6 +3,7 @@
 //! gestures for all three: wheel zooms around the cursor, drag pans, double-click fits,
 //! hovering a span tells what it is. The canvases are painted by [`crate::hooks::use_painter`].
 
+use gilscope_shared::decimal::shortest;
 use gilscope_shared::trace::Nanos;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -93,7 +94,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         let lines = if e.delta_mode() == 1 { 16.0 } else { 1.0 };
         let factor = (e.delta_y() * lines * 0.0015).exp();
         dash.nav.update_value(|n| {
-            n.win = n.win.zoom_at(frac.clamp(0.0, 1.0), factor);
+            n.win = n.win.zoom_at(crate::bound::clamp(frac, 0.0, 1.0), factor);
             n.follow = false;
             n.dirty = true;
         });
@@ -142,7 +143,11 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
     let run_id = move || dash.info.with(|i| i.as_ref().map(|i| i.id));
     let tooltip = move || {
         dash.hover.get().map(|h| {
-            let style = format!("left: {}px; top: {}px", h.x + 16.0, h.y + 16.0);
+            let style = format!(
+                "left: {}px; top: {}px",
+                shortest(h.x + 16.0),
+                shortest(h.y + 16.0)
+            );
             view! {
                 <div class="tooltip" data-testid="tooltip" style=style>
                     {h.lines.into_iter().map(|l| view! { <div>{l}</div> }).collect_view()}

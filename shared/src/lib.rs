@@ -3,6 +3,7 @@
 
 pub mod clip;
 pub mod coalesce;
+pub mod decimal;
 pub mod figures;
 pub mod findings;
 pub mod history;

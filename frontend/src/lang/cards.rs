@@ -3,6 +3,7 @@
 //! `detail.*` and `end.*` messages. Keys without words of their own (the ways' names, an
 //! exception CPython raised) keep the shared detail.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::figures::{count, seconds, Card};
 use gilscope_shared::spec::Engine;
 use gilscope_shared::summary::{Cap, EndReason, Summary};
@@ -40,12 +41,9 @@ pub fn detail(l: Locale, s: &Summary, card: &Card, cores: Option<u32>) -> String
             )
         }),
         "cores" => cores.map(|c| fill(td_string!(l, detail.of_cores), &[("n", &c.to_string())])),
-        "handoffs" => s.gil_hold_ms_median.map(|m| {
-            fill(
-                td_string!(l, detail.median_hold),
-                &[("m", &format!("{m:.2}"))],
-            )
-        }),
+        "handoffs" => s
+            .gil_hold_ms_median
+            .map(|m| fill(td_string!(l, detail.median_hold), &[("m", &fixed(m, 2))])),
         "rate" => s
             .baseline_ops_per_s
             .map(|b| fill(td_string!(l, detail.one_alone), &[("n", &count(b))])),

@@ -1,6 +1,7 @@
 //! A finding's sentence in the chosen language: the rule's message from `finding.<rule>`
 //! with its numbers (formatted as the shared English sentence formats them).
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::figures::{count, speedup};
 use gilscope_shared::findings::{ms, percent, Facts};
 
@@ -31,7 +32,7 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             td_string!(locale, finding.gil_bound),
             &[
                 ("threads", &threads.to_string()),
-                ("cores_busy", &format!("{cores_busy:.1}")),
+                ("cores_busy", &fixed(cores_busy, 1)),
                 ("handoffs", &count(handoffs as f64)),
             ],
         ),

@@ -2,19 +2,20 @@
 //! in another language is one more function beside it.
 
 use super::Facts;
+use crate::decimal::fixed;
 use crate::figures::{count, speedup};
 
 /// `0.42` → `42 %`.
 pub fn percent(share: f64) -> String {
-    format!("{:.0} %", share * 100.0)
+    format!("{} %", fixed(share * 100.0, 0))
 }
 
 /// `1.23 ms`, `45 ms`.
 pub fn ms(x: f64) -> String {
     if x < 10.0 {
-        format!("{x:.1} ms")
+        format!("{} ms", fixed(x, 1))
     } else {
-        format!("{x:.0} ms")
+        format!("{} ms", fixed(x, 0))
     }
 }
 
@@ -31,9 +32,9 @@ pub const MAX_SENTENCE: usize = 80;
 /// [`MAX_SENTENCE`] characters for the largest numbers the lessons allow.
 pub fn english(facts: &Facts) -> String {
     match *facts {
-        Facts::LostUpdates { lost, expected } => format!(
-            "{lost} of {expected} updates lost: a GIL switch came between read and write."
-        ),
+        Facts::LostUpdates { lost, expected } => {
+            format!("{lost} of {expected} updates lost: a GIL switch came between read and write.")
+        }
         Facts::LockOverhead { slowdown, waits } => format!(
             "The lock lost no update but made the loop {} slower ({} waits for it).",
             speedup(slowdown),
@@ -44,7 +45,8 @@ pub fn english(facts: &Facts) -> String {
             cores_busy,
             handoffs,
         } => format!(
-            "{threads} threads, about {cores_busy:.1} core busy ({} GIL turns): try processes or gil=none.",
+            "{threads} threads, about {} core busy ({} GIL turns): try processes or gil=none.",
+            fixed(cores_busy, 1),
             count(handoffs as f64)
         ),
         Facts::Convoy {
@@ -58,12 +60,20 @@ pub fn english(facts: &Facts) -> String {
         Facts::QueueFull { share, producers } => format!(
             "The queue was full {} of the time: {} waited for the consumer.",
             percent(share),
-            if producers == 1 { "the producer" } else { "producers" }
+            if producers == 1 {
+                "the producer"
+            } else {
+                "producers"
+            }
         ),
         Facts::QueueEmpty { share, consumers } => format!(
             "The queue was empty {} of the time: {} waited for the producer.",
             percent(share),
-            if consumers == 1 { "the consumer" } else { "consumers" }
+            if consumers == 1 {
+                "the consumer"
+            } else {
+                "consumers"
+            }
         ),
         Facts::QueueProbeWrong {
             qsize_wrong,
@@ -71,7 +81,9 @@ pub fn english(facts: &Facts) -> String {
             samples,
         } => {
             let samples = count(samples as f64);
-            format!("Wrong answers in {samples} samples: qsize() {qsize_wrong}, empty() {empty_wrong}.")
+            format!(
+                "Wrong answers in {samples} samples: qsize() {qsize_wrong}, empty() {empty_wrong}."
+            )
         }
         Facts::StartUp {
             processes,
