@@ -159,9 +159,15 @@ fn optimise(root: &Path, wasm: &Path) -> Result<(), String> {
     }
     let out = wasm.with_extension("opt.wasm");
     // -Oz, but inlining a function into its only caller no further than small ones: whole
-    // call trees inlined into one make the module smaller raw yet larger gzipped.
+    // call trees inlined into one make the module smaller raw yet larger gzipped. Repeated
+    // until nothing shrinks (`--converge`: 1.2 KB less gzipped, ~20 s more).
     let status = Command::new(&tool)
-        .args(["-Oz", "--one-caller-inline-max-function-size", "20"])
+        .args([
+            "-Oz",
+            "--one-caller-inline-max-function-size",
+            "20",
+            "--converge",
+        ])
         .arg(wasm)
         .arg("-o")
         .arg(&out)

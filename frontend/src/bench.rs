@@ -6,6 +6,7 @@
 //! panning, timing each full redraw with `performance.now()` (after one untimed frame that
 //! sizes the canvas and the raster).
 
+use gilscope_shared::decimal::{fixed, shortest};
 use gilscope_shared::protocol::FrameMsg;
 use gilscope_shared::trace::{GilFlavour, LaneId, Span, State, Trace};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -85,7 +86,7 @@ pub fn gilscope_bench(
     };
     let perf = web_sys::window().and_then(|w| w.performance());
     let now = || perf.as_ref().map_or(0.0, |p| p.now());
-    let theme = Theme::new(false);
+    let theme = Theme::new(false, crate::lang::Locale::en);
     let mut raster = Raster::default();
     // The whole run in view (or the `zoom` fraction of it around its middle), then panned by
     // 0.5 % a frame: every frame redraws everything.
@@ -152,17 +153,19 @@ pub fn gilscope_bench(
     let own = store.span_count() * size_of::<Span>();
     let lanes = store.lanes.len() * blocks.len();
     format!(
-        "{{\"blocks\":{},\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{css_width},\"dpr\":{dpr},\"zoom\":{},\"canvas\":[{},{}],\"median_ms\":{:.3},\"p95_ms\":{:.3},\"max_ms\":{:.3},\"raster_median_ms\":{:.3},\"clear_median_ms\":{:.3}}}",
+        "{{\"blocks\":{},\"summary_bytes\":{summary},\"spans_bytes\":{own},\"lanes\":{lanes},\"spans\":{},\"frames\":{frames},\"width\":{},\"dpr\":{},\"zoom\":{},\"canvas\":[{},{}],\"median_ms\":{},\"p95_ms\":{},\"max_ms\":{},\"raster_median_ms\":{},\"clear_median_ms\":{}}}",
         blocks.len(),
         store.span_count() * blocks.len(),
-        zoom.unwrap_or(1.0),
+        shortest(css_width),
+        shortest(dpr),
+        shortest(zoom.unwrap_or(1.0)),
         canvas.width(),
         canvas.height(),
-        pick(0.5),
-        pick(0.95),
-        pick(1.0),
-        spans_only[spans_only.len() / 2],
-        clears[clears.len() / 2]
+        fixed(pick(0.5), 3),
+        fixed(pick(0.95), 3),
+        fixed(pick(1.0), 3),
+        fixed(spans_only[spans_only.len() / 2], 3),
+        fixed(clears[clears.len() / 2], 3)
     )
 }
 

@@ -3,6 +3,7 @@
 //! how many times the pinned value the value shown is ("0.99×", "pinned 0.91×", "1.09× the
 //! pinned").
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::figures::Card;
 use gilscope_shared::trace::State;
 use leptos::prelude::*;
@@ -10,6 +11,34 @@ use leptos::prelude::*;
 use crate::compare;
 use crate::dash::Dash;
 use crate::figures;
+use crate::lang::{td_string, Locale};
+
+/// A card's title in the chosen language, by its key (the shared English for a key the
+/// catalogue lacks).
+pub(crate) fn title(l: Locale, card: &Card) -> &'static str {
+    match card.key {
+        "speedup" => td_string!(l, card.speedup),
+        "lost" => td_string!(l, card.lost),
+        "cores" => td_string!(l, card.cores),
+        "handoffs" => td_string!(l, card.handoffs),
+        "rate" => td_string!(l, card.rate),
+        "wall" => td_string!(l, card.wall),
+        "exception" => td_string!(l, card.exception),
+        "way-queue" => td_string!(l, card.way_queue),
+        "way-value-semaphores" => td_string!(l, card.way_value_semaphores),
+        "way-value-polled" => td_string!(l, card.way_value_polled),
+        "way-other" => td_string!(l, card.way_other),
+        "messages" => td_string!(l, card.messages),
+        "return-file" => td_string!(l, card.return_file),
+        "return-queue" => td_string!(l, card.return_queue),
+        "return-pool" => td_string!(l, card.return_pool),
+        "return-other" => td_string!(l, card.return_other),
+        "depth" => td_string!(l, card.depth),
+        "empty-wrong" => td_string!(l, card.empty_wrong),
+        "start" => td_string!(l, card.start),
+        _ => card.label,
+    }
+}
 
 #[component]
 pub fn Cards(dash: Dash) -> impl IntoView {
@@ -26,11 +55,12 @@ pub fn Cards(dash: Dash) -> impl IntoView {
     };
     let cores = move || dash.conn.hello.with(|h| h.as_ref().map(|h| h.cores));
     let cards = move || {
+        let l = dash.locale();
         let Some(s) = summary() else {
             let text = if dash.live() {
-                "measuring…"
+                td_string!(l, ui.measuring)
             } else {
-                "Run the lesson to see its figures."
+                td_string!(l, ui.run_to_see)
             };
             return view! { <p class="cards-empty">{text}</p> }.into_any();
         };
@@ -54,7 +84,7 @@ pub fn Cards(dash: Dash) -> impl IntoView {
         pairs.extend(pinned_cards.into_iter().map(|p| {
             let missing = Card {
                 value: "—".to_string(),
-                detail: "not measured in this run".to_string(),
+                detail: td_string!(l, ui.not_measured).to_string(),
                 amount: None,
                 ..p.clone()
             };
@@ -64,6 +94,11 @@ pub fn Cards(dash: Dash) -> impl IntoView {
             .into_iter()
             .map(|(c, other)| {
                 let key = c.key;
+                let detail = if c.value == "—" {
+                    c.detail.clone()
+                } else {
+                    crate::lang::cards::detail(l, &s, &c, cores())
+                };
                 // Empty unless a run is pinned (the CSS hides them then).
                 let (pinned, ratio) = other.map_or_else(Default::default, |p| {
                     let ratio = compare::ratio(c.amount, p.amount).map(compare::ratio_text);
@@ -71,13 +106,13 @@ pub fn Cards(dash: Dash) -> impl IntoView {
                 });
                 view! {
                     <div class="card" data-testid=format!("card-{key}")>
-                        <div class="label">{c.label}</div>
+                        <div class="label">{title(l, &c)}</div>
                         <div class="value" data-testid=format!("card-{key}-value")>{c.value}</div>
                         <div class="pinned-value" data-testid=format!("card-{key}-pinned")>
                             {pinned}
                         </div>
                         <div class="ratio" data-testid=format!("card-{key}-ratio")>{ratio}</div>
-                        <div class="detail">{c.detail}</div>
+                        <div class="detail">{detail}</div>
                     </div>
                 }
             })
@@ -86,22 +121,28 @@ pub fn Cards(dash: Dash) -> impl IntoView {
         let words = shares
             .iter()
             .take(3)
-            .map(|(state, share)| format!("{} {:.0}%", state.label(), share * 100.0))
+            .map(|(state, share)| {
+                format!(
+                    "{} {}%",
+                    crate::legend::label(l, *state),
+                    fixed(share * 100.0, 0)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" · ");
         let pinned_bar = pinned.map(|p| {
             view! {
-                <div class="label">"pinned"</div>
+                <div class="label">{td_string!(l, ui.pinned)}</div>
                 <div class="state-bar pinned" data-testid="card-states-pinned">
-                    {state_bar(&figures::state_shares(&p))}
+                    {state_bar(l, &figures::state_shares(&p))}
                 </div>
             }
         });
         view! {
             {list}
             <div class="card states" data-testid="card-states">
-                <div class="label">"time per state"</div>
-                <div class="state-bar">{state_bar(&shares)}</div>
+                <div class="label">{td_string!(l, ui.time_per_state)}</div>
+                <div class="state-bar">{state_bar(l, &shares)}</div>
                 {pinned_bar}
                 <div class="detail">{words}</div>
             </div>
@@ -112,13 +153,17 @@ pub fn Cards(dash: Dash) -> impl IntoView {
 }
 
 /// The shares of time per state as segments of one bar.
-fn state_bar(shares: &[(State, f64)]) -> impl IntoView {
+fn state_bar(l: Locale, shares: &[(State, f64)]) -> impl IntoView {
     shares
         .iter()
         .map(|(state, share)| {
             let class = format!("seg state-{}", crate::legend::css_class(*state));
-            let style = format!("width: {:.2}%", share * 100.0);
-            let title = format!("{}: {:.0}%", state.label(), share * 100.0);
+            let style = format!("width: {}%", fixed(share * 100.0, 2));
+            let title = format!(
+                "{}: {}%",
+                crate::legend::label(l, *state),
+                fixed(share * 100.0, 0)
+            );
             view! { <span class=class style=style title=title></span> }
         })
         .collect_view()

@@ -10,14 +10,16 @@ use leptos::prelude::*;
 use crate::dash::Dash;
 use crate::edits;
 use crate::highlight::highlight;
+use crate::lang::{comments, td_string, Locale};
 use crate::setup;
 
 /// The preset's Python with the knobs as set; with the defaults while a knob is invalid.
-fn python_for(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
+fn python_for(l: Locale, preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
     let knobs = setup::spec(preset, texts).and_then(|spec| preset.resolve(&spec.knobs).ok());
     match knobs {
         Some(knobs) if !preset.python_template.is_empty() => {
-            render_python(&preset.python_template, &knobs)
+            let template = comments::localize(l, &preset.name, &preset.python_template);
+            render_python(&template, &knobs)
         }
         _ => preset.python.clone(),
     }
@@ -26,7 +28,10 @@ fn python_for(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> String {
 /// Takes the student's text: an edit of the lesson's code, kept for this lesson; the lesson's
 /// own code again (as rendered with the knobs) is no edit.
 fn edit(dash: Dash, preset: &PresetInfo, text: String) {
-    let lesson = dash.knobs.with_untracked(|texts| python_for(preset, texts));
+    let l = dash.lang.get_untracked();
+    let lesson = dash
+        .knobs
+        .with_untracked(|texts| python_for(l, preset, texts));
     let edit = (text != lesson).then_some(text);
     edits::save(&preset.name, edit.as_deref());
     dash.edited.set(edit);
@@ -40,7 +45,10 @@ pub fn Code(dash: Dash) -> impl IntoView {
     let text = move || {
         dash.edited.get().unwrap_or_else(|| {
             dash.preset()
-                .map(|p| dash.knobs.with(|texts| python_for(&p, texts)))
+                .map(|p| {
+                    dash.knobs
+                        .with(|texts| python_for(dash.locale(), &p, texts))
+                })
                 .unwrap_or_default()
         })
     };
@@ -63,23 +71,24 @@ pub fn Code(dash: Dash) -> impl IntoView {
         dash.edited.set(None);
         dash.cpython_refusal.set(None);
     };
+    let l = move || dash.locale();
     let problem = move || {
         dash.edited
-            .with(|e| e.as_deref().and_then(edits::script_error))
+            .with(|e| e.as_deref().and_then(|s| edits::script_error(l(), s)))
     };
     view! {
         <details class="code-panel" class:edited=edited open>
             <summary>
-                {move || if edited() { "Your edit of the Python" } else { "The Python it mirrors" }}
+                {move || if edited() { td_string!(l(), ui.code_edited) } else { td_string!(l(), ui.code_lesson) }}
             </summary>
             <div class="code-tools">
                 <button
                     class="export"
                     data-testid="code-edit"
-                    title="Edit the code and run it on CPython"
+                    title=move || td_string!(l(), ui.edit_title)
                     on:click=move |_| editing.update(|e| *e = !*e)
                 >
-                    {move || if editing.get() { "Done" } else { "Edit" }}
+                    {move || if editing.get() { td_string!(l(), ui.done) } else { td_string!(l(), ui.edit) }}
                 </button>
                 <button
                     class="export"
@@ -87,10 +96,10 @@ pub fn Code(dash: Dash) -> impl IntoView {
                     data-testid="code-reset"
                     on:click=reset
                 >
-                    "Reset to the lesson's code"
+                    {move || td_string!(l(), ui.reset)}
                 </button>
                 <span class="code-note" data-testid="code-note">
-                    {move || edited().then_some("edited code runs on CPython only")}
+                    {move || edited().then(|| td_string!(l(), ui.edited_note))}
                 </span>
                 <span class="code-error" data-testid="code-error" role="alert">{problem}</span>
             </div>
@@ -99,7 +108,7 @@ pub fn Code(dash: Dash) -> impl IntoView {
                 class:hidden=move || !editing.get()
                 data-testid="code-editor"
                 spellcheck="false"
-                aria-label="The lesson's Python, editable"
+                aria-label=move || td_string!(l(), ui.code_label)
                 rows=move || text().lines().count() + 2
                 prop:value=text
                 on:input=on_input
@@ -141,8 +150,11 @@ mod tests {
             }],
         };
         let texts = |v: &str| BTreeMap::from([("threads".to_string(), v.to_string())]);
-        assert_eq!(python_for(&preset, &texts("8")), "THREADS = 8");
-        assert_eq!(python_for(&preset, &texts("0")), "THREADS = 4");
-        assert_eq!(python_for(&preset, &texts("many")), "THREADS = 4");
+        assert_eq!(python_for(Locale::en, &preset, &texts("8")), "THREADS = 8");
+        assert_eq!(python_for(Locale::en, &preset, &texts("0")), "THREADS = 4");
+        assert_eq!(
+            python_for(Locale::en, &preset, &texts("many")),
+            "THREADS = 4"
+        );
     }
 }

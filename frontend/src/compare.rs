@@ -1,6 +1,8 @@
 //! A figure of the run shown beside the same figure of the pinned run: how many times the
 //! pinned value it is, written for a card ("1.09× the pinned").
 
+use gilscope_shared::decimal::fixed;
+
 /// `now / pinned`, when both are known, neither is negative and the pinned one is not zero
 /// (equal values, zeros included, compare as 1).
 pub fn ratio(now: Option<f64>, pinned: Option<f64>) -> Option<f64> {
@@ -18,11 +20,11 @@ pub fn ratio(now: Option<f64>, pinned: Option<f64>) -> Option<f64> {
 /// `12.5× the pinned`, `340× the pinned`, `under 0.01× the pinned`.
 pub fn ratio_text(r: f64) -> String {
     if r >= 100.0 {
-        format!("{r:.0}× the pinned")
+        fixed(r, 0) + "× the pinned"
     } else if r >= 10.0 {
-        format!("{r:.1}× the pinned")
+        fixed(r, 1) + "× the pinned"
     } else if r >= 0.01 {
-        format!("{r:.2}× the pinned")
+        fixed(r, 2) + "× the pinned"
     } else {
         "under 0.01× the pinned".to_string()
     }

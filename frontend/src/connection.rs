@@ -194,7 +194,8 @@ fn dispatch(msg: ServerMsg, w: Writers, on_run: &OnRun) {
             w.last_error.set(None);
             w.state.set(ConnState::Connected);
         }
-        ServerMsg::Pong { .. } => {}
+        // Kept only comes in a page of the history (crate::api), never on the websocket.
+        ServerMsg::Pong { .. } | ServerMsg::Kept { .. } => {}
         ServerMsg::Run(_)
         | ServerMsg::Frame(_)
         | ServerMsg::Class(_)

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::{fill, td_string};
 
 #[component]
 pub fn RunOnCpython(dash: Dash) -> impl IntoView {
@@ -14,13 +15,11 @@ pub fn RunOnCpython(dash: Dash) -> impl IntoView {
             .with(|h| h.as_ref().map(|h| h.cpython.clone()))
     };
     let available = move || status().is_some_and(|s| s.available);
+    let l = move || dash.locale();
     let title = move || match status() {
-        Some(s) if s.available => format!(
-            "Run the lesson's Python on this machine's CPython, with these knobs (C): {}",
-            s.detail
-        ),
-        Some(s) => format!("No CPython to run: {}", s.detail),
-        None => "Waiting for the server".to_string(),
+        Some(s) if s.available => fill(td_string!(l(), ui.cpython_title), &[("detail", &s.detail)]),
+        Some(s) => fill(td_string!(l(), ui.no_cpython), &[("detail", &s.detail)]),
+        None => td_string!(l(), ui.waiting_server).to_string(),
     };
     view! {
         <button
@@ -30,7 +29,7 @@ pub fn RunOnCpython(dash: Dash) -> impl IntoView {
             disabled=move || !available() || dash.live()
             on:click=move |_| dash.run_on_cpython()
         >
-            <span class="wordy">"Run on "</span>
+            <span class="wordy">{move || td_string!(l(), ui.run_on)}</span>
             "CPython ▶"
         </button>
     }
@@ -43,12 +42,13 @@ pub fn CpythonNote(dash: Dash) -> impl IntoView {
         if let Some(refusal) = dash.cpython_refusal.get() {
             return Some(refusal);
         }
+        let l = dash.locale();
         dash.conn.hello.with(|h| {
             h.as_ref()
                 .filter(|h| !h.cpython.available)
                 .map(|h| match h.cpython.detail.as_str() {
-                    "" => "CPython runs unavailable: this server cannot run them".to_string(),
-                    why => format!("CPython runs unavailable: {why}"),
+                    "" => td_string!(l, ui.cpython_unavailable).to_string(),
+                    why => fill(td_string!(l, ui.cpython_unavailable_why), &[("why", why)]),
                 })
         })
     };

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use gilscope_shared::findings::{findings, Finding};
 use gilscope_shared::protocol::{ClassState, ClientMsg, ErrorMsg, RunId, RunInfo, ServerMsg};
 use gilscope_shared::spec::{Engine, PresetInfo};
 use leptos::html;
@@ -13,6 +14,8 @@ use leptos::prelude::*;
 
 use crate::connection::Connection;
 use crate::edits;
+use crate::evidence::{self, Focus};
+use crate::lang::Locale;
 use crate::render::{Raster, Row, Window};
 use crate::setup::{self, Setup};
 use crate::store::Store;
@@ -63,6 +66,10 @@ pub struct Dash {
     pub now: RwSignal<u64>,
     pub has_queue: RwSignal<bool>,
     pub projector: RwSignal<bool>,
+    /// The dashboard's language (see [`crate::lang`]).
+    pub lang: RwSignal<Locale>,
+    /// The header's switch was used: the link keeps the language.
+    pub lang_chosen: RwSignal<bool>,
     pub lesson: RwSignal<Option<String>>,
     /// The knobs of the lesson, as typed.
     pub knobs: RwSignal<BTreeMap<String, String>>,
@@ -71,8 +78,18 @@ pub struct Dash {
     /// Run was pressed while a knob was wrong.
     pub blocked: RwSignal<bool>,
     pub hover: RwSignal<Option<Hover>>,
+    /// What the run shown's summary and trace say (the shared rules), once it is over.
+    pub findings: Memo<Vec<Finding>>,
+    /// The finding whose evidence the timeline shows, outlined: until Escape or another run.
+    pub focus: RwSignal<Option<Focus>>,
     /// Knob values from the URL, applied once the presets are known.
     pub pending: StoredValue<Option<Setup>>,
+    /// The past run the URL opened (`?run=ID`), kept in the URL while it is the run shown.
+    pub opened: RwSignal<Option<gilscope_shared::protocol::RunId>>,
+    /// The last problem with the history or a run file, until dismissed.
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped when a run file was imported (the history asks again).
+    pub imported: RwSignal<u32>,
     pub timeline: NodeRef<html::Canvas>,
     pub queue: NodeRef<html::Canvas>,
     pub cores: NodeRef<html::Canvas>,
@@ -92,7 +109,26 @@ pub fn clock() -> f64 {
 }
 
 impl Dash {
-    pub fn new(conn: Connection, store: StoredValue<Store>, setup: Setup) -> Dash {
+    /// The language chosen, tracked.
+    pub fn locale(&self) -> Locale {
+        self.lang.get()
+    }
+
+    pub fn new(conn: Connection, store: StoredValue<Store>, setup: Setup, lang: Locale) -> Dash {
+        let info: RwSignal<Option<RunInfo>> = RwSignal::new(None);
+        let now = RwSignal::new(0);
+        let compute = move || {
+            // A frame after the run's end still counts: read `now` too.
+            now.track();
+            let summary = info.with(|i| {
+                i.as_ref()
+                    .filter(|i| i.state.is_over())
+                    .and_then(|i| i.summary.clone())
+            })?;
+            let cores = conn.hello.with(|h| h.as_ref().map(|h| h.cores));
+            Some(store.with_value(|s| findings(&summary, &s.trace(), cores)))
+        };
+        let findings = Memo::new(move |_| compute().unwrap_or_default());
         Dash {
             conn,
             store,
@@ -104,20 +140,27 @@ impl Dash {
             }),
             raster: StoredValue::new(Raster::default()),
             rows: StoredValue::new(Vec::new()),
-            info: RwSignal::new(None),
+            info,
             pinned: StoredValue::new(None),
             pinned_info: RwSignal::new(None),
             pinned_rows: StoredValue::new(Vec::new()),
             edited: RwSignal::new(None),
             cpython_refusal: RwSignal::new(None),
-            now: RwSignal::new(0),
+            now,
             has_queue: RwSignal::new(false),
             projector: RwSignal::new(setup.projector),
+            lang: RwSignal::new(lang),
+            lang_chosen: RwSignal::new(false),
             lesson: RwSignal::new(None),
             knobs: RwSignal::new(BTreeMap::new()),
             server_error: RwSignal::new(None),
             blocked: RwSignal::new(false),
             hover: RwSignal::new(None),
+            findings,
+            focus: RwSignal::new(None),
+            opened: RwSignal::new(setup.run),
+            notice: RwSignal::new(None),
+            imported: RwSignal::new(0),
             pending: StoredValue::new(Some(setup)),
             timeline: NodeRef::new(),
             queue: NodeRef::new(),
@@ -137,6 +180,9 @@ impl Dash {
             msg => msg,
         };
         self.keep_pinned(&msg);
+        if let ServerMsg::Run(info) = &msg {
+            self.follow_opened(info);
+        }
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
                 let shown = store.apply_run(info.clone());
@@ -210,6 +256,59 @@ impl Dash {
             .unwrap_or(&presets[0]);
         self.choose(&preset.name);
         self.knobs.update(|k| k.extend(setup.knobs));
+        if let Some(id) = setup.run {
+            self.open_run(id);
+        }
+    }
+
+    /// Shows a past run (or any run): the server replays it, its lesson and knobs follow, and
+    /// the URL names it. A pinned run the page shows stays pinned.
+    pub fn open_run(&self, id: gilscope_shared::protocol::RunId) {
+        if self.store.with_value(|s| s.run == Some(id)) && self.info.with_untracked(Option::is_some)
+        {
+            return;
+        }
+        self.pin_takes_shown(id);
+        self.opened.set(Some(id));
+        self.store.update_value(|store| store.open(id));
+        self.info.set(None);
+        self.now.set(0);
+        self.touch();
+        self.conn.send(ClientMsg::Subscribe { id });
+    }
+
+    /// The run the URL opened arrives: show its lesson and knobs. Another run arriving (a new
+    /// one started) takes its place, and the URL forgets the opened one.
+    fn follow_opened(&self, info: &RunInfo) {
+        let Some(opened) = self.opened.get_untracked() else {
+            return;
+        };
+        if info.id > opened {
+            self.opened.set(None);
+            return;
+        }
+        if info.id != opened
+            || self.lesson.get_untracked().as_deref() == Some(&info.spec.preset)
+                && self.knobs.with_untracked(|k| {
+                    info.spec
+                        .knobs
+                        .iter()
+                        .all(|(n, v)| k.get(n) == Some(&v.to_string()))
+                })
+        {
+            return;
+        }
+        if self.presets().iter().any(|p| p.name == info.spec.preset) {
+            self.choose(&info.spec.preset);
+            self.knobs.update(|k| {
+                k.extend(
+                    info.spec
+                        .knobs
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.to_string())),
+                )
+            });
+        }
     }
 
     pub fn set_knob(&self, name: &str, text: String) {
@@ -224,7 +323,7 @@ impl Dash {
     /// Knob errors of the chosen lesson.
     pub fn knob_errors(&self) -> BTreeMap<String, String> {
         match self.preset() {
-            Some(p) => self.knobs.with(|k| setup::errors(&p, k)),
+            Some(p) => self.knobs.with(|k| setup::errors(self.locale(), &p, k)),
             None => BTreeMap::new(),
         }
     }
@@ -276,7 +375,10 @@ impl Dash {
         };
         self.blocked.set(false);
         let script = self.edited.get_untracked();
-        if let Some(err) = script.as_deref().and_then(edits::script_error) {
+        if let Some(err) = script
+            .as_deref()
+            .and_then(|s| edits::script_error(self.locale(), s))
+        {
             self.cpython_refusal.set(Some(err));
             return;
         }
@@ -285,6 +387,40 @@ impl Dash {
         spec.engine = Some(Engine::Cpython);
         spec.script = script;
         self.conn.send(ClientMsg::Start { spec });
+    }
+
+    /// Shows finding `finding`'s evidence on the timeline: zooms to its first piece, or to the
+    /// next one when it is already shown, and outlines every piece until Escape.
+    pub fn show_evidence(&self, finding: usize) {
+        let Some(pieces) = self
+            .findings
+            .with_untracked(|f| f.get(finding).map(|f| f.evidence.clone()))
+        else {
+            return;
+        };
+        if pieces.is_empty() {
+            return;
+        }
+        let item = match self.focus.get_untracked() {
+            Some(f) if f.finding == finding => (f.item + 1) % pieces.len(),
+            _ => 0,
+        };
+        self.focus.set(Some(Focus { finding, item }));
+        let end = self.store.with_value(|s| s.data_end());
+        let win = evidence::window_for(&pieces[item], end);
+        self.nav.update_value(|n| {
+            n.win = win;
+            n.follow = false;
+            n.dirty = true;
+        });
+    }
+
+    /// Forgets the finding shown (Escape); the view stays where it is.
+    pub fn clear_focus(&self) {
+        if self.focus.get_untracked().is_some() {
+            self.focus.set(None);
+            self.touch();
+        }
     }
 
     /// Marks the canvases for a redraw.

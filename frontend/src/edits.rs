@@ -4,23 +4,27 @@
 
 use gilscope_shared::spec::MAX_SCRIPT_BYTES;
 
+use crate::lang::{fill, td_string, Locale};
+
 /// The `localStorage` key of a lesson's edit.
 pub fn storage_key(preset: &str) -> String {
     format!("gilscope.code.{preset}")
 }
 
 /// Why this code cannot be sent to run, if it cannot: the server's limits, said in advance.
-pub fn script_error(code: &str) -> Option<String> {
+pub fn script_error(l: Locale, code: &str) -> Option<String> {
     if code.len() > MAX_SCRIPT_BYTES {
-        Some(format!(
-            "This code is {} bytes; CPython runs take at most {} bytes (64 KiB): shorten it.",
-            code.len(),
-            MAX_SCRIPT_BYTES
+        Some(fill(
+            td_string!(l, ui.too_long),
+            &[
+                ("n", &code.len().to_string()),
+                ("max", &MAX_SCRIPT_BYTES.to_string()),
+            ],
         ))
     } else if code.contains('\0') {
-        Some("This code contains a NUL character, which Python source cannot.".to_string())
+        Some(td_string!(l, ui.nul).to_string())
     } else if code.trim().is_empty() {
-        Some("This code is empty: there is nothing to run.".to_string())
+        Some(td_string!(l, ui.empty_code).to_string())
     } else {
         None
     }
@@ -58,16 +62,16 @@ mod tests {
 
     #[test]
     fn code_within_the_servers_limits_passes() {
-        assert_eq!(script_error("print('hi')"), None);
+        assert_eq!(script_error(Locale::en, "print('hi')"), None);
         let at_limit = "#".repeat(MAX_SCRIPT_BYTES);
-        assert_eq!(script_error(&at_limit), None);
+        assert_eq!(script_error(Locale::en, &at_limit), None);
         let over = "#".repeat(MAX_SCRIPT_BYTES + 1);
-        let err = script_error(&over).unwrap_or_default();
+        let err = script_error(Locale::en, &over).unwrap_or_default();
         assert!(
             err.contains("65537 bytes") && err.contains("65536"),
             "{err}"
         );
-        assert!(script_error("a\0b").is_some());
-        assert!(script_error("  \n").is_some());
+        assert!(script_error(Locale::en, "a\0b").is_some());
+        assert!(script_error(Locale::en, "  \n").is_some());
     }
 }

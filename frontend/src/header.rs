@@ -1,6 +1,7 @@
 //! The bar across the top: title, the lesson's claim, Run/Stop and Run on CPython with the
 //! run's progress and what runs it, projector mode, and who we are talking to.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::protocol::RunState;
 use leptos::prelude::*;
 
@@ -8,6 +9,7 @@ use crate::connection::ConnState;
 use crate::cpython::{CpythonNote, RunOnCpython};
 use crate::dash::Dash;
 use crate::figures;
+use crate::lang::{self, catalogue, fill, td_string, Locale};
 use crate::runname;
 
 #[component]
@@ -24,15 +26,26 @@ pub fn Header(dash: Dash) -> impl IntoView {
             .get()
             .map_or_else(|| "—".to_string(), |h| h.cores.to_string())
     };
+    let l = move || dash.locale();
     let detail = move || match (state.get(), conn.retry_in.get()) {
-        (ConnState::Lost, Some(delay)) => format!("retry in {:.2} s", delay.as_secs_f32()),
+        (ConnState::Lost, Some(delay)) => fill(
+            td_string!(l(), ui.retry_in),
+            &[("s", &fixed(delay.as_secs_f64(), 2))],
+        ),
         _ => String::new(),
     };
+    // The catalogue's claim in the chosen language (the server's for a lesson it lacks).
     let claim = move || {
+        let l = l();
         dash.preset().map_or_else(
-            || "What Python threads and processes really do, live".to_string(),
-            |p| p.claim,
+            || td_string!(l, ui.tagline).to_string(),
+            |p| catalogue::lesson(l, &p.name).map_or(p.claim, |(claim, _)| claim.to_string()),
         )
+    };
+    let description = move || {
+        let l = l();
+        dash.preset()
+            .map(|p| catalogue::lesson(l, &p.name).map_or(p.description, |(_, d)| d.to_string()))
     };
     // The lesson and its knobs in one line, so the room sees the setup (the sidebar is
     // hidden in projector mode).
@@ -49,19 +62,23 @@ pub fn Header(dash: Dash) -> impl IntoView {
     let live = move || dash.live();
     let progress = move || {
         let now = dash.now.get() as f64 / 1e9;
+        let l = l();
         dash.info.with(|i| {
             match i
                 .as_ref()
                 .map(|i| (i.state, i.summary.as_ref().map(|s| s.wall_s)))
             {
                 None => String::new(),
-                Some((RunState::Queued, _)) => "queued".into(),
-                Some((RunState::Running, _)) => format!("running {now:.1} s"),
-                Some((RunState::Finished, wall)) => {
-                    format!("finished in {}", figures::seconds(wall.unwrap_or(now)))
+                Some((RunState::Queued, _)) => td_string!(l, ui.queued).into(),
+                Some((RunState::Running, _)) => {
+                    fill(td_string!(l, ui.running), &[("s", &fixed(now, 1))])
                 }
-                Some((RunState::Stopped, _)) => "stopped".into(),
-                Some((RunState::Failed, _)) => "failed".into(),
+                Some((RunState::Finished, wall)) => fill(
+                    td_string!(l, ui.finished_in),
+                    &[("t", &figures::seconds(wall.unwrap_or(now)))],
+                ),
+                Some((RunState::Stopped, _)) => td_string!(l, ui.stopped).into(),
+                Some((RunState::Failed, _)) => td_string!(l, ui.failed).into(),
             }
         })
     };
@@ -74,7 +91,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
         });
         dash.info.with(|i| {
             i.as_ref()
-                .map(|i| runname::engine_text(i, &python))
+                .map(|i| runname::engine_text(l(), i, &python))
                 .unwrap_or_default()
         })
     };
@@ -82,17 +99,18 @@ pub fn Header(dash: Dash) -> impl IntoView {
         <header class="header">
             <h1 class="brand">"gilscope"<span class="dot">"."</span></h1>
             <p class="lesson-title">
-                <span data-testid="lesson-claim">{claim}</span>
+                <span data-testid="lesson-claim" title=description>{claim}</span>
                 <span class="setup-line" data-testid="setup-line">{setup_line}</span>
+                <crate::findings::TopFinding dash=dash />
             </p>
             <div class="actions">
                 <button
                     class=move || if live() { "run stop" } else { "run" }
                     data-testid="run"
-                    title="Run the lesson, or stop it (space)"
+                    title=move || td_string!(l(), ui.run_title)
                     on:click=move |_| dash.run_or_stop()
                 >
-                    {move || if live() { "Stop ■" } else { "Run ▶" }}
+                    {move || if live() { td_string!(l(), ui.stop) } else { td_string!(l(), ui.run) }}
                 </button>
                 <RunOnCpython dash=dash />
                 <span class=move || if live() { "progress live" } else { "progress" } data-testid="run-state">
@@ -103,20 +121,32 @@ pub fn Header(dash: Dash) -> impl IntoView {
                     class="toggle"
                     class:on=move || dash.projector.get()
                     data-testid="projector"
-                    title="Large type and thick lines for a projector (P)"
+                    title=move || td_string!(l(), ui.projector_title)
                     on:click=move |_| dash.projector.update(|p| *p = !*p)
                 >
-                    "projector"
+                    {move || td_string!(l(), ui.projector)}
+                </button>
+                <button
+                    class="toggle lang"
+                    data-testid="lang"
+                    lang=move || lang::code(other(l()))
+                    title=move || td_string!(l(), ui.lang_switch_title)
+                    on:click=move |_| {
+                        dash.lang_chosen.set(true);
+                        dash.lang.set(other(l()));
+                    }
+                >
+                    {move || td_string!(l(), ui.lang_switch)}
                 </button>
             </div>
             <CpythonNote dash=dash />
             <div class="server-info">
-                <span class="fact" title="gilscope server version">
-                    <span class="label">"server"</span>
+                <span class="fact" title=move || td_string!(l(), ui.server_title)>
+                    <span class="label">{move || td_string!(l(), ui.server)}</span>
                     <span class="value" data-testid="server-version">{version}</span>
                 </span>
-                <span class="fact" title="logical cores of the machine that runs the experiments">
-                    <span class="label">"cores"</span>
+                <span class="fact" title=move || td_string!(l(), ui.cores_title)>
+                    <span class="label">{move || td_string!(l(), ui.cores)}</span>
                     <span class="value" data-testid="server-cores">{cores}</span>
                 </span>
                 <span
@@ -124,11 +154,28 @@ pub fn Header(dash: Dash) -> impl IntoView {
                     data-testid="conn-state"
                     title=move || conn.last_error.get().map(|e| e.message).unwrap_or_default()
                 >
-                    {move || state.get().label()}
+                    {move || conn_label(l(), state.get())}
                 </span>
                 <span class="conn-detail">{detail}</span>
                 <crate::follow::ClassBar dash=dash />
             </div>
         </header>
+    }
+}
+
+/// The other language: what the switch offers.
+fn other(l: Locale) -> Locale {
+    match l {
+        Locale::en => Locale::zh,
+        Locale::zh => Locale::en,
+    }
+}
+
+/// The connection's state in words (its CSS class stays [`ConnState::label`]).
+fn conn_label(l: Locale, state: ConnState) -> &'static str {
+    match state {
+        ConnState::Connecting => td_string!(l, ui.conn_connecting),
+        ConnState::Connected => td_string!(l, ui.conn_connected),
+        ConnState::Lost => td_string!(l, ui.conn_lost),
     }
 }

@@ -1,6 +1,7 @@
 //! Lifecycles the page owns: the animation-frame loop that moves the live view and repaints
 //! the canvases, and the keyboard shortcuts.
 
+use gilscope_shared::decimal::{fixed, shortest};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -50,7 +51,7 @@ pub fn use_painter(dash: Dash) {
         let mut nav = dash.nav.get_value();
         if nav.follow {
             nav.win = if live {
-                let ahead = (clock() - nav.anchor.1).clamp(0.0, EXTRAPOLATE_MS);
+                let ahead = crate::bound::clamp(clock() - nav.anchor.1, 0.0, EXTRAPOLATE_MS);
                 nav.dirty = true;
                 Window::live((nav.anchor.0 + ahead * 1e6).max(pinned_end as f64 * 1.02))
             } else {
@@ -73,7 +74,7 @@ pub fn use_painter(dash: Dash) {
         }
         nav.dirty = false;
         dash.nav.set_value(nav);
-        let theme = Theme::new(projector);
+        let theme = Theme::new(projector, dash.lang.get_untracked());
         let (pinned_title, shown_title) = titles(dash);
         dash.store.with_value(|store| {
             dash.pinned.with_value(|pinned| {
@@ -103,12 +104,22 @@ pub fn use_painter(dash: Dash) {
                 set_data(&canvas, "data-pinned-lane-rows", &lane_rows(&pinned_rows));
                 let titles: Vec<&str> = blocks.iter().filter_map(|b| b.title.as_deref()).collect();
                 set_data(&canvas, "data-blocks", &titles.join("\n"));
-                // The time window shown (ns), which a class's students follow.
+                // The visible window (ns), which a class's students follow, and the finding's
+                // evidence outlined on it.
                 set_data(
                     &canvas,
                     "data-window",
-                    &format!("{:.0} {:.0}", nav.win.t0, nav.win.t1),
+                    &format!("{}:{}", fixed(nav.win.t0, 0), fixed(nav.win.t1, 0)),
                 );
+                let focused = focused_evidence(dash);
+                let outlines =
+                    paint::outlines(&canvas, dpr, store, &rows, nav.win, &theme, &focused);
+                let focus: Vec<String> = focused
+                    .iter()
+                    .map(|e| format!("{}:{}", e.t0, e.t1))
+                    .collect();
+                set_data(&canvas, "data-focus", &focus.join(","));
+                set_data(&canvas, "data-outlines", &outlines.to_string());
                 dash.rows.set_value(rows);
                 dash.pinned_rows.set_value(pinned_rows);
             });
@@ -132,8 +143,30 @@ fn titles(dash: Dash) -> (Option<String>, Option<String>) {
             .unwrap_or_default()
     });
     dash.pinned_info.with_untracked(|pinned| {
-        dash.info
-            .with_untracked(|shown| runname::block_titles(pinned.as_ref(), shown.as_ref(), &python))
+        dash.info.with_untracked(|shown| {
+            runname::block_titles(
+                dash.lang.get_untracked(),
+                pinned.as_ref(),
+                shown.as_ref(),
+                &python,
+            )
+        })
+    })
+}
+
+/// The evidence of the finding shown, the piece zoomed to first.
+fn focused_evidence(dash: Dash) -> Vec<gilscope_shared::findings::Evidence> {
+    let Some(focus) = dash.focus.get_untracked() else {
+        return Vec::new();
+    };
+    dash.findings.with_untracked(|list| {
+        list.get(focus.finding).map_or_else(Vec::new, |f| {
+            let mut pieces = f.evidence.clone();
+            if focus.item < pieces.len() {
+                pieces.swap(0, focus.item);
+            }
+            pieces
+        })
     })
 }
 
@@ -142,7 +175,7 @@ fn lane_rows(rows: &[Row]) -> String {
     let lanes: Vec<String> = rows
         .iter()
         .filter(|r| matches!(r.kind, RowKind::Lane(_)))
-        .map(|r| format!("{}:{}", r.y, r.y + r.h))
+        .map(|r| format!("{}:{}", shortest(r.y), shortest(r.y + r.h)))
         .collect();
     lanes.join(",")
 }
@@ -197,6 +230,7 @@ pub fn use_keys(dash: Dash) {
                 n.dirty = true;
             }),
             "p" | "P" => dash.projector.update(|p| *p = !*p),
+            "Escape" => dash.clear_focus(),
             k if k.len() == 1 && ("1"..="9").contains(&k) => {
                 let i = k.parse::<usize>().unwrap_or(1) - 1;
                 if let Some(p) = dash.ordered_presets().get(i) {

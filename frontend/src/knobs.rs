@@ -6,6 +6,7 @@ use gilscope_shared::spec::{KnobDef, KnobKind};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::{catalogue, td_string, Locale};
 
 #[component]
 pub fn Knobs(dash: Dash) -> impl IntoView {
@@ -32,10 +33,13 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
             })
             .map(|e| e.message)
     };
+    let l = move || dash.locale();
     let list = move || {
         let Some(preset) = dash.preset() else {
-            return view! { <p class="empty">"Choose a lesson."</p> }.into_any();
+            return view! { <p class="empty">{td_string!(l(), ui.choose_lesson)}</p> }.into_any();
         };
+        let l = l();
+        let lesson = preset.name.clone();
         preset
             .knobs
             .into_iter()
@@ -48,9 +52,13 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
                 };
                 view! {
                     <div class="knob" class:bad=has_error data-testid=format!("knob-row-{name}")>
-                        <label for=format!("knob-{name}") title=knob.description.clone()>
+                        <label
+                            for=format!("knob-{name}")
+                            title=catalogue::knob(l, &lesson, &name)
+                                .map_or_else(|| knob.description.clone(), str::to_string)
+                        >
                             <span class="knob-name">{name.clone()}</span>
-                            <span class="knob-allowed">{knob.allowed()}</span>
+                            <span class="knob-allowed">{allowed(l, &knob)}</span>
                         </label>
                         {input(dash, &knob)}
                         <p class="knob-error" data-testid=format!("knob-error-{name}") role="alert">
@@ -64,12 +72,12 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
     };
     view! {
         <section class="knobs" data-testid="knobs">
-            <h2>"Knobs"</h2>
+            <h2>{move || td_string!(l(), ui.knobs)}</h2>
             {list}
             <p class="knob-error" data-testid="run-error" role="alert">
                 {move || {
                     if dash.blocked.get() {
-                        Some("Fix the knobs marked in red first: nothing was sent.".to_string())
+                        Some(td_string!(l(), ui.fix_knobs).to_string())
                     } else {
                         general()
                     }
@@ -141,4 +149,10 @@ fn input(dash: Dash, knob: &KnobDef) -> AnyView {
         }
         .into_any(),
     }
+}
+
+/// What a knob takes, in the chosen language; a choice's options as code.
+fn allowed(l: Locale, knob: &KnobDef) -> impl IntoView {
+    let (before, options, after) = crate::lang::knob::allowed_parts(l, knob);
+    view! { {before}{options.map(|o| view! { <code>{o}</code> })}{after} }
 }

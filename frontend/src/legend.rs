@@ -4,6 +4,23 @@
 use gilscope_shared::trace::State;
 use leptos::prelude::*;
 
+use crate::lang::{td_string, Locale};
+
+/// A state's words in the chosen language (idle and done share a colour and a line).
+pub fn label(l: Locale, state: State) -> &'static str {
+    match state {
+        State::Running => td_string!(l, state.running),
+        State::WaitGil => td_string!(l, state.wait_gil),
+        State::Io => td_string!(l, state.io),
+        State::WaitLock => td_string!(l, state.wait_lock),
+        State::BlockedPut => td_string!(l, state.blocked_put),
+        State::BlockedGet => td_string!(l, state.blocked_get),
+        State::Join => td_string!(l, state.join),
+        State::Idle | State::Done => td_string!(l, state.idle),
+        State::Starting => td_string!(l, state.starting),
+    }
+}
+
 /// The CSS class suffix of a state's colour (`state-running`, ...).
 pub fn css_class(state: State) -> &'static str {
     match state {
@@ -20,9 +37,11 @@ pub fn css_class(state: State) -> &'static str {
 }
 
 #[component]
-pub fn Legend() -> impl IntoView {
-    view! {
-        <ul class="legend" aria-label="Thread states" data-testid="legend">
+pub fn Legend(dash: crate::dash::Dash) -> impl IntoView {
+    move || {
+        let l = dash.locale();
+        view! {
+        <ul class="legend" aria-label=td_string!(l, ui.legend) data-testid="legend">
             {State::ALL
                 .iter()
                 .filter(|state| **state != State::Done)
@@ -30,11 +49,12 @@ pub fn Legend() -> impl IntoView {
                     view! {
                         <li>
                             <span class=format!("swatch state-{}", css_class(*state))></span>
-                            {if *state == State::Idle { "idle / done" } else { state.label() }}
+                            {label(l, *state)}
                         </li>
                     }
                 })
                 .collect_view()}
         </ul>
+        }
     }
 }

@@ -3,14 +3,17 @@
 //! renderer's pure part in [`render`] (host-tested) and its drawing in [`paint`]; lifecycles
 //! (animation frame, keys) in [`hooks`]; the websocket in [`connection`]; a pinned run beside
 //! the run shown in [`pin`]; CPython runs, their output and the student's code in
-//! [`cpython`], [`output`], [`code`] and [`edits`].
+//! [`cpython`], [`output`], [`code`] and [`edits`]; runs kept by the server in [`history`]
+//! (through [`api`]) and run files dropped on the page in [`drop`].
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+mod api;
 pub mod bench;
+pub mod bound;
 mod cards;
 mod code;
 pub mod compare;
@@ -18,13 +21,18 @@ pub mod connection;
 mod cores;
 mod cpython;
 mod dash;
+mod drop;
 pub mod edits;
+pub mod evidence;
+mod findings;
 mod follow;
 pub use gilscope_shared::figures;
 mod header;
 pub mod highlight;
+mod history;
 mod hooks;
 mod knobs;
+pub mod lang;
 mod legend;
 mod output;
 mod paint;
@@ -46,6 +54,9 @@ use dash::Dash;
 pub fn App() -> impl IntoView {
     let query = window().location().search().unwrap_or_default();
     let initial = setup::parse_query(&query);
+    // The link's language, else the browser's; `<html lang>` follows.
+    let chosen_lang = initial.lang.is_some();
+    let locale = lang::from_query(&query).unwrap_or_else(lang::browser);
     let store = StoredValue::new(store::Store::default());
     // The connection hands runs and frames to the dash, which exists only after it: a cell
     // in between.
@@ -56,7 +67,13 @@ pub fn App() -> impl IntoView {
         }
     });
     let conn = connection::connect(connection::ws_url(), on_run);
-    let dash = Dash::new(conn, store, initial);
+    let dash = Dash::new(conn, store, initial, locale);
+    Effect::new(move |_| {
+        let code = lang::code(dash.locale());
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", code);
+        }
+    });
     target.set_value(Some(dash));
     provide_context(dash);
 
@@ -78,10 +95,14 @@ pub fn App() -> impl IntoView {
         if lesson.is_none() {
             return;
         }
+        // The language stays in the link once chosen (by the link or the switch).
+        let locale = dash.locale();
         let setup = setup::Setup {
             lesson,
             projector: dash.projector.get(),
             knobs: dash.knobs.get(),
+            lang: (chosen_lang || dash.lang_chosen.get()).then(|| lang::code(locale).to_string()),
+            run: dash.opened.get(),
         };
         let query = setup::to_query(&setup, dash.preset().as_ref());
         let path = window()
@@ -116,6 +137,11 @@ pub fn App() -> impl IntoView {
             let _ = root.class_list().toggle_with_force("student", student);
         }
     });
+    // The canvases' words follow the language.
+    Effect::new(move |_| {
+        dash.lang.track();
+        dash.touch();
+    });
     hooks::use_painter(dash);
     hooks::use_keys(dash);
     follow::use_sharing(dash);
@@ -126,10 +152,12 @@ pub fn App() -> impl IntoView {
             <sidebar::Sidebar dash=dash />
             <main class="main">
                 <cards::Cards dash=dash />
+                <findings::Findings dash=dash />
                 <timeline::Timeline dash=dash />
                 <output::Output dash=dash />
                 <code::Code dash=dash />
             </main>
+            <drop::DropHint dash=dash />
         </div>
     }
 }

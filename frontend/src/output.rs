@@ -8,19 +8,23 @@ use gilscope_shared::summary::ProgramOutput;
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::{fill, td_string, Locale};
 use crate::runname;
 
 /// How the program ended, in words: `exit code 0`, `killed by signal 9`.
-pub fn ending(output: &ProgramOutput) -> String {
+pub fn ending(l: Locale, output: &ProgramOutput) -> String {
     let mut words = match (output.exit_code, output.signal) {
-        (_, Some(signal)) => format!("killed by signal {signal}"),
-        (Some(code), None) => format!("exit code {code}"),
-        (None, None) => "ended".to_string(),
+        (_, Some(signal)) => fill(
+            td_string!(l, ui.killed_by_signal),
+            &[("n", &signal.to_string())],
+        ),
+        (Some(code), None) => fill(td_string!(l, ui.exit_code), &[("n", &code.to_string())]),
+        (None, None) => td_string!(l, ui.ended).to_string(),
     };
     if output.dropped_bytes > 0 {
-        words.push_str(&format!(
-            " · {} more bytes printed, not kept",
-            output.dropped_bytes
+        words.push_str(&fill(
+            td_string!(l, ui.dropped),
+            &[("n", &output.dropped_bytes.to_string())],
         ));
     }
     words
@@ -47,13 +51,14 @@ pub fn Output(dash: Dash) -> impl IntoView {
         (true, false) => "output",
         (true, true) => "output failed",
     };
+    let l = move || dash.locale();
     let status = move || {
         let info = cpython()?;
         Some(
             match info.summary.as_ref().and_then(|s| s.output.as_ref()) {
-                Some(out) => ending(out),
-                None if info.state.is_over() => "no output was kept".to_string(),
-                None => "shown when the program ends".to_string(),
+                Some(out) => ending(l(), out),
+                None if info.state.is_over() => td_string!(l(), ui.no_output).to_string(),
+                None => td_string!(l(), ui.output_later).to_string(),
             },
         )
     };
@@ -61,21 +66,23 @@ pub fn Output(dash: Dash) -> impl IntoView {
         let info = cpython().filter(|i| i.state == RunState::Failed)?;
         Some(
             info.error
-                .unwrap_or_else(|| "the program failed".to_string()),
+                .unwrap_or_else(|| td_string!(l(), ui.program_failed).to_string()),
         )
     };
     let sampled = move || {
         let hz = cpython()?.summary?.sampling_hz?;
-        Some(format!(
-            "{}: what lasts under {} may not show on the timeline",
-            runname::sampling(hz),
-            crate::render::fmt_ns(1e9 / hz.max(1e-3))
+        Some(fill(
+            td_string!(l(), ui.sampled_note),
+            &[
+                ("rate", &runname::sampling(l(), hz)),
+                ("t", &crate::render::fmt_ns(1e9 / hz.max(1e-3))),
+            ],
         ))
     };
     view! {
         <section class=class data-testid="program-output">
             <h2>
-                "What the program printed "
+                {move || td_string!(l(), ui.printed)}
                 <span class="output-status" data-testid="program-status">{status}</span>
             </h2>
             <p class="failure" data-testid="program-failure">{failure}</p>
@@ -102,16 +109,16 @@ mod tests {
             exit_code: Some(0),
             ..Default::default()
         };
-        assert_eq!(ending(&out), "exit code 0");
+        assert_eq!(ending(Locale::en, &out), "exit code 0");
         out.exit_code = None;
         out.signal = Some(9);
         out.dropped_bytes = 1200;
         assert_eq!(
-            ending(&out),
+            ending(Locale::en, &out),
             "killed by signal 9 · 1200 more bytes printed, not kept"
         );
         out.signal = None;
         out.dropped_bytes = 0;
-        assert_eq!(ending(&out), "ended");
+        assert_eq!(ending(Locale::en, &out), "ended");
     }
 }

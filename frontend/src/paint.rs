@@ -3,10 +3,12 @@
 //! shown's), the queue depth and the core usage. All three share the label column's width and
 //! the time window, so their time axes line up.
 
+use gilscope_shared::decimal::shortest;
 use gilscope_shared::trace::{CounterKind, State};
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use crate::lang::{fill, td_string, Locale};
 use crate::render::{self, Metrics, Plot, Raster, Row, RowKind, Window};
 use crate::store::Store;
 
@@ -26,10 +28,12 @@ pub struct Theme {
     pub lanes_room: f64,
     pub core_h: f64,
     pub queue_h: f64,
+    /// The language of the canvases' words.
+    pub locale: Locale,
 }
 
 impl Theme {
-    pub fn new(projector: bool) -> Theme {
+    pub fn new(projector: bool, locale: Locale) -> Theme {
         if projector {
             Theme {
                 font_px: 24.0,
@@ -41,6 +45,7 @@ impl Theme {
                 lane_h_min: 10.0,
                 lanes_room: 520.0,
                 core_h: 34.0,
+                locale,
                 queue_h: 170.0,
             }
         } else {
@@ -54,6 +59,7 @@ impl Theme {
                 lane_h_min: 9.0,
                 lanes_room: 560.0,
                 core_h: 20.0,
+                locale,
                 queue_h: 110.0,
             }
         }
@@ -61,8 +67,11 @@ impl Theme {
 
     /// Row heights for `lanes` threads: as tall as they fit, within bounds.
     pub fn metrics(&self, lanes: usize) -> Metrics {
-        let lane_h =
-            (self.lanes_room / lanes.max(1) as f64).clamp(self.lane_h_min, self.lane_h_max);
+        let lane_h = crate::bound::clamp(
+            self.lanes_room / lanes.max(1) as f64,
+            self.lane_h_min,
+            self.lane_h_max,
+        );
         Metrics {
             axis_h: self.axis_h,
             lane_h,
@@ -74,7 +83,7 @@ impl Theme {
     fn font(&self, weight: u32) -> String {
         format!(
             "{weight} {}px system-ui, 'DejaVu Sans', sans-serif",
-            self.font_px
+            shortest(self.font_px)
         )
     }
 }
@@ -103,7 +112,7 @@ fn size(canvas: &HtmlCanvasElement, css_w: f64, css_h: f64, dpr: f64) -> (u32, u
     if canvas.height() != h {
         canvas.set_height(h);
     }
-    let want = format!("{css_h}px");
+    let want = format!("{}px", shortest(css_h));
     let style = canvas.style();
     if style.get_property_value("height").ok().as_deref() != Some(want.as_str()) {
         let _ = style.set_property("height", &want);
@@ -370,7 +379,7 @@ pub fn cores(
     });
     let mean = store.counters_where(|k| matches!(k, CounterKind::CoresBusy));
     let n = per_core.len().max(1);
-    let mean_h = theme.core_h * (n as f64).clamp(2.0, 4.0);
+    let mean_h = theme.core_h * crate::bound::clamp(n as f64, 2.0, 4.0);
     let css_h = theme.core_h * per_core.len() as f64 + mean_h + theme.font_px * 0.8;
     size(canvas, css_w, css_h, dpr);
     let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
@@ -378,7 +387,7 @@ pub fn cores(
     ctx.set_fill_style_str(BACKGROUND);
     ctx.fill_rect(0.0, 0.0, css_w, css_h);
     grid(&ctx, win, plot_w, theme, 0.0, css_h);
-    let x = |t: f64| theme.label_w + win.x(t, plot_w).clamp(0.0, plot_w);
+    let x = |t: f64| theme.label_w + crate::bound::clamp(win.x(t, plot_w), 0.0, plot_w);
     ctx.set_text_baseline("middle");
     ctx.set_text_align("left");
     let mut y = theme.font_px * 0.4;
@@ -386,7 +395,7 @@ pub fn cores(
         ctx.set_fill_style_str(CORE);
         ctx.begin_path();
         for (t0, t1, v) in steps(&core.samples, win) {
-            let h = (theme.core_h - 2.0) * v.clamp(0.0, 1.0);
+            let h = (theme.core_h - 2.0) * crate::bound::clamp(v, 0.0, 1.0);
             ctx.rect(
                 x(t0),
                 y + theme.core_h - 1.0 - h,
@@ -406,10 +415,14 @@ pub fn cores(
     let top = y + theme.font_px * 0.4;
     let bottom = y + mean_h;
     let scale = n as f64;
-    let y_of = |v: f64| bottom - (bottom - top) * (v / scale).clamp(0.0, 1.0);
+    let y_of = |v: f64| bottom - (bottom - top) * crate::bound::clamp(v / scale, 0.0, 1.0);
     ctx.set_font(&theme.font(700));
     ctx.set_fill_style_str(TEXT);
-    let _ = ctx.fill_text("busy cores", 6.0, (top + bottom) / 2.0);
+    let _ = ctx.fill_text(
+        td_string!(theme.locale, ui.busy_cores),
+        6.0,
+        (top + bottom) / 2.0,
+    );
     ctx.set_font(&theme.font(500));
     ctx.set_text_align("right");
     for k in 0..=n {
@@ -448,7 +461,7 @@ pub fn queue(
     ctx.set_fill_style_str(BACKGROUND);
     ctx.fill_rect(0.0, 0.0, css_w, css_h);
     grid(&ctx, win, plot_w, theme, 0.0, css_h);
-    let x = |t: f64| theme.label_w + win.x(t, plot_w).clamp(0.0, plot_w);
+    let x = |t: f64| theme.label_w + crate::bound::clamp(win.x(t, plot_w), 0.0, plot_w);
     ctx.set_text_baseline("middle");
     for (qi, q) in queues.iter().enumerate() {
         let top = qi as f64 * theme.queue_h + theme.font_px;
@@ -463,11 +476,15 @@ pub fn queue(
             .flat_map(|c| c.samples.iter().map(|s| s.value))
             .fold(1.0f64, f64::max);
         let top_value = q.capacity.map_or(max_seen, |c| (c as f64).max(max_seen)) * 1.1;
-        let y_of = |v: f64| bottom - (bottom - top) * (v / top_value).clamp(0.0, 1.0);
+        let y_of = |v: f64| bottom - (bottom - top) * crate::bound::clamp(v / top_value, 0.0, 1.0);
         ctx.set_text_align("left");
         ctx.set_font(&theme.font(700));
         ctx.set_fill_style_str(TEXT);
-        let _ = ctx.fill_text(&format!("{} depth", q.name), 6.0, (top + bottom) / 2.0);
+        let title = fill(
+            td_string!(theme.locale, ui.queue_depth),
+            &[("name", &q.name)],
+        );
+        let _ = ctx.fill_text(&title, 6.0, (top + bottom) / 2.0);
         if let Some(cap) = q.capacity {
             ctx.set_fill_style_str(State::WaitGil.colour());
             ctx.fill_rect(
@@ -515,4 +532,50 @@ fn grid(ctx: &CanvasRenderingContext2d, win: Window, plot_w: f64, theme: &Theme,
         let x = theme.label_w + win.x(tick.t, plot_w);
         ctx.fill_rect(x, y0, 1.0, y1 - y0);
     }
+}
+
+/// Outlines a finding's evidence over the timeline already drawn: a pale band with a thick
+/// dark border on each piece's lane (the first piece, zoomed to, thicker still). Answers how
+/// many outlines it drew.
+pub fn outlines(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    store: &Store,
+    rows: &[Row],
+    win: Window,
+    theme: &Theme,
+    evidence: &[gilscope_shared::findings::Evidence],
+) -> usize {
+    if evidence.is_empty() {
+        return 0;
+    }
+    let Some(ctx) = context(canvas) else {
+        return 0;
+    };
+    let css_w = canvas.width() as f64 / dpr;
+    let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
+    let boxes = crate::evidence::outlines(
+        evidence,
+        store,
+        rows,
+        win,
+        theme.label_w,
+        plot_w,
+        theme.line_px * 4.0,
+    );
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    ctx.set_stroke_style_str(TEXT);
+    for (i, b) in boxes.iter().enumerate() {
+        let line = theme.line_px * if i == 0 { 2.0 } else { 1.2 };
+        ctx.set_fill_style_str("rgba(255, 255, 255, 0.25)");
+        ctx.fill_rect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0);
+        ctx.set_line_width(line);
+        ctx.stroke_rect(
+            b.x0 + line / 2.0,
+            b.y0 + line / 2.0,
+            (b.x1 - b.x0 - line).max(1.0),
+            (b.y1 - b.y0 - line).max(1.0),
+        );
+    }
+    boxes.len()
 }

@@ -9,6 +9,7 @@ use gilscope_shared::protocol::{RunId, ServerMsg};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::td_string;
 
 impl Dash {
     /// Pins the run shown, once it is over (replacing any pinned run).
@@ -47,13 +48,25 @@ impl Dash {
             ServerMsg::Frame(frame) => frame.run,
             _ => return,
         };
+        // Messages about older runs never replace the run shown.
+        let pinned = self
+            .pinned_info
+            .with_untracked(|i| i.as_ref().map(|i| i.id));
+        if pinned.is_some_and(|pinned| about > pinned) {
+            self.pin_takes_shown(about);
+        }
+    }
+
+    /// Another run (`next`) is about to be shown: if the store holds the pinned run, the pin
+    /// takes its data first.
+    pub(crate) fn pin_takes_shown(&self, next: RunId) {
         let Some(pinned) = self
             .pinned_info
             .with_untracked(|i| i.as_ref().map(|i| i.id))
         else {
             return;
         };
-        if about <= pinned || self.pinned.with_value(Option::is_some) {
+        if next == pinned || self.pinned.with_value(Option::is_some) {
             return;
         }
         let kept = self
@@ -80,15 +93,16 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
             .with(|i| i.as_ref().filter(|i| i.state.is_over()).map(|i| i.id))
     };
     let pinned = move || dash.pinned_id();
+    let l = move || dash.locale();
     let pin_label = move || match (over(), pinned()) {
-        (Some(run), Some(p)) if run == p => "pinned",
-        _ => "Pin this run",
+        (Some(run), Some(p)) if run == p => td_string!(l(), ui.pinned),
+        _ => td_string!(l(), ui.pin),
     };
     view! {
         <button
             class="export pin"
             data-testid="pin"
-            title="Keep this run: the next runs are drawn below it, on the same time axis"
+            title=move || td_string!(l(), ui.pin_title)
             disabled=move || over().is_none() || over() == pinned()
             on:click=move |_| dash.pin()
         >
@@ -100,7 +114,7 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
             data-testid="unpin"
             on:click=move |_| dash.unpin()
         >
-            "Unpin"
+            {move || td_string!(l(), ui.unpin)}
         </button>
     }
 }

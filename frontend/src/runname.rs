@@ -2,8 +2,11 @@
 //! what ran it ("emulated", "CPython 3.11") and, for a run observed by sampling, how often
 //! ("sampled at 1 kHz"): `cpu-threads · CPython 3.11 · sampled at 1 kHz`.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::protocol::RunInfo;
 use gilscope_shared::spec::{Engine, SCRIPT_PRESET};
+
+use crate::lang::{fill, td_string, Locale};
 
 /// `CPython 3.11` from the server's `Python 3.11.7 (/usr/bin/python3)`; `CPython` when the
 /// detail names no version.
@@ -27,48 +30,58 @@ pub fn cpython_name(detail: &str) -> String {
 }
 
 /// `sampled at 1 kHz`, `sampled at 250 Hz`, `sampled at 1.5 kHz`.
-pub fn sampling(hz: f64) -> String {
-    if hz >= 950.0 {
-        let khz = format!("{:.1}", hz / 1000.0);
-        format!("sampled at {} kHz", khz.strip_suffix(".0").unwrap_or(&khz))
+pub fn sampling(l: Locale, hz: f64) -> String {
+    let rate = if hz >= 950.0 {
+        let khz = fixed(hz / 1000.0, 1);
+        format!("{} kHz", khz.strip_suffix(".0").unwrap_or(&khz))
     } else {
-        format!("sampled at {hz:.0} Hz")
-    }
+        format!("{} Hz", fixed(hz, 0))
+    };
+    fill(td_string!(l, ui.sampled_at), &[("rate", &rate)])
 }
 
 /// What ran the run and how it was seen: `emulated`, `CPython 3.11 · sampled at 1 kHz`
 /// (`python`: the server's description of its CPython). While a CPython run is live its rate
 /// is not known yet: `CPython 3.11 · sampled`.
-pub fn engine_text(info: &RunInfo, python: &str) -> String {
+pub fn engine_text(l: Locale, info: &RunInfo, python: &str) -> String {
     match info.spec.engine() {
-        Engine::Emulated => "emulated".to_string(),
+        Engine::Emulated => td_string!(l, ui.emulated).to_string(),
         Engine::Cpython => {
             let rate = info
                 .summary
                 .as_ref()
                 .and_then(|s| s.sampling_hz)
                 .filter(|hz| *hz > 0.0)
-                .map_or_else(|| "sampled".to_string(), sampling);
+                .map_or_else(
+                    || td_string!(l, ui.sampled).to_string(),
+                    |hz| sampling(l, hz),
+                );
             format!("{} · {rate}", cpython_name(python))
         }
     }
 }
 
 /// The run's lesson, `(edited)` when it ran a student's code in place of the lesson's.
-pub fn lesson_text(info: &RunInfo) -> String {
+pub fn lesson_text(l: Locale, info: &RunInfo) -> String {
     match (info.spec.preset.as_str(), info.spec.script.is_some()) {
         ("", _) => SCRIPT_PRESET.to_string(),
-        (preset, true) if preset != SCRIPT_PRESET => format!("{preset} (edited)"),
+        (preset, true) if preset != SCRIPT_PRESET => {
+            fill(td_string!(l, ui.edited), &[("name", preset)])
+        }
         (preset, _) => preset.to_string(),
     }
 }
 
 /// The title of a run's block on the timeline: `pinned · cpu-threads · emulated`,
 /// `cpu-threads · CPython 3.11 · sampled at 1 kHz`.
-pub fn block_title(info: &RunInfo, python: &str, pinned: bool) -> String {
-    let name = format!("{} · {}", lesson_text(info), engine_text(info, python));
+pub fn block_title(l: Locale, info: &RunInfo, python: &str, pinned: bool) -> String {
+    let name = format!(
+        "{} · {}",
+        lesson_text(l, info),
+        engine_text(l, info, python)
+    );
     if pinned {
-        format!("pinned · {name}")
+        format!("{} · {name}", td_string!(l, ui.pinned))
     } else {
         name
     }
@@ -77,6 +90,7 @@ pub fn block_title(info: &RunInfo, python: &str, pinned: bool) -> String {
 /// The titles of the timeline's blocks, (pinned, shown): none while no run is pinned (one
 /// run needs no title); while the pinned run is the one shown, one block, titled as pinned.
 pub fn block_titles(
+    l: Locale,
     pinned: Option<&RunInfo>,
     shown: Option<&RunInfo>,
     python: &str,
@@ -84,9 +98,9 @@ pub fn block_titles(
     let Some(pinned) = pinned else {
         return (None, None);
     };
-    let pinned_title = Some(block_title(pinned, python, true));
+    let pinned_title = Some(block_title(l, pinned, python, true));
     match shown.filter(|s| s.id != pinned.id) {
-        Some(shown) => (pinned_title, Some(block_title(shown, python, false))),
+        Some(shown) => (pinned_title, Some(block_title(l, shown, python, false))),
         None => (None, pinned_title),
     }
 }
@@ -159,22 +173,23 @@ mod tests {
 
     #[test]
     fn rates_in_hz_or_khz() {
-        assert_eq!(sampling(1000.0), "sampled at 1 kHz");
-        assert_eq!(sampling(998.7), "sampled at 1 kHz");
-        assert_eq!(sampling(10_000.0), "sampled at 10 kHz");
-        assert_eq!(sampling(1500.0), "sampled at 1.5 kHz");
-        assert_eq!(sampling(250.0), "sampled at 250 Hz");
+        assert_eq!(sampling(Locale::en, 1000.0), "sampled at 1 kHz");
+        assert_eq!(sampling(Locale::en, 998.7), "sampled at 1 kHz");
+        assert_eq!(sampling(Locale::en, 10_000.0), "sampled at 10 kHz");
+        assert_eq!(sampling(Locale::en, 1500.0), "sampled at 1.5 kHz");
+        assert_eq!(sampling(Locale::en, 250.0), "sampled at 250 Hz");
     }
 
     #[test]
     fn titles_say_lesson_engine_and_rate() {
         let python = "Python 3.11.7 (/usr/bin/python3)";
         assert_eq!(
-            block_title(&info(None, None, None), python, true),
+            block_title(Locale::en, &info(None, None, None), python, true),
             "pinned · cpu-threads · emulated"
         );
         assert_eq!(
             block_title(
+                Locale::en,
                 &info(Some(Engine::Cpython), None, Some(1000.0)),
                 python,
                 false
@@ -182,24 +197,37 @@ mod tests {
             "cpu-threads · CPython 3.11 · sampled at 1 kHz"
         );
         assert_eq!(
-            block_title(&info(Some(Engine::Cpython), None, None), python, false),
+            block_title(
+                Locale::en,
+                &info(Some(Engine::Cpython), None, None),
+                python,
+                false
+            ),
             "cpu-threads · CPython 3.11 · sampled"
         );
         assert_eq!(
-            block_title(&info(None, Some("print(1)"), Some(1000.0)), "", false),
+            block_title(
+                Locale::en,
+                &info(None, Some("print(1)"), Some(1000.0)),
+                "",
+                false
+            ),
             "cpu-threads (edited) · CPython · sampled at 1 kHz"
         );
         let emulated = info(None, None, None);
         let mut cpython = info(Some(Engine::Cpython), None, Some(1000.0));
         cpython.id = 2;
-        assert_eq!(block_titles(None, Some(&cpython), python), (None, None));
         assert_eq!(
-            block_titles(Some(&emulated), Some(&emulated), python),
+            block_titles(Locale::en, None, Some(&cpython), python),
+            (None, None)
+        );
+        assert_eq!(
+            block_titles(Locale::en, Some(&emulated), Some(&emulated), python),
             (None, Some("pinned · cpu-threads · emulated".into())),
             "the run just pinned is drawn once"
         );
         assert_eq!(
-            block_titles(Some(&emulated), Some(&cpython), python),
+            block_titles(Locale::en, Some(&emulated), Some(&cpython), python),
             (
                 Some("pinned · cpu-threads · emulated".into()),
                 Some("cpu-threads · CPython 3.11 · sampled at 1 kHz".into())
@@ -207,6 +235,6 @@ mod tests {
         );
         let mut script = info(None, Some("print(1)"), None);
         script.spec.preset.clear();
-        assert_eq!(lesson_text(&script), "script");
+        assert_eq!(lesson_text(Locale::en, &script), "script");
     }
 }

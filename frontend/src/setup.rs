@@ -6,12 +6,18 @@ use std::collections::BTreeMap;
 
 use gilscope_shared::spec::{ExperimentSpec, KnobDef, KnobValue, PresetInfo};
 
+use crate::lang::Locale;
+
 /// What the query string asked for. Knob values stay text until validated.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Setup {
     pub lesson: Option<String>,
     pub projector: bool,
     pub knobs: BTreeMap<String, String>,
+    /// The dashboard's language (`en`, `zh`), when the link chooses one.
+    pub lang: Option<String>,
+    /// A past run to open (`?run=ID`): the server replays it.
+    pub run: Option<gilscope_shared::protocol::RunId>,
 }
 
 /// Parses `?a=1&b=two` (leading `?` optional, `+` and `%XX` decoded).
@@ -28,6 +34,8 @@ pub fn parse_query(query: &str) -> Setup {
             "lesson" => setup.lesson = Some(v),
             "projector" => setup.projector = matches!(v.as_str(), "1" | "true" | "on" | ""),
             "bench" => {}
+            "lang" => setup.lang = Some(v),
+            "run" => setup.run = v.trim().parse().ok().filter(|&id| id > 0),
             _ => {
                 setup.knobs.insert(k, v);
             }
@@ -37,7 +45,7 @@ pub fn parse_query(query: &str) -> Setup {
 }
 
 /// The query string for a setup: the lesson, then only the knobs that differ from their
-/// defaults (short links), then the projector flag.
+/// defaults (short links), then the past run shown, then the projector flag.
 pub fn to_query(setup: &Setup, preset: Option<&PresetInfo>) -> String {
     let mut parts = Vec::new();
     if let Some(lesson) = &setup.lesson {
@@ -51,8 +59,14 @@ pub fn to_query(setup: &Setup, preset: Option<&PresetInfo>) -> String {
             parts.push(format!("{}={}", encode(name), encode(text)));
         }
     }
+    if let Some(run) = setup.run {
+        parts.push(format!("run={run}"));
+    }
     if setup.projector {
         parts.push("projector=1".into());
+    }
+    if let Some(lang) = &setup.lang {
+        parts.push(format!("lang={}", encode(lang)));
     }
     if parts.is_empty() {
         String::new()
@@ -72,23 +86,27 @@ pub fn default_texts(preset: &PresetInfo) -> BTreeMap<String, String> {
 }
 
 /// Checks one knob's text: its typed value, or the error the server would give.
-pub fn check(knob: &KnobDef, text: &str) -> Result<KnobValue, String> {
+pub fn check(l: Locale, knob: &KnobDef, text: &str) -> Result<KnobValue, String> {
     knob.check(&KnobValue::Text(text.trim().to_string()))
-        .map_err(|e| e.message)
+        .map_err(|_| crate::lang::knob::refused(l, knob, text.trim()))
 }
 
 /// Errors per knob name, including names the preset does not have.
-pub fn errors(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn errors(
+    l: Locale,
+    preset: &PresetInfo,
+    texts: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (name, text) in texts {
         match preset.knob(name) {
             Some(knob) => {
-                if let Err(e) = check(knob, text) {
+                if let Err(e) = check(l, knob, text) {
                     out.insert(name.clone(), e);
                 }
             }
             None => {
-                out.insert(name.clone(), format!("no such knob for {}", preset.name));
+                out.insert(name.clone(), crate::lang::knob::unknown(l, &preset.name));
             }
         }
     }
@@ -100,7 +118,7 @@ pub fn spec(preset: &PresetInfo, texts: &BTreeMap<String, String>) -> Option<Exp
     let mut knobs = BTreeMap::new();
     for knob in &preset.knobs {
         let value = match texts.get(&knob.name) {
-            Some(text) => check(knob, text).ok()?,
+            Some(text) => check(Locale::en, knob, text).ok()?,
             None => knob.default_value(),
         };
         knobs.insert(knob.name.clone(), value);
@@ -209,26 +227,43 @@ mod tests {
     }
 
     #[test]
+    fn a_past_run_link_round_trips_and_is_no_knob() {
+        let setup = parse_query("?lesson=cpu-threads&run=42");
+        assert_eq!(setup.run, Some(42));
+        assert!(!setup.knobs.contains_key("run"));
+        assert_eq!(
+            to_query(&setup, Some(&preset())),
+            "?lesson=cpu-threads&run=42"
+        );
+        for bad in ["?run=0", "?run=x", "?run=-1"] {
+            assert_eq!(parse_query(bad).run, None, "{bad}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_their_knob_and_send_nothing() {
         let p = preset();
         let mut texts = default_texts(&p);
-        assert!(errors(&p, &texts).is_empty());
+        assert!(errors(Locale::en, &p, &texts).is_empty());
         assert_eq!(
             spec(&p, &texts).unwrap().knobs["threads"],
             KnobValue::Int(4)
         );
         texts.insert("threads".into(), "0".into());
-        let errs = errors(&p, &texts);
+        let errs = errors(Locale::en, &p, &texts);
         assert!(
             errs["threads"].contains("an integer from 1 to 64"),
             "{errs:?}"
         );
         assert_eq!(spec(&p, &texts), None);
         texts.insert("threads".into(), "lots".into());
-        assert!(errors(&p, &texts)["threads"].contains("`lots` is not allowed"));
+        assert!(errors(Locale::en, &p, &texts)["threads"].contains("`lots` is not allowed"));
         texts.insert("threads".into(), " 2 ".into());
         texts.insert("thraeds".into(), "2".into());
-        assert_eq!(errors(&p, &texts).keys().collect::<Vec<_>>(), ["thraeds"]);
+        assert_eq!(
+            errors(Locale::en, &p, &texts).keys().collect::<Vec<_>>(),
+            ["thraeds"]
+        );
         assert_eq!(spec(&p, &texts), None);
     }
 }

@@ -1,4 +1,5 @@
-//! The lessons, grouped as in docs/lessons.md, each with its claim; the chosen one's knobs below.
+//! The lessons, grouped as in docs/lessons.md, each with its claim; the chosen one's knobs
+//! below, then the past runs.
 //! Keys 1–9 choose the lessons in this order.
 
 use gilscope_shared::spec::Group;
@@ -6,6 +7,17 @@ use leptos::prelude::*;
 
 use crate::dash::Dash;
 use crate::knobs::Knobs;
+use crate::lang::{catalogue, td_string, Locale};
+
+/// A group's title in the chosen language.
+fn title(l: Locale, group: Group) -> &'static str {
+    match group {
+        Group::Threads => td_string!(l, ui.group_threads),
+        Group::Processes => td_string!(l, ui.group_processes),
+        Group::Caveats => td_string!(l, ui.group_caveats),
+        Group::Beyond => td_string!(l, ui.group_beyond),
+    }
+}
 
 const GROUPS: [Group; 4] = [
     Group::Threads,
@@ -18,6 +30,7 @@ const GROUPS: [Group; 4] = [
 pub fn Sidebar(dash: Dash) -> impl IntoView {
     let groups = move || {
         let presets = dash.ordered_presets();
+        let l = dash.locale();
         GROUPS
             .iter()
             .map(|group| {
@@ -32,11 +45,16 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
                             move || dash.lesson.get().as_deref() == Some(name.as_str())
                         };
                         let key = (i < 9).then(|| view! { <kbd class="key">{i + 1}</kbd> });
+                        let (claim, description) = catalogue::lesson(l, &name).map_or_else(
+                            || (p.claim.clone(), p.description.clone()),
+                            |(c, d)| (c.to_string(), d.to_string()),
+                        );
                         view! {
                             <li>
                                 <button
                                     class="lesson"
                                     class:chosen=chosen
+                                    title=description
                                     data-testid=format!("lesson-{name}")
                                     on:click={
                                         let name = name.clone();
@@ -44,7 +62,7 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
                                     }
                                 >
                                     <span class="lesson-name">{key}{name.clone()}</span>
-                                    <span class="lesson-claim">{p.claim.clone()}</span>
+                                    <span class="lesson-claim">{claim}</span>
                                 </button>
                             </li>
                         }
@@ -53,10 +71,10 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
                 let empty = items.is_empty();
                 view! {
                     <section>
-                        <h2>{group.title()}</h2>
+                        <h2>{title(l, *group)}</h2>
                         <ul>
                             {items}
-                            {empty.then(|| view! { <li class="empty">"coming soon"</li> })}
+                            {empty.then(|| view! { <li class="empty">{td_string!(l, ui.coming_soon)}</li> })}
                         </ul>
                     </section>
                 }
@@ -64,9 +82,10 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
             .collect_view()
     };
     view! {
-        <nav class="sidebar" data-testid="sidebar" aria-label="Lessons">
+        <nav class="sidebar" data-testid="sidebar" aria-label=move || td_string!(dash.locale(), ui.lessons)>
             {groups}
             <Knobs dash=dash />
+            <crate::history::History dash=dash />
         </nav>
     }
 }

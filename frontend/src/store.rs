@@ -9,7 +9,7 @@ use crate::pyramid::Pyramid;
 use gilscope_shared::protocol::{FrameMsg, RunId, RunInfo, RunState};
 use gilscope_shared::trace::{
     CounterKind, CounterTrack, GilFlavour, InterpId, Interpreter, Lane, LaneId, LaneKind, Mark,
-    MarkKind, Nanos, QueueInfo, Sample, Span, TraceDelta,
+    MarkKind, Nanos, QueueInfo, Sample, Span, Trace, TraceDelta,
 };
 
 /// One thread's row: its lane, its finished spans (sorted by `t0`, never overlapping) and the
@@ -74,6 +74,9 @@ pub struct Store {
     pub counters: Vec<CounterData>,
     /// GIL hand-offs, sorted by time.
     pub handoffs: Vec<Mark>,
+    /// The other marks (puts, gets, stale writes, tasks), in arrival order: what the findings
+    /// read.
+    pub marks: Vec<Mark>,
     /// The latest instant the frames cover, ns since the run started.
     pub now: Nanos,
     /// The coarsest resolution among the frames received: detail finer than this is merged.
@@ -133,6 +136,13 @@ impl Store {
                 ..Store::default()
             },
         )
+    }
+
+    /// Forgets the run held and takes `run` from now on, even an older one (a past run the
+    /// page asked the server to replay); a newer run announced later still replaces it.
+    pub fn open(&mut self, run: RunId) {
+        self.clear(Some(run));
+        self.version += 1;
     }
 
     /// Forgets the data (not the version, which only grows).
@@ -206,8 +216,12 @@ impl Store {
             }
         }
         for mark in delta.added.marks {
-            if matches!(mark.kind, MarkKind::Handoff { .. }) {
-                insert_sorted(&mut self.handoffs, mark, |m| m.t);
+            match mark.kind {
+                MarkKind::Handoff { .. } => {
+                    insert_sorted(&mut self.handoffs, mark, |m| m.t);
+                }
+                MarkKind::DropRequest { .. } => {}
+                _ => self.marks.push(mark),
             }
         }
         for sample in delta.added.samples {
@@ -297,6 +311,28 @@ impl Store {
             .filter_map(|l| l.spans.last().map(|s| s.t1).max(l.open.map(|s| s.t1)))
             .max()
             .unwrap_or(self.now)
+    }
+
+    /// The run held as a [`Trace`] (finished spans only), for the findings.
+    pub fn trace(&self) -> Trace {
+        Trace {
+            interpreters: self.interpreters.clone(),
+            lanes: self.lanes.iter().map(|l| l.lane.clone()).collect(),
+            queues: self.queues.clone(),
+            counters: self.counters.iter().map(|c| c.track.clone()).collect(),
+            spans: self
+                .lanes
+                .iter()
+                .flat_map(|l| l.spans.iter().copied())
+                .collect(),
+            marks: self.handoffs.iter().chain(&self.marks).copied().collect(),
+            samples: self
+                .counters
+                .iter()
+                .flat_map(|c| c.samples.iter().copied())
+                .collect(),
+            end: self.now,
+        }
     }
 
     /// Number of spans held, for the page's diagnostics and the tests.

@@ -3,12 +3,14 @@
 //! gestures for all three: wheel zooms around the cursor, drag pans, double-click fits,
 //! hovering a span tells what it is. The canvases are painted by [`crate::hooks::use_painter`].
 
+use gilscope_shared::decimal::shortest;
 use gilscope_shared::trace::Nanos;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlAnchorElement, HtmlCanvasElement, MouseEvent, WheelEvent};
 
 use crate::dash::{Dash, Hover};
+use crate::lang::{fill, td_string};
 use crate::legend::Legend;
 use crate::paint::Theme;
 use crate::render::{self, RowKind, Window};
@@ -19,7 +21,7 @@ use crate::store::Store;
 fn plot_point(dash: Dash, e: &MouseEvent) -> Option<(f64, f64, f64)> {
     let canvas = dash.timeline.get_untracked()?;
     let rect = canvas.get_bounding_client_rect();
-    let theme = Theme::new(dash.projector.get_untracked());
+    let theme = Theme::new(dash.projector.get_untracked(), dash.lang.get_untracked());
     let plot_w = (rect.width() - theme.label_w - theme.right_pad).max(10.0);
     let x = e.client_x() as f64 - rect.left() - theme.label_w;
     Some((x / plot_w, plot_w, e.client_y() as f64 - rect.top()))
@@ -52,22 +54,25 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
     let describe = |store: &Store| {
         let lane = store.lanes.get(i)?;
         let span = lane.span_at(t as Nanos)?;
+        let l = dash.locale();
         let name = if pinned {
-            format!("{} (pinned run)", lane.lane.name)
+            fill(td_string!(l, ui.pinned_lane), &[("name", &lane.lane.name)])
         } else {
             lane.lane.name.clone()
         };
         let mut lines = vec![
             name,
-            span.state.label().to_string(),
-            format!(
-                "from {} for {}",
-                render::fmt_ns(span.t0 as f64),
-                render::fmt_ns(span.duration() as f64)
+            crate::legend::label(l, span.state).to_string(),
+            fill(
+                td_string!(l, ui.from_for),
+                &[
+                    ("t0", &render::fmt_ns(span.t0 as f64)),
+                    ("d", &render::fmt_ns(span.duration() as f64)),
+                ],
             ),
         ];
         if let Some(task) = span.task {
-            lines.push(format!("task #{task}"));
+            lines.push(fill(td_string!(l, ui.task), &[("n", &task.to_string())]));
         }
         Some(lines)
     };
@@ -90,7 +95,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         let factor = (e.delta_y() * lines * 0.0015).exp();
         crate::follow::detach(&dash);
         dash.nav.update_value(|n| {
-            n.win = n.win.zoom_at(frac.clamp(0.0, 1.0), factor);
+            n.win = n.win.zoom_at(crate::bound::clamp(frac, 0.0, 1.0), factor);
             n.follow = false;
             n.dirty = true;
         });
@@ -140,7 +145,11 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
     let run_id = move || dash.info.with(|i| i.as_ref().map(|i| i.id));
     let tooltip = move || {
         dash.hover.get().map(|h| {
-            let style = format!("left: {}px; top: {}px", h.x + 16.0, h.y + 16.0);
+            let style = format!(
+                "left: {}px; top: {}px",
+                shortest(h.x + 16.0),
+                shortest(h.y + 16.0)
+            );
             view! {
                 <div class="tooltip" data-testid="tooltip" style=style>
                     {h.lines.into_iter().map(|l| view! { <div>{l}</div> }).collect_view()}
@@ -149,10 +158,10 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         })
     };
     view! {
-        <section class="views" aria-label="Timeline, queue depth and core usage">
+        <section class="views" aria-label=move || td_string!(dash.locale(), ui.views)>
             <div class="toolbar">
-                <Legend />
-                <span class="hint">"wheel/W S zoom · drag/A D pan · double-click fit"</span>
+                <Legend dash=dash />
+                <span class="hint">{move || td_string!(dash.locale(), ui.timeline_hint)}</span>
                 <crate::pin::PinButtons dash=dash />
                 <button class="export" data-testid="export-png" on:click=move |_| export_png(dash)>
                     "PNG"
@@ -167,7 +176,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
                                     href=format!("/api/runs/{id}/trace")
                                     download=format!("gilscope-run-{id}.json")
                                 >
-                                    "Trace JSON"
+                                    {td_string!(dash.locale(), ui.trace_json)}
                                 </a>
                             }
                         })
@@ -189,7 +198,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
                             .then(|| {
                                 view! {
                                     <p class="timeline-empty">
-                                        "No run yet. Pick a lesson on the left, then press Run (or space)."
+                                        {td_string!(dash.locale(), ui.no_run)}
                                     </p>
                                 }
                             })

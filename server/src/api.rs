@@ -4,14 +4,19 @@
 //! |---|---|
 //! | `GET /api/presets` | every preset: knobs, bounds, descriptions, Python code |
 //! | `POST /api/runs` `{"preset": NAME, "knobs": {NAME: VALUE}}` | `201` the queued run |
-//! | `GET /api/runs` | every run the server remembers, oldest first |
-//! | `GET /api/runs/{id}` | its state and, once over, its summary |
+//! | `GET /api/runs?lesson=&limit=&before=&format=` | a page of runs: the newest `limit` below `before`, oldest first; live, queued and kept ([`RunEntry`]; `format=wire`: as the dashboard reads it, [`protocol::encode_listed`]) |
+//! | `GET /api/runs/{id}` | its state, once over its summary, and what the store keeps of it |
 //! | `GET /api/runs/{id}/trace` | Chrome Trace Event JSON (Perfetto opens it), streamed |
 //! | `GET /api/runs/{id}/trace?format=gilscope` | the trace model itself (`shared::trace::Trace`), streamed |
-//! | `DELETE /api/runs/{id}` | stops it; answers its state |
+//! | `GET /api/runs/{id}/file` | the run as one run file ([`crate::store::file`]) |
+//! | `PATCH /api/runs/{id}` `{"name"?, "note"?, "starred"?}` | renames, notes, stars a kept run |
+//! | `DELETE /api/runs/{id}` | a queued or live run: stops it; one that is over: deletes it |
+//! | `POST /api/runs/import` (a run file) | `201` the run, kept under a new id |
+//! | `GET /api/store` | where runs are kept, how much, and the last save's error |
 //!
-//! Every route checks `Host`; `POST` and `DELETE` also `Origin` ([`crate::guard`]) and that
-//! the caller may act ([`crate::role`]). Errors are `{"error": ..., "field": ...}` with a 4xx status,
+//! Every route checks `Host`; `POST`, `PATCH`, `PUT` and `DELETE` also `Origin`
+//! ([`crate::guard`]) and that the caller may act ([`crate::role`]); editing, deleting and
+//! importing kept runs also that the peer is on this machine. Errors are `{"error": ..., "field": ...}` with a 4xx status,
 //! or `503` when [`crate::limits::Limits::exports`] exports are already streaming.
 
 use axum::body::Bytes;
@@ -21,8 +26,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gilscope_shared::history::{RunEdit, RunEntry, StoreStatus};
 use gilscope_shared::input::from_json;
-use gilscope_shared::protocol::{RunId, RunInfo};
+use gilscope_shared::protocol::{self, RunId, RunInfo};
 use gilscope_shared::spec::{ExperimentSpec, PresetInfo};
 use serde::Deserialize;
 
@@ -30,6 +36,7 @@ use crate::error::AppError;
 use crate::guard::Peer;
 use crate::runs::Client;
 use crate::state::AppState;
+use crate::store::{Page, MAX_PAGE};
 use crate::{export, stream_body};
 
 pub async fn presets(State(state): State<AppState>) -> Json<Vec<PresetInfo>> {
@@ -76,15 +83,203 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
-pub async fn list(State(state): State<AppState>) -> Json<Vec<RunInfo>> {
-    Json(state.runs.list())
+/// Longest `lesson` filter, in characters.
+const MAX_LESSON_CHARS: usize = 64;
+
+fn bad(field: &str, message: String) -> AppError {
+    AppError::BadRequest {
+        message,
+        field: gilscope_shared::clip::echo(field).into_owned(),
+    }
+}
+
+/// How `GET /api/runs` answers: JSON [`RunEntry`]s, or gilscope's wire format for the dashboard
+/// ([`protocol::encode_listed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum ListFormat {
+    #[default]
+    Json,
+    Wire,
+}
+
+/// `GET /api/runs` query: each parameter checked, its error naming it and its range.
+fn page_of(pairs: Vec<(String, String)>) -> Result<(Page, ListFormat), AppError> {
+    let mut page = Page::default();
+    let mut format = ListFormat::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, value) in pairs {
+        if !seen.insert(key.clone()) {
+            return Err(bad(&key, format!("{key} is given twice")));
+        }
+        match key.as_str() {
+            "lesson" => {
+                let ok = (1..=MAX_LESSON_CHARS).contains(&value.chars().count())
+                    && value.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
+                    });
+                if !ok {
+                    return Err(bad(
+                        "lesson",
+                        format!(
+                            "lesson is a preset's name: 1 to {MAX_LESSON_CHARS} of a-z, 0-9, - and _"
+                        ),
+                    ));
+                }
+                page.lesson = Some(value);
+            }
+            "limit" => {
+                page.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        bad(
+                            "limit",
+                            format!("limit is a whole number from 1 to {MAX_PAGE}"),
+                        )
+                    })?;
+            }
+            "before" => {
+                page.before = Some(
+                    value
+                        .parse::<RunId>()
+                        .ok()
+                        .filter(|&n| (1..=i64::MAX as u64).contains(&n))
+                        .ok_or_else(|| {
+                            bad(
+                                "before",
+                                format!(
+                                    "before is a run id, a whole number from 1 to {}",
+                                    i64::MAX
+                                ),
+                            )
+                        })?,
+                );
+            }
+            "format" => {
+                format = match value.as_str() {
+                    "json" => ListFormat::Json,
+                    "wire" => ListFormat::Wire,
+                    _ => return Err(bad("format", "format is json or wire".to_string())),
+                };
+            }
+            _ => {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "unknown query parameter {}: the known ones are lesson, limit, before \
+                         and format",
+                        gilscope_shared::clip::echo(&key)
+                    ),
+                ))
+            }
+        }
+    }
+    Ok((page, format))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(pairs) = query.map_err(|err| bad("query", err.body_text()))?;
+    let (page, format) = page_of(pairs)?;
+    let entries = state.runs.entries(page).await?;
+    Ok(match format {
+        ListFormat::Json => Json(entries).into_response(),
+        ListFormat::Wire => (
+            [(CONTENT_TYPE, "application/octet-stream")],
+            protocol::encode_listed(entries),
+        )
+            .into_response(),
+    })
 }
 
 pub async fn get(
     State(state): State<AppState>,
     id: Result<Path<RunId>, PathRejection>,
-) -> Result<Json<RunInfo>, AppError> {
-    Ok(Json(state.runs.get(run_id(id)?)?))
+) -> Result<Json<RunEntry>, AppError> {
+    Ok(Json(state.runs.entry(run_id(id)?).await?))
+}
+
+/// `PATCH /api/runs/{id}`: JSON [`RunEdit`], behind the acting guard.
+pub async fn edit(
+    State(state): State<AppState>,
+    peer: Peer,
+    id: Result<Path<RunId>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RunEntry>, AppError> {
+    peer.may_act()?;
+    let id = run_id(id)?;
+    let body = body.map_err(|rejection| body_error(&state, rejection))?;
+    let edit: RunEdit = from_json(&body).map_err(|err| AppError::BadRequest {
+        message: err.message,
+        field: err.field.unwrap_or_else(|| "body".to_string()),
+    })?;
+    Ok(Json(state.runs.edit(id, edit).await?))
+}
+
+/// `GET /api/runs/{id}/file`: the run as a run file, to download.
+pub async fn file(
+    State(state): State<AppState>,
+    id: Result<Path<RunId>, PathRejection>,
+) -> Result<Response, AppError> {
+    let id = run_id(id)?;
+    let bytes = state.runs.file(id).await?;
+    let disposition = format!(
+        "attachment; filename=\"run-{id}.{}\"",
+        crate::store::file::EXTENSION
+    );
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `POST /api/runs/import`: a run file as the body (up to [`crate::limits::Limits::import_bytes`]).
+pub async fn import(
+    State(state): State<AppState>,
+    peer: Peer,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<RunEntry>), AppError> {
+    peer.may_act()?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge {
+            limit: state.limits.import_bytes,
+        },
+        _ => bad("body", rejection.body_text()),
+    })?;
+    Ok((StatusCode::CREATED, Json(state.runs.import(body).await?)))
+}
+
+/// `GET /api/store`.
+pub async fn store(State(state): State<AppState>) -> Result<Json<StoreStatus>, AppError> {
+    let Some(store) = state.runs.store() else {
+        return Ok(Json(StoreStatus {
+            error: state.store_error.clone(),
+            ..StoreStatus::default()
+        }));
+    };
+    let status = tokio::task::spawn_blocking(move || store.status())
+        .await
+        .map_err(|err| AppError::Unavailable {
+            message: err.to_string(),
+            field: "store",
+        })?;
+    Ok(Json(status))
+}
+
+fn body_error(state: &AppState, rejection: BytesRejection) -> AppError {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge {
+            limit: state.limits.body_bytes,
+        },
+        _ => bad("body", rejection.body_text()),
+    }
 }
 
 /// `?format=` of a trace download.
@@ -113,7 +308,7 @@ pub async fn trace(
         message: "format is one of chrome, gilscope".to_string(),
         field: "format".to_string(),
     })?;
-    let (_, trace) = state.runs.trace(run_id(id)?)?;
+    let (_, trace) = state.runs.trace_any(run_id(id)?).await?;
     let permit = state
         .exports
         .clone()
@@ -136,11 +331,12 @@ pub async fn trace(
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub async fn stop(
+/// `DELETE /api/runs/{id}`: stops a queued or live run; deletes one that is over.
+pub async fn remove(
     State(state): State<AppState>,
     id: Result<Path<RunId>, PathRejection>,
 ) -> Result<Json<RunInfo>, AppError> {
-    Ok(Json(state.runs.stop(run_id(id)?)?))
+    Ok(Json(state.runs.remove(run_id(id)?).await?))
 }
 
 fn run_id(id: Result<Path<RunId>, PathRejection>) -> Result<RunId, AppError> {

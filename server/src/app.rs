@@ -22,7 +22,11 @@ pub fn app(state: AppState) -> Router {
     // (this machine without a class; the teacher in one).
     let acting = Router::new()
         .route("/api/runs", post(api::create))
-        .route("/api/runs/{id}", delete(api::stop))
+        .route("/api/runs/{id}", delete(api::remove).patch(api::edit))
+        .route(
+            crate::body_limit::IMPORT_PATH,
+            post(api::import).layer(DefaultBodyLimit::max(state.limits.import_bytes)),
+        )
         .route("/api/classroom", put(class_api::share))
         .route_layer(from_fn_with_state(state.clone(), role::acting_only));
     // ... and those that stream from it (the websocket decides its role once, at the start).
@@ -36,6 +40,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/runs", get(api::list))
         .route("/api/runs/{id}", get(api::get))
         .route("/api/runs/{id}/trace", get(api::trace))
+        .route("/api/runs/{id}/file", get(api::file))
+        .route("/api/store", get(api::store))
         .route("/api/classroom", get(class_api::get))
         .route("/api/classroom/qr.svg", get(class_api::qr))
         .route("/", get(class_api::index))
@@ -65,22 +71,38 @@ pub async fn serve_with(
     shutdown: CancellationToken,
     limits: Limits,
 ) -> io::Result<()> {
-    serve_app(listener, shutdown, limits, None).await
+    serve_app(listener, shutdown, limits, None, None).await
 }
 
-/// [`serve_with`], running `classroom` if given.
+/// [`serve_with`], keeping runs that are over in `store`, as opened (none: keep nothing;
+/// see [`AppState::keep_in`]).
+pub async fn serve_keeping(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    limits: Limits,
+    store: Option<Result<crate::store::Store, crate::store::StoreError>>,
+) -> io::Result<()> {
+    serve_app(listener, shutdown, limits, None, store).await
+}
+
+/// [`serve_with`], running `classroom` if given and keeping runs in `store` if given. Saves
+/// still queued when the server stops are written before this returns.
 pub async fn serve_app(
     listener: TcpListener,
     shutdown: CancellationToken,
     limits: Limits,
     classroom: Option<Classroom>,
+    store: Option<Result<crate::store::Store, crate::store::StoreError>>,
 ) -> io::Result<()> {
-    let state = AppState::with_classroom(
+    let mut state = AppState::with_classroom(
         listener.local_addr()?,
         shutdown.clone(),
         limits.clone(),
         classroom,
     );
+    if let Some(opened) = store {
+        state.keep_in(opened).map_err(io::Error::other)?;
+    }
     let cpython = state.runs.cpython_status();
     if cpython.available {
         tracing::info!("runs on CPython use {}", cpython.detail);
@@ -104,6 +126,13 @@ pub async fn serve_app(
         .is_err()
     {
         tracing::warn!("websocket sessions did not close within 5 s");
+    }
+    if let Some(store) = runs.store() {
+        match tokio::task::spawn_blocking(move || store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("{err}"),
+            Err(err) => tracing::warn!("the store did not finish saving: {err}"),
+        }
     }
     Ok(())
 }

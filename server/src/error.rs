@@ -38,6 +38,12 @@ pub enum AppError {
     /// The request body is bigger than the server takes.
     #[error("the request body is over {limit} bytes")]
     TooLarge { limit: usize },
+    /// The request conflicts with the run's state (e.g. renaming a run still going).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        field: &'static str,
+    },
     /// The server is at a bound it keeps (e.g. concurrent trace exports); try again later.
     #[error("{message}")]
     Unavailable {
@@ -79,6 +85,41 @@ impl From<crate::runs::RunsError> for AppError {
                 message: err.to_string(),
                 field: "engine",
             },
+            RunsError::NotOver(..) => AppError::Conflict {
+                message: err.to_string(),
+                field: "id",
+            },
+            RunsError::NoStore | RunsError::NotKept(_) => AppError::Unavailable {
+                message: err.to_string(),
+                field: "store",
+            },
+            RunsError::Store(store) => AppError::from(store),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::NotFound(id) => AppError::NoSuchRun { id },
+            StoreError::File(_) => AppError::BadRequest {
+                message: err.to_string(),
+                field: "file".to_string(),
+            },
+            StoreError::TooLong { field, .. } => AppError::BadRequest {
+                message: err.to_string(),
+                field: field.to_string(),
+            },
+            StoreError::Open { .. }
+            | StoreError::Locked { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::Write(_)
+            | StoreError::Read(_)
+            | StoreError::Stopped => AppError::Unavailable {
+                message: err.to_string(),
+                field: "store",
+            },
         }
     }
 }
@@ -91,6 +132,7 @@ impl AppError {
             AppError::NotFound { .. } | AppError::NoSuchRun { .. } => StatusCode::NOT_FOUND,
             AppError::Busy { .. } | AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -104,6 +146,7 @@ impl AppError {
             AppError::Busy { .. } => Some("queue"),
             AppError::TooMany { field, .. } => Some(field),
             AppError::TooLarge { .. } => Some("body"),
+            AppError::Conflict { field, .. } => Some(field),
             AppError::Unavailable { field, .. } => Some(field),
         }
     }

@@ -6,7 +6,7 @@
 //! (the lessons' experiments), [`assets`] (embedded dashboard), [`ws`] (websocket sessions),
 //! [`guard`] (who may read and who may act), [`error`] (JSON error answers), [`export`]
 //! (Chrome Trace JSON, streamed), [`stream_body`] (answers written as they are read),
-//! [`limits`] (every bound under abuse), [`listen`] (connections within bounds),
+//! [`limits`] (every bound under abuse), [`store`] (runs kept on disk, run files), [`listen`] (connections within bounds),
 //! [`body_limit`], [`rlimit`], [`serve`] (the `gilscope serve` command), [`cli`]
 //! (`gilscope presets` and `gilscope run`), [`classroom`] (the teacher drives, students
 //! follow), [`role`] (who may act), [`rate`] (a viewer's messages per second),
@@ -37,9 +37,10 @@ pub mod role;
 pub mod runs;
 pub mod serve;
 pub mod state;
+pub mod store;
 pub mod stream_body;
 pub mod ws;
 
-pub use app::{app, serve, serve_app, serve_with};
+pub use app::{app, serve, serve_app, serve_keeping, serve_with};
 pub use limits::Limits;
 pub use state::{logical_cores, AppState, VERSION};

@@ -19,6 +19,10 @@ pub struct Limits {
     /// Largest request body, in bytes; a bigger one is answered `413` (before it is read when
     /// its `Content-Length` says so).
     pub body_bytes: usize,
+    /// Largest run file `POST /api/runs/import` takes, in bytes; a bigger one is answered
+    /// `413`, before a byte of it is read when its `Content-Length` says so. A run file of
+    /// a million events is about 5 MB.
+    pub import_bytes: usize,
     /// Largest websocket message and frame a viewer may send, in bytes; a bigger one closes
     /// the connection with code 1009.
     pub ws_message_bytes: usize,
@@ -49,6 +53,7 @@ impl Default for Limits {
             keep_bytes: 256 * 1024 * 1024,
             queued_per_client: 2,
             body_bytes: 64 * 1024,
+            import_bytes: 256 * 1024 * 1024,
             ws_message_bytes: 64 * 1024,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),

@@ -27,6 +27,8 @@ enum Command {
     Python(cli::python::PythonArgs),
     /// Run a lesson on the emulation and on CPython alternately; compare their figures.
     Compare(cli::compare::CompareArgs),
+    /// Keep the run of a run file in the store; the dashboard then opens it at /?run=ID.
+    Open(cli::open::OpenArgs),
     /// A worker process of a run (started by gilscope itself).
     #[command(hide = true)]
     Worker,
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::main(args),
         Command::Python(args) => cli::python::main(args),
         Command::Compare(args) => cli::compare::main(args),
+        Command::Open(args) => cli::open::main(args),
         Command::Worker => {
             gilscope_server::engine::running::worker::main(gilscope_server::presets::find)
         }

@@ -46,6 +46,44 @@ pub struct ServeArgs {
     /// the PATH).
     #[arg(long, value_name = "PATH")]
     pub python: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Where runs are kept: `gilscope serve` and `gilscope open`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Directory runs are kept in (default: $GILSCOPE_DATA, else the user's data directory,
+    /// e.g. ~/.local/share/gilscope).
+    #[arg(long, value_name = "DIR", env = "GILSCOPE_DATA")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Bytes of runs kept at most; beyond it the oldest runs that are not starred go.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::store::DEFAULT_MAX_BYTES)]
+    pub store_bytes: u64,
+    /// Keep no runs: they live in memory only, as long as the server runs.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+impl StoreArgs {
+    /// The store these flags ask for; None with --no-store.
+    pub fn config(&self) -> anyhow::Result<Option<crate::store::StoreConfig>> {
+        if self.no_store {
+            return Ok(None);
+        }
+        let dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => crate::store::schema::default_dir().ok_or_else(|| {
+                anyhow!(
+                    "no data directory for runs: set --data-dir or GILSCOPE_DATA (or --no-store)"
+                )
+            })?,
+        };
+        Ok(Some(crate::store::StoreConfig {
+            max_bytes: self.store_bytes,
+            ..crate::store::StoreConfig::new(dir)
+        }))
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -85,8 +123,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Err(err) => tracing::warn!("cannot raise the open-file limit: {err}"),
     }
     tracing::debug!("at most {} connections at once", limits.max_connections);
+    // Opened before anything listens: a second server on the same data directory stops here.
+    let store = args.store.config()?.map(crate::store::Store::open);
+    if let Some(Err(err @ crate::store::StoreError::Locked { .. })) = &store {
+        return Err(anyhow!("{err}"));
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(serve(addr, args.open, limits, token))
+    runtime.block_on(serve(addr, args.open, limits, token, store))
 }
 
 async fn serve(
@@ -94,6 +137,7 @@ async fn serve(
     open: bool,
     limits: crate::limits::Limits,
     token: Option<Token>,
+    store: Option<Result<crate::store::Store, crate::store::StoreError>>,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
@@ -139,7 +183,7 @@ async fn serve(
             shutdown.cancel();
         }
     });
-    crate::app::serve_app(listener, shutdown, limits, classroom)
+    crate::app::serve_app(listener, shutdown, limits, classroom, store)
         .await
         .context("server failed")?;
     tracing::info!("stopped");

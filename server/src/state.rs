@@ -36,10 +36,13 @@ pub struct AppState {
     pub classroom: Option<Arc<Classroom>>,
     /// The teacher's shared state and the viewers connected.
     pub follow: Follow,
+    /// Why runs are not kept, when the store was asked for and could not be opened.
+    pub store_error: Option<String>,
 }
 
 impl AppState {
-    /// A server's state with the default [`Limits`].
+    /// A server's state with the default [`Limits`]; it keeps no runs on disk (tests), see
+    /// [`AppState::open_store`].
     pub fn new(local_addr: SocketAddr, shutdown: CancellationToken) -> Self {
         Self::with_limits(local_addr, shutdown, Limits::default())
     }
@@ -76,6 +79,45 @@ impl AppState {
             classroom: classroom.map(Arc::new),
             follow: Follow::new(limits.max_viewers),
             limits,
+            store_error: None,
+        }
+    }
+}
+
+impl AppState {
+    /// Keeps runs that are over in the store `config` describes: see [`AppState::keep_in`].
+    pub fn open_store(
+        &mut self,
+        config: crate::store::StoreConfig,
+    ) -> Result<(), crate::store::StoreError> {
+        self.keep_in(crate::store::Store::open(config))
+    }
+
+    /// Keeps runs that are over in `opened`. A store another server holds is an error (two
+    /// servers never share one); any other failure to open it (a read-only or missing
+    /// directory, a newer schema) is logged and kept in [`AppState::store_error`]: the
+    /// server runs on, keeping nothing.
+    pub fn keep_in(
+        &mut self,
+        opened: Result<crate::store::Store, crate::store::StoreError>,
+    ) -> Result<(), crate::store::StoreError> {
+        use crate::store::StoreError;
+        let opened = opened.and_then(|store| {
+            let dir = store.dir().display().to_string();
+            self.runs.set_store(store)?;
+            Ok(dir)
+        });
+        match opened {
+            Ok(dir) => {
+                tracing::info!("runs are kept in {dir}");
+                Ok(())
+            }
+            Err(err @ StoreError::Locked { .. }) => Err(err),
+            Err(err) => {
+                tracing::error!("{err}; runs go on but are not kept");
+                self.store_error = Some(format!("{err}; runs go on but are not kept"));
+                Ok(())
+            }
         }
     }
 }

@@ -346,6 +346,10 @@ fn runs_error(err: RunsError) -> Encoded {
         }
         RunsError::NotFound(_) | RunsError::Snapshot(_) => Some("id".to_string()),
         RunsError::CodeRefused(_) => Some("engine".to_string()),
+        RunsError::NotOver(..) => Some("id".to_string()),
+        RunsError::NoStore | RunsError::NotKept(_) | RunsError::Store(_) => {
+            Some("store".to_string())
+        }
     };
     error(err.to_string(), field)
 }

@@ -35,6 +35,7 @@ async fn a_student_follows_the_teachers_lesson_run_and_window_and_may_explore() 
         shutdown.clone(),
         Limits::default(),
         Some(class),
+        None,
     ));
     let teacher = Chromium::launch(1280, 800).await;
     let student = Chromium::launch(1280, 800).await;

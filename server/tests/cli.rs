@@ -8,8 +8,14 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn gilscope() -> Command {
+    // Runs are kept in a directory of this test's own, never in the user's.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data = std::env::temp_dir().join(format!("gilscope-cli-test-{}-{n}", std::process::id()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gilscope"));
-    cmd.env_remove("GILSCOPE_ADDR").env("RUST_LOG", "info");
+    cmd.env_remove("GILSCOPE_ADDR")
+        .env("RUST_LOG", "info")
+        .env("GILSCOPE_DATA", data);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -281,10 +287,10 @@ fn json_and_table_carry_the_findings() {
     assert_eq!(gil["severity"], "slow");
     assert!(gil["evidence"].as_array().is_some_and(|e| !e.is_empty()));
     let sentence = gil["sentence"].as_str().unwrap();
-    assert!(sentence.starts_with("3 threads kept about"), "{sentence}");
+    assert!(sentence.starts_with("3 threads, about"), "{sentence}");
 
     let out = gilscope_output(&args);
     let text = String::from_utf8_lossy(&out.stdout);
     let (_, below) = text.split_once("\nfindings\n").expect("a findings section");
-    assert!(below.contains("3 threads kept about"), "{text}");
+    assert!(below.contains("3 threads, about"), "{text}");
 }

@@ -2,6 +2,7 @@
 //! for every place that shows them — the dashboard's cards, `gilscope run`'s table, the
 //! browser test — so they never disagree. Plain functions of the [`Summary`].
 
+use crate::decimal::fixed;
 use crate::summary::Summary;
 use crate::trace::State;
 
@@ -19,28 +20,28 @@ pub struct Card {
 
 /// `1.97×`: the speedup as every view (and the browser test) writes it.
 pub fn speedup(x: f64) -> String {
-    format!("{x:.2}×")
+    fixed(x, 2) + "×"
 }
 
 /// Seconds for people: "830 ms", "1.25 s".
 pub fn seconds(s: f64) -> String {
     if s < 1.0 {
-        format!("{:.0} ms", s * 1e3)
+        fixed(s * 1e3, 0) + " ms"
     } else {
-        format!("{s:.2} s")
+        fixed(s, 2) + " s"
     }
 }
 
 /// Large counts and rates: 950, 12.3k, 4.5M.
 pub fn count(x: f64) -> String {
     if x >= 1e6 {
-        format!("{:.1}M", x / 1e6)
+        fixed(x / 1e6, 1) + "M"
     } else if x >= 1e4 {
-        format!("{:.0}k", x / 1e3)
+        fixed(x / 1e3, 0) + "k"
     } else if x >= 1e3 {
-        format!("{:.1}k", x / 1e3)
+        fixed(x / 1e3, 1) + "k"
     } else {
-        format!("{x:.0}")
+        fixed(x, 0)
     }
 }
 
@@ -72,7 +73,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
         key: "cores",
         label: "cores busy",
         amount: Some(s.cores_busy_mean),
-        value: format!("{:.2}", s.cores_busy_mean),
+        value: fixed(s.cores_busy_mean, 2),
         detail: cores.map(|c| format!("of {c}")).unwrap_or_default(),
     });
     if let Some(h) = s.gil_handoffs {
@@ -83,7 +84,7 @@ pub fn cards(s: &Summary, cores: Option<u32>) -> Vec<Card> {
             value: count(h as f64),
             detail: s
                 .gil_hold_ms_median
-                .map(|m| format!("median hold {m:.2} ms"))
+                .map(|m| format!("median hold {} ms", fixed(m, 2)))
                 .unwrap_or_default(),
         });
     }
@@ -182,7 +183,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
             key: "depth",
             label: "queue depth, most",
             amount: Some(depth),
-            value: format!("{depth:.0}"),
+            value: fixed(depth, 0),
             detail: p
                 .queue_capacity
                 .map(|c| format!("capacity {c}"))
@@ -207,7 +208,7 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
             key: "start",
             label: "process start",
             amount: Some(ms),
-            value: format!("{ms:.1} ms"),
+            value: fixed(ms, 1) + " ms",
             detail: p
                 .processes_started
                 .map(|n| format!("median of {n}"))

@@ -4,8 +4,10 @@
 pub mod class;
 pub mod clip;
 pub mod coalesce;
+pub mod decimal;
 pub mod figures;
 pub mod findings;
+pub mod history;
 pub mod input;
 pub mod protocol;
 pub mod sort;

@@ -23,9 +23,10 @@ use crate::summary::Summary;
 use crate::trace::{Nanos, TraceDelta};
 
 /// The wire format's version, the second byte of every frame. 1 was MessagePack (serde);
-/// 2 is this format; 3 added the classroom (the hello's role and students' URLs, `class`,
-/// `viewers`, `share`).
-pub const WIRE_VERSION: u8 = 3;
+/// 2 is this format; 3 added `Figures::baseline_unlocked` (the lock-overhead finding); 4 the
+/// classroom (the hello's role and students' URLs, `class`, `viewers`, `share`) and a page of
+/// kept runs (`kept`).
+pub const WIRE_VERSION: u8 = 4;
 
 /// The first byte of every frame of this format: a byte MessagePack never uses, so a binary
 /// frame of either is told apart by it.
@@ -51,6 +52,11 @@ pub enum ServerMsg {
     Frame(FrameMsg),
     /// Something the viewer sent could not be used; the connection stays open.
     Error(ErrorMsg),
+    /// What the store keeps of a run (only in a page of the history, [`encode_listed`]).
+    Kept {
+        id: RunId,
+        kept: crate::history::Kept,
+    },
     /// What the teacher shows now (sent on joining and on every change): followers show it.
     Class(ClassState),
     /// Viewers connected now (the teacher included); sent to a class's teacher when it changes.
@@ -158,6 +164,17 @@ impl RunState {
             self,
             RunState::Finished | RunState::Failed | RunState::Stopped
         )
+    }
+
+    /// As its JSON says it: `queued`, `running`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Finished => "finished",
+            RunState::Failed => "failed",
+            RunState::Stopped => "stopped",
+        }
     }
 }
 
@@ -310,6 +327,42 @@ pub fn decode_server(frame: &Payload) -> Result<ServerMsg, DecodeError> {
                 path: Vec::new(),
             },
         }),
+    }
+}
+
+/// A page of the history as the server sends it (`GET /api/runs?format=wire`): the runs as
+/// the websocket says them, a [`ServerMsg::Run`] each followed by its [`ServerMsg::Kept`]
+/// once kept, in one frame of this wire format, so the page decodes it with the code it has
+/// for the websocket.
+pub fn decode_listed(bytes: &[u8]) -> Result<Vec<crate::history::Listed>, DecodeError> {
+    let msgs: Vec<ServerMsg> = decode_wire(bytes)?;
+    let mut listed: Vec<crate::history::Listed> = Vec::with_capacity(msgs.len());
+    for msg in msgs {
+        match msg {
+            ServerMsg::Run(info) => listed.push(crate::history::Listed { info, kept: None }),
+            ServerMsg::Kept { id, kept } => {
+                if let Some(last) = listed.last_mut().filter(|l| l.info.id == id) {
+                    last.kept = Some(kept);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(listed)
+}
+
+pub fn encode_listed(entries: Vec<crate::history::RunEntry>) -> Vec<u8> {
+    let mut msgs = Vec::with_capacity(entries.len() * 2);
+    for entry in entries {
+        let id = entry.info.id;
+        msgs.push(ServerMsg::Run(entry.info));
+        if let Some(kept) = entry.kept {
+            msgs.push(ServerMsg::Kept { id, kept });
+        }
+    }
+    match encode(&msgs) {
+        Payload::Binary(bytes) => bytes,
+        Payload::Text(text) => text.into_bytes(),
     }
 }
 

@@ -179,7 +179,7 @@ impl fmt::Display for KnobValue {
         match self {
             KnobValue::Bool(b) => write!(f, "{b}"),
             KnobValue::Int(i) => write!(f, "{i}"),
-            KnobValue::Float(x) => write!(f, "{x}"),
+            KnobValue::Float(x) => f.write_str(&crate::decimal::shortest(*x)),
             KnobValue::Text(s) => write!(f, "{s}"),
         }
     }
@@ -288,7 +288,10 @@ impl KnobDef {
     pub fn allowed(&self) -> String {
         match &self.kind {
             KnobKind::Int { min, max, .. } => format!("an integer from {min} to {max}"),
-            KnobKind::Float { min, max, .. } => format!("a number from {min} to {max}"),
+            KnobKind::Float { min, max, .. } => {
+                let [min, max] = [min, max].map(|x| crate::decimal::shortest(*x));
+                format!("a number from {min} to {max}")
+            }
             KnobKind::Bool { .. } => "true or false".to_string(),
             KnobKind::Choice { options, .. } => format!("one of {}", options.join(", ")),
         }
@@ -445,9 +448,36 @@ pub fn python_literal(value: &KnobValue) -> String {
             }
             out
         }
-        KnobValue::Float(x) => format!("{x:?}"),
-        KnobValue::Text(s) => format!("{s:?}"),
+        KnobValue::Float(x) => crate::decimal::debug(*x),
+        KnobValue::Text(s) => python_str(s),
     }
+}
+
+/// A Python string literal: quotes, backslashes and control characters escaped (`\n`,
+/// `\x07`), everything else as it is. (`format!("{s:?}")` wrote the same for printable text,
+/// but Rust's `\u{..}` escapes, which Python does not read, for the rest.)
+fn python_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' || c == '\u{7f}' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let b = c as u8;
+                out.push_str("\\x");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Replaces each `{{knob}}` in `template` with the knob's value as Python.
@@ -477,6 +507,20 @@ pub fn find_preset<'a>(presets: &'a [PresetInfo], name: &str) -> Result<&'a Pres
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_knobs_become_python_string_literals() {
+        for text in [
+            "current",
+            "a \"quoted\" \\ path",
+            "two\nlines\tand\r",
+            "é ✓",
+        ] {
+            assert_eq!(python_str(text), format!("{text:?}"), "{text}");
+        }
+        assert_eq!(python_str("\u{7}\u{7f}\u{0}"), r#""\x07\x7f\x00""#);
+        assert_eq!(python_str("zero\u{200b}width"), "\"zero\u{200b}width\"");
+    }
 
     fn preset() -> PresetInfo {
         PresetInfo {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 /// What a thread is doing. One colour per state, the same in every view.
 ///
-/// In JSON a state is its snake_case name (`"wait_gil"`); in MessagePack, which carries the
-/// bulk of every trace (websocket frames, the worker pipe), its index in [`State::ALL`].
+/// In JSON a state is its snake_case name (`"wait_gil"`); in MessagePack (the worker pipe)
+/// and on the websocket (`protocol/types.rs`) its index in [`State::ALL`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum State {
     /// Running Python bytecode: holding the GIL, or free-threaded / in its own interpreter.

@@ -144,6 +144,10 @@ pub struct Figures {
     /// `expected_count - final_count`.
     #[serde(default)]
     pub lost_updates: Option<i64>,
+    /// The baseline ran the loop in one thread without the lock the run took (`counter-race`
+    /// with `lock=true`): `speedup` is then the lock's cost, below 1 when it slowed the loop.
+    #[serde(default)]
+    pub baseline_unlocked: Option<bool>,
     /// Operations (I/O round trips, tasks) per second as run.
     #[serde(default)]
     pub ops_per_s: Option<f64>,

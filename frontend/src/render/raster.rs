@@ -41,8 +41,8 @@ impl Raster {
     }
 
     fn clip(&self, a: i64, b: i64, max: usize) -> (usize, usize) {
-        let a = a.clamp(0, max as i64) as usize;
-        let b = b.clamp(0, max as i64) as usize;
+        let a = crate::bound::clamp(a, 0, max as i64) as usize;
+        let b = crate::bound::clamp(b, 0, max as i64) as usize;
         (a, b.max(a))
     }
 

@@ -73,8 +73,8 @@ pub fn paint_spans(
     let dpr = plot.dpr;
     // Colours parsed once per frame, not once per span.
     let colours = State::ALL.map(|s| pixel(s.colour()));
-    let x_min = (plot.x0 as i64).clamp(0, raster.width as i64);
-    let x_max = ((plot.x0 + plot.width) as i64).clamp(x_min, raster.width as i64);
+    let x_min = crate::bound::clamp(plot.x0 as i64, 0, raster.width as i64);
+    let x_max = crate::bound::clamp((plot.x0 + plot.width) as i64, x_min, raster.width as i64);
     // Edges round half to even: a window that is half one state, half another then shows
     // each in every other pixel, not always the first.
     // Device pixels per ns: an edge costs a multiplication, not a division.
@@ -192,7 +192,9 @@ fn rows_from(
     colours: &[u32; State::ALL.len()],
 ) {
     let h = raster.height as i64;
-    let clip = |a: i64, b: i64| (a.clamp(0, h) as usize)..(b.clamp(0, h) as usize);
+    let clip = |a: i64, b: i64| {
+        (crate::bound::clamp(a, 0, h) as usize)..(crate::bound::clamp(b, 0, h) as usize)
+    };
     let width = raster.width;
     let hatch = line.has(State::WaitGil).then(|| Hatch {
         of: colours[State::WaitGil as usize],

@@ -1,5 +1,6 @@
 //! The visible time range, zoom and pan, axis ticks in µs / ms / s, durations for people.
 
+use gilscope_shared::decimal::fixed;
 use gilscope_shared::trace::Nanos;
 
 /// The narrowest window one can zoom to: 2 µs.
@@ -102,7 +103,7 @@ pub fn ticks(win: Window, width: f64, min_px: f64) -> Vec<Tick> {
             let t = i as f64 * step;
             Tick {
                 t,
-                label: format!("{:.*} {name}", decimals, t / unit),
+                label: format!("{} {name}", fixed(t / unit, decimals)),
             }
         })
         .collect()
@@ -138,5 +139,5 @@ pub fn fmt_ns(ns: f64) -> String {
     } else {
         2
     };
-    format!("{v:.decimals$} {name}")
+    format!("{} {name}", fixed(v, decimals))
 }

@@ -1,8 +1,11 @@
 //! The figures a lesson's Python prints on CPython, read back into the run's summary so the
 //! cards (and `gilscope compare`) show CPython's own values beside the emulation's.
 //!
-//! The lessons print them in a few shapes: `speedup 0.86` and `lost 1234` anywhere on a line,
-//! `WAY: 328,512 messages/s` and `WAY: 9.0 ms` one per line.
+//! The lessons print them in a few shapes: `speedup 0.86`, `expected 600`, `got 590` and
+//! `lost 10` anywhere on a line, `WAY: 328,512 messages/s` and `WAY: 9.0 ms` one per line, and
+//! `... in 12 of 200 tries` (queue-qsize-unreliable's wrong `empty()` answers). With them the
+//! findings that read these figures (lost updates, `qsize()`/`empty()` wrong) hold for CPython
+//! runs too.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +26,10 @@ fn number(token: &str) -> Option<f64> {
 pub struct Printed {
     pub speedup: Option<f64>,
     pub lost: Option<f64>,
+    pub expected: Option<f64>,
+    pub got: Option<f64>,
+    /// `in W of N tries`: W wrong answers of N.
+    pub wrong_of: Option<(f64, f64)>,
     pub messages_per_s_by_way: BTreeMap<String, f64>,
     pub ms_by_way: BTreeMap<String, f64>,
 }
@@ -50,7 +57,16 @@ pub fn read(stdout: &str) -> Printed {
             match (pair[0].trim_end_matches([':', ',']), number(pair[1])) {
                 ("speedup", Some(v)) => out.speedup = Some(v),
                 ("lost", Some(v)) => out.lost = Some(v),
+                ("expected", Some(v)) => out.expected = Some(v),
+                ("got", Some(v)) => out.got = Some(v),
                 _ => {}
+            }
+        }
+        for w in tokens.windows(5) {
+            if let ["in", wrong, "of", all, "tries"] = w {
+                if let (Some(wrong), Some(all)) = (number(wrong), number(all)) {
+                    out.wrong_of = Some((wrong, all));
+                }
             }
         }
     }
@@ -62,6 +78,16 @@ pub fn apply(printed: Printed, summary: &mut Summary) {
     summary.speedup = printed.speedup.or(summary.speedup);
     if let Some(lost) = printed.lost {
         summary.figures.lost_updates = Some(lost as i64);
+    }
+    if let Some(expected) = printed.expected {
+        summary.figures.expected_count = Some(expected as i64);
+    }
+    if let Some(got) = printed.got {
+        summary.figures.final_count = Some(got as i64);
+    }
+    if let Some((wrong, all)) = printed.wrong_of {
+        summary.figures.empty_while_qsize_positive = Some(wrong as u64);
+        summary.figures.queue_samples = Some(all as u64);
     }
     if !printed.messages_per_s_by_way.is_empty() {
         summary.figures.messages_per_s_by_way = Some(printed.messages_per_s_by_way);
@@ -81,6 +107,12 @@ mod tests {
         assert_eq!(cpu.speedup, Some(0.86));
         let race = read("expected 400000, got 130351, lost 269649\n");
         assert_eq!(race.lost, Some(269_649.0));
+        assert_eq!(
+            (race.expected, race.got),
+            (Some(400_000.0), Some(130_351.0))
+        );
+        let probe = read("empty() was True while qsize() >= 1 in 12 of 2000 tries\n");
+        assert_eq!(probe.wrong_of, Some((12.0, 2000.0)));
         let ways = read("Queue: 328,512 messages/s\nfiles: 9.0 ms\n");
         assert_eq!(ways.messages_per_s_by_way.get("Queue"), Some(&328_512.0));
         assert_eq!(ways.ms_by_way.get("files"), Some(&9.0));

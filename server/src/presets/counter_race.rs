@@ -117,10 +117,11 @@ impl Program for CounterRace {
         let (counter, lock) = shared(knobs);
         let (n, form, increments) = (knobs.threads, knobs.form, knobs.increments);
         let result = setup.figures();
-        result
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .expected_count = Some((n as u64 * increments) as i64);
+        {
+            let mut figures = result.lock().unwrap_or_else(|e| e.into_inner());
+            figures.expected_count = Some((n as u64 * increments) as i64);
+            figures.baseline_unlocked = Some(knobs.lock);
+        }
         let track = setup
             .interp()
             .new_counter("counter", CounterKind::SharedValue);
@@ -142,12 +143,14 @@ impl Program for CounterRace {
         Ok(main)
     }
 
+    /// One thread, and no lock: one thread needs none, so with `lock=true` the speed-up is
+    /// what the lock cost (`baseline_unlocked`).
     fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
-        let (counter, lock) = shared(knobs);
+        let counter = SharedInt::default();
         let total = knobs.threads as u64 * knobs.increments;
         let form = knobs.form;
         setup
-            .main(move |py| work(py, &counter, total, form, lock.as_deref()))
+            .main(move |py| work(py, &counter, total, form, None))
             .map(Some)
     }
 }

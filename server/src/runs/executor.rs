@@ -141,9 +141,12 @@ impl Runs {
                 record.trace = trace;
             }
             let info = record.info.clone();
+            let trace = record.trace.clone();
             remember_finished(&mut book, id, self.0.keep_bytes);
-            info
+            (info, trace)
         };
+        let (info, trace) = info;
+        self.keep(info.clone(), trace);
         self.announce(Update::Run(info));
     }
 }

@@ -23,8 +23,11 @@ use crate::presets;
 use crate::program::{plan_in, Planned};
 
 mod executor;
+mod kept;
 
 use executor::remember_finished;
+
+use crate::store::{Store, StoreError};
 
 /// Runs waiting to start; one more is refused.
 pub const QUEUE_LIMIT: usize = 16;
@@ -59,6 +62,16 @@ pub enum RunsError {
          (serve on 127.0.0.1 to run code)"
     )]
     CodeRefused(std::net::SocketAddr),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "run {0} is {1:?}: only a run that is over can be renamed, starred, noted or downloaded"
+    )]
+    NotOver(RunId, RunState),
+    #[error("this server keeps no runs (it was started without a store, or the store could not be opened)")]
+    NoStore,
+    #[error("run {0} is not kept: its save failed (GET /api/store says why)")]
+    NotKept(RunId),
 }
 
 /// Who asked for a run: each may have only [`Limits::queued_per_client`] runs waiting.
@@ -137,6 +150,8 @@ struct Inner {
     /// [`Limits::queued_per_client`].
     queued_per_client: usize,
     book: Mutex<Book>,
+    /// Where runs that are over are kept, when the server keeps them.
+    store: std::sync::RwLock<Option<Store>>,
     /// The latest snapshot built, shared by the viewers that ask for it.
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
     work: Notify,
@@ -180,6 +195,7 @@ impl Runs {
                 next_id: 1,
                 ..Book::default()
             }),
+            store: std::sync::RwLock::new(None),
             snapshot: tokio::sync::Mutex::new(None),
             work: Notify::new(),
             updates,
@@ -321,6 +337,7 @@ impl Runs {
                     let info = record.info.clone();
                     book.queue.retain(|&q| q != id);
                     remember_finished(&mut book, id, self.0.keep_bytes);
+                    self.keep(info.clone(), Arc::default());
                     info
                 }
                 (RunState::Running, _) => {
@@ -369,12 +386,10 @@ impl Runs {
     /// snapshot is reused only if it already holds every frame announced before the call, so
     /// a viewer that subscribed first misses nothing.
     pub async fn snapshot(&self, id: RunId) -> Result<Arc<Snapshot>, RunsError> {
-        let floor = self
-            .book()
-            .records
-            .get(&id)
-            .ok_or(RunsError::NotFound(id))?
-            .seq;
+        let floor = self.book().records.get(&id).map(|record| record.seq);
+        let Some(floor) = floor else {
+            return self.stored_snapshot(id).await;
+        };
         let mut latest = self.0.snapshot.lock().await;
         let (info, trace, open, seq) = self.current(id)?;
         if let Some(cached) = latest.as_ref() {

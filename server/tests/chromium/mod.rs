@@ -46,12 +46,25 @@ pub struct Server {
 
 impl Server {
     pub fn start(listener: TcpListener) -> Server {
+        Server::start_keeping(listener, None)
+    }
+
+    /// [`Server::start`], keeping runs in a store in `dir` (none: keeping nothing).
+    pub fn start_keeping(listener: TcpListener, dir: Option<&Path>) -> Server {
         // Worker processes run the gilscope binary, not this test's executable.
         if std::env::var_os("GILSCOPE_WORKER_EXE").is_none() {
             std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
         }
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(gilscope_server::serve(listener, shutdown.clone()));
+        let store = dir.map(|dir| {
+            gilscope_server::store::Store::open(gilscope_server::store::StoreConfig::new(dir))
+        });
+        let task = tokio::spawn(gilscope_server::serve_keeping(
+            listener,
+            shutdown.clone(),
+            gilscope_server::limits::Limits::default(),
+            store,
+        ));
         Server { shutdown, task }
     }
 
@@ -60,6 +73,13 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         (Server::start(listener), addr)
+    }
+
+    /// [`Server::bind`], keeping runs in a store in `dir`.
+    pub async fn bind_keeping(dir: &Path) -> (Server, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        (Server::start_keeping(listener, Some(dir)), addr)
     }
 
     pub async fn stop(self) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::state::State;
 use crate::trace::{LaneId, Nanos, Span, Trace};
 
-use super::Evidence;
+use super::{Evidence, MAX_EVIDENCE};
 
 /// Each lane's spans, in time order.
 pub type ByLane<'a> = BTreeMap<LaneId, Vec<&'a Span>>;
@@ -17,7 +17,7 @@ pub fn spans_by_lane(trace: &Trace) -> ByLane<'_> {
         lanes.entry(span.lane).or_default().push(span);
     }
     for spans in lanes.values_mut() {
-        spans.sort_by_key(|s| s.t0);
+        insertion_sort_by_key(spans, |s| s.t0);
     }
     lanes
 }
@@ -45,9 +45,46 @@ pub fn busy_life(times: &StateTimes) -> Nanos {
 
 /// The longest spans of `state` among `spans`, longest first, as evidence.
 pub fn longest(spans: impl IntoIterator<Item = Span>, state: State) -> Vec<Evidence> {
-    let mut hits: Vec<Span> = spans.into_iter().filter(|s| s.state == state).collect();
-    hits.sort_by_key(|s| std::cmp::Reverse(s.duration()));
-    hits.iter().map(evidence).collect()
+    let hits: Vec<Span> = spans.into_iter().filter(|s| s.state == state).collect();
+    top(&hits)
+}
+
+/// The [`MAX_EVIDENCE`] longest of `spans`, longest first (the earlier of two as long).
+fn top(spans: &[Span]) -> Vec<Evidence> {
+    let mut best: Vec<&Span> = Vec::with_capacity(MAX_EVIDENCE + 1);
+    for span in spans {
+        let at = best.partition_point(|b| b.duration() >= span.duration());
+        if at < MAX_EVIDENCE {
+            best.insert(at, span);
+            best.truncate(MAX_EVIDENCE);
+        }
+    }
+    best.into_iter().map(evidence).collect()
+}
+
+/// The distinct lanes among `lanes`, in id order (few: a run has tens of threads).
+pub fn distinct(lanes: impl Iterator<Item = LaneId>) -> Vec<LaneId> {
+    let mut out: Vec<LaneId> = Vec::new();
+    for lane in lanes {
+        if !out.contains(&lane) {
+            out.push(lane);
+        }
+    }
+    insertion_sort_by_key(&mut out, |l| *l);
+    out
+}
+
+/// Sorts by a key, stable, in place: linear on the (nearly) sorted lists a trace holds, and
+/// far less code in the wasm dashboard than the standard library's sorts (each of which is
+/// copied for every type and key it sorts by).
+pub fn insertion_sort_by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && key(&v[j - 1]) > key(&v[j]) {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 pub fn evidence(span: &Span) -> Evidence {
@@ -63,18 +100,50 @@ pub fn median(mut xs: Vec<f64>) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
-    xs.sort_by(f64::total_cmp);
     let mid = xs.len() / 2;
+    let upper = select(&mut xs, mid);
     Some(if xs.len().is_multiple_of(2) {
-        (xs[mid - 1] + xs[mid]) / 2.0
+        // The largest of those below the middle one.
+        let lower = xs[..mid].iter().copied().fold(f64::MIN, f64::max);
+        (lower + upper) / 2.0
     } else {
-        xs[mid]
+        upper
     })
+}
+
+/// The `k`-th smallest of `xs` (quickselect, three-way so equal values cost nothing):
+/// afterwards `xs[..k]` holds values no larger than it.
+fn select(xs: &mut [f64], k: usize) -> f64 {
+    let (mut lo, mut hi) = (0, xs.len());
+    loop {
+        let pivot = xs[lo + (hi - lo) / 2];
+        // [lo, lt) < pivot, [lt, i) == pivot, [gt, hi) > pivot.
+        let (mut lt, mut i, mut gt) = (lo, lo, hi);
+        while i < gt {
+            if xs[i] < pivot {
+                xs.swap(i, lt);
+                lt += 1;
+                i += 1;
+            } else if xs[i] > pivot {
+                gt -= 1;
+                xs.swap(i, gt);
+            } else {
+                i += 1;
+            }
+        }
+        if k < lt {
+            hi = lt;
+        } else if k >= gt {
+            lo = gt;
+        } else {
+            return pivot;
+        }
+    }
 }
 
 /// The length of the union of some time ranges: parallel stretches counted once.
 pub fn union_ns(mut ranges: Vec<(Nanos, Nanos)>) -> Nanos {
-    ranges.sort();
+    insertion_sort_by_key(&mut ranges, |r| *r);
     let mut total = 0;
     let mut current: Option<(Nanos, Nanos)> = None;
     for (t0, t1) in ranges {
@@ -98,6 +167,12 @@ mod tests {
         assert_eq!(median(vec![]), None);
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(vec![5.0; 100_000]), Some(5.0));
+        assert_eq!(
+            median((0..1001).rev().map(f64::from).collect()),
+            Some(500.0)
+        );
+        assert_eq!(median(vec![1.0, 9.0, 9.0, 2.0, 9.0, 1.0]), Some(5.5));
         assert_eq!(union_ns(vec![(0, 10), (5, 15), (20, 30)]), 25);
         assert_eq!(union_ns(vec![]), 0);
     }

@@ -11,6 +11,7 @@
 mod english;
 mod gil;
 mod lanes;
+mod lock;
 mod processes;
 mod queue;
 mod race;
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::summary::Summary;
 use crate::trace::{LaneId, Nanos, Trace};
 
-pub use english::english;
+pub use english::{english, extreme_facts, ms, percent, MAX_SENTENCE};
 
 /// How much a finding matters; the list is sorted by it, most important first.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,6 +42,9 @@ pub enum Severity {
 pub enum Facts {
     /// `lost` of `expected` increments never reached the counter.
     LostUpdates { lost: i64, expected: i64 },
+    /// The lock lost nothing and made the loop `slowdown` times slower than one thread
+    /// without it; threads waited for it `waits` times.
+    LockOverhead { slowdown: f64, waits: u64 },
     /// `threads` CPU-bound threads of one interpreter took turns on its GIL.
     GilBound {
         threads: u32,
@@ -80,6 +84,7 @@ impl Facts {
     pub fn rule(&self) -> &'static str {
         match self {
             Facts::LostUpdates { .. } => "lost_updates",
+            Facts::LockOverhead { .. } => "lock_overhead",
             Facts::GilBound { .. } => "gil_bound",
             Facts::Convoy { .. } => "convoy",
             Facts::QueueFull { .. } => "queue_full",
@@ -137,10 +142,11 @@ pub fn findings(summary: &Summary, trace: &Trace, cores: Option<u32>) -> Vec<Fin
         (Some(cores), None) => gil::cores_limit(summary, trace, cores),
         _ => None,
     };
-    let mut out: Vec<Finding> = [
+    let found: Vec<Finding> = [
         race::lost_updates(summary, trace, &by_lane),
         gil_bound,
         gil::convoy(&by_lane),
+        lock::lock_overhead(summary, trace),
         queue::full(trace, &by_lane),
         queue::empty(trace, &by_lane),
         queue::probe_wrong(summary, trace),
@@ -151,8 +157,11 @@ pub fn findings(summary: &Summary, trace: &Trace, cores: Option<u32>) -> Vec<Fin
     .into_iter()
     .flatten()
     .collect();
-    // Stable: within a severity, the order above (most telling first).
-    out.sort_by_key(|f| f.severity);
+    // By severity; within one, the order above (most telling first).
+    let mut out = Vec::with_capacity(found.len());
+    for severity in [Severity::Wrong, Severity::Slow, Severity::Note] {
+        out.extend(found.iter().filter(|f| f.severity == severity).cloned());
+    }
     out
 }
 

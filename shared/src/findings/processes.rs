@@ -6,7 +6,7 @@ use crate::summary::Summary;
 use crate::trace::Trace;
 
 use super::lanes::{self, union_ns};
-use super::{Evidence, Facts, Finding, Severity};
+use super::{Evidence, Facts, Finding, Severity, MAX_EVIDENCE};
 
 /// Start-up worth a sentence: this share of the run.
 const START_UP_NOTE: f64 = 0.02;
@@ -25,11 +25,7 @@ pub fn start_up(trace: &Trace) -> Option<Finding> {
     if starting.is_empty() || trace.end == 0 {
         return None;
     }
-    let processes = starting
-        .iter()
-        .map(|s| s.lane)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len() as u32;
+    let processes = lanes::distinct(starting.iter().map(|s| s.lane)).len() as u32;
     let ns = union_ns(starting.iter().map(|s| (s.t0, s.t1)).collect());
     let share = ns as f64 / trace.end as f64;
     if share < START_UP_NOTE {
@@ -64,10 +60,21 @@ pub fn chunking(summary: &Summary, trace: &Trace) -> Option<Finding> {
     if chunksize <= 1 {
         return None;
     }
-    let mut tasks: std::collections::BTreeMap<u32, Evidence> = Default::default();
+    // The first tasks (lowest numbers), then each one's first span to its last.
+    let mut first: Vec<u32> = Vec::with_capacity(MAX_EVIDENCE + 1);
+    for task in trace.spans.iter().filter_map(|s| s.task) {
+        if !first.contains(&task) {
+            let at = first.partition_point(|t| *t < task);
+            first.insert(at, task);
+            first.truncate(MAX_EVIDENCE);
+        }
+    }
+    let mut tasks: Vec<Option<Evidence>> = vec![None; first.len()];
     for span in &trace.spans {
-        let Some(task) = span.task else { continue };
-        let e = tasks.entry(task).or_insert_with(|| lanes::evidence(span));
+        let Some(at) = span.task.and_then(|t| first.iter().position(|f| *f == t)) else {
+            continue;
+        };
+        let e = tasks[at].get_or_insert_with(|| lanes::evidence(span));
         e.t0 = e.t0.min(span.t0);
         e.t1 = e.t1.max(span.t1);
     }
@@ -78,6 +85,6 @@ pub fn chunking(summary: &Summary, trace: &Trace) -> Option<Finding> {
             items,
         },
         Severity::Note,
-        tasks.into_values().collect(),
+        tasks.into_iter().flatten().collect(),
     ))
 }

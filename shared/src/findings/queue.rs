@@ -1,8 +1,6 @@
 //! The queue's rules: producers blocked on a full queue, consumers on an empty one, and
 //! `qsize()` / `empty()` answering other than the truth.
 
-use std::collections::BTreeMap;
-
 use crate::state::State;
 use crate::summary::Summary;
 use crate::trace::{CounterKind, LaneId, MarkKind, Trace};
@@ -45,12 +43,8 @@ fn blocked(
     role: impl Fn(&MarkKind) -> bool,
     facts: impl FnOnce(f64, u32) -> Facts,
 ) -> Option<Finding> {
-    let sides: std::collections::BTreeSet<LaneId> = trace
-        .marks
-        .iter()
-        .filter(|m| role(&m.kind))
-        .map(|m| m.lane)
-        .collect();
+    let sides: Vec<LaneId> =
+        lanes::distinct(trace.marks.iter().filter(|m| role(&m.kind)).map(|m| m.lane));
     let (mut stuck, mut life) = (0, 0);
     let mut spans = Vec::new();
     for lane in &sides {
@@ -87,25 +81,41 @@ pub fn probe_wrong(summary: &Summary, trace: &Trace) -> Option<Finding> {
     if qsize_wrong + empty_wrong == 0 {
         return None;
     }
-    let track = |want: fn(&CounterKind) -> bool| -> BTreeMap<u64, f64> {
+    // (t, value) in time order, the last sample of an instant kept.
+    let track = |want: fn(&CounterKind) -> bool| -> Vec<(u64, f64)> {
         let ids: Vec<_> = trace
             .counters
             .iter()
             .filter(|c| want(&c.kind))
             .map(|c| c.id)
             .collect();
-        trace
+        let mut samples: Vec<(u64, f64)> = trace
             .samples
             .iter()
             .filter(|s| ids.contains(&s.counter))
             .map(|s| (s.t, s.value))
-            .collect()
+            .collect();
+        lanes::insertion_sort_by_key(&mut samples, |s| s.0);
+        let mut last: Vec<(u64, f64)> = Vec::with_capacity(samples.len());
+        for s in samples {
+            match last.last_mut() {
+                Some(l) if l.0 == s.0 => *l = s,
+                _ => last.push(s),
+            }
+        }
+        last
+    };
+    let at = |track: &[(u64, f64)], t: u64| {
+        track
+            .binary_search_by_key(&t, |s| s.0)
+            .ok()
+            .map(|i| track[i].1)
     };
     let depth = track(|k| matches!(k, CounterKind::QueueDepth { .. }));
     let qsize = track(|k| matches!(k, CounterKind::QueueQsize { .. }));
     let evidence = qsize
         .iter()
-        .filter(|(t, v)| depth.get(t).is_some_and(|d| d != *v))
+        .filter(|(t, v)| at(&depth, *t).is_some_and(|d| d != *v))
         .map(|(t, _)| Evidence {
             lane: None,
             t0: *t,

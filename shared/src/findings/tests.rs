@@ -92,7 +92,7 @@ fn gil_bound_fires_for_threads_taking_turns_and_not_without_a_gil() {
     assert_eq!(found[0].evidence.len(), 2, "one wait per thread");
     assert_eq!(
         found[0].sentence,
-        "2 threads kept about 1.0 core busy: they took turns on the GIL 100 times. Try processes, or gil=none."
+        "2 threads, about 1.0 core busy (100 GIL turns): try processes or gil=none."
     );
 
     let mut free = summary();
@@ -173,12 +173,62 @@ fn lost_updates_point_from_the_switch_to_the_stale_write() {
             t1: 25 * MS
         }]
     );
-    assert!(found[0]
-        .sentence
-        .starts_with("123 of 4000 increments were lost"));
+    assert!(found[0].sentence.starts_with("123 of 4000 updates lost"));
 
     s.figures.lost_updates = Some(0);
     assert_eq!(rules(&findings(&s, &t, None)), ["gil_bound"]);
+}
+
+#[test]
+fn lock_overhead_compares_with_one_unlocked_thread() {
+    let mut s = summary();
+    s.figures.lost_updates = Some(0);
+    s.figures.baseline_unlocked = Some(true);
+    s.speedup = Some(0.4);
+    let t = trace(
+        GilFlavour::Current,
+        2,
+        &[
+            (0, State::Running, 0, 10),
+            (1, State::WaitLock, 0, 4),
+            (1, State::Running, 4, 6),
+            (1, State::WaitLock, 6, 12),
+        ],
+    );
+    let found = findings(&s, &t, None);
+    let f = found
+        .iter()
+        .find(|f| f.facts.rule() == "lock_overhead")
+        .expect("fires");
+    assert_eq!(
+        f.facts,
+        Facts::LockOverhead {
+            slowdown: 2.5,
+            waits: 2
+        }
+    );
+    assert_eq!(f.severity, Severity::Note);
+    assert_eq!(
+        f.evidence[0],
+        Evidence {
+            lane: Some(LaneId(1)),
+            t0: 6 * MS,
+            t1: 12 * MS
+        },
+        "the longest wait first"
+    );
+    assert!(f.sentence.contains("2.50× slower"), "{}", f.sentence);
+
+    let quiet = |s: &Summary| !rules(&findings(s, &t, None)).contains(&"lock_overhead");
+    // Just under the threshold; without the lock in the run; with lost updates.
+    s.speedup = Some(1.0 / (lock::MIN_SLOWDOWN - 0.01));
+    assert!(quiet(&s));
+    s.speedup = Some(0.4);
+    s.figures.baseline_unlocked = Some(false);
+    assert!(quiet(&s));
+    s.figures.baseline_unlocked = Some(true);
+    s.figures.lost_updates = Some(3);
+    assert!(quiet(&s));
 }
 
 #[test]
@@ -204,7 +254,7 @@ fn convoy_needs_long_waits_right_after_io() {
     assert_eq!(found[0].evidence.len(), 4);
     assert_eq!(
         found[0].sentence,
-        "After its I/O, the I/O thread waited a median of 4.0 ms for the GIL (4 times)."
+        "Back from I/O, a thread waited a median of 4.0 ms for the GIL (4 times)."
     );
     assert!(findings(&summary(), &trace(GilFlavour::Current, 1, &spans(0)), None).is_empty());
 }
@@ -301,12 +351,12 @@ fn qsize_disagreeing_points_at_the_samples_that_differ() {
     );
     assert_eq!(
         found[0].sentence,
-        "qsize() disagreed with the true depth 1 time and empty() was wrong 2 times, in 3 samples."
+        "Wrong answers in 3 samples: qsize() 1, empty() 2."
     );
     s.figures.qsize_mismatch_samples = Some(0);
     assert_eq!(
         findings(&s, &t, None)[0].sentence,
-        "empty() was wrong 2 times, in 3 samples."
+        "Wrong answers in 3 samples: qsize() 0, empty() 2."
     );
     s.figures.empty_mismatch_samples = Some(0);
     assert!(findings(&s, &t, None).is_empty());

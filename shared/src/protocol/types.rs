@@ -9,6 +9,7 @@ use super::{
     ClassState, ClientMsg, CpythonStatus, ErrorMsg, FrameMsg, Hello, Role, RunInfo, RunState,
     ServerMsg, Window,
 };
+use crate::history::Kept;
 use crate::spec::{Engine, ExperimentSpec, Group, KnobDef, KnobKind, KnobValue, PresetInfo};
 use crate::summary::{Cap, EndReason, Figures, ProgramOutput, Summary};
 use crate::trace::{
@@ -343,6 +344,7 @@ wire_struct!(Figures {
     expected_count,
     final_count,
     lost_updates,
+    baseline_unlocked,
     ops_per_s,
     results_in_order,
     messages_per_s,
@@ -453,18 +455,23 @@ impl Wire for ServerMsg {
                 w.byte(4);
                 err.put(w);
             }
-            ServerMsg::Class(class) => {
+            ServerMsg::Kept { id, kept } => {
                 w.byte(5);
+                id.put(w);
+                kept.put(w);
+            }
+            ServerMsg::Class(class) => {
+                w.byte(6);
                 class.put(w);
             }
             ServerMsg::Viewers { count } => {
-                w.byte(6);
+                w.byte(7);
                 count.put(w);
             }
         }
     }
     fn get(r: &mut Reader<'_>) -> ServerMsg {
-        match r.variant("ServerMsg", 7) {
+        match r.variant("ServerMsg", 8) {
             0 => ServerMsg::Hello(Wire::get(r)),
             1 => ServerMsg::Pong {
                 nonce: Wire::get(r),
@@ -472,10 +479,35 @@ impl Wire for ServerMsg {
             2 => ServerMsg::Run(Wire::get(r)),
             3 => ServerMsg::Frame(Wire::get(r)),
             4 => ServerMsg::Error(Wire::get(r)),
-            5 => ServerMsg::Class(Wire::get(r)),
+            5 => ServerMsg::Kept {
+                id: Wire::get(r),
+                kept: Wire::get(r),
+            },
+            6 => ServerMsg::Class(Wire::get(r)),
             _ => ServerMsg::Viewers {
                 count: Wire::get(r),
             },
+        }
+    }
+}
+
+impl Wire for Kept {
+    fn put(&self, w: &mut Writer) {
+        self.name.put(w);
+        self.note.put(w);
+        self.starred.put(w);
+        self.saved_at_ms.put(w);
+        self.events.put(w);
+        self.bytes.put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Kept {
+        Kept {
+            name: Wire::get(r),
+            note: Wire::get(r),
+            starred: Wire::get(r),
+            saved_at_ms: Wire::get(r),
+            events: Wire::get(r),
+            bytes: Wire::get(r),
         }
     }
 }

@@ -120,6 +120,7 @@ fn summary(end: EndReason) -> Summary {
         figures: Figures {
             expected_count: Some(i64::MIN),
             lost_updates: Some(-7),
+            baseline_unlocked: Some(true),
             results_in_order: Some(false),
             messages_per_s_by_way: Some(BTreeMap::from([("queue".to_string(), 1e6)])),
             processes_started: Some(u32::MAX),
@@ -277,6 +278,17 @@ fn every_server_msg() -> Vec<ServerMsg> {
     for (end, state) in ends.into_iter().zip(over.into_iter().cycle()) {
         msgs.push(run(state, Some(end)));
     }
+    msgs.push(ServerMsg::Kept {
+        id: u64::MAX,
+        kept: crate::history::Kept {
+            name: Some("Tuesday · 周二".into()),
+            note: None,
+            starred: true,
+            saved_at_ms: 1_764_800_000_000,
+            events: 1_000_000,
+            bytes: 4_700_000,
+        },
+    });
     msgs
 }
 

@@ -1,0 +1,60 @@
+//! What a knob takes and why a typed value is refused, in the chosen language (the shared
+//! spec's English words, `KnobDef::allowed` and its refusals, said with the catalogue's).
+
+use gilscope_shared::clip::echo;
+use gilscope_shared::spec::{KnobDef, KnobKind};
+
+use super::{fill, td_string, Locale};
+
+/// What a knob takes, as the text before its options, the options (a choice's, as code) and
+/// the text after them.
+pub fn allowed_parts(l: Locale, knob: &KnobDef) -> (String, Option<String>, String) {
+    let range = |template: &str, min: &dyn ToString, max: &dyn ToString| {
+        fill(
+            template,
+            &[("min", &min.to_string()), ("max", &max.to_string())],
+        )
+    };
+    match &knob.kind {
+        KnobKind::Int { min, max, .. } => (
+            range(td_string!(l, ui.allowed_int), min, max),
+            None,
+            String::new(),
+        ),
+        KnobKind::Float { min, max, .. } => (
+            range(td_string!(l, ui.allowed_float), min, max),
+            None,
+            String::new(),
+        ),
+        KnobKind::Bool { .. } => (
+            td_string!(l, ui.allowed_bool).to_string(),
+            None,
+            String::new(),
+        ),
+        KnobKind::Choice { options, .. } => {
+            let template = td_string!(l, ui.allowed_choice);
+            let (before, after) = template.split_once("{options}").unwrap_or((template, ""));
+            (
+                before.to_string(),
+                Some(options.join(", ")),
+                after.to_string(),
+            )
+        }
+    }
+}
+
+/// Why `text` is refused for this knob: "`lots` is not allowed; expected an integer from 1
+/// to 64".
+pub fn refused(l: Locale, knob: &KnobDef, text: &str) -> String {
+    let (before, options, after) = allowed_parts(l, knob);
+    let allowed = format!("{before}{}{after}", options.unwrap_or_default());
+    fill(
+        td_string!(l, ui.not_allowed),
+        &[("value", &echo(text)), ("allowed", &allowed)],
+    )
+}
+
+/// Why a name in the link is no knob of the lesson.
+pub fn unknown(l: Locale, lesson: &str) -> String {
+    fill(td_string!(l, ui.no_such_knob), &[("lesson", lesson)])
+}
