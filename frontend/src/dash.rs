@@ -183,6 +183,10 @@ impl Dash {
         if let ServerMsg::Run(info) = &msg {
             self.follow_opened(info);
         }
+        let over = match &msg {
+            ServerMsg::Run(info) if info.state.is_over() => Some(info.id),
+            _ => None,
+        };
         let changed = self.store.try_update_value(|store| match msg {
             ServerMsg::Run(info) => {
                 let shown = store.apply_run(info.clone());
@@ -204,6 +208,9 @@ impl Dash {
             if self.has_queue.get_untracked() != queues {
                 self.has_queue.set(queues);
             }
+        }
+        if let Some(id) = over {
+            crate::follow::run_over(self, id);
         }
     }
 

@@ -8,6 +8,7 @@ use gilscope_shared::protocol::{ClassState, ClientMsg, Role, RunId, Window as Sp
 use leptos::prelude::*;
 
 use crate::dash::Dash;
+use crate::lang::{fill, td_string};
 use crate::render::Window;
 
 /// How often the teacher's page looks for a change to share, in ms.
@@ -65,11 +66,13 @@ fn apply(dash: &Dash) {
     if dash.projector.get_untracked() != class.projector {
         dash.projector.set(class.projector);
     }
-    if let Some(id) = class.run {
-        let shown = dash.store.with_value(|s| s.run);
-        if shown != Some(id) && dash.asked.get_value() != Some(id) {
-            dash.asked.set_value(Some(id));
-            dash.conn.send(ClientMsg::Subscribe { id });
+    if follow_pin(dash, class.pinned) {
+        if let Some(id) = class.run {
+            let shown = dash.store.with_value(|s| s.run);
+            if shown != Some(id) && dash.asked.get_value() != Some(id) {
+                dash.asked.set_value(Some(id));
+                dash.conn.send(ClientMsg::Subscribe { id });
+            }
         }
     }
     dash.nav.update_value(|n| {
@@ -82,6 +85,48 @@ fn apply(dash: &Dash) {
         }
         n.dirty = true;
     });
+}
+
+/// The teacher's pinned run, pinned here too. The run shown is pinned once it is that run and
+/// over; a page that does not show it (it joined later) asks for it first and answers false:
+/// the teacher's run shown waits until the pinned one is here ([`run_over`] applies again).
+fn follow_pin(dash: &Dash, pinned: Option<RunId>) -> bool {
+    let here = dash
+        .pinned_info
+        .with_untracked(|p| p.as_ref().map(|p| p.id));
+    match pinned {
+        None if here.is_some() => dash.unpin(),
+        Some(p) if here != Some(p) => {
+            let shown = dash
+                .info
+                .with_untracked(|i| i.as_ref().map(|i| (i.id, i.state.is_over())));
+            match shown {
+                Some((id, true)) if id == p => dash.pin(),
+                Some((id, false)) if id == p => return false,
+                _ => {
+                    if dash.asked.get_value() != Some(p) {
+                        dash.asked.set_value(Some(p));
+                        dash.store.update_value(|s| s.open(p));
+                        dash.conn.send(ClientMsg::Subscribe { id: p });
+                    }
+                    return false;
+                }
+            }
+        }
+        _ => {}
+    }
+    true
+}
+
+/// A run is over on this page: if it is the teacher's pinned run a following student waited
+/// for, follow again (pin it, then show the teacher's run).
+pub fn run_over(dash: &Dash, id: RunId) {
+    let waited = dash
+        .class
+        .with_value(|c| c.as_ref().is_some_and(|c| c.pinned == Some(id)));
+    if waited && role(dash) == Role::Student && dash.following.get_untracked() {
+        apply(dash);
+    }
 }
 
 /// What this page shows now, as the class shares it.
@@ -145,10 +190,12 @@ pub fn ClassBar(dash: Dash) -> impl IntoView {
         match role() {
         Some(Role::Teacher) => view! {
             <span class="class-bar" data-testid="class-bar">
-                <span data-testid="viewers">{move || dash.viewers.get()}" watching"</span>
+                <span data-testid="viewers">
+                    {move || fill(td_string!(dash.locale(), class.watching), &[("n", &dash.viewers.get().to_string())])}
+                </span>
                 <details class="qr">
                     <summary>{students}</summary>
-                    <img src="/api/classroom/qr.svg" alt="QR code of the students' URL" width="200" height="200" />
+                    <img src="/api/classroom/qr.svg" alt=move || td_string!(dash.locale(), class.qr_alt) width="200" height="200" />
                 </details>
             </span>
         }
@@ -156,7 +203,7 @@ pub fn ClassBar(dash: Dash) -> impl IntoView {
         Some(Role::Student) => view! {
             <span class="class-bar" data-testid="class-bar">
                 <span data-testid="following">
-                    {move || if dash.following.get() { "following the teacher" } else { "exploring: F follows the teacher" }}
+                    {move || if dash.following.get() { td_string!(dash.locale(), class.following) } else { td_string!(dash.locale(), class.exploring) }}
                 </span>
             </span>
         }
