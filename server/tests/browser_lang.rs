@@ -78,6 +78,7 @@ const NAMES: &[&str] = &[
     "S",
     "A",
     "D",
+    "F",
     "P",
     "C",
     "gilscope",

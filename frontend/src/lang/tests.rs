@@ -150,6 +150,8 @@ const NOT_ENGLISH: &[&str] = &[
     "empty",
     "English",
     "Esc",
+    // The key that follows the teacher again (classroom).
+    "F",
     "f",
     "false",
     "fork",
