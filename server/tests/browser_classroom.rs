@@ -193,34 +193,15 @@ async fn scenario(teacher: &Chromium, student: &Chromium, addr: SocketAddr) -> R
     chromium::click(&t, "run").await?;
     wait_until(&t, "run-state", "finished", Duration::from_secs(120), done).await?;
     wait_until(&s, "run-state", "finished", CHANGE, done).await?;
-    two_blocks(&s, "the following student").await?;
+    chromium::two_blocks(&s, "the following student").await?;
     // A student who joins now gets the pinned run first, then the run shown.
     let late = chromium::open(&student.browser, &format!("http://{addr}/")).await?;
     wait_for_text(&late, "conn-state", "connected", LOAD).await?;
-    two_blocks(&late, "a student joining after the pin").await?;
+    chromium::two_blocks(&late, "a student joining after the pin").await?;
     let (tb, lb): (String, String) = (eval(&t, blocks).await?, eval(&late, blocks).await?);
     if tb != lb {
         return Err(format!("different blocks: teacher {tb:?}, late student {lb:?}").into());
     }
     screenshot(&late, "classroom-student-pinned.png").await?;
     Ok(())
-}
-
-/// Waits until `page` draws a pinned block and the run shown below it, each with lanes.
-async fn two_blocks(page: &Page, who: &str) -> Result<(), Error> {
-    let rows = |name: &str| {
-        format!("document.querySelector('[data-testid=timeline-canvas]').dataset.{name} || ''")
-    };
-    let deadline = Instant::now() + CHANGE;
-    loop {
-        let pinned: String = eval(page, &rows("pinnedLaneRows")).await?;
-        let shown: String = eval(page, &rows("laneRows")).await?;
-        if !pinned.is_empty() && !shown.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{who}: pinned rows {pinned:?}, shown rows {shown:?}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

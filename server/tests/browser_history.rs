@@ -172,11 +172,9 @@ async fn history_scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), E
     }
 
     // Both are listed, newest first, once kept (their star button appears).
-    let star = format!("[data-testid=\"history-star-{past}\"]");
-    wait_for_element(&page, &star, "el.textContent", "the past run's star", |t| {
-        t == "☆"
-    })
-    .await?;
+    let star_id = format!("history-star-{past}");
+    let star = format!("[data-testid=\"{star_id}\"]");
+    wait_until(&page, &star_id, "the past run's star", LOAD, |t| t == "☆").await?;
     let order: String = eval(
         &page,
         "[...document.querySelectorAll('[data-testid^=\"history-run-\"]')].map(e => e.dataset.testid).join(',')",
@@ -201,7 +199,7 @@ async fn history_scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), E
         &format!("(document.querySelector('{star}').click(), true)"),
     )
     .await?;
-    wait_for_element(&page, &star, "el.textContent", "the star", |t| t == "★").await?;
+    wait_until(&page, &star_id, "the star", LOAD, |t| t == "★").await?;
     let kept: Value = eval(
         &page,
         &format!("fetch('/api/runs/{past}').then(r => r.json())"),
@@ -277,23 +275,7 @@ async fn history_scenario(chromium: &Chromium, addr: SocketAddr) -> Result<(), E
     )
     .await?;
     // Two blocks: the pinned past run above, the dropped one below, each with its lanes.
-    let canvas = "[data-testid=\"timeline-canvas\"]";
-    let shown = wait_for_element(
-        &page,
-        canvas,
-        "el.dataset.laneRows || ''",
-        "the dropped run's lanes",
-        |r| !r.is_empty(),
-    )
-    .await?;
-    let pinned: String = eval(
-        &page,
-        "document.querySelector('[data-testid=timeline-canvas]').dataset.pinnedLaneRows || ''",
-    )
-    .await?;
-    if pinned.is_empty() {
-        return Err(format!("no pinned block beside the dropped run (rows {shown:?})").into());
-    }
+    chromium::two_blocks(&page, "the pinned run and the dropped one").await?;
     chromium::screenshot(&page, "history-dropped").await?;
     println!("dropped run opened at {opened}; {running} running pixels");
     Ok(())

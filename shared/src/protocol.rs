@@ -165,17 +165,6 @@ impl RunState {
             RunState::Finished | RunState::Failed | RunState::Stopped
         )
     }
-
-    /// As its JSON says it: `queued`, `running`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            RunState::Queued => "queued",
-            RunState::Running => "running",
-            RunState::Finished => "finished",
-            RunState::Failed => "failed",
-            RunState::Stopped => "stopped",
-        }
-    }
 }
 
 /// A run as the server knows it (the same JSON over HTTP).

@@ -303,3 +303,22 @@ pub async fn screenshot(page: &Page, name: &str) -> Result<(), Error> {
     eprintln!("screenshot: {}", path.display());
     Ok(())
 }
+
+/// Waits until `page` draws a pinned block and the run shown below it, each with lanes.
+pub async fn two_blocks(page: &Page, who: &str) -> Result<(), Error> {
+    let rows = |name: &str| {
+        format!("document.querySelector('[data-testid=timeline-canvas]').dataset.{name} || ''")
+    };
+    let deadline = Instant::now() + CHANGE;
+    loop {
+        let pinned: String = eval(page, &rows("pinnedLaneRows")).await?;
+        let shown: String = eval(page, &rows("laneRows")).await?;
+        if !pinned.is_empty() && !shown.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{who}: pinned rows {pinned:?}, shown rows {shown:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
