@@ -2,6 +2,7 @@
 //! spec's English words, `KnobDef::allowed` and its refusals, said with the catalogue's).
 
 use gilscope_shared::clip::echo;
+use gilscope_shared::decimal::shortest;
 use gilscope_shared::spec::{KnobDef, KnobKind};
 
 use super::{fill, td_string, Locale};
@@ -9,20 +10,19 @@ use super::{fill, td_string, Locale};
 /// What a knob takes, as the text before its options, the options (a choice's, as code) and
 /// the text after them.
 pub fn allowed_parts(l: Locale, knob: &KnobDef) -> (String, Option<String>, String) {
-    let range = |template: &str, min: &dyn ToString, max: &dyn ToString| {
-        fill(
-            template,
-            &[("min", &min.to_string()), ("max", &max.to_string())],
-        )
+    // Bounds as text already: a float's `to_string` would link std's float formatting
+    // (`decimal::shortest` writes the same).
+    let range = |template: &str, min: String, max: String| {
+        fill(template, &[("min", &min), ("max", &max)])
     };
     match &knob.kind {
         KnobKind::Int { min, max, .. } => (
-            range(td_string!(l, ui.allowed_int), min, max),
+            range(td_string!(l, ui.allowed_int), min.to_string(), max.to_string()),
             None,
             String::new(),
         ),
         KnobKind::Float { min, max, .. } => (
-            range(td_string!(l, ui.allowed_float), min, max),
+            range(td_string!(l, ui.allowed_float), shortest(*min), shortest(*max)),
             None,
             String::new(),
         ),
