@@ -1,6 +1,8 @@
 //! Builds the dashboard and lays out the bundle the server embeds (`$OUT_DIR/bundle`):
 //!
-//! 1. copies `static/` (index.html, CSS, icons);
+//! 1. copies `static/` (index.html, CSS, icons), and writes each language's messages as
+//!    `lang/<code>.txt` (their texts one per line, in the order of
+//!    `frontend/locales/messages.rs`), which the dashboard fetches for the language it shows;
 //! 2. builds `gilscope-frontend` for wasm32 with a nested `cargo build` in its own target
 //!    directory (`target/frontend`), profile `wasm-release`;
 //! 3. runs wasm-bindgen (as a library, `--target web`) into `bundle/pkg`;
@@ -20,6 +22,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+
+#[path = "../frontend/locales/messages.rs"]
+mod messages;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const FRONTEND: &str = "gilscope-frontend";
@@ -51,6 +56,11 @@ fn build() -> Result<(), String> {
     }
     copy_dir(&root.join("static"), &bundle, &[Path::new("pkg")])
         .map_err(|e| format!("cannot copy static/ into {}: {e}", bundle.display()))?;
+    println!(
+        "cargo::rerun-if-changed={}",
+        root.join("frontend/locales").display()
+    );
+    languages(&root.join("frontend/locales"), &bundle.join("lang"))?;
 
     if env::var_os("GILSCOPE_SKIP_FRONTEND").is_some_and(|v| !v.is_empty() && v != "0") {
         println!(
@@ -63,6 +73,7 @@ fn build() -> Result<(), String> {
 
     for input in [
         "frontend/src",
+        "frontend/build.rs",
         "frontend/Cargo.toml",
         "shared/src",
         "shared/Cargo.toml",
@@ -89,6 +100,28 @@ fn build() -> Result<(), String> {
         .map_err(|e| format!("wasm-bindgen on {}: {e:#}", wasm.display()))?;
     optimise(&root, &bundle.join("pkg").join("gilscope_frontend_bg.wasm"))?;
     precompress(&bundle)
+}
+
+/// `lang/<code>.txt` for each `frontend/locales/<code>.json` (the frontend's build checked
+/// that they have the same keys).
+fn languages(locales: &Path, out: &Path) -> Result<(), String> {
+    fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let entries =
+        fs::read_dir(locales).map_err(|e| format!("cannot read {}: {e}", locales.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let messages = messages::messages(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let code = path.file_stem().unwrap().to_string_lossy();
+        let file = out.join(format!("{code}.txt"));
+        fs::write(&file, messages::lines(&messages))
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
+    Ok(())
 }
 
 /// Files worth compressing, by extension (images other than SVG are compressed already).

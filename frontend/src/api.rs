@@ -3,7 +3,7 @@
 //! format, which the dashboard already decodes for the websocket; the little JSON the other
 //! routes take and give goes through the browser's own `JSON`, so no JSON code is compiled
 //! into the page. Errors are the server's own sentence (`{"error": ...}`), or what went
-//! wrong on the way.
+//! wrong on the way. Also a served file's text (a language's messages, [`crate::lang`]).
 
 use gilscope_shared::history::{Listed, RunEdit};
 use gilscope_shared::protocol::{self, RunId};
@@ -85,6 +85,15 @@ pub async fn import(file: web_sys::Blob) -> Result<RunId, String> {
         .and_then(|id| id.as_f64())
         .map(|id| id as RunId)
         .ok_or_else(|| "the server's answer has no run id".to_string())
+}
+
+/// `GET url`'s body, as text.
+pub async fn text(url: &str) -> Result<String, String> {
+    let response = call("GET", url, None).await?;
+    let text = JsFuture::from(response.text().map_err(describe)?)
+        .await
+        .map_err(describe)?;
+    text.as_string().ok_or_else(|| format!("{url}: not text"))
 }
 
 /// One request; the response when its status is 2xx, else the server's error sentence.

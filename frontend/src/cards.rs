@@ -11,31 +11,31 @@ use leptos::prelude::*;
 use crate::compare;
 use crate::dash::Dash;
 use crate::figures;
-use crate::lang::{td_string, Locale};
+use crate::lang::{tr, Locale};
 
 /// A card's title in the chosen language, by its key (the shared English for a key the
 /// catalogue lacks).
 pub(crate) fn title(l: Locale, card: &Card) -> &'static str {
     match card.key {
-        "speedup" => td_string!(l, card.speedup),
-        "lost" => td_string!(l, card.lost),
-        "cores" => td_string!(l, card.cores),
-        "handoffs" => td_string!(l, card.handoffs),
-        "rate" => td_string!(l, card.rate),
-        "wall" => td_string!(l, card.wall),
-        "exception" => td_string!(l, card.exception),
-        "way-queue" => td_string!(l, card.way_queue),
-        "way-value-semaphores" => td_string!(l, card.way_value_semaphores),
-        "way-value-polled" => td_string!(l, card.way_value_polled),
-        "way-other" => td_string!(l, card.way_other),
-        "messages" => td_string!(l, card.messages),
-        "return-file" => td_string!(l, card.return_file),
-        "return-queue" => td_string!(l, card.return_queue),
-        "return-pool" => td_string!(l, card.return_pool),
-        "return-other" => td_string!(l, card.return_other),
-        "depth" => td_string!(l, card.depth),
-        "empty-wrong" => td_string!(l, card.empty_wrong),
-        "start" => td_string!(l, card.start),
+        "speedup" => tr!(l, card.speedup),
+        "lost" => tr!(l, card.lost),
+        "cores" => tr!(l, card.cores),
+        "handoffs" => tr!(l, card.handoffs),
+        "rate" => tr!(l, card.rate),
+        "wall" => tr!(l, card.wall),
+        "exception" => tr!(l, card.exception),
+        "way-queue" => tr!(l, card.way_queue),
+        "way-value-semaphores" => tr!(l, card.way_value_semaphores),
+        "way-value-polled" => tr!(l, card.way_value_polled),
+        "way-other" => tr!(l, card.way_other),
+        "messages" => tr!(l, card.messages),
+        "return-file" => tr!(l, card.return_file),
+        "return-queue" => tr!(l, card.return_queue),
+        "return-pool" => tr!(l, card.return_pool),
+        "return-other" => tr!(l, card.return_other),
+        "depth" => tr!(l, card.depth),
+        "empty-wrong" => tr!(l, card.empty_wrong),
+        "start" => tr!(l, card.start),
         _ => card.label,
     }
 }
@@ -58,9 +58,9 @@ pub fn Cards(dash: Dash) -> impl IntoView {
         let l = dash.locale();
         let Some(s) = summary() else {
             let text = if dash.live() {
-                td_string!(l, ui.measuring)
+                tr!(l, ui.measuring)
             } else {
-                td_string!(l, ui.run_to_see)
+                tr!(l, ui.run_to_see)
             };
             return view! { <p class="cards-empty">{text}</p> }.into_any();
         };
@@ -84,7 +84,7 @@ pub fn Cards(dash: Dash) -> impl IntoView {
         pairs.extend(pinned_cards.into_iter().map(|p| {
             let missing = Card {
                 value: "—".to_string(),
-                detail: td_string!(l, ui.not_measured).to_string(),
+                detail: tr!(l, ui.not_measured).to_string(),
                 amount: None,
                 ..p.clone()
             };
@@ -132,7 +132,7 @@ pub fn Cards(dash: Dash) -> impl IntoView {
             .join(" · ");
         let pinned_bar = pinned.map(|p| {
             view! {
-                <div class="label">{td_string!(l, ui.pinned)}</div>
+                <div class="label">{tr!(l, ui.pinned)}</div>
                 <div class="state-bar pinned" data-testid="card-states-pinned">
                     {state_bar(l, &figures::state_shares(&p))}
                 </div>
@@ -141,7 +141,7 @@ pub fn Cards(dash: Dash) -> impl IntoView {
         view! {
             {list}
             <div class="card states" data-testid="card-states">
-                <div class="label">{td_string!(l, ui.time_per_state)}</div>
+                <div class="label">{tr!(l, ui.time_per_state)}</div>
                 <div class="state-bar">{state_bar(l, &shares)}</div>
                 {pinned_bar}
                 <div class="detail">{words}</div>

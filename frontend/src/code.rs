@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::dash::Dash;
 use crate::edits;
 use crate::highlight::highlight;
-use crate::lang::{comments, td_string, Locale};
+use crate::lang::{comments, tr, Locale};
 use crate::setup;
 
 /// The preset's Python with the knobs as set; with the defaults while a knob is invalid.
@@ -79,16 +79,16 @@ pub fn Code(dash: Dash) -> impl IntoView {
     view! {
         <details class="code-panel" class:edited=edited open>
             <summary>
-                {move || if edited() { td_string!(l(), ui.code_edited) } else { td_string!(l(), ui.code_lesson) }}
+                {move || if edited() { tr!(l(), ui.code_edited) } else { tr!(l(), ui.code_lesson) }}
             </summary>
             <div class="code-tools">
                 <button
                     class="export"
                     data-testid="code-edit"
-                    title=move || td_string!(l(), ui.edit_title)
+                    title=move || tr!(l(), ui.edit_title)
                     on:click=move |_| editing.update(|e| *e = !*e)
                 >
-                    {move || if editing.get() { td_string!(l(), ui.done) } else { td_string!(l(), ui.edit) }}
+                    {move || if editing.get() { tr!(l(), ui.done) } else { tr!(l(), ui.edit) }}
                 </button>
                 <button
                     class="export"
@@ -96,10 +96,10 @@ pub fn Code(dash: Dash) -> impl IntoView {
                     data-testid="code-reset"
                     on:click=reset
                 >
-                    {move || td_string!(l(), ui.reset)}
+                    {move || tr!(l(), ui.reset)}
                 </button>
                 <span class="code-note" data-testid="code-note">
-                    {move || edited().then(|| td_string!(l(), ui.edited_note))}
+                    {move || edited().then(|| tr!(l(), ui.edited_note))}
                 </span>
                 <span class="code-error" data-testid="code-error" role="alert">{problem}</span>
             </div>
@@ -108,7 +108,7 @@ pub fn Code(dash: Dash) -> impl IntoView {
                 class:hidden=move || !editing.get()
                 data-testid="code-editor"
                 spellcheck="false"
-                aria-label=move || td_string!(l(), ui.code_label)
+                aria-label=move || tr!(l(), ui.code_label)
                 rows=move || text().lines().count() + 2
                 prop:value=text
                 on:input=on_input

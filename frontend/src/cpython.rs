@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::lang::{fill, td_string};
+use crate::lang::{fill, tr};
 
 #[component]
 pub fn RunOnCpython(dash: Dash) -> impl IntoView {
@@ -17,9 +17,9 @@ pub fn RunOnCpython(dash: Dash) -> impl IntoView {
     let available = move || status().is_some_and(|s| s.available);
     let l = move || dash.locale();
     let title = move || match status() {
-        Some(s) if s.available => fill(td_string!(l(), ui.cpython_title), &[("detail", &s.detail)]),
-        Some(s) => fill(td_string!(l(), ui.no_cpython), &[("detail", &s.detail)]),
-        None => td_string!(l(), ui.waiting_server).to_string(),
+        Some(s) if s.available => fill(tr!(l(), ui.cpython_title), &[("detail", &s.detail)]),
+        Some(s) => fill(tr!(l(), ui.no_cpython), &[("detail", &s.detail)]),
+        None => tr!(l(), ui.waiting_server).to_string(),
     };
     view! {
         <button
@@ -29,7 +29,7 @@ pub fn RunOnCpython(dash: Dash) -> impl IntoView {
             disabled=move || !available() || dash.live()
             on:click=move |_| dash.run_on_cpython()
         >
-            <span class="wordy">{move || td_string!(l(), ui.run_on)}</span>
+            <span class="wordy">{move || tr!(l(), ui.run_on)}</span>
             "CPython ▶"
         </button>
     }
@@ -47,8 +47,8 @@ pub fn CpythonNote(dash: Dash) -> impl IntoView {
             h.as_ref()
                 .filter(|h| !h.cpython.available)
                 .map(|h| match h.cpython.detail.as_str() {
-                    "" => td_string!(l, ui.cpython_unavailable).to_string(),
-                    why => fill(td_string!(l, ui.cpython_unavailable_why), &[("why", why)]),
+                    "" => tr!(l, ui.cpython_unavailable).to_string(),
+                    why => fill(tr!(l, ui.cpython_unavailable_why), &[("why", why)]),
                 })
         })
     };

@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::dash::Dash;
-use crate::lang::{fill, td_string};
+use crate::lang::{fill, tr};
 
 /// Keeps the run file and opens it.
 pub fn open_file(dash: Dash, file: web_sys::Blob) {
@@ -20,7 +20,7 @@ pub fn open_file(dash: Dash, file: web_sys::Blob) {
                 dash.open_run(id);
             }
             Err(err) => dash.notice.set(Some(fill(
-                td_string!(dash.lang.get_untracked(), history.not_opened),
+                tr!(dash.lang.get_untracked(), history.not_opened),
                 &[("err", &err)],
             ))),
         }
@@ -72,7 +72,7 @@ pub fn DropHint(dash: Dash) -> impl IntoView {
     let dragging = use_file_drop(dash);
     view! {
         <div class="drop-hint" class:hidden=move || !dragging.get() data-testid="drop-hint">
-            <p>{move || td_string!(dash.locale(), history.drop_hint)}</p>
+            <p>{move || tr!(dash.locale(), history.drop_hint)}</p>
         </div>
         {move || {
             dash.notice
@@ -81,7 +81,7 @@ pub fn DropHint(dash: Dash) -> impl IntoView {
                     view! {
                         <div class="notice" role="alert" data-testid="notice">
                             <span>{text}</span>
-                            <button title=move || td_string!(dash.locale(), history.dismiss) on:click=move |_| dash.notice.set(None)>"✕"</button>
+                            <button title=move || tr!(dash.locale(), history.dismiss) on:click=move |_| dash.notice.set(None)>"✕"</button>
                         </div>
                     }
                 })

@@ -4,7 +4,7 @@
 
 use gilscope_shared::spec::MAX_SCRIPT_BYTES;
 
-use crate::lang::{fill, td_string, Locale};
+use crate::lang::{fill, tr, Locale};
 
 /// The `localStorage` key of a lesson's edit.
 pub fn storage_key(preset: &str) -> String {
@@ -15,16 +15,16 @@ pub fn storage_key(preset: &str) -> String {
 pub fn script_error(l: Locale, code: &str) -> Option<String> {
     if code.len() > MAX_SCRIPT_BYTES {
         Some(fill(
-            td_string!(l, ui.too_long),
+            tr!(l, ui.too_long),
             &[
                 ("n", &code.len().to_string()),
                 ("max", &MAX_SCRIPT_BYTES.to_string()),
             ],
         ))
     } else if code.contains('\0') {
-        Some(td_string!(l, ui.nul).to_string())
+        Some(tr!(l, ui.nul).to_string())
     } else if code.trim().is_empty() {
-        Some(td_string!(l, ui.empty_code).to_string())
+        Some(tr!(l, ui.empty_code).to_string())
     } else {
         None
     }

@@ -8,14 +8,14 @@ use leptos::prelude::*;
 
 use crate::dash::Dash;
 use crate::lang::findings::sentence;
-use crate::lang::{fill, td_string, Locale};
+use crate::lang::{fill, tr, Locale};
 
 /// The severity as a mark, a word and a CSS class: never colour alone.
 fn severity(l: Locale, s: Severity) -> (&'static str, &'static str, &'static str) {
     match s {
-        Severity::Wrong => ("!!", td_string!(l, panel.wrong), "sev-wrong"),
-        Severity::Slow => ("!", td_string!(l, panel.slow), "sev-slow"),
-        Severity::Note => ("i", td_string!(l, panel.note), "sev-note"),
+        Severity::Wrong => ("!!", tr!(l, panel.wrong), "sev-wrong"),
+        Severity::Slow => ("!", tr!(l, panel.slow), "sev-slow"),
+        Severity::Note => ("i", tr!(l, panel.note), "sev-note"),
     }
 }
 
@@ -44,9 +44,9 @@ pub fn Findings(dash: Dash) -> impl IntoView {
                 .info
                 .with(|i| i.as_ref().is_some_and(|i| i.state.is_over()))
             {
-                td_string!(l, panel.empty_after)
+                tr!(l, panel.empty_after)
             } else {
-                td_string!(l, panel.empty_before)
+                tr!(l, panel.empty_before)
             };
             return view! { <p class="findings-empty">{text}</p> }.into_any();
         }
@@ -60,9 +60,9 @@ pub fn Findings(dash: Dash) -> impl IntoView {
         <section
             class="findings"
             data-testid="findings"
-            aria-label=move || td_string!(dash.locale(), panel.title)
+            aria-label=move || tr!(dash.locale(), panel.title)
         >
-            <h2>{move || td_string!(dash.locale(), panel.title)}</h2>
+            <h2>{move || tr!(dash.locale(), panel.title)}</h2>
             <ol class="finding-list">{rows}</ol>
         </section>
     }
@@ -72,14 +72,14 @@ fn row(dash: Dash, l: Locale, i: usize, f: Finding) -> impl IntoView {
     let pieces = f.evidence.len();
     let focused = move || dash.focus.get().filter(|x| x.finding == i);
     let where_ = move || match (focused(), pieces) {
-        (_, 0) => td_string!(l, panel.not_on_timeline).to_string(),
+        (_, 0) => tr!(l, panel.not_on_timeline).to_string(),
         (Some(x), n) if n > 1 => fill(
-            td_string!(l, panel.shown_of),
+            tr!(l, panel.shown_of),
             &[("k", &(x.item + 1).to_string()), ("n", &n.to_string())],
         ),
-        (Some(_), _) => td_string!(l, panel.shown).to_string(),
-        (None, 1) => td_string!(l, panel.show).to_string(),
-        (None, n) => fill(td_string!(l, panel.show_n), &[("n", &n.to_string())]),
+        (Some(_), _) => tr!(l, panel.shown).to_string(),
+        (None, 1) => tr!(l, panel.show).to_string(),
+        (None, n) => fill(tr!(l, panel.show_n), &[("n", &n.to_string())]),
     };
     view! {
         <li>
@@ -89,7 +89,7 @@ fn row(dash: Dash, l: Locale, i: usize, f: Finding) -> impl IntoView {
                 data-testid=format!("finding-{}", f.facts.rule())
                 aria-pressed=move || focused().is_some().to_string()
                 disabled=pieces == 0
-                title=td_string!(l, panel.zoom_title)
+                title=tr!(l, panel.zoom_title)
                 on:click=move |_| dash.show_evidence(i)
             >
                 {badge(l, f.severity)}

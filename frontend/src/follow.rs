@@ -8,7 +8,7 @@ use gilscope_shared::protocol::{ClassState, ClientMsg, Role, RunId, Window as Sp
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::lang::{fill, td_string};
+use crate::lang::{fill, tr};
 use crate::render::Window;
 
 /// How often the teacher's page looks for a change to share, in ms.
@@ -191,11 +191,11 @@ pub fn ClassBar(dash: Dash) -> impl IntoView {
         Some(Role::Teacher) => view! {
             <span class="class-bar" data-testid="class-bar">
                 <span data-testid="viewers">
-                    {move || fill(td_string!(dash.locale(), class.watching), &[("n", &dash.viewers.get().to_string())])}
+                    {move || fill(tr!(dash.locale(), class.watching), &[("n", &dash.viewers.get().to_string())])}
                 </span>
                 <details class="qr">
                     <summary>{students}</summary>
-                    <img src="/api/classroom/qr.svg" alt=move || td_string!(dash.locale(), class.qr_alt) width="200" height="200" />
+                    <img src="/api/classroom/qr.svg" alt=move || tr!(dash.locale(), class.qr_alt) width="200" height="200" />
                 </details>
             </span>
         }
@@ -203,7 +203,7 @@ pub fn ClassBar(dash: Dash) -> impl IntoView {
         Some(Role::Student) => view! {
             <span class="class-bar" data-testid="class-bar">
                 <span data-testid="following">
-                    {move || if dash.following.get() { td_string!(dash.locale(), class.following) } else { td_string!(dash.locale(), class.exploring) }}
+                    {move || if dash.following.get() { tr!(dash.locale(), class.following) } else { tr!(dash.locale(), class.exploring) }}
                 </span>
             </span>
         }

@@ -9,7 +9,7 @@ use crate::connection::ConnState;
 use crate::cpython::{CpythonNote, RunOnCpython};
 use crate::dash::Dash;
 use crate::figures;
-use crate::lang::{self, catalogue, fill, td_string, Locale};
+use crate::lang::{self, catalogue, fill, tr, Locale};
 use crate::runname;
 
 #[component]
@@ -29,7 +29,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
     let l = move || dash.locale();
     let detail = move || match (state.get(), conn.retry_in.get()) {
         (ConnState::Lost, Some(delay)) => fill(
-            td_string!(l(), ui.retry_in),
+            tr!(l(), ui.retry_in),
             &[("s", &fixed(delay.as_secs_f64(), 2))],
         ),
         _ => String::new(),
@@ -38,7 +38,7 @@ pub fn Header(dash: Dash) -> impl IntoView {
     let claim = move || {
         let l = l();
         dash.preset().map_or_else(
-            || td_string!(l, ui.tagline).to_string(),
+            || tr!(l, ui.tagline).to_string(),
             |p| catalogue::lesson(l, &p.name).map_or(p.claim, |(claim, _)| claim.to_string()),
         )
     };
@@ -69,16 +69,14 @@ pub fn Header(dash: Dash) -> impl IntoView {
                 .map(|i| (i.state, i.summary.as_ref().map(|s| s.wall_s)))
             {
                 None => String::new(),
-                Some((RunState::Queued, _)) => td_string!(l, ui.queued).into(),
-                Some((RunState::Running, _)) => {
-                    fill(td_string!(l, ui.running), &[("s", &fixed(now, 1))])
-                }
+                Some((RunState::Queued, _)) => tr!(l, ui.queued).into(),
+                Some((RunState::Running, _)) => fill(tr!(l, ui.running), &[("s", &fixed(now, 1))]),
                 Some((RunState::Finished, wall)) => fill(
-                    td_string!(l, ui.finished_in),
+                    tr!(l, ui.finished_in),
                     &[("t", &figures::seconds(wall.unwrap_or(now)))],
                 ),
-                Some((RunState::Stopped, _)) => td_string!(l, ui.stopped).into(),
-                Some((RunState::Failed, _)) => td_string!(l, ui.failed).into(),
+                Some((RunState::Stopped, _)) => tr!(l, ui.stopped).into(),
+                Some((RunState::Failed, _)) => tr!(l, ui.failed).into(),
             }
         })
     };
@@ -107,10 +105,10 @@ pub fn Header(dash: Dash) -> impl IntoView {
                 <button
                     class=move || if live() { "run stop" } else { "run" }
                     data-testid="run"
-                    title=move || td_string!(l(), ui.run_title)
+                    title=move || tr!(l(), ui.run_title)
                     on:click=move |_| dash.run_or_stop()
                 >
-                    {move || if live() { td_string!(l(), ui.stop) } else { td_string!(l(), ui.run) }}
+                    {move || if live() { tr!(l(), ui.stop) } else { tr!(l(), ui.run) }}
                 </button>
                 <RunOnCpython dash=dash />
                 <span class=move || if live() { "progress live" } else { "progress" } data-testid="run-state">
@@ -121,32 +119,32 @@ pub fn Header(dash: Dash) -> impl IntoView {
                     class="toggle"
                     class:on=move || dash.projector.get()
                     data-testid="projector"
-                    title=move || td_string!(l(), ui.projector_title)
+                    title=move || tr!(l(), ui.projector_title)
                     on:click=move |_| dash.projector.update(|p| *p = !*p)
                 >
-                    {move || td_string!(l(), ui.projector)}
+                    {move || tr!(l(), ui.projector)}
                 </button>
                 <button
                     class="toggle lang"
                     data-testid="lang"
                     lang=move || lang::code(other(l()))
-                    title=move || td_string!(l(), ui.lang_switch_title)
+                    title=move || tr!(l(), ui.lang_switch_title)
                     on:click=move |_| {
                         dash.lang_chosen.set(true);
-                        dash.lang.set(other(l()));
+                        switch_to(dash, other(l()));
                     }
                 >
-                    {move || td_string!(l(), ui.lang_switch)}
+                    {move || tr!(l(), ui.lang_switch)}
                 </button>
             </div>
             <CpythonNote dash=dash />
             <div class="server-info">
-                <span class="fact" title=move || td_string!(l(), ui.server_title)>
-                    <span class="label">{move || td_string!(l(), ui.server)}</span>
+                <span class="fact" title=move || tr!(l(), ui.server_title)>
+                    <span class="label">{move || tr!(l(), ui.server)}</span>
                     <span class="value" data-testid="server-version">{version}</span>
                 </span>
-                <span class="fact" title=move || td_string!(l(), ui.cores_title)>
-                    <span class="label">{move || td_string!(l(), ui.cores)}</span>
+                <span class="fact" title=move || tr!(l(), ui.cores_title)>
+                    <span class="label">{move || tr!(l(), ui.cores)}</span>
                     <span class="value" data-testid="server-cores">{cores}</span>
                 </span>
                 <span
@@ -163,6 +161,16 @@ pub fn Header(dash: Dash) -> impl IntoView {
     }
 }
 
+/// Shows the dashboard in `locale` once its texts are here (fetched the first time).
+fn switch_to(dash: Dash, locale: Locale) {
+    leptos::task::spawn_local(async move {
+        match lang::texts::load(locale).await {
+            Ok(()) => dash.lang.set(locale),
+            Err(err) => leptos::logging::error!("gilscope: the dashboard's texts: {err}"),
+        }
+    });
+}
+
 /// The other language: what the switch offers.
 fn other(l: Locale) -> Locale {
     match l {
@@ -174,8 +182,8 @@ fn other(l: Locale) -> Locale {
 /// The connection's state in words (its CSS class stays [`ConnState::label`]).
 fn conn_label(l: Locale, state: ConnState) -> &'static str {
     match state {
-        ConnState::Connecting => td_string!(l, ui.conn_connecting),
-        ConnState::Connected => td_string!(l, ui.conn_connected),
-        ConnState::Lost => td_string!(l, ui.conn_lost),
+        ConnState::Connecting => tr!(l, ui.conn_connecting),
+        ConnState::Connected => tr!(l, ui.conn_connected),
+        ConnState::Lost => tr!(l, ui.conn_lost),
     }
 }

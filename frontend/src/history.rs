@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::NotKept;
 use crate::dash::Dash;
-use crate::lang::{fill, td_string, Locale};
+use crate::lang::{fill, tr, Locale};
 use crate::{api, figures, runname, setup};
 
 /// How often, and how long apart, the list is asked again while a run over is not kept yet
@@ -77,7 +77,7 @@ pub fn History(dash: Dash) -> impl IntoView {
                     }
                 }
                 Err(err) => dash.notice.set(Some(fill(
-                    td_string!(dash.lang.get_untracked(), history.unreadable),
+                    tr!(dash.lang.get_untracked(), history.unreadable),
                     &[("err", &err)],
                 ))),
             }
@@ -96,7 +96,7 @@ pub fn History(dash: Dash) -> impl IntoView {
     let empty = move || shown.runs.with(Vec::is_empty);
     view! {
         <section class="history" data-testid="history" aria-label="Past runs">
-            <h2>{move || td_string!(dash.locale(), history.title)}</h2>
+            <h2>{move || tr!(dash.locale(), history.title)}</h2>
             <div class="history-bar">
                 <label class="history-filter">
                     <input
@@ -105,10 +105,10 @@ pub fn History(dash: Dash) -> impl IntoView {
                         prop:checked=move || shown.every_lesson.get()
                         on:change=move |ev| shown.every_lesson.set(event_target_checked(&ev))
                     />
-                    {move || td_string!(dash.locale(), history.every_lesson)}
+                    {move || tr!(dash.locale(), history.every_lesson)}
                 </label>
-                <label class="export open-file" title=move || td_string!(dash.locale(), history.open_file_title)>
-                    {move || td_string!(dash.locale(), history.open_file)}
+                <label class="export open-file" title=move || tr!(dash.locale(), history.open_file_title)>
+                    {move || tr!(dash.locale(), history.open_file)}
                     <input
                         type="file"
                         accept=".gilscope"
@@ -129,12 +129,12 @@ pub fn History(dash: Dash) -> impl IntoView {
                     // The flag is code, in any language.
                     let (text, flag, rest) = match p {
                         NotKept::Failing(err) => {
-                            (fill(td_string!(l, history.not_kept), &[("err", &err)]), None, String::new())
+                            (fill(tr!(l, history.not_kept), &[("err", &err)]), None, String::new())
                         }
                         NotKept::NoStore => {
-                            let (before, after) = td_string!(l, history.no_store)
+                            let (before, after) = tr!(l, history.no_store)
                                 .split_once("{flag}")
-                                .unwrap_or((td_string!(l, history.no_store), ""));
+                                .unwrap_or((tr!(l, history.no_store), ""));
                             (before.to_string(), Some("--no-store"), after.to_string())
                         }
                     };
@@ -146,7 +146,7 @@ pub fn History(dash: Dash) -> impl IntoView {
                 })
             }}
             <ul>{rows}</ul>
-            {move || empty().then(|| view! { <p class="empty">{td_string!(dash.locale(), history.none)}</p> })}
+            {move || empty().then(|| view! { <p class="empty">{tr!(dash.locale(), history.none)}</p> })}
         </section>
     }
 }
@@ -184,7 +184,7 @@ fn row(
     let actions = run.kept.clone().map(|kept| actions(dash, shown, id, kept));
     view! {
         <li class="past" class:shown=is_shown data-testid=format!("history-run-{id}")>
-            <button class="past-open" title=move || td_string!(dash.locale(), history.open_title) on:click=move |_| dash.open_run(id)>
+            <button class="past-open" title=move || tr!(dash.locale(), history.open_title) on:click=move |_| dash.open_run(id)>
                 <span class="past-title">{title}" #"{id}</span>
                 <span class="past-detail">{detail}</span>
                 {note.map(|n| view! { <span class="past-note">{n}</span> })}
@@ -201,7 +201,7 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
             match api::edit(id, &change).await {
                 Ok(()) => shown.asked.update(|n| *n += 1),
                 Err(err) => dash.notice.set(Some(fill(
-                    td_string!(dash.lang.get_untracked(), history.not_changed),
+                    tr!(dash.lang.get_untracked(), history.not_changed),
                     &[("id", &id.to_string()), ("err", &err)],
                 ))),
             }
@@ -211,10 +211,7 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
     let rename = {
         let name = kept.name.clone().unwrap_or_default();
         move |_| {
-            if let Some(name) = ask(
-                td_string!(dash.lang.get_untracked(), history.ask_name),
-                &name,
-            ) {
+            if let Some(name) = ask(tr!(dash.lang.get_untracked(), history.ask_name), &name) {
                 edit(RunEdit {
                     name: Some(name),
                     ..RunEdit::default()
@@ -225,10 +222,7 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
     let annotate = {
         let note = kept.note.clone().unwrap_or_default();
         move |_| {
-            if let Some(note) = ask(
-                td_string!(dash.lang.get_untracked(), history.ask_note),
-                &note,
-            ) {
+            if let Some(note) = ask(tr!(dash.lang.get_untracked(), history.ask_note), &note) {
                 edit(RunEdit {
                     note: Some(note),
                     ..RunEdit::default()
@@ -239,7 +233,7 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
     let delete = move |_| {
         let sure = window()
             .confirm_with_message(&fill(
-                td_string!(dash.lang.get_untracked(), history.ask_delete),
+                tr!(dash.lang.get_untracked(), history.ask_delete),
                 &[("id", &id.to_string())],
             ))
             .unwrap_or(false);
@@ -248,7 +242,7 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
                 match api::delete(id).await {
                     Ok(()) => shown.asked.update(|n| *n += 1),
                     Err(err) => dash.notice.set(Some(fill(
-                        td_string!(dash.lang.get_untracked(), history.not_deleted),
+                        tr!(dash.lang.get_untracked(), history.not_deleted),
                         &[("id", &id.to_string()), ("err", &err)],
                     ))),
                 }
@@ -261,21 +255,21 @@ fn actions(dash: Dash, shown: Shown, id: RunId, kept: Kept) -> impl IntoView {
                 class="past-star"
                 class:on=starred
                 data-testid=format!("history-star-{id}")
-                title=move || if starred { td_string!(dash.locale(), history.starred_title) } else { td_string!(dash.locale(), history.star_title) }
+                title=move || if starred { tr!(dash.locale(), history.starred_title) } else { tr!(dash.locale(), history.star_title) }
                 on:click=move |_| edit(RunEdit { starred: Some(!starred), ..RunEdit::default() })
             >
                 {if starred { "★" } else { "☆" }}
             </button>
-            <button title=move || td_string!(dash.locale(), history.name_title) data-testid=format!("history-rename-{id}") on:click=rename>{move || td_string!(dash.locale(), history.name)}</button>
-            <button title=move || td_string!(dash.locale(), history.note_title) data-testid=format!("history-note-{id}") on:click=annotate>{move || td_string!(dash.locale(), history.note)}</button>
+            <button title=move || tr!(dash.locale(), history.name_title) data-testid=format!("history-rename-{id}") on:click=rename>{move || tr!(dash.locale(), history.name)}</button>
+            <button title=move || tr!(dash.locale(), history.note_title) data-testid=format!("history-note-{id}") on:click=annotate>{move || tr!(dash.locale(), history.note)}</button>
             <a
-                title=move || td_string!(dash.locale(), history.file_title)
+                title=move || tr!(dash.locale(), history.file_title)
                 href=format!("/api/runs/{id}/file")
                 download=format!("run-{id}.gilscope")
             >
-                {move || td_string!(dash.locale(), history.file)}
+                {move || tr!(dash.locale(), history.file)}
             </a>
-            <button title=move || td_string!(dash.locale(), history.delete_title) data-testid=format!("history-delete-{id}") on:click=delete>"✕"</button>
+            <button title=move || tr!(dash.locale(), history.delete_title) data-testid=format!("history-delete-{id}") on:click=delete>"✕"</button>
         </span>
     }
 }
@@ -304,10 +298,10 @@ fn key_figure(l: Locale, run: &Listed, cores: Option<u32>) -> String {
             .map(|card| format!("{} {}", crate::cards::title(l, &card), card.value))
             .unwrap_or_default(),
         None => match run.info.state {
-            RunState::Queued => td_string!(l, ui.queued),
-            RunState::Stopped => td_string!(l, ui.stopped),
-            RunState::Failed => td_string!(l, ui.failed),
-            RunState::Running | RunState::Finished => td_string!(l, history.live),
+            RunState::Queued => tr!(l, ui.queued),
+            RunState::Stopped => tr!(l, ui.stopped),
+            RunState::Failed => tr!(l, ui.failed),
+            RunState::Running | RunState::Finished => tr!(l, history.live),
         }
         .to_string(),
     }

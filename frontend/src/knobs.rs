@@ -6,7 +6,7 @@ use gilscope_shared::spec::{KnobDef, KnobKind};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::lang::{catalogue, td_string, Locale};
+use crate::lang::{catalogue, tr, Locale};
 
 #[component]
 pub fn Knobs(dash: Dash) -> impl IntoView {
@@ -36,7 +36,7 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
     let l = move || dash.locale();
     let list = move || {
         let Some(preset) = dash.preset() else {
-            return view! { <p class="empty">{td_string!(l(), ui.choose_lesson)}</p> }.into_any();
+            return view! { <p class="empty">{tr!(l(), ui.choose_lesson)}</p> }.into_any();
         };
         let l = l();
         let lesson = preset.name.clone();
@@ -72,12 +72,12 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
     };
     view! {
         <section class="knobs" data-testid="knobs">
-            <h2>{move || td_string!(l(), ui.knobs)}</h2>
+            <h2>{move || tr!(l(), ui.knobs)}</h2>
             {list}
             <p class="knob-error" data-testid="run-error" role="alert">
                 {move || {
                     if dash.blocked.get() {
-                        Some(td_string!(l(), ui.fix_knobs).to_string())
+                        Some(tr!(l(), ui.fix_knobs).to_string())
                     } else {
                         general()
                     }

@@ -4,20 +4,20 @@
 use gilscope_shared::trace::State;
 use leptos::prelude::*;
 
-use crate::lang::{td_string, Locale};
+use crate::lang::{tr, Locale};
 
 /// A state's words in the chosen language (idle and done share a colour and a line).
 pub fn label(l: Locale, state: State) -> &'static str {
     match state {
-        State::Running => td_string!(l, state.running),
-        State::WaitGil => td_string!(l, state.wait_gil),
-        State::Io => td_string!(l, state.io),
-        State::WaitLock => td_string!(l, state.wait_lock),
-        State::BlockedPut => td_string!(l, state.blocked_put),
-        State::BlockedGet => td_string!(l, state.blocked_get),
-        State::Join => td_string!(l, state.join),
-        State::Idle | State::Done => td_string!(l, state.idle),
-        State::Starting => td_string!(l, state.starting),
+        State::Running => tr!(l, state.running),
+        State::WaitGil => tr!(l, state.wait_gil),
+        State::Io => tr!(l, state.io),
+        State::WaitLock => tr!(l, state.wait_lock),
+        State::BlockedPut => tr!(l, state.blocked_put),
+        State::BlockedGet => tr!(l, state.blocked_get),
+        State::Join => tr!(l, state.join),
+        State::Idle | State::Done => tr!(l, state.idle),
+        State::Starting => tr!(l, state.starting),
     }
 }
 
@@ -41,7 +41,7 @@ pub fn Legend(dash: crate::dash::Dash) -> impl IntoView {
     move || {
         let l = dash.locale();
         view! {
-        <ul class="legend" aria-label=td_string!(l, ui.legend) data-testid="legend">
+        <ul class="legend" aria-label=tr!(l, ui.legend) data-testid="legend">
             {State::ALL
                 .iter()
                 .filter(|state| **state != State::Done)

@@ -49,14 +49,13 @@ mod timeline;
 use dash::Dash;
 
 /// The whole page: header across the top, lessons and knobs on the left, the run on the
-/// right.
+/// right; in `locale`, whose texts are loaded.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(locale: lang::Locale) -> impl IntoView {
     let query = window().location().search().unwrap_or_default();
     let initial = setup::parse_query(&query);
-    // The link's language, else the browser's; `<html lang>` follows.
+    // `<html lang>` follows the language; the link keeps it once the link chose it.
     let chosen_lang = initial.lang.is_some();
-    let locale = lang::from_query(&query).unwrap_or_else(lang::browser);
     let store = StoredValue::new(store::Store::default());
     // The connection hands runs and frames to the dash, which exists only after it: a cell
     // in between.
@@ -162,9 +161,18 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Entry point, run by wasm-bindgen's `init()` in index.html.
+/// Entry point, run by wasm-bindgen's `init()` in index.html: the page is drawn once its
+/// language's texts are here (the link's language, else the browser's).
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    let query = window().location().search().unwrap_or_default();
+    let locale = lang::from_query(&query).unwrap_or_else(lang::browser);
+    // Leptos' own executor starts with the mount: wasm-bindgen's until then.
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(err) = lang::texts::load(locale).await {
+            leptos::logging::error!("gilscope: the dashboard's texts: {err}");
+        }
+        leptos::mount::mount_to_body(move || view! { <App locale=locale /> });
+    });
 }

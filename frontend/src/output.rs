@@ -8,22 +8,19 @@ use gilscope_shared::summary::ProgramOutput;
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::lang::{fill, td_string, Locale};
+use crate::lang::{fill, tr, Locale};
 use crate::runname;
 
 /// How the program ended, in words: `exit code 0`, `killed by signal 9`.
 pub fn ending(l: Locale, output: &ProgramOutput) -> String {
     let mut words = match (output.exit_code, output.signal) {
-        (_, Some(signal)) => fill(
-            td_string!(l, ui.killed_by_signal),
-            &[("n", &signal.to_string())],
-        ),
-        (Some(code), None) => fill(td_string!(l, ui.exit_code), &[("n", &code.to_string())]),
-        (None, None) => td_string!(l, ui.ended).to_string(),
+        (_, Some(signal)) => fill(tr!(l, ui.killed_by_signal), &[("n", &signal.to_string())]),
+        (Some(code), None) => fill(tr!(l, ui.exit_code), &[("n", &code.to_string())]),
+        (None, None) => tr!(l, ui.ended).to_string(),
     };
     if output.dropped_bytes > 0 {
         words.push_str(&fill(
-            td_string!(l, ui.dropped),
+            tr!(l, ui.dropped),
             &[("n", &output.dropped_bytes.to_string())],
         ));
     }
@@ -57,8 +54,8 @@ pub fn Output(dash: Dash) -> impl IntoView {
         Some(
             match info.summary.as_ref().and_then(|s| s.output.as_ref()) {
                 Some(out) => ending(l(), out),
-                None if info.state.is_over() => td_string!(l(), ui.no_output).to_string(),
-                None => td_string!(l(), ui.output_later).to_string(),
+                None if info.state.is_over() => tr!(l(), ui.no_output).to_string(),
+                None => tr!(l(), ui.output_later).to_string(),
             },
         )
     };
@@ -66,13 +63,13 @@ pub fn Output(dash: Dash) -> impl IntoView {
         let info = cpython().filter(|i| i.state == RunState::Failed)?;
         Some(
             info.error
-                .unwrap_or_else(|| td_string!(l(), ui.program_failed).to_string()),
+                .unwrap_or_else(|| tr!(l(), ui.program_failed).to_string()),
         )
     };
     let sampled = move || {
         let hz = cpython()?.summary?.sampling_hz?;
         Some(fill(
-            td_string!(l(), ui.sampled_note),
+            tr!(l(), ui.sampled_note),
             &[
                 ("rate", &runname::sampling(l(), hz)),
                 ("t", &crate::render::fmt_ns(1e9 / hz.max(1e-3))),
@@ -82,7 +79,7 @@ pub fn Output(dash: Dash) -> impl IntoView {
     view! {
         <section class=class data-testid="program-output">
             <h2>
-                {move || td_string!(l(), ui.printed)}
+                {move || tr!(l(), ui.printed)}
                 <span class="output-status" data-testid="program-status">{status}</span>
             </h2>
             <p class="failure" data-testid="program-failure">{failure}</p>

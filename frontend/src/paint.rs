@@ -8,7 +8,7 @@ use gilscope_shared::trace::{CounterKind, State};
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-use crate::lang::{fill, td_string, Locale};
+use crate::lang::{fill, tr, Locale};
 use crate::render::{self, Metrics, Plot, Raster, Row, RowKind, Window};
 use crate::store::Store;
 
@@ -418,11 +418,7 @@ pub fn cores(
     let y_of = |v: f64| bottom - (bottom - top) * crate::bound::clamp(v / scale, 0.0, 1.0);
     ctx.set_font(&theme.font(700));
     ctx.set_fill_style_str(TEXT);
-    let _ = ctx.fill_text(
-        td_string!(theme.locale, ui.busy_cores),
-        6.0,
-        (top + bottom) / 2.0,
-    );
+    let _ = ctx.fill_text(tr!(theme.locale, ui.busy_cores), 6.0, (top + bottom) / 2.0);
     ctx.set_font(&theme.font(500));
     ctx.set_text_align("right");
     for k in 0..=n {
@@ -480,10 +476,7 @@ pub fn queue(
         ctx.set_text_align("left");
         ctx.set_font(&theme.font(700));
         ctx.set_fill_style_str(TEXT);
-        let title = fill(
-            td_string!(theme.locale, ui.queue_depth),
-            &[("name", &q.name)],
-        );
+        let title = fill(tr!(theme.locale, ui.queue_depth), &[("name", &q.name)]);
         let _ = ctx.fill_text(&title, 6.0, (top + bottom) / 2.0);
         if let Some(cap) = q.capacity {
             ctx.set_fill_style_str(State::WaitGil.colour());

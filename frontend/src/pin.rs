@@ -9,7 +9,7 @@ use gilscope_shared::protocol::{RunId, ServerMsg};
 use leptos::prelude::*;
 
 use crate::dash::Dash;
-use crate::lang::td_string;
+use crate::lang::tr;
 
 impl Dash {
     /// Pins the run shown, once it is over (replacing any pinned run).
@@ -95,14 +95,14 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
     let pinned = move || dash.pinned_id();
     let l = move || dash.locale();
     let pin_label = move || match (over(), pinned()) {
-        (Some(run), Some(p)) if run == p => td_string!(l(), ui.pinned),
-        _ => td_string!(l(), ui.pin),
+        (Some(run), Some(p)) if run == p => tr!(l(), ui.pinned),
+        _ => tr!(l(), ui.pin),
     };
     view! {
         <button
             class="export pin"
             data-testid="pin"
-            title=move || td_string!(l(), ui.pin_title)
+            title=move || tr!(l(), ui.pin_title)
             disabled=move || over().is_none() || over() == pinned()
             on:click=move |_| dash.pin()
         >
@@ -114,7 +114,7 @@ pub fn PinButtons(dash: Dash) -> impl IntoView {
             data-testid="unpin"
             on:click=move |_| dash.unpin()
         >
-            {move || td_string!(l(), ui.unpin)}
+            {move || tr!(l(), ui.unpin)}
         </button>
     }
 }

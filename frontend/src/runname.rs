@@ -6,7 +6,7 @@ use gilscope_shared::decimal::fixed;
 use gilscope_shared::protocol::RunInfo;
 use gilscope_shared::spec::{Engine, SCRIPT_PRESET};
 
-use crate::lang::{fill, td_string, Locale};
+use crate::lang::{fill, tr, Locale};
 
 /// `CPython 3.11` from the server's `Python 3.11.7 (/usr/bin/python3)`; `CPython` when the
 /// detail names no version.
@@ -37,7 +37,7 @@ pub fn sampling(l: Locale, hz: f64) -> String {
     } else {
         format!("{} Hz", fixed(hz, 0))
     };
-    fill(td_string!(l, ui.sampled_at), &[("rate", &rate)])
+    fill(tr!(l, ui.sampled_at), &[("rate", &rate)])
 }
 
 /// What ran the run and how it was seen: `emulated`, `CPython 3.11 · sampled at 1 kHz`
@@ -45,17 +45,14 @@ pub fn sampling(l: Locale, hz: f64) -> String {
 /// is not known yet: `CPython 3.11 · sampled`.
 pub fn engine_text(l: Locale, info: &RunInfo, python: &str) -> String {
     match info.spec.engine() {
-        Engine::Emulated => td_string!(l, ui.emulated).to_string(),
+        Engine::Emulated => tr!(l, ui.emulated).to_string(),
         Engine::Cpython => {
             let rate = info
                 .summary
                 .as_ref()
                 .and_then(|s| s.sampling_hz)
                 .filter(|hz| *hz > 0.0)
-                .map_or_else(
-                    || td_string!(l, ui.sampled).to_string(),
-                    |hz| sampling(l, hz),
-                );
+                .map_or_else(|| tr!(l, ui.sampled).to_string(), |hz| sampling(l, hz));
             format!("{} · {rate}", cpython_name(python))
         }
     }
@@ -65,9 +62,7 @@ pub fn engine_text(l: Locale, info: &RunInfo, python: &str) -> String {
 pub fn lesson_text(l: Locale, info: &RunInfo) -> String {
     match (info.spec.preset.as_str(), info.spec.script.is_some()) {
         ("", _) => SCRIPT_PRESET.to_string(),
-        (preset, true) if preset != SCRIPT_PRESET => {
-            fill(td_string!(l, ui.edited), &[("name", preset)])
-        }
+        (preset, true) if preset != SCRIPT_PRESET => fill(tr!(l, ui.edited), &[("name", preset)]),
         (preset, _) => preset.to_string(),
     }
 }
@@ -81,7 +76,7 @@ pub fn block_title(l: Locale, info: &RunInfo, python: &str, pinned: bool) -> Str
         engine_text(l, info, python)
     );
     if pinned {
-        format!("{} · {name}", td_string!(l, ui.pinned))
+        format!("{} · {name}", tr!(l, ui.pinned))
     } else {
         name
     }

@@ -7,15 +7,15 @@ use leptos::prelude::*;
 
 use crate::dash::Dash;
 use crate::knobs::Knobs;
-use crate::lang::{catalogue, td_string, Locale};
+use crate::lang::{catalogue, tr, Locale};
 
 /// A group's title in the chosen language.
 fn title(l: Locale, group: Group) -> &'static str {
     match group {
-        Group::Threads => td_string!(l, ui.group_threads),
-        Group::Processes => td_string!(l, ui.group_processes),
-        Group::Caveats => td_string!(l, ui.group_caveats),
-        Group::Beyond => td_string!(l, ui.group_beyond),
+        Group::Threads => tr!(l, ui.group_threads),
+        Group::Processes => tr!(l, ui.group_processes),
+        Group::Caveats => tr!(l, ui.group_caveats),
+        Group::Beyond => tr!(l, ui.group_beyond),
     }
 }
 
@@ -74,7 +74,7 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
                         <h2>{title(l, *group)}</h2>
                         <ul>
                             {items}
-                            {empty.then(|| view! { <li class="empty">{td_string!(l, ui.coming_soon)}</li> })}
+                            {empty.then(|| view! { <li class="empty">{tr!(l, ui.coming_soon)}</li> })}
                         </ul>
                     </section>
                 }
@@ -82,7 +82,7 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
             .collect_view()
     };
     view! {
-        <nav class="sidebar" data-testid="sidebar" aria-label=move || td_string!(dash.locale(), ui.lessons)>
+        <nav class="sidebar" data-testid="sidebar" aria-label=move || tr!(dash.locale(), ui.lessons)>
             {groups}
             <Knobs dash=dash />
             <crate::history::History dash=dash />

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlAnchorElement, HtmlCanvasElement, MouseEvent, WheelEvent};
 
 use crate::dash::{Dash, Hover};
-use crate::lang::{fill, td_string};
+use crate::lang::{fill, tr};
 use crate::legend::Legend;
 use crate::paint::Theme;
 use crate::render::{self, RowKind, Window};
@@ -56,7 +56,7 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
         let span = lane.span_at(t as Nanos)?;
         let l = dash.locale();
         let name = if pinned {
-            fill(td_string!(l, ui.pinned_lane), &[("name", &lane.lane.name)])
+            fill(tr!(l, ui.pinned_lane), &[("name", &lane.lane.name)])
         } else {
             lane.lane.name.clone()
         };
@@ -64,7 +64,7 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
             name,
             crate::legend::label(l, span.state).to_string(),
             fill(
-                td_string!(l, ui.from_for),
+                tr!(l, ui.from_for),
                 &[
                     ("t0", &render::fmt_ns(span.t0 as f64)),
                     ("d", &render::fmt_ns(span.duration() as f64)),
@@ -72,7 +72,7 @@ fn hover_lines(dash: Dash, frac: f64, plot_w: f64, y: f64) -> Option<Vec<String>
             ),
         ];
         if let Some(task) = span.task {
-            lines.push(fill(td_string!(l, ui.task), &[("n", &task.to_string())]));
+            lines.push(fill(tr!(l, ui.task), &[("n", &task.to_string())]));
         }
         Some(lines)
     };
@@ -158,10 +158,10 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
         })
     };
     view! {
-        <section class="views" aria-label=move || td_string!(dash.locale(), ui.views)>
+        <section class="views" aria-label=move || tr!(dash.locale(), ui.views)>
             <div class="toolbar">
                 <Legend dash=dash />
-                <span class="hint">{move || td_string!(dash.locale(), ui.timeline_hint)}</span>
+                <span class="hint">{move || tr!(dash.locale(), ui.timeline_hint)}</span>
                 <crate::pin::PinButtons dash=dash />
                 <button class="export" data-testid="export-png" on:click=move |_| export_png(dash)>
                     "PNG"
@@ -176,7 +176,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
                                     href=format!("/api/runs/{id}/trace")
                                     download=format!("gilscope-run-{id}.json")
                                 >
-                                    {td_string!(dash.locale(), ui.trace_json)}
+                                    {tr!(dash.locale(), ui.trace_json)}
                                 </a>
                             }
                         })
@@ -198,7 +198,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
                             .then(|| {
                                 view! {
                                     <p class="timeline-empty">
-                                        {td_string!(dash.locale(), ui.no_run)}
+                                        {tr!(dash.locale(), ui.no_run)}
                                     </p>
                                 }
                             })

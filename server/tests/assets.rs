@@ -47,7 +47,7 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn files_come_compressed_as_accepted_with_their_own_etags_and_304() {
-    let mut paths = vec!["/style.css", "/index.html"];
+    let mut paths = vec!["/style.css", "/index.html", "/lang/en.txt", "/lang/zh.txt"];
     if assets::has_frontend() {
         paths.extend([
             "/pkg/gilscope_frontend_bg.wasm",

@@ -278,6 +278,7 @@ fn the_token_reaches_no_students_page_and_no_log() {
             "/",
             "/style.css",
             "/index.html",
+            "/lang/zh.txt",
             "/api/presets",
             "/api/runs",
             "/api/classroom",

@@ -2,11 +2,18 @@
 //! catalogue says: each lesson's claim and description, each knob's help and each comment of
 //! the lesson's Python, word for word. The server's words (the CLI's, `GET /api/presets`) and
 //! the dashboard's English are then one text; `zh.json` has the same keys (the frontend's
-//! tests).
+//! tests). The texts the server serves for the dashboard (`/lang/<code>.txt`) are the
+//! frontend's messages, key for key.
 
 use std::process::Command;
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use gilscope_frontend::lang::{keys, text, Key, Locale};
+use gilscope_server::{app, AppState};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 fn presets() -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_gilscope"))
@@ -78,4 +85,37 @@ fn the_english_catalogue_is_the_servers_lesson_text() {
         let extra = en["comment"][&id].as_object().map_or(0, |m| m.len());
         assert_eq!(extra, want.len(), "{name}: comments the template lacks");
     }
+}
+
+async fn served(path: &str) -> String {
+    let state = AppState::new("127.0.0.1:7878".parse().unwrap(), CancellationToken::new());
+    let request = Request::get(path)
+        .header("host", "127.0.0.1:7878")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(body.to_vec()).expect("UTF-8")
+}
+
+/// The server's `lang/<code>.txt` and the frontend's keys come from two build scripts: the
+/// same order, the same texts.
+#[tokio::test]
+async fn the_served_texts_are_the_frontends_messages_in_its_order() {
+    for (locale, path) in [(Locale::en, "/lang/en.txt"), (Locale::zh, "/lang/zh.txt")] {
+        let served = served(path).await;
+        let lines: Vec<&str> = served.split('\n').collect();
+        assert_eq!(lines.len(), keys::COUNT, "{path}: one text per key");
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(*line, text(locale, Key(i)), "{path}: line {}", i + 1);
+        }
+    }
+    assert_eq!(text(Locale::en, keys::ui::run), english()["ui"]["run"]);
+    assert_eq!(
+        text(Locale::en, keys::lesson::join::claim),
+        english()["lesson"]["join"]["claim"]
+    );
 }

@@ -5,20 +5,20 @@ use gilscope_shared::decimal::fixed;
 use gilscope_shared::figures::{count, speedup};
 use gilscope_shared::findings::{ms, percent, Facts};
 
-use super::{fill, td_string, Locale};
+use super::{fill, tr, Locale};
 
 /// The sentence for these facts.
 pub fn sentence(locale: Locale, facts: &Facts) -> String {
     match *facts {
         Facts::LostUpdates { lost, expected } => fill(
-            td_string!(locale, finding.lost_updates),
+            tr!(locale, finding.lost_updates),
             &[
                 ("lost", &lost.to_string()),
                 ("expected", &expected.to_string()),
             ],
         ),
         Facts::LockOverhead { slowdown, waits } => fill(
-            td_string!(locale, finding.lock_overhead),
+            tr!(locale, finding.lock_overhead),
             &[
                 ("slowdown", &speedup(slowdown)),
                 ("waits", &count(waits as f64)),
@@ -29,7 +29,7 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             cores_busy,
             handoffs,
         } => fill(
-            td_string!(locale, finding.gil_bound),
+            tr!(locale, finding.gil_bound),
             &[
                 ("threads", &threads.to_string()),
                 ("cores_busy", &fixed(cores_busy, 1)),
@@ -40,22 +40,22 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             waits,
             median_wait_ms,
         } => fill(
-            td_string!(locale, finding.convoy),
+            tr!(locale, finding.convoy),
             &[("wait", &ms(median_wait_ms)), ("waits", &waits.to_string())],
         ),
         Facts::QueueFull { share, producers } => fill(
             if producers == 1 {
-                td_string!(locale, finding.queue_full_one)
+                tr!(locale, finding.queue_full_one)
             } else {
-                td_string!(locale, finding.queue_full_many)
+                tr!(locale, finding.queue_full_many)
             },
             &[("share", &percent(share))],
         ),
         Facts::QueueEmpty { share, consumers } => fill(
             if consumers == 1 {
-                td_string!(locale, finding.queue_empty_one)
+                tr!(locale, finding.queue_empty_one)
             } else {
-                td_string!(locale, finding.queue_empty_many)
+                tr!(locale, finding.queue_empty_many)
             },
             &[("share", &percent(share))],
         ),
@@ -64,7 +64,7 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             empty_wrong,
             samples,
         } => fill(
-            td_string!(locale, finding.queue_probe_wrong),
+            tr!(locale, finding.queue_probe_wrong),
             &[
                 ("samples", &count(samples as f64)),
                 ("qsize", &qsize_wrong.to_string()),
@@ -77,9 +77,9 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             share,
         } => fill(
             if processes == 1 {
-                td_string!(locale, finding.start_up_one)
+                tr!(locale, finding.start_up_one)
             } else {
-                td_string!(locale, finding.start_up_many)
+                tr!(locale, finding.start_up_many)
             },
             &[
                 ("processes", &processes.to_string()),
@@ -93,9 +93,9 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             workers,
         } => fill(
             if cores == 1 {
-                td_string!(locale, finding.cores_limit_one)
+                tr!(locale, finding.cores_limit_one)
             } else {
-                td_string!(locale, finding.cores_limit_many)
+                tr!(locale, finding.cores_limit_many)
             },
             &[
                 ("speedup", &speedup(s)),
@@ -109,9 +109,9 @@ pub fn sentence(locale: Locale, facts: &Facts) -> String {
             items,
         } => fill(
             if tasks == 1 {
-                td_string!(locale, finding.chunking_one)
+                tr!(locale, finding.chunking_one)
             } else {
-                td_string!(locale, finding.chunking_many)
+                tr!(locale, finding.chunking_many)
             },
             &[
                 ("tasks", &tasks.to_string()),

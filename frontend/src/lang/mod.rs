@@ -1,19 +1,36 @@
 //! The dashboard's two languages. Every sentence it shows comes from `frontend/locales/en.json`
-//! or `zh.json`, compiled in by leptos_i18n (no parser or ICU data in the wasm); a message
-//! with numbers holds `{name}` places that [`fill`] fills. The language: `?lang=en|zh`, else
-//! the browser's first of the two in `navigator.languages`, else English; the header's switch
-//! changes it. The dashboard keeps the language in a signal of its own and calls
-//! `td_string!` with it: leptos_i18n's context (cookies, locale matching) is not linked in.
+//! or `zh.json`: `tr!(locale, ui.run)` says the message `ui.run` (a key checked at compile
+//! time, [`texts`]); a message with numbers holds `{name}` places that [`fill`] fills. The
+//! browser fetches only the language it shows ([`texts::load`]). The language: `?lang=en|zh`,
+//! else the browser's first of the two in `navigator.languages`, else English; the header's
+//! switch changes it. The dashboard keeps the language in a signal of its own.
 
 pub mod cards;
 pub mod catalogue;
 pub mod comments;
 pub mod findings;
 pub mod knob;
+pub mod texts;
 
-leptos_i18n_macro::load_locales!();
+pub use texts::{keys, text, Key};
 
-pub use i18n::{td_string, Locale};
+/// A language of the dashboard, named as its catalogue file.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Locale {
+    #[default]
+    en,
+    zh,
+}
+
+/// The message a key names, in a language: `tr!(locale, ui.run)` is
+/// `text(locale, keys::ui::run)`.
+macro_rules! tr {
+    ($locale:expr, $($key:ident).+) => {
+        $crate::lang::text($locale, $crate::lang::keys::$($key)::+)
+    };
+}
+pub(crate) use tr;
 
 /// `{name}` in `template` replaced by each value; the places the catalogue's messages hold.
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
