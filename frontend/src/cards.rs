@@ -116,6 +116,7 @@ pub fn Cards(dash: Dash) -> impl IntoView {
                     </div>
                 }
             })
+            .map(IntoAny::into_any)
             .collect_view();
         let shares = figures::state_shares(&s);
         let words = shares
@@ -166,5 +167,6 @@ fn state_bar(l: Locale, shares: &[(State, f64)]) -> impl IntoView {
             );
             view! { <span class=class style=style title=title></span> }
         })
+        .map(IntoAny::into_any)
         .collect_view()
 }

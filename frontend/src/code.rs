@@ -57,6 +57,7 @@ pub fn Code(dash: Dash) -> impl IntoView {
         highlight(&text())
             .into_iter()
             .map(|(tok, text)| view! { <span class=tok.class()>{text.to_string()}</span> })
+            .map(IntoAny::into_any)
             .collect_view()
     };
     let on_input = move |ev| {

@@ -53,6 +53,7 @@ pub fn Findings(dash: Dash) -> impl IntoView {
         list.into_iter()
             .enumerate()
             .map(|(i, f)| row(dash, l, i, f))
+            .map(IntoAny::into_any)
             .collect_view()
             .into_any()
     };

@@ -91,6 +91,7 @@ pub fn History(dash: Dash) -> impl IntoView {
             .get()
             .into_iter()
             .map(|run| row(dash, shown, run, &presets, cores))
+            .map(IntoAny::into_any)
             .collect_view()
     };
     let empty = move || shown.runs.with(Vec::is_empty);

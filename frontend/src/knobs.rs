@@ -67,6 +67,7 @@ pub fn Knobs(dash: Dash) -> impl IntoView {
                     </div>
                 }
             })
+            .map(IntoAny::into_any)
             .collect_view()
             .into_any()
     };
@@ -131,6 +132,7 @@ fn input(dash: Dash, knob: &KnobDef) -> AnyView {
                             };
                             view! { <option value=o.clone() selected=selected>{o.clone()}</option> }
                         })
+                        .map(IntoAny::into_any)
                         .collect_view()}
                 </select>
             }

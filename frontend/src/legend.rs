@@ -53,6 +53,7 @@ pub fn Legend(dash: crate::dash::Dash) -> impl IntoView {
                         </li>
                     }
                 })
+                .map(IntoAny::into_any)
                 .collect_view()}
         </ul>
         }

@@ -67,6 +67,7 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
                             </li>
                         }
                     })
+                    .map(IntoAny::into_any)
                     .collect();
                 let empty = items.is_empty();
                 view! {
@@ -79,6 +80,7 @@ pub fn Sidebar(dash: Dash) -> impl IntoView {
                     </section>
                 }
             })
+            .map(IntoAny::into_any)
             .collect_view()
     };
     view! {

@@ -152,7 +152,7 @@ pub fn Timeline(dash: Dash) -> impl IntoView {
             );
             view! {
                 <div class="tooltip" data-testid="tooltip" style=style>
-                    {h.lines.into_iter().map(|l| view! { <div>{l}</div> }).collect_view()}
+                    {h.lines.into_iter().map(|l| view! { <div>{l}</div> }.into_any()).collect_view()}
                 </div>
             }
         })
