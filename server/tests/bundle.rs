@@ -18,9 +18,10 @@ use tower::ServiceExt;
 /// format instead of serde, no std sorts, float formatting or hash maps in the wasm); 220,793
 /// once merged with the past-runs panel of #13 (the store); 274,966 with the findings panel and
 /// the two languages of #14 (leptos_i18n, both catalogues compiled in: ~23 KB, the texts
-/// ~13.5 KB of it); 280,581 with the classroom's follow mode of #12. docs/bundle.md says
-/// what weighs and how it was measured.
-const BUDGET: usize = 285_000;
+/// ~13.5 KB of it); 280,581 with the classroom's follow mode of #12. Then, the second pass of
+/// #16: 252,160, plus 6,021 for the texts of one language, fetched since (258,181 counted
+/// here). docs/bundle.md says what weighs and how it was measured.
+const BUDGET: usize = 262_000;
 
 /// What a viewer's browser downloads beyond the page and the stylesheet...
 const FILES: &[&str] = &["pkg/gilscope_frontend_bg.wasm", "pkg/gilscope_frontend.js"];
