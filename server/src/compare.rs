@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use gilscope_shared::spec::KnobValue;
 use gilscope_shared::summary::Summary;
 
 /// One compared figure: the median of each side's runs, and their ratio.
@@ -19,14 +20,40 @@ pub struct Row {
     pub ratio: Option<f64>,
 }
 
-/// A summary's figures under the names the lessons print them with.
+/// A summary's figures under the names the lessons print them with. Counts that depend on
+/// the knobs are compared as shares: updates lost of those expected, wrong `empty()` answers
+/// of the tries.
 pub fn summary_figures(s: &Summary) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     if let Some(speedup) = s.speedup {
         out.insert("speedup".into(), speedup);
     }
-    if let Some(lost) = s.figures.lost_updates {
-        out.insert("lost".into(), lost as f64);
+    match (s.figures.lost_updates, s.figures.expected_count) {
+        (Some(lost), Some(expected)) if expected > 0 => {
+            out.insert("lost share".into(), lost as f64 / expected as f64);
+        }
+        (Some(lost), _) => {
+            out.insert("lost".into(), lost as f64);
+        }
+        _ => {}
+    }
+    if let (Some(wrong), Some(KnobValue::Int(tries))) =
+        (s.figures.empty_while_qsize_positive, s.knobs.get("items"))
+    {
+        if *tries > 0 {
+            out.insert("empty() wrong share".into(), wrong as f64 / *tries as f64);
+        }
+    }
+    let (alone, rate) = match s.preset.as_str() {
+        "convoy-effect" => ("round trips/s alone", "round trips/s beside"),
+        "gil-flavours" => ("", "I/O wake-ups/s"),
+        _ => ("", ""),
+    };
+    if let (false, Some(v)) = (alone.is_empty(), s.baseline_ops_per_s) {
+        out.insert(alone.into(), v);
+    }
+    if let (false, Some(v)) = (rate.is_empty(), s.figures.ops_per_s) {
+        out.insert(rate.into(), v);
     }
     for (way, rate) in s.figures.messages_per_s_by_way.iter().flatten() {
         out.insert(format!("{way} messages/s"), *rate);
@@ -89,5 +116,59 @@ mod tests {
         assert_eq!(rows[0].emulated, 1.0);
         assert_eq!(rows[0].cpython, 0.5);
         assert_eq!(rows[0].ratio, Some(2.0));
+    }
+
+    /// An emulated run's summary of `preset` with no figures.
+    fn summary(preset: &str) -> Summary {
+        Summary {
+            preset: preset.into(),
+            knobs: BTreeMap::new(),
+            wall_s: 1.0,
+            baseline_wall_s: None,
+            speedup: None,
+            cores_busy_mean: 1.0,
+            gil_handoffs: None,
+            gil_hold_ms_median: None,
+            gil_wait_ms_total: None,
+            gil_drop_requests: None,
+            baseline_ops_per_s: None,
+            ns_per_bytecode: 3.0,
+            bytecodes: 1,
+            time_per_state_s: BTreeMap::new(),
+            end: gilscope_shared::summary::EndReason::Finished,
+            violations: vec![],
+            invariants_ok: true,
+            engine: gilscope_shared::spec::Engine::Emulated,
+            sampling_hz: None,
+            output: None,
+            figures: Default::default(),
+        }
+    }
+
+    #[test]
+    fn counts_are_shares_and_rates_are_named_for_their_lesson() {
+        let mut s = summary("convoy-effect");
+        s.baseline_ops_per_s = Some(13_500.0);
+        s.figures.ops_per_s = Some(577.0);
+        let f = summary_figures(&s);
+        assert_eq!(f.get("round trips/s alone"), Some(&13_500.0));
+        assert_eq!(f.get("round trips/s beside"), Some(&577.0));
+
+        let mut race = summary("counter-race");
+        race.figures.lost_updates = Some(100);
+        race.figures.expected_count = Some(400);
+        race.figures.ops_per_s = Some(1.0); // not a compared figure of this lesson
+        assert_eq!(
+            summary_figures(&race),
+            BTreeMap::from([("lost share".to_string(), 0.25)])
+        );
+
+        let mut probe = summary("queue-qsize-unreliable");
+        probe.figures.empty_while_qsize_positive = Some(30);
+        probe.knobs.insert("items".into(), KnobValue::Int(1_000));
+        assert_eq!(
+            summary_figures(&probe).get("empty() wrong share"),
+            Some(&0.03)
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Recording: each thread writes its spans, marks and samples into its own buffer — no lock
 //! and no shared cache line on the hot path — and hands the buffer to the run's collector in
-//! batches (every [`FLUSH_EVENTS`] events or [`FLUSH_NS`], and when the thread ends), so a run
+//! batches (every [`FLUSH_EVENTS`] events or [`FLUSH_NS`], before a wait, and when the thread ends), so a run
 //! can be watched while it runs.
 //!
 //! What a lane is doing right now is also published in a [`LaneStatus`] cell (one relaxed
@@ -19,10 +19,16 @@ use crate::engine::interpreter::clock::Epoch;
 pub const FLUSH_EVENTS: usize = 512;
 /// ...or once this long has passed since the last batch (checked when an event is recorded)...
 pub const FLUSH_NS: u64 = 10_000_000;
-/// ...or when the lane starts to wait, since it may then record nothing for a long time and
-/// viewers should not wait for what came before: at once for a join, I/O, a lock or a queue;
-/// for the GIL (waited for very often) only once this long has passed since the last batch.
-pub const FLUSH_BEFORE_GIL_WAIT_NS: u64 = 1_000_000;
+/// ...or when the lane starts to wait (it may then record nothing for a long time, and viewers
+/// should not wait for what came before) once this long has passed since the last batch.
+///
+/// Not at every wait: a batch wakes the run's collector (or, in a worker process, its pipe
+/// writer and the server's reader). A queue's feeder or a process handing a semaphore over
+/// waits tens of thousands of times a second; flushing at each wait cost more CPU than the
+/// Python being emulated and halved `queue-vs-shared-memory`'s Queue rate (issue #10). So a
+/// lane that blocks shows what it did up to at most this long before, plus its current state
+/// (published in its [`LaneStatus`]), until it runs again.
+pub const FLUSH_BEFORE_WAIT_NS: u64 = 1_000_000;
 
 /// Where batches go: the in-process collector, or (for a worker process) a pipe.
 pub trait EventSink: Send + Sync {
@@ -227,8 +233,7 @@ impl Recorder {
     fn may_wait_long(&self, state: State, t: Nanos) -> bool {
         match state {
             State::Running | State::Done => false,
-            State::WaitGil => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_GIL_WAIT_NS,
-            _ => true,
+            _ => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_WAIT_NS,
         }
     }
 

@@ -25,11 +25,12 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gilscope_shared::trace::{CounterId, CounterKind, LaneKind, MarkKind, QueueId, State};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::interpreter::cond::Cond;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 use crate::engine::multiprocessing::shm::{Arena, Offset, RLock, Sem};
@@ -83,7 +84,7 @@ pub struct QueueDesc {
 #[derive(Default)]
 struct Buffer {
     items: Mutex<VecDeque<Option<(u64, i64)>>>,
-    not_empty: Condvar,
+    not_empty: Cond,
 }
 
 /// A `multiprocessing.Queue` as one process sees it.
