@@ -161,6 +161,9 @@ pub fn knob(locale: Locale, lesson: &str, knob: &str) -> Option<&'static str> {
         ("queue-vs-shared-memory", "items") => {
             td_string!(locale, knob.queue_vs_shared_memory.items)
         }
+        ("queue-vs-shared-memory", "message_bytes") => {
+            td_string!(locale, knob.queue_vs_shared_memory.message_bytes)
+        }
         ("return-values", "processes") => td_string!(locale, knob.return_values.processes),
         ("return-values", "items") => td_string!(locale, knob.return_values.items),
         ("return-values", "shared") => td_string!(locale, knob.return_values.shared),
@@ -252,6 +255,10 @@ pub fn comments(locale: Locale, lesson: &str) -> Vec<&'static str> {
             td_string!(locale, comment.queue_vs_shared_memory.c2),
             td_string!(locale, comment.queue_vs_shared_memory.c3),
             td_string!(locale, comment.queue_vs_shared_memory.c4),
+            td_string!(locale, comment.queue_vs_shared_memory.c5),
+            td_string!(locale, comment.queue_vs_shared_memory.c6),
+            td_string!(locale, comment.queue_vs_shared_memory.c7),
+            td_string!(locale, comment.queue_vs_shared_memory.c8),
         ],
         "return-values" => vec![
             td_string!(locale, comment.return_values.c1),
