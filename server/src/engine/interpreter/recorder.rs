@@ -20,7 +20,9 @@ pub const FLUSH_EVENTS: usize = 512;
 /// ...or once this long has passed since the last batch (checked when an event is recorded)...
 pub const FLUSH_NS: u64 = 10_000_000;
 /// ...or when the lane starts to wait (it may then record nothing for a long time, and viewers
-/// should not wait for what came before) once this long has passed since the last batch.
+/// should not wait for what came before): at once for a join (rare, and often long: a main
+/// thread's start-up would otherwise be held back for the whole run); for any other wait once
+/// this long has passed since the last batch.
 ///
 /// Not at every wait: a batch wakes the run's collector (or, in a worker process, its pipe
 /// writer and the server's reader). A queue's feeder or a process handing a semaphore over
@@ -233,6 +235,7 @@ impl Recorder {
     fn may_wait_long(&self, state: State, t: Nanos) -> bool {
         match state {
             State::Running | State::Done => false,
+            State::Join => true,
             _ => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_WAIT_NS,
         }
     }
@@ -340,5 +343,34 @@ mod tests {
             assert_ne!(pair[0].state, pair[1].state);
         }
         assert_eq!(spans.last().unwrap().state, State::Done);
+    }
+
+    /// Waits a few microseconds apart do not each cost a batch (a queue's feeder waits for
+    /// every write); a join, and a wait a millisecond after the last batch, do flush.
+    #[test]
+    fn frequent_short_waits_share_a_batch_but_a_join_flushes() {
+        let sink = Arc::new(VecSink::default());
+        let lane = Lane {
+            id: LaneId(1),
+            interp: InterpId(0),
+            name: "QueueFeederThread".into(),
+            kind: LaneKind::Feeder,
+            tid: None,
+        };
+        let t0 = Epoch::now();
+        let mut rec = Recorder::new(lane, t0, sink.clone(), State::Running);
+        let batches = || sink.0.lock().unwrap().len();
+        let opened = batches();
+        let start = rec.last_flush;
+        for i in 0..100u64 {
+            rec.enter_at(State::Io, None, start + 2 * i * 1_000 + 1_000);
+            rec.enter_at(State::Running, None, start + 2 * i * 1_000 + 2_000);
+        }
+        assert_eq!(batches(), opened, "200 µs of waits flushed");
+        rec.enter_at(State::Io, None, start + FLUSH_BEFORE_WAIT_NS + 1_000);
+        assert_eq!(batches(), opened + 1, "a wait 1 ms after the last batch");
+        rec.enter_at(State::Running, None, start + FLUSH_BEFORE_WAIT_NS + 2_000);
+        rec.enter_at(State::Join, None, start + FLUSH_BEFORE_WAIT_NS + 3_000);
+        assert_eq!(batches(), opened + 2, "a join");
     }
 }
