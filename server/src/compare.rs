@@ -18,6 +18,17 @@ pub struct Row {
     pub cpython: f64,
     /// emulated / CPython.
     pub ratio: Option<f64>,
+    /// Each side's spread over its runs: (largest − smallest) / median.
+    pub emulated_spread: Option<f64>,
+    pub cpython_spread: Option<f64>,
+}
+
+/// (largest − smallest) / median of `values` (sorted).
+fn spread(sorted: &[f64], median: f64) -> Option<f64> {
+    match (sorted.first(), sorted.last()) {
+        (Some(lo), Some(hi)) if median != 0.0 => Some((hi - lo) / median.abs()),
+        _ => None,
+    }
 }
 
 /// A summary's figures under the names the lessons print them with. Counts that depend on
@@ -88,12 +99,14 @@ pub fn rows(emulated: &[BTreeMap<String, f64>], cpython: &[BTreeMap<String, f64>
             .iter()
             .filter_map(|m| m.get(name).copied())
             .collect();
-        if let (Some(e), Some(c)) = (median(&mut e), median(&mut c)) {
+        if let (Some(em), Some(cm)) = (median(&mut e), median(&mut c)) {
             out.push(Row {
                 figure: name.clone(),
-                emulated: e,
-                cpython: c,
-                ratio: (c != 0.0).then(|| e / c),
+                emulated: em,
+                cpython: cm,
+                ratio: (cm != 0.0).then(|| em / cm),
+                emulated_spread: spread(&e, em),
+                cpython_spread: spread(&c, cm),
             });
         }
     }
@@ -116,6 +129,8 @@ mod tests {
         assert_eq!(rows[0].emulated, 1.0);
         assert_eq!(rows[0].cpython, 0.5);
         assert_eq!(rows[0].ratio, Some(2.0));
+        assert_eq!(rows[0].emulated_spread, Some(1.1));
+        assert!((rows[0].cpython_spread.unwrap() - 0.4).abs() < 1e-9);
     }
 
     /// An emulated run's summary of `preset` with no figures.

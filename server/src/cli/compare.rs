@@ -95,14 +95,20 @@ pub fn main(args: CompareArgs) -> ExitCode {
         println!("{}", serde_json::to_string(&rows).expect("rows serialise"));
     } else {
         println!(
-            "{}: medians of {} runs each\n  {:<28} {:>14} {:>14} {:>7}",
-            args.preset, args.runs, "figure", "emulated", "CPython", "ratio"
+            "{}: medians of {} runs each (spread: (largest - smallest) / median)\n  {:<28} {:>14} {:>14} {:>7} {:>8} {:>8}",
+            args.preset, args.runs, "figure", "emulated", "CPython", "ratio", "spread", "spread"
         );
+        let percent = |s: Option<f64>| s.map_or("-".into(), |s| format!("{:.0} %", s * 100.0));
         for row in &rows {
             let ratio = row.ratio.map_or("-".into(), |r| format!("{r:.2}"));
             println!(
-                "  {:<28} {:>14.3} {:>14.3} {:>7}",
-                row.figure, row.emulated, row.cpython, ratio
+                "  {:<28} {:>14.3} {:>14.3} {:>7} {:>8} {:>8}",
+                row.figure,
+                row.emulated,
+                row.cpython,
+                ratio,
+                percent(row.emulated_spread),
+                percent(row.cpython_spread)
             );
         }
     }
