@@ -133,31 +133,8 @@ mod tests {
         assert!((rows[0].cpython_spread.unwrap() - 0.4).abs() < 1e-9);
     }
 
-    /// An emulated run's summary of `preset` with no figures.
     fn summary(preset: &str) -> Summary {
-        Summary {
-            preset: preset.into(),
-            knobs: BTreeMap::new(),
-            wall_s: 1.0,
-            baseline_wall_s: None,
-            speedup: None,
-            cores_busy_mean: 1.0,
-            gil_handoffs: None,
-            gil_hold_ms_median: None,
-            gil_wait_ms_total: None,
-            gil_drop_requests: None,
-            baseline_ops_per_s: None,
-            ns_per_bytecode: 3.0,
-            bytecodes: 1,
-            time_per_state_s: BTreeMap::new(),
-            end: gilscope_shared::summary::EndReason::Finished,
-            violations: vec![],
-            invariants_ok: true,
-            engine: gilscope_shared::spec::Engine::Emulated,
-            sampling_hz: None,
-            output: None,
-            figures: Default::default(),
-        }
+        Summary::empty(preset, gilscope_shared::spec::Engine::Emulated)
     }
 
     #[test]

@@ -311,16 +311,20 @@ mod tests {
         }
     }
 
+    fn lane(id: u32, name: &str, kind: LaneKind) -> Lane {
+        Lane {
+            id: LaneId(id),
+            interp: InterpId(0),
+            name: name.into(),
+            kind,
+            tid: None,
+        }
+    }
+
     #[test]
     fn spans_are_contiguous_and_flushed_in_batches() {
         let sink = Arc::new(VecSink::default());
-        let lane = Lane {
-            id: LaneId(3),
-            interp: InterpId(0),
-            name: "Thread-3".into(),
-            kind: LaneKind::Worker,
-            tid: None,
-        };
+        let lane = lane(3, "Thread-3", LaneKind::Worker);
         let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Idle);
         let n = FLUSH_EVENTS * 2 + 10;
         for i in 0..n {
@@ -350,15 +354,8 @@ mod tests {
     #[test]
     fn frequent_short_waits_share_a_batch_but_a_join_flushes() {
         let sink = Arc::new(VecSink::default());
-        let lane = Lane {
-            id: LaneId(1),
-            interp: InterpId(0),
-            name: "QueueFeederThread".into(),
-            kind: LaneKind::Feeder,
-            tid: None,
-        };
-        let t0 = Epoch::now();
-        let mut rec = Recorder::new(lane, t0, sink.clone(), State::Running);
+        let lane = lane(1, "QueueFeederThread", LaneKind::Feeder);
+        let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Running);
         let batches = || sink.0.lock().unwrap().len();
         let opened = batches();
         let start = rec.last_flush;
