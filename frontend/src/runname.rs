@@ -128,29 +128,7 @@ mod tests {
 
     /// A CPython run's summary that measured nothing.
     fn cpython_summary() -> gilscope_shared::summary::Summary {
-        gilscope_shared::summary::Summary {
-            preset: "cpu-threads".into(),
-            knobs: Default::default(),
-            wall_s: 1.0,
-            baseline_wall_s: None,
-            speedup: None,
-            cores_busy_mean: 1.0,
-            gil_handoffs: None,
-            gil_hold_ms_median: None,
-            gil_wait_ms_total: None,
-            gil_drop_requests: None,
-            baseline_ops_per_s: None,
-            ns_per_bytecode: 0.0,
-            bytecodes: 0,
-            time_per_state_s: Default::default(),
-            end: gilscope_shared::summary::EndReason::Finished,
-            violations: vec![],
-            invariants_ok: true,
-            figures: Default::default(),
-            engine: Engine::Cpython,
-            sampling_hz: None,
-            output: None,
-        }
+        gilscope_shared::summary::Summary::empty("cpu-threads", Engine::Cpython)
     }
 
     #[test]

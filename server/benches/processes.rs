@@ -146,7 +146,7 @@ fn main() {
     let rates = qv.figures.messages_per_s_by_way.clone().unwrap_or_default();
     let k = |w: &str| rates.get(w).copied().unwrap_or(0.0) / 1e3;
     println!(
-        "| queue-vs-shared-memory 100k, k msg/s: Queue / Value+2 semaphores / Value polled | {:.0} / {:.0} / {:.0} | {} / {} / {} | 323 / 30 / 570 |",
+        "| queue-vs-shared-memory 100k, k msg/s: Queue / shared memory + 2 semaphores / polled | {:.0} / {:.0} / {:.0} | {} / {} / {} | 323 / 30 / 570 |",
         k("queue"),
         k("value_semaphores"),
         k("value_polled"),

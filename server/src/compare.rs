@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use gilscope_shared::spec::KnobValue;
 use gilscope_shared::summary::Summary;
 
 /// One compared figure: the median of each side's runs, and their ratio.
@@ -17,16 +18,53 @@ pub struct Row {
     pub cpython: f64,
     /// emulated / CPython.
     pub ratio: Option<f64>,
+    /// Each side's spread over its runs: (largest − smallest) / median.
+    pub emulated_spread: Option<f64>,
+    pub cpython_spread: Option<f64>,
 }
 
-/// A summary's figures under the names the lessons print them with.
+/// (largest − smallest) / median of `values` (sorted).
+fn spread(sorted: &[f64], median: f64) -> Option<f64> {
+    match (sorted.first(), sorted.last()) {
+        (Some(lo), Some(hi)) if median != 0.0 => Some((hi - lo) / median.abs()),
+        _ => None,
+    }
+}
+
+/// A summary's figures under the names the lessons print them with. Counts that depend on
+/// the knobs are compared as shares: updates lost of those expected, wrong `empty()` answers
+/// of the tries.
 pub fn summary_figures(s: &Summary) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     if let Some(speedup) = s.speedup {
         out.insert("speedup".into(), speedup);
     }
-    if let Some(lost) = s.figures.lost_updates {
-        out.insert("lost".into(), lost as f64);
+    match (s.figures.lost_updates, s.figures.expected_count) {
+        (Some(lost), Some(expected)) if expected > 0 => {
+            out.insert("lost share".into(), lost as f64 / expected as f64);
+        }
+        (Some(lost), _) => {
+            out.insert("lost".into(), lost as f64);
+        }
+        _ => {}
+    }
+    if let (Some(wrong), Some(KnobValue::Int(tries))) =
+        (s.figures.empty_while_qsize_positive, s.knobs.get("items"))
+    {
+        if *tries > 0 {
+            out.insert("empty() wrong share".into(), wrong as f64 / *tries as f64);
+        }
+    }
+    let (alone, rate) = match s.preset.as_str() {
+        "convoy-effect" => ("round trips/s alone", "round trips/s beside"),
+        "gil-flavours" => ("", "I/O wake-ups/s"),
+        _ => ("", ""),
+    };
+    if let (false, Some(v)) = (alone.is_empty(), s.baseline_ops_per_s) {
+        out.insert(alone.into(), v);
+    }
+    if let (false, Some(v)) = (rate.is_empty(), s.figures.ops_per_s) {
+        out.insert(rate.into(), v);
     }
     for (way, rate) in s.figures.messages_per_s_by_way.iter().flatten() {
         out.insert(format!("{way} messages/s"), *rate);
@@ -61,12 +99,14 @@ pub fn rows(emulated: &[BTreeMap<String, f64>], cpython: &[BTreeMap<String, f64>
             .iter()
             .filter_map(|m| m.get(name).copied())
             .collect();
-        if let (Some(e), Some(c)) = (median(&mut e), median(&mut c)) {
+        if let (Some(em), Some(cm)) = (median(&mut e), median(&mut c)) {
             out.push(Row {
                 figure: name.clone(),
-                emulated: e,
-                cpython: c,
-                ratio: (c != 0.0).then(|| e / c),
+                emulated: em,
+                cpython: cm,
+                ratio: (cm != 0.0).then(|| em / cm),
+                emulated_spread: spread(&e, em),
+                cpython_spread: spread(&c, cm),
             });
         }
     }
@@ -89,5 +129,38 @@ mod tests {
         assert_eq!(rows[0].emulated, 1.0);
         assert_eq!(rows[0].cpython, 0.5);
         assert_eq!(rows[0].ratio, Some(2.0));
+        assert_eq!(rows[0].emulated_spread, Some(1.1));
+        assert!((rows[0].cpython_spread.unwrap() - 0.4).abs() < 1e-9);
+    }
+
+    fn summary(preset: &str) -> Summary {
+        Summary::empty(preset, gilscope_shared::spec::Engine::Emulated)
+    }
+
+    #[test]
+    fn counts_are_shares_and_rates_are_named_for_their_lesson() {
+        let mut s = summary("convoy-effect");
+        s.baseline_ops_per_s = Some(13_500.0);
+        s.figures.ops_per_s = Some(577.0);
+        let f = summary_figures(&s);
+        assert_eq!(f.get("round trips/s alone"), Some(&13_500.0));
+        assert_eq!(f.get("round trips/s beside"), Some(&577.0));
+
+        let mut race = summary("counter-race");
+        race.figures.lost_updates = Some(100);
+        race.figures.expected_count = Some(400);
+        race.figures.ops_per_s = Some(1.0); // not a compared figure of this lesson
+        assert_eq!(
+            summary_figures(&race),
+            BTreeMap::from([("lost share".to_string(), 0.25)])
+        );
+
+        let mut probe = summary("queue-qsize-unreliable");
+        probe.figures.empty_while_qsize_positive = Some(30);
+        probe.knobs.insert("items".into(), KnobValue::Int(1_000));
+        assert_eq!(
+            summary_figures(&probe).get("empty() wrong share"),
+            Some(&0.03)
+        );
     }
 }

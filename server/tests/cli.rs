@@ -249,8 +249,8 @@ fn the_table_shows_every_figure_the_dashboard_shows_process_lessons_included() {
     assert!(out.status.success(), "{text}");
     for label in [
         "Queue: messages / s",
-        "Value polled / s",
-        "Value + 2 semaphores / s",
+        "shared memory polled / s",
+        "shared memory + 2 semaphores / s",
         "process start",
         "wall time",
         "invariants",

@@ -296,6 +296,25 @@ fn queue_vs_shared_memory_reports_all_three_rates() {
     assert_eq!(s.figures.messages_per_s, Some(rates["queue"]));
 }
 
+/// Big messages: the Queue pickles each, pushes it through a 64 KB pipe in pieces and reads it
+/// back allocation by allocation; the shared-memory slot copies it twice. Shared memory wins by
+/// far (CPython 3.11 here: 693 against 14,829 messages/s at 1 MiB).
+#[test]
+fn big_messages_go_faster_through_shared_memory_than_through_a_queue() {
+    let _g = serial();
+    let s = run(
+        "queue-vs-shared-memory",
+        &[("items", "200"), ("message_bytes", "1048576")],
+    )
+    .summary;
+    assert!(s.end.is_finished(), "{:?}", s.end);
+    let rates = s.figures.messages_per_s_by_way.unwrap();
+    assert!(
+        rates["value_semaphores"] > 3.0 * rates["queue"],
+        "{rates:?}"
+    );
+}
+
 #[test]
 fn return_values_three_ways_and_the_value_argument_error() {
     let _g = serial();
@@ -310,7 +329,7 @@ fn return_values_three_ways_and_the_value_argument_error() {
         )
         .summary;
         let ms = s.figures.return_ms_by_way.clone().unwrap();
-        for way in ["file", "queue", "pool"] {
+        for way in ["files", "queue", "pool"] {
             assert!(ms[way] > 0.0, "{shared}: {ms:?}");
         }
         assert_eq!(s.figures.results_in_order, Some(true), "{shared}");

@@ -140,8 +140,8 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
         for (way, rate) in ways {
             let (key, label) = match way.as_str() {
                 "queue" => ("way-queue", "Queue: messages / s"),
-                "value_semaphores" => ("way-value-semaphores", "Value + 2 semaphores / s"),
-                "value_polled" => ("way-value-polled", "Value polled / s"),
+                "value_semaphores" => ("way-value-semaphores", "shared memory + 2 semaphores / s"),
+                "value_polled" => ("way-value-polled", "shared memory polled / s"),
                 _ => ("way-other", "messages / s"),
             };
             out.push(Card {
@@ -164,7 +164,8 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
     if let Some(ways) = &p.return_ms_by_way {
         for (way, ms) in ways {
             let (key, label) = match way.as_str() {
-                "file" => ("return-file", "results via files"),
+                // "file": runs kept before the way was named as the Python prints it.
+                "files" | "file" => ("return-file", "results via files"),
                 "queue" => ("return-queue", "results via a Queue"),
                 "pool" => ("return-pool", "results via Pool.map"),
                 _ => ("return-other", "results"),

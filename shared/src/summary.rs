@@ -116,6 +116,36 @@ pub struct Summary {
     pub output: Option<ProgramOutput>,
 }
 
+impl Summary {
+    /// A finished run of `preset` on `engine` that measured nothing: one second of wall time,
+    /// no figure (what tests start from).
+    pub fn empty(preset: &str, engine: Engine) -> Summary {
+        Summary {
+            preset: preset.into(),
+            knobs: BTreeMap::new(),
+            wall_s: 1.0,
+            baseline_wall_s: None,
+            speedup: None,
+            cores_busy_mean: 1.0,
+            gil_handoffs: None,
+            gil_hold_ms_median: None,
+            gil_wait_ms_total: None,
+            gil_drop_requests: None,
+            baseline_ops_per_s: None,
+            ns_per_bytecode: 0.0,
+            bytecodes: 0,
+            time_per_state_s: BTreeMap::new(),
+            end: EndReason::Finished,
+            violations: vec![],
+            invariants_ok: true,
+            figures: Figures::default(),
+            engine,
+            sampling_hz: None,
+            output: None,
+        }
+    }
+}
+
 /// What a real program printed (each stream kept up to a bound) and how it ended.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ProgramOutput {

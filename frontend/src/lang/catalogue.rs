@@ -161,6 +161,9 @@ pub fn knob(locale: Locale, lesson: &str, knob: &str) -> Option<&'static str> {
         ("queue-vs-shared-memory", "items") => {
             tr!(locale, knob.queue_vs_shared_memory.items)
         }
+        ("queue-vs-shared-memory", "message_bytes") => {
+            tr!(locale, knob.queue_vs_shared_memory.message_bytes)
+        }
         ("return-values", "processes") => tr!(locale, knob.return_values.processes),
         ("return-values", "items") => tr!(locale, knob.return_values.items),
         ("return-values", "shared") => tr!(locale, knob.return_values.shared),
@@ -252,6 +255,10 @@ pub fn comments(locale: Locale, lesson: &str) -> Vec<&'static str> {
             tr!(locale, comment.queue_vs_shared_memory.c2),
             tr!(locale, comment.queue_vs_shared_memory.c3),
             tr!(locale, comment.queue_vs_shared_memory.c4),
+            tr!(locale, comment.queue_vs_shared_memory.c5),
+            tr!(locale, comment.queue_vs_shared_memory.c6),
+            tr!(locale, comment.queue_vs_shared_memory.c7),
+            tr!(locale, comment.queue_vs_shared_memory.c8),
         ],
         "return-values" => vec![
             tr!(locale, comment.return_values.c1),

@@ -3,7 +3,9 @@
 
 use std::process::ExitCode;
 
-use gilscope_shared::spec::{Engine, ExperimentSpec};
+use std::collections::BTreeMap;
+
+use gilscope_shared::spec::{Engine, ExperimentSpec, KnobValue, SpecError};
 
 use crate::cli::run::{bad_input, parse_sets};
 use crate::compare::{rows, summary_figures};
@@ -27,8 +29,33 @@ pub struct CompareArgs {
     pub json: bool,
 }
 
+/// CPython 3.11 has one GIL, the current one: a lesson with a `gil` knob is compared at
+/// `gil=current` (set for it when not given; any other value refused).
+fn cpython_gil(
+    preset: &str,
+    mut knobs: BTreeMap<String, KnobValue>,
+) -> Result<BTreeMap<String, KnobValue>, SpecError> {
+    let has_gil = crate::presets::infos()
+        .iter()
+        .any(|p| p.name == preset && p.knobs.iter().any(|k| k.name == "gil"));
+    if !has_gil {
+        return Ok(knobs);
+    }
+    match knobs.get("gil") {
+        None => {
+            knobs.insert("gil".into(), KnobValue::Text("current".into()));
+            Ok(knobs)
+        }
+        Some(KnobValue::Text(g)) if g == "current" => Ok(knobs),
+        Some(_) => Err(SpecError::new(
+            "gil",
+            "CPython 3.11 has only the current GIL: compare with gil=current",
+        )),
+    }
+}
+
 pub fn main(args: CompareArgs) -> ExitCode {
-    let knobs = match parse_sets(&args.set) {
+    let knobs = match parse_sets(&args.set).and_then(|k| cpython_gil(&args.preset, k)) {
         Ok(knobs) => knobs,
         Err(e) => return bad_input(&e),
     };
@@ -68,14 +95,20 @@ pub fn main(args: CompareArgs) -> ExitCode {
         println!("{}", serde_json::to_string(&rows).expect("rows serialise"));
     } else {
         println!(
-            "{}: medians of {} runs each\n  {:<28} {:>14} {:>14} {:>7}",
-            args.preset, args.runs, "figure", "emulated", "CPython", "ratio"
+            "{}: medians of {} runs each (spread: (largest - smallest) / median)\n  {:<28} {:>14} {:>14} {:>7} {:>8} {:>8}",
+            args.preset, args.runs, "figure", "emulated", "CPython", "ratio", "spread", "spread"
         );
+        let percent = |s: Option<f64>| s.map_or("-".into(), |s| format!("{:.0} %", s * 100.0));
         for row in &rows {
             let ratio = row.ratio.map_or("-".into(), |r| format!("{r:.2}"));
             println!(
-                "  {:<28} {:>14.3} {:>14.3} {:>7}",
-                row.figure, row.emulated, row.cpython, ratio
+                "  {:<28} {:>14.3} {:>14.3} {:>7} {:>8} {:>8}",
+                row.figure,
+                row.emulated,
+                row.cpython,
+                ratio,
+                percent(row.emulated_spread),
+                percent(row.cpython_spread)
             );
         }
     }

@@ -187,6 +187,11 @@ fn print_table(s: &Summary) {
         "invariants",
         if s.invariants_ok {
             "ok".into()
+        } else if s.violations.is_empty() && !s.end.is_finished() {
+            // Nothing violated; a run that did not finish is not vouched for.
+            format!("not checked: the run {}", s.end.describe())
+        } else if s.violations.is_empty() {
+            "NOT ok: results out of order".into()
         } else {
             format!("NOT ok: {}", s.violations.join("; "))
         },

@@ -2,8 +2,10 @@
 //! cards (and `gilscope compare`) show CPython's own values beside the emulation's.
 //!
 //! The lessons print them in a few shapes: `speedup 0.86`, `expected 600`, `got 590` and
-//! `lost 10` anywhere on a line, `WAY: 328,512 messages/s` and `WAY: 9.0 ms` one per line, and
-//! `... in 12 of 200 tries` (queue-qsize-unreliable's wrong `empty()` answers). With them the
+//! `lost 10` anywhere on a line, `WAY: 328,512 messages/s` and `WAY: 9.0 ms` one per line,
+//! `... in 12 of 200 tries` (queue-qsize-unreliable's wrong `empty()` answers), `round
+//! trips/s alone 25302, beside a CPU-bound thread 749` (convoy-effect) and `I/O thread woke 85
+//! times/s` (gil-flavours). With them the
 //! findings that read these figures (lost updates, `qsize()`/`empty()` wrong) hold for CPython
 //! runs too.
 
@@ -31,6 +33,11 @@ pub struct Printed {
     /// `in W of N tries`: W wrong answers of N.
     pub wrong_of: Option<(f64, f64)>,
     pub messages_per_s_by_way: BTreeMap<String, f64>,
+    /// convoy-effect's round trips per second, alone and beside the CPU-bound thread.
+    pub alone_per_s: Option<f64>,
+    pub beside_per_s: Option<f64>,
+    /// gil-flavours' wake-ups per second of the I/O thread.
+    pub wakeups_per_s: Option<f64>,
     pub ms_by_way: BTreeMap<String, f64>,
 }
 
@@ -59,10 +66,15 @@ pub fn read(stdout: &str) -> Printed {
                 ("lost", Some(v)) => out.lost = Some(v),
                 ("expected", Some(v)) => out.expected = Some(v),
                 ("got", Some(v)) => out.got = Some(v),
+                ("alone", Some(v)) => out.alone_per_s = Some(v),
+                ("woke", Some(v)) => out.wakeups_per_s = Some(v),
                 _ => {}
             }
         }
         for w in tokens.windows(5) {
+            if let ["beside", "a", "CPU-bound", "thread", rate] = w {
+                out.beside_per_s = number(rate);
+            }
             if let ["in", wrong, "of", all, "tries"] = w {
                 if let (Some(wrong), Some(all)) = (number(wrong), number(all)) {
                     out.wrong_of = Some((wrong, all));
@@ -92,6 +104,12 @@ pub fn apply(printed: Printed, summary: &mut Summary) {
     if !printed.messages_per_s_by_way.is_empty() {
         summary.figures.messages_per_s_by_way = Some(printed.messages_per_s_by_way);
     }
+    if let Some(alone) = printed.alone_per_s {
+        summary.baseline_ops_per_s = Some(alone);
+    }
+    if let Some(rate) = printed.beside_per_s.or(printed.wakeups_per_s) {
+        summary.figures.ops_per_s = Some(rate);
+    }
     if !printed.ms_by_way.is_empty() {
         summary.figures.return_ms_by_way = Some(printed.ms_by_way);
     }
@@ -116,6 +134,13 @@ mod tests {
         let ways = read("Queue: 328,512 messages/s\nfiles: 9.0 ms\n");
         assert_eq!(ways.messages_per_s_by_way.get("Queue"), Some(&328_512.0));
         assert_eq!(ways.ms_by_way.get("files"), Some(&9.0));
+        let convoy = read("round trips/s alone 25302, beside a CPU-bound thread 749, 34x fewer\n");
+        assert_eq!(
+            (convoy.alone_per_s, convoy.beside_per_s),
+            (Some(25_302.0), Some(749.0))
+        );
+        let wakes = read("0.095 s, I/O thread woke 85 times/s (alone: 1000/s)\n");
+        assert_eq!(wakes.wakeups_per_s, Some(85.0));
         assert_eq!(read("nothing here 12\n"), Printed::default());
     }
 }

@@ -115,9 +115,14 @@ pub fn count(py: &mut Py, n: u64) -> Result<(), Stopped> {
     })
 }
 
-/// The run's shared memory: one page is plenty for a few values and queues.
+/// The run's shared memory: 64 KB is plenty for a few values and queues.
 pub fn arena() -> Result<Arc<Arena>, EngineError> {
-    Arena::create(64 * 1024)
+    arena_with_room(0)
+}
+
+/// The run's shared memory, with `room` bytes more (for an `Array`).
+pub fn arena_with_room(room: usize) -> Result<Arc<Arena>, EngineError> {
+    Arena::create(64 * 1024 + room.next_multiple_of(4096))
         .map(Arc::new)
         .map_err(EngineError::SharedMemory)
 }
@@ -128,7 +133,16 @@ pub fn queue_in_arena(
     setup: &Setup,
     capacity: u64,
 ) -> Result<(Arc<Arena>, MpQueue, SharedObjects), EngineError> {
-    let arena = arena()?;
+    queue_in_arena_with_room(setup, capacity, 0)
+}
+
+/// [`queue_in_arena`] with `room` bytes more of shared memory.
+pub fn queue_in_arena_with_room(
+    setup: &Setup,
+    capacity: u64,
+    room: usize,
+) -> Result<(Arc<Arena>, MpQueue, SharedObjects), EngineError> {
+    let arena = arena_with_room(room)?;
     let q = MpQueue::create(setup.interp(), &arena, "q", capacity)?;
     let shared = SharedObjects {
         arena: Some((arena.raw_fd(), arena.len())),

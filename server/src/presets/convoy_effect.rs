@@ -74,10 +74,11 @@ if __name__ == "__main__":
           f"{alone / beside:.0f}x fewer")
 "#;
 
-/// The echo server's interpreter: not Python, so no GIL.
+/// The echo server's interpreter: the lesson's echo process, whose GIL nobody else wants (so
+/// none is modelled).
 fn echo_server() -> InterpConfig {
     InterpConfig {
-        name: "echo server (not Python)".into(),
+        name: "echo server (its own process)".into(),
         gil: GilFlavour::None,
         switch_interval: Duration::from_millis(5),
         check_ticks: 100,

@@ -188,6 +188,16 @@ pub fn items(description: &str, default: i64) -> KnobDef {
     int("items", description, 1, 10_000_000, default)
 }
 
+pub fn message_bytes() -> KnobDef {
+    int(
+        "message_bytes",
+        "bytes in each message (bytes(n) through the Queue; an Array of n bytes in shared memory)",
+        8,
+        crate::engine::multiprocessing::mp_queue::MAX_PAYLOAD as i64,
+        8,
+    )
+}
+
 pub fn capacity(default: i64) -> KnobDef {
     int(
         "capacity",

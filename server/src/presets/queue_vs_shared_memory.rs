@@ -1,14 +1,17 @@
 //! `queue-vs-shared-memory`: shared memory is fast but needs locking; a Queue is safe but slow
-//! when processes talk often. The same messages go from one process to another three ways,
-//! one after the other in one run: a `Queue`, a `Value` handed over with two semaphores, and a
-//! `Value` polled under its lock. The summary gives messages per second for each.
+//! when processes talk often. The same messages (`bytes(message_bytes)`) go from one process to
+//! another three ways, one after the other in one run: a `Queue`, an `Array` slot in shared
+//! memory handed over with two semaphores, and the slot polled under a flag's lock. The
+//! summary gives messages per second for each. Small messages: the Queue wins (a hand-over
+//! between processes costs more than pickling a few bytes); big ones: shared memory wins (the
+//! Queue pickles, copies through a 64 KB pipe and unpickles each one).
 
 use std::collections::BTreeMap;
 
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{attach_queue, queue_in_arena, with_main};
+use super::common::{attach_queue, queue_in_arena_with_room, with_main};
 use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
@@ -18,6 +21,7 @@ use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::mp_queue::MpQueue;
 use crate::engine::multiprocessing::mp_semaphore::Semaphore;
 use crate::engine::multiprocessing::process::Process;
+use crate::engine::multiprocessing::shared_array::SharedArray;
 use crate::engine::multiprocessing::shared_value::SharedValue;
 use crate::engine::running::program::Lesson;
 use crate::engine::running::worker::WorkerCtx;
@@ -27,6 +31,7 @@ pub struct QueueVsSharedMemory;
 #[derive(Deserialize)]
 pub struct Knobs {
     items: i64,
+    message_bytes: usize,
 }
 
 roles! {
@@ -45,42 +50,46 @@ const PYTHON: &str = r#"import multiprocessing as mp
 import time
 
 ITEMS = {{items}}  # messages, one producer process -> one consumer process
+MESSAGE_BYTES = {{message_bytes}}  # the size of each message
 
 def q_producer(q, *_):
+    msg = bytes(MESSAGE_BYTES)
     for i in range(ITEMS):
-        q.put(i)
+        q.put(msg)  # pickled, then written to a pipe by the feeder thread
 
 def q_consumer(q, *_):
     for _ in range(ITEMS):
         q.get()
 
-def sem_producer(v, full, empty):
+def sem_producer(buf, full, empty):
+    msg = bytes(MESSAGE_BYTES)
     for i in range(ITEMS):
         empty.acquire()
-        v.value = i
+        buf.raw = msg  # copied into shared memory
         full.release()
 
-def sem_consumer(v, full, empty):
+def sem_consumer(buf, full, empty):
     for _ in range(ITEMS):
         full.acquire()
-        x = v.value
+        x = buf.raw  # copied out of shared memory
         empty.release()
 
-def poll_producer(v, flag):
+def poll_producer(buf, flag):
+    msg = bytes(MESSAGE_BYTES)
     sent = 0
     while sent < ITEMS:
         with flag.get_lock():
             if flag.value == 0:  # the last message was taken
-                v.value = sent
+                buf.raw = msg
                 flag.value = 1
                 sent += 1
 
-def poll_consumer(v, flag):
+def poll_consumer(buf, flag):
     got = 0
     while got < ITEMS:
         with flag.get_lock():
             if flag.value == 1:  # a message waits
-                x = v.value
+                x = buf.raw
                 flag.value = 0
                 got += 1
 
@@ -95,11 +104,11 @@ def timed(producer, consumer, args):
     return ITEMS / (time.perf_counter() - start)
 
 if __name__ == "__main__":
-    v = mp.Value("q", 0, lock=False)  # the message slot, in shared memory
+    buf = mp.Array("c", MESSAGE_BYTES, lock=False)  # the message slot, in shared memory
     rates = {
         "queue": timed(q_producer, q_consumer, (mp.Queue(),)),
-        "value_semaphores": timed(sem_producer, sem_consumer, (v, mp.Semaphore(0), mp.Semaphore(1))),
-        "value_polled": timed(poll_producer, poll_consumer, (v, mp.Value("i", 0))),
+        "value_semaphores": timed(sem_producer, sem_consumer, (buf, mp.Semaphore(0), mp.Semaphore(1))),
+        "value_polled": timed(poll_producer, poll_consumer, (buf, mp.Value("i", 0))),
     }
     for way, rate in rates.items():
         print(f"{way}: {rate:,.0f} messages/s")
@@ -119,13 +128,13 @@ const WAYS: [(&str, Role, Role); 3] = [
 /// What the children share: the queue, the message slot, the flag, the two semaphores.
 struct Objects {
     q: MpQueue,
-    v: SharedValue,
+    buf: SharedArray,
     flag: SharedValue,
     full: Semaphore,
     empty: Semaphore,
 }
 
-fn attach(ctx: &WorkerCtx) -> Result<Objects, EngineError> {
+fn attach(ctx: &WorkerCtx, message_bytes: usize) -> Result<Objects, EngineError> {
     let shared = &ctx.job.shared;
     let arena = ctx
         .arena
@@ -138,21 +147,21 @@ fn attach(ctx: &WorkerCtx) -> Result<Objects, EngineError> {
     };
     Ok(Objects {
         q: attach_queue(ctx, "q")?,
-        v: SharedValue::attach(arena, at("v")?, at("v_lock")?),
+        buf: SharedArray::attach(arena, at("buf")?, message_bytes),
         flag: SharedValue::attach(arena, at("flag")?, at("flag_lock")?),
         full: Semaphore::attach(arena, at("full")?),
         empty: Semaphore::attach(arena, at("empty")?),
     })
 }
 
-/// One process's side of one way: `items` messages sent or received.
-fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stopped> {
+/// One process's side of one way: `items` messages of `bytes` bytes sent or received.
+fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64, bytes: usize) -> Result<(), Stopped> {
     py.call(|py| {
         match role {
             Role::QueueProducer => {
                 for i in 0..items {
                     py.straight(2)?;
-                    o.q.put(py, i as u64, i)?;
+                    o.q.put_bytes(py, i as u64, i, bytes)?;
                     py.check()?;
                 }
                 o.q.join_thread(py)?;
@@ -165,10 +174,10 @@ fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stop
                 }
             }
             Role::SemaphoreProducer => {
-                for i in 0..items {
+                for _ in 0..items {
                     py.straight(2)?;
                     o.empty.acquire(py)?;
-                    o.v.write_unlocked(py, i)?;
+                    o.buf.write_raw(py)?;
                     o.full.release(py)?;
                     py.check()?;
                 }
@@ -177,7 +186,7 @@ fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stop
                 for _ in 0..items {
                     py.straight(2)?;
                     o.full.acquire(py)?;
-                    o.v.read_unlocked(py)?;
+                    o.buf.read_raw(py)?;
                     o.empty.release(py)?;
                     py.check()?;
                 }
@@ -193,9 +202,9 @@ fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64) -> Result<(), Stop
                     py.straight(2)?; // == , POP_JUMP_IF
                     if seen == want {
                         if producer {
-                            o.v.write_unlocked(py, done)?;
+                            o.buf.write_raw(py)?;
                         } else {
-                            o.v.read_unlocked(py)?;
+                            o.buf.read_raw(py)?;
                         }
                         o.flag.write(py, seen, set)?;
                         py.straight(4)?; // done += 1
@@ -218,28 +227,29 @@ impl Program for QueueVsSharedMemory {
         name: "queue-vs-shared-memory",
         group: Group::Caveats,
         claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
-        description: "Messages per second through a Queue, through a Value handed over with two semaphores, and through a Value polled under its lock, side by side (messages_per_s_by_way). Measured, not the slogan: which is fastest depends on how the processes wait.",
+        description: "Messages per second through a Queue, through a slot of shared memory handed over with two semaphores, and through the slot polled under a lock, side by side (messages_per_s_by_way). Measured, not the slogan: with small messages the Queue wins; make them big (message_bytes) and shared memory does.",
         python: PYTHON,
-        knobs: || vec![knobs::items(
-                "messages sent from one process to another, each way",
-                20_000,
-            )],
+        knobs: || {
+            vec![
+                knobs::items("messages sent from one process to another, each way", 20_000),
+                knobs::message_bytes(),
+            ]
+        },
         small: &[("items", "2000")],
     };
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let items = knobs.items;
-        let (arena, q, mut shared) = queue_in_arena(setup, 1_000_000)?;
+        let (arena, q, mut shared) =
+            queue_in_arena_with_room(setup, 1_000_000, knobs.message_bytes)?;
         let shm = EngineError::SharedMemory;
-        let v = SharedValue::create(&arena).map_err(shm)?;
+        let buf = SharedArray::create(&arena, knobs.message_bytes).map_err(shm)?;
         let flag = SharedValue::create(&arena).map_err(shm)?;
         let full = Semaphore::create(&arena, 0).map_err(shm)?;
         let empty = Semaphore::create(&arena, 1).map_err(shm)?;
-        let (vo, vl) = v.offsets();
         let (fo, fl) = flag.offsets();
         shared.values = vec![
-            ("v".into(), vo),
-            ("v_lock".into(), vl),
+            ("buf".into(), buf.offset()),
             ("flag".into(), fo),
             ("flag_lock".into(), fl),
             ("full".into(), full.offset()),
@@ -256,7 +266,7 @@ impl Program for QueueVsSharedMemory {
             })
             .collect();
         let m = setup.figures();
-        let keep = (q, v, flag, full, empty, arena);
+        let keep = (q, buf, flag, full, empty, arena);
         with_main(
             setup.interp(),
             move |_| Ok((ways, keep)),
@@ -280,8 +290,8 @@ impl Program for QueueVsSharedMemory {
     }
 
     fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
-        let (role, objects) = (child.role, attach(child.ctx)?);
-        let items = knobs.items;
-        child.main(move |py| run_role(py, role, &objects, items))
+        let (role, objects) = (child.role, attach(child.ctx, knobs.message_bytes)?);
+        let (items, bytes) = (knobs.items, knobs.message_bytes);
+        child.main(move |py| run_role(py, role, &objects, items, bytes))
     }
 }

@@ -1,14 +1,15 @@
 //! A one-shot event between engine threads (a thread's start signal, its end): waiting on it
 //! blocks on a condition variable, bounded so a stopping run is noticed.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 
+use crate::engine::interpreter::cond::Cond;
 use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 
 #[derive(Default)]
 pub struct Gate {
     open: Mutex<bool>,
-    cond: Condvar,
+    cond: Cond,
 }
 
 impl Gate {
@@ -27,11 +28,7 @@ impl Gate {
         if *open || stop.is_set() {
             return *open;
         }
-        *self
-            .cond
-            .wait_timeout(open, limit.min(MAX_WAIT))
-            .unwrap_or_else(|e| e.into_inner())
-            .0
+        *self.cond.wait_timeout(open, limit.min(MAX_WAIT)).0
     }
 
     /// Blocks until the gate opens, or `Err` once `stop` is set.

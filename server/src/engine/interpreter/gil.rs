@@ -10,15 +10,17 @@
 //!   The woken waiter usually finds it taken again: a "failed wake-up".
 //! - [`GilFlavour::None`] (free-threaded): no lock at all.
 //!
-//! Waiters always block on a condition variable; nobody spins. Threads are known to the GIL by
+//! Waiters always block on a condition variable; nobody spins. Signalling one nobody waits on
+//! costs nothing, as with glibc's condition variables under CPython's GIL ([`Cond`]). Threads are known to the GIL by
 //! a slot number (their index in the interpreter), each with an eval-breaker word.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use gilscope_shared::trace::{GilFlavour, InterpId, LaneId, MarkKind, State};
 
+use crate::engine::interpreter::cond::Cond;
 use crate::engine::interpreter::recorder::Recorder;
 use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
@@ -65,9 +67,9 @@ pub struct Gil {
     interval: Duration,
     check_ticks: u32,
     mutex: Mutex<Locked>,
-    cond: Condvar,
+    cond: Cond,
     switch_mutex: Mutex<()>,
-    switch_cond: Condvar,
+    switch_cond: Cond,
     last_holder: AtomicUsize,
     slots: Box<[Slot]>,
     stop: Arc<StopFlag>,
@@ -91,9 +93,9 @@ impl Gil {
                 locked: false,
                 switch_number: 0,
             }),
-            cond: Condvar::new(),
+            cond: Cond::new(),
             switch_mutex: Mutex::new(()),
-            switch_cond: Condvar::new(),
+            switch_cond: Cond::new(),
             last_holder: AtomicUsize::new(NOBODY),
             slots: (0..MAX_THREADS).map(|_| Slot::default()).collect(),
             stop,
@@ -205,10 +207,7 @@ impl Gil {
                 return Err(Stopped);
             }
             let seen = g.switch_number;
-            let (guard, wait) = self
-                .cond
-                .wait_timeout(g, self.interval)
-                .unwrap_or_else(|e| e.into_inner());
+            let (guard, wait) = self.cond.wait_timeout(g, self.interval);
             g = guard;
             if wait.timed_out() && g.locked && g.switch_number == seen {
                 let holder = self.last_holder.load(Ordering::Relaxed);
@@ -268,11 +267,7 @@ impl Gil {
                     .fetch_and(!DROP_REQUEST, Ordering::Relaxed);
                 // CPython waits once; spurious wake-ups aside that is "until someone took it".
                 while self.last_holder.load(Ordering::Relaxed) == me && !self.stop.is_set() {
-                    switch = self
-                        .switch_cond
-                        .wait_timeout(switch, MAX_WAIT)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    switch = self.switch_cond.wait_timeout(switch, MAX_WAIT).0;
                 }
             }
         }
@@ -308,10 +303,7 @@ impl Gil {
             if self.stop.is_set() {
                 return Err(Stopped);
             }
-            let (guard, wait) = self
-                .cond
-                .wait_timeout(g, MAX_WAIT)
-                .unwrap_or_else(|e| e.into_inner());
+            let (guard, wait) = self.cond.wait_timeout(g, MAX_WAIT);
             g = guard;
             if g.locked && !wait.timed_out() {
                 self.stats.failed_wakeups.fetch_add(1, Ordering::Relaxed);

@@ -4,6 +4,7 @@
 pub mod bytecode;
 pub mod clock;
 pub mod collector;
+pub mod cond;
 pub mod error;
 pub mod gate;
 pub mod gil;

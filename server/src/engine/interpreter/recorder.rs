@@ -1,6 +1,6 @@
 //! Recording: each thread writes its spans, marks and samples into its own buffer — no lock
 //! and no shared cache line on the hot path — and hands the buffer to the run's collector in
-//! batches (every [`FLUSH_EVENTS`] events or [`FLUSH_NS`], and when the thread ends), so a run
+//! batches (every [`FLUSH_EVENTS`] events or [`FLUSH_NS`], before a wait, and when the thread ends), so a run
 //! can be watched while it runs.
 //!
 //! What a lane is doing right now is also published in a [`LaneStatus`] cell (one relaxed
@@ -19,10 +19,18 @@ use crate::engine::interpreter::clock::Epoch;
 pub const FLUSH_EVENTS: usize = 512;
 /// ...or once this long has passed since the last batch (checked when an event is recorded)...
 pub const FLUSH_NS: u64 = 10_000_000;
-/// ...or when the lane starts to wait, since it may then record nothing for a long time and
-/// viewers should not wait for what came before: at once for a join, I/O, a lock or a queue;
-/// for the GIL (waited for very often) only once this long has passed since the last batch.
-pub const FLUSH_BEFORE_GIL_WAIT_NS: u64 = 1_000_000;
+/// ...or when the lane starts to wait (it may then record nothing for a long time, and viewers
+/// should not wait for what came before): at once for a join (rare, and often long: a main
+/// thread's start-up would otherwise be held back for the whole run); for any other wait once
+/// this long has passed since the last batch.
+///
+/// Not at every wait: a batch wakes the run's collector (or, in a worker process, its pipe
+/// writer and the server's reader). A queue's feeder or a process handing a semaphore over
+/// waits tens of thousands of times a second; flushing at each wait cost more CPU than the
+/// Python being emulated and halved `queue-vs-shared-memory`'s Queue rate (issue #10). So a
+/// lane that blocks shows what it did up to at most this long before, plus its current state
+/// (published in its [`LaneStatus`]), until it runs again.
+pub const FLUSH_BEFORE_WAIT_NS: u64 = 1_000_000;
 
 /// Where batches go: the in-process collector, or (for a worker process) a pipe.
 pub trait EventSink: Send + Sync {
@@ -227,8 +235,8 @@ impl Recorder {
     fn may_wait_long(&self, state: State, t: Nanos) -> bool {
         match state {
             State::Running | State::Done => false,
-            State::WaitGil => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_GIL_WAIT_NS,
-            _ => true,
+            State::Join => true,
+            _ => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_WAIT_NS,
         }
     }
 
@@ -303,16 +311,20 @@ mod tests {
         }
     }
 
+    fn lane(id: u32, name: &str, kind: LaneKind) -> Lane {
+        Lane {
+            id: LaneId(id),
+            interp: InterpId(0),
+            name: name.into(),
+            kind,
+            tid: None,
+        }
+    }
+
     #[test]
     fn spans_are_contiguous_and_flushed_in_batches() {
         let sink = Arc::new(VecSink::default());
-        let lane = Lane {
-            id: LaneId(3),
-            interp: InterpId(0),
-            name: "Thread-3".into(),
-            kind: LaneKind::Worker,
-            tid: None,
-        };
+        let lane = lane(3, "Thread-3", LaneKind::Worker);
         let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Idle);
         let n = FLUSH_EVENTS * 2 + 10;
         for i in 0..n {
@@ -335,5 +347,27 @@ mod tests {
             assert_ne!(pair[0].state, pair[1].state);
         }
         assert_eq!(spans.last().unwrap().state, State::Done);
+    }
+
+    /// Waits a few microseconds apart do not each cost a batch (a queue's feeder waits for
+    /// every write); a join, and a wait a millisecond after the last batch, do flush.
+    #[test]
+    fn frequent_short_waits_share_a_batch_but_a_join_flushes() {
+        let sink = Arc::new(VecSink::default());
+        let lane = lane(1, "QueueFeederThread", LaneKind::Feeder);
+        let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Running);
+        let batches = || sink.0.lock().unwrap().len();
+        let opened = batches();
+        let start = rec.last_flush;
+        for i in 0..100u64 {
+            rec.enter_at(State::Io, None, start + 2 * i * 1_000 + 1_000);
+            rec.enter_at(State::Running, None, start + 2 * i * 1_000 + 2_000);
+        }
+        assert_eq!(batches(), opened, "200 µs of waits flushed");
+        rec.enter_at(State::Io, None, start + FLUSH_BEFORE_WAIT_NS + 1_000);
+        assert_eq!(batches(), opened + 1, "a wait 1 ms after the last batch");
+        rec.enter_at(State::Running, None, start + FLUSH_BEFORE_WAIT_NS + 2_000);
+        rec.enter_at(State::Join, None, start + FLUSH_BEFORE_WAIT_NS + 3_000);
+        assert_eq!(batches(), opened + 2, "a join");
     }
 }

@@ -3,8 +3,10 @@
 //! see it at their next check point, so a stopped run ends promptly.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::Duration;
+
+use crate::engine::interpreter::cond::Cond;
 
 /// The longest any engine wait blocks before looking at the stop flag again.
 pub const MAX_WAIT: Duration = Duration::from_millis(50);
@@ -44,16 +46,13 @@ impl StopFlag {
 /// made under the engine's locks is one statement, so a panic cannot leave them half-done.
 pub fn wait_while<'a, T>(
     stop: &StopFlag,
-    cond: &Condvar,
+    cond: &Cond,
     mut guard: MutexGuard<'a, T>,
     mut blocked: impl FnMut(&T) -> bool,
 ) -> Result<MutexGuard<'a, T>, Stopped> {
     while blocked(&guard) {
         stop.check()?;
-        guard = cond
-            .wait_timeout(guard, MAX_WAIT)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+        guard = cond.wait_timeout(guard, MAX_WAIT).0;
     }
     Ok(guard)
 }

@@ -7,6 +7,7 @@ pub mod mp_pool;
 pub mod mp_queue;
 pub mod mp_semaphore;
 pub mod process;
+pub mod shared_array;
 pub mod shared_objects;
 pub mod shared_value;
 pub mod shm;

@@ -11,7 +11,11 @@
 //! (`poll`), so an item still in a feeder's buffer is invisible to it: `empty()` can answer
 //! True just after a `put`. Every put and get records a mark with its item and samples the
 //! true depth (items put and not yet got, an integer in shared memory), what `qsize()` and
-//! what `empty()` return, all at the same instant.
+//! what `empty()` return, all at the same instant. The sampled `empty()` is read from a count
+//! of the messages in the pipe (written and not yet read, kept beside each write and read)
+//! rather than from a `poll` of its own: a system call on every put and get is a cost CPython
+//! does not pay, and on the producer's side it held the GIL the feeder needed (issue #10).
+//! `q.empty()` itself polls, as CPython does.
 //!
 //! Costs around each operation, in bytecodes (docs/processes.md): the Python code of `put` and
 //! `get`, pickling and unpickling a small int, and the feeder's wake-up — a real one here: the
@@ -25,11 +29,12 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gilscope_shared::trace::{CounterId, CounterKind, LaneKind, MarkKind, QueueId, State};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::interpreter::cond::Cond;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 use crate::engine::multiprocessing::shm::{Arena, Offset, RLock, Sem};
@@ -55,9 +60,17 @@ pub const QSIZE_BYTECODES: u64 = 15;
 /// selector (2.3 µs here), around its `poll` system call.
 pub const EMPTY_BYTECODES: u64 = 650;
 
-/// One message on the pipe: the item's number and its value. 16 bytes, below `PIPE_BUF`, so
-/// each write is atomic even with several feeders writing.
-const MSG: usize = 16;
+/// A message's header on the pipe: the item's number, its value and the length of the bytes
+/// that follow (a `bytes` payload, see [`MpQueue::put_bytes`]).
+const HEADER: usize = 24;
+/// Writes up to this size are atomic (`PIPE_BUF`); longer messages are written in pieces under
+/// the write lock, as CPython's `send_bytes` does.
+const PIPE_BUF: usize = 4096;
+/// The largest payload a message may carry (the `message_bytes` knob's cap).
+pub const MAX_PAYLOAD: usize = 1 << 20;
+
+/// The payload's bytes: zeros, as the lessons' `bytes(n)`.
+pub static ZEROS: [u8; MAX_PAYLOAD] = [0; MAX_PAYLOAD];
 
 /// A queue as a child finds it: its semaphores in the arena, its pipe, its counter tracks.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -74,6 +87,8 @@ pub struct QueueDesc {
     pub wlock: Offset,
     /// Items put and not yet got (the truth the trace shows).
     pub depth: Offset,
+    /// Messages written to the pipe and not yet read (what a `poll` would see).
+    pub in_pipe: Offset,
     pub depth_track: CounterId,
     pub qsize_track: CounterId,
     pub empty_track: CounterId,
@@ -82,8 +97,9 @@ pub struct QueueDesc {
 /// What one process's feeder works from.
 #[derive(Default)]
 struct Buffer {
-    items: Mutex<VecDeque<Option<(u64, i64)>>>,
-    not_empty: Condvar,
+    /// Each put's item, value and payload length; `None` tells the feeder to finish.
+    items: Mutex<VecDeque<Option<(u64, i64, usize)>>>,
+    not_empty: Cond,
 }
 
 /// A `multiprocessing.Queue` as one process sees it.
@@ -118,6 +134,7 @@ impl MpQueue {
         let wlock = arena.alloc::<RLock>().map_err(shm)?;
         RLock::init(arena, wlock).map_err(shm)?;
         let depth = arena.alloc::<i64>().map_err(shm)?;
+        let in_pipe = arena.alloc::<i64>().map_err(shm)?;
         let (reader, writer) = pipe().map_err(shm)?;
         let id = interp.new_queue(name, Some(capacity));
         let desc = QueueDesc {
@@ -130,6 +147,7 @@ impl MpQueue {
             rlock,
             wlock,
             depth,
+            in_pipe,
             depth_track: interp.new_counter(
                 &format!("{name} depth (true)"),
                 CounterKind::QueueDepth { queue: id },
@@ -178,6 +196,10 @@ impl MpQueue {
         self.arena.int(self.desc.depth)
     }
 
+    fn in_pipe(&self) -> &std::sync::atomic::AtomicI64 {
+        self.arena.int(self.desc.in_pipe)
+    }
+
     /// What `q.qsize()` returns: `maxsize - sem value`.
     fn qsize_now(&self) -> i64 {
         self.desc.capacity as i64 - self.sem().value()
@@ -191,7 +213,8 @@ impl MpQueue {
     /// Samples the true depth and what `qsize()` and `empty()` say, at one instant.
     fn sample(&self, py: &mut Py, depth: i64) {
         let t = py.rec.now();
-        let (qsize, empty) = (self.qsize_now(), self.empty_now());
+        let empty = self.in_pipe().load(Ordering::SeqCst) <= 0;
+        let qsize = self.qsize_now();
         py.rec.sample_at(self.desc.depth_track, t, depth as f64);
         py.rec.sample_at(self.desc.qsize_track, t, qsize as f64);
         py.rec
@@ -218,6 +241,20 @@ impl MpQueue {
 
     /// `q.put(value)`; `item` numbers it in the trace.
     pub fn put(&self, py: &mut Py, item: u64, value: i64) -> Result<(), Stopped> {
+        self.put_bytes(py, item, value, 0)
+    }
+
+    /// `q.put(bytes(payload))` (with `value` riding along for the lessons that check it): the
+    /// feeder pickles and writes the payload's bytes for real, so a big message costs its copies
+    /// and its trips through the pipe. `payload` is at most [`MAX_PAYLOAD`].
+    pub fn put_bytes(
+        &self,
+        py: &mut Py,
+        item: u64,
+        value: i64,
+        payload: usize,
+    ) -> Result<(), Stopped> {
+        let payload = payload.min(MAX_PAYLOAD);
         py.call(|py| py.straight(PUT_BYTECODES))?;
         if !self.sem().try_wait() {
             let sem = self.sem();
@@ -236,7 +273,7 @@ impl MpQueue {
         );
         self.start_feeder(py)?;
         let mut items = self.buffer.items.lock().unwrap_or_else(|e| e.into_inner());
-        items.push_back(Some((item, value)));
+        items.push_back(Some((item, value, payload)));
         drop(items);
         self.buffer.not_empty.notify_one();
         self.sample(py, depth);
@@ -259,11 +296,18 @@ impl MpQueue {
             }
         };
         let arena = self.arena.clone();
-        let wlock = self.desc.wlock;
+        let (wlock, in_pipe) = (self.desc.wlock, self.desc.in_pipe);
         let spawned = py.interp.spawn(
             "QueueFeederThread",
             LaneKind::Feeder,
-            Box::new(move |py: &mut Py| feed(py, &buffer, &writer, RLock::at(&arena, wlock))),
+            Box::new(move |py: &mut Py| {
+                let pipe = Pipe {
+                    writer: &writer,
+                    wlock: RLock::at(&arena, wlock),
+                    in_pipe: arena.int(in_pipe),
+                };
+                feed(py, &buffer, pipe)
+            }),
         );
         match spawned {
             Ok(handle) => {
@@ -302,27 +346,23 @@ impl MpQueue {
                 rlock.acquire_blocking(stop).map_err(Stopped::from)
             })?;
         }
-        let mut msg = [0u8; MSG];
-        let got = match read_msg(&self.reader, &mut msg, None) {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                let reader = &self.reader;
-                py.blocking(State::BlockedGet, |_, stop| {
-                    match read_msg(reader, &mut msg, Some(stop)) {
-                        Ok(true) => Ok(()),
-                        _ => Err(Stopped),
-                    }
-                })
+        let got = recv(py, &self.reader, HEADER).and_then(|header| {
+            let len = u64::from_le_bytes(header[16..].try_into().expect("8 bytes")) as usize;
+            if len > MAX_PAYLOAD {
+                py.interp
+                    .fail(format!("queue pipe: a message of {len} bytes"));
+                return Err(Stopped);
             }
-            Err(e) => {
-                py.interp.fail(format!("queue pipe: {e}"));
-                Err(Stopped)
-            }
-        };
+            let payload = recv(py, &self.reader, len)?;
+            Ok((header, payload))
+        });
+        if got.is_ok() {
+            self.in_pipe().fetch_sub(1, Ordering::SeqCst);
+        }
         rlock.release();
-        got?;
-        let item = u64::from_le_bytes(msg[..8].try_into().expect("8 bytes"));
-        let value = i64::from_le_bytes(msg[8..].try_into().expect("8 bytes"));
+        let (header, payload) = got?;
+        let item = u64::from_le_bytes(header[..8].try_into().expect("8 bytes"));
+        let value = i64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
         // The depth drops before the slot is given back, so it never exceeds the capacity.
         let depth = self.depth().fetch_sub(1, Ordering::SeqCst) - 1;
         self.sem().post();
@@ -336,47 +376,55 @@ impl MpQueue {
         );
         self.sample(py, depth);
         py.straight(UNPICKLE_BYTECODES)?;
+        // `loads` makes a new bytes object of the payload: an allocation and a copy.
+        std::hint::black_box(payload.to_vec());
         Ok((item, value))
     }
 }
 
-/// Reads one whole message. Without `stop`: only if one is there now (`Ok(false)` if not).
-/// With it: waits in bounded polls until one arrives or the run stops.
-fn read_msg(reader: &File, msg: &mut [u8; MSG], stop: Option<&StopFlag>) -> io::Result<bool> {
-    let mut filled = 0;
-    loop {
-        match os::read(reader, &mut msg[filled..])? {
-            Transfer::Done(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "queue pipe closed",
-                ))
-            }
-            Transfer::Done(n) => {
-                filled += n;
-                if filled == MSG {
-                    return Ok(true);
+/// `Connection._recv(size)` as CPython 3.11 runs it: each `os.read(fd, remaining)` allocates
+/// a buffer for all that remains (for a big message an `mmap`, whose pages the read faults
+/// in) and what it read is appended to a `BytesIO`. So a message of 1 MiB, which arrives 64 KB
+/// of pipe at a time, costs its sixteen allocations and copies here too. Blocks (GIL released,
+/// `BlockedGet`) while the pipe has nothing; `Err(Stopped)` once the run stops or the pipe
+/// breaks.
+fn recv(py: &mut Py, reader: &File, size: usize) -> Result<Vec<u8>, Stopped> {
+    let mut out = Vec::new();
+    while out.len() < size {
+        let mut chunk = vec![0u8; size - out.len()];
+        match os::read(reader, &mut chunk) {
+            Ok(Transfer::Done(n)) if n > 0 => out.extend_from_slice(&chunk[..n]),
+            Ok(Transfer::WouldBlock) => py.blocking(State::BlockedGet, |_, stop| loop {
+                stop.check()?;
+                if os::wait_ready(reader, Ready::Read, MAX_WAIT) {
+                    return Ok(());
                 }
-                continue;
+            })?,
+            Ok(Transfer::Done(_)) => {
+                py.interp.fail("queue pipe: closed".to_string());
+                return Err(Stopped);
             }
-            Transfer::WouldBlock => {}
-        }
-        match stop {
-            // Nothing there and no waiting wanted (a partial message is finished below).
-            None if filled == 0 => return Ok(false),
-            Some(stop) if stop.is_set() => {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"))
-            }
-            _ => {
-                os::wait_ready(reader, Ready::Read, MAX_WAIT);
+            Err(e) => {
+                py.interp.fail(format!("queue pipe: {e}"));
+                return Err(Stopped);
             }
         }
     }
+    Ok(out)
+}
+
+/// The pipe's end as a feeder writes to it.
+struct Pipe<'a> {
+    writer: &'a File,
+    wlock: &'a RLock,
+    /// Counted up after each write (see [`QueueDesc::in_pipe`]).
+    in_pipe: &'a std::sync::atomic::AtomicI64,
 }
 
 /// The feeder thread (`Queue._feed`): waits for buffered items (idle, GIL released),
 /// pickles each (with the GIL) and writes it to the pipe under the write lock.
-fn feed(py: &mut Py, buffer: &Buffer, writer: &File, wlock: &RLock) -> Result<(), Stopped> {
+fn feed(py: &mut Py, buffer: &Buffer, pipe: Pipe) -> Result<(), Stopped> {
+    let mut msg = Vec::with_capacity(HEADER);
     loop {
         let next = {
             let mut items = buffer.items.lock().unwrap_or_else(|e| e.into_inner());
@@ -389,18 +437,24 @@ fn feed(py: &mut Py, buffer: &Buffer, writer: &File, wlock: &RLock) -> Result<()
             })?;
             continue;
         };
-        let Some((item, value)) = entry else {
+        let Some((item, value, payload)) = entry else {
             return Ok(()); // the sentinel: the process is exiting
         };
         py.straight(FEED_BYTECODES)?;
         py.straight(PICKLE_BYTECODES)?;
-        let mut msg = [0u8; MSG];
-        msg[..8].copy_from_slice(&item.to_le_bytes());
-        msg[8..].copy_from_slice(&value.to_le_bytes());
+        // Pickling copies the payload into the message: a real copy.
+        msg.clear();
+        msg.extend_from_slice(&item.to_le_bytes());
+        msg.extend_from_slice(&value.to_le_bytes());
+        msg.extend_from_slice(&(payload as u64).to_le_bytes());
+        msg.extend_from_slice(&ZEROS[..payload]);
         let sent = py.blocking(State::Io, |_, stop| {
-            wlock.acquire_blocking(stop).map_err(Stopped::from)?;
-            let sent = write_msg(writer, &msg, stop);
-            wlock.release();
+            pipe.wlock.acquire_blocking(stop).map_err(Stopped::from)?;
+            let sent = write_msg(pipe.writer, &msg, stop);
+            if sent.is_ok() {
+                pipe.in_pipe.fetch_add(1, Ordering::SeqCst);
+            }
+            pipe.wlock.release();
             sent
         });
         if sent.is_err() && !py.stop_flag().is_set() {
@@ -412,17 +466,27 @@ fn feed(py: &mut Py, buffer: &Buffer, writer: &File, wlock: &RLock) -> Result<()
     }
 }
 
-/// Writes one message (atomically: it is smaller than `PIPE_BUF`), waiting in bounded polls
-/// while the pipe is full.
-fn write_msg(writer: &File, msg: &[u8; MSG], stop: &StopFlag) -> Result<(), Stopped> {
-    loop {
-        match os::write(writer, msg) {
-            Ok(Transfer::Done(MSG)) => return Ok(()),
+/// Writes one message, waiting in bounded polls while the pipe is full. Up to `PIPE_BUF`
+/// bytes it is one atomic write; a longer one goes in pieces (the caller holds the write lock,
+/// so pieces of two messages never interleave).
+fn write_msg(writer: &File, msg: &[u8], stop: &StopFlag) -> Result<(), Stopped> {
+    let mut sent = 0;
+    while sent < msg.len() {
+        match os::write(writer, &msg[sent..]) {
+            Ok(Transfer::Done(n)) if n > 0 => {
+                debug_assert!(
+                    n == msg.len() || msg.len() > PIPE_BUF,
+                    "a short atomic write"
+                );
+                sent += n;
+                continue;
+            }
             Ok(Transfer::WouldBlock) => {}
-            // A short write cannot happen below PIPE_BUF; an error means the pipe broke.
+            // An error (or a zero-byte write) means the pipe broke.
             Ok(Transfer::Done(_)) | Err(_) => return Err(Stopped),
         }
         stop.check()?;
         os::wait_ready(writer, Ready::Write, MAX_WAIT);
     }
+    Ok(())
 }

@@ -128,6 +128,28 @@ impl Arena {
         Ok(Offset(offset))
     }
 
+    /// Reserves `len` bytes (an array's contents), 64-byte aligned.
+    pub fn alloc_bytes(&self, len: usize) -> io::Result<Offset> {
+        let size = len.max(1).next_multiple_of(SLOT);
+        let offset = self.used.fetch_add(size, Ordering::Relaxed);
+        if offset.checked_add(size).is_none_or(|end| end > self.len) {
+            return Err(io::Error::other("the run's shared memory is full"));
+        }
+        Ok(Offset(offset))
+    }
+
+    /// The `len` bytes at `offset`, as a raw pointer (bounds checked).
+    pub fn bytes_at(&self, offset: Offset, len: usize) -> *mut u8 {
+        let at = offset.0;
+        assert!(
+            at.checked_add(len).is_some_and(|end| end <= self.len),
+            "shared-memory bytes {at}+{len} are outside the arena of {} bytes",
+            self.len
+        );
+        // SAFETY: in bounds of the live mapping (checked above).
+        unsafe { self.base.add(at) }
+    }
+
     /// The object at `offset`.
     ///
     /// # Safety

@@ -25,7 +25,7 @@ use crate::engine::multiprocessing::shared_objects::SharedObjects;
 use crate::engine::os::{self, Transfer};
 
 /// Bumped whenever a message changes shape.
-pub const WIRE_VERSION: u32 = 6;
+pub const WIRE_VERSION: u32 = 7;
 /// What a worker says first.
 pub const MAGIC: &str = "gilscope-worker";
 /// No message is larger (a batch of 512 events is a few tens of kB).

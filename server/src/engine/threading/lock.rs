@@ -6,10 +6,11 @@
 //! lock; 10 of the 114 ns extra are bytecodes of the `with` statement, the rest (about 24
 //! bytecodes' worth) is the two C calls, split evenly.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 
 use gilscope_shared::trace::State;
 
+use crate::engine::interpreter::cond::Cond;
 use crate::engine::interpreter::interp::Py;
 use crate::engine::interpreter::stop::{wait_while, Stopped};
 
@@ -20,7 +21,7 @@ pub const RELEASE_BYTECODES: u64 = 12;
 #[derive(Default)]
 pub struct Lock {
     held: Mutex<bool>,
-    released: Condvar,
+    released: Cond,
 }
 
 impl Lock {

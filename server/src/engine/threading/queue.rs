@@ -7,10 +7,11 @@
 //! costs about 970 ns, so each is charged [`PUT_BYTECODES`] / [`GET_BYTECODES`].
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 
 use gilscope_shared::trace::{CounterId, CounterKind, MarkKind, QueueId, State};
 
+use crate::engine::interpreter::cond::Cond;
 use crate::engine::interpreter::interp::{Interp, Py};
 use crate::engine::interpreter::stop::{wait_while, Stopped};
 
@@ -21,8 +22,8 @@ pub struct Queue<T> {
     pub id: QueueId,
     capacity: Option<usize>,
     items: Mutex<VecDeque<(u64, T)>>,
-    not_full: Condvar,
-    not_empty: Condvar,
+    not_full: Cond,
+    not_empty: Cond,
     depth: CounterId,
 }
 
@@ -38,8 +39,8 @@ impl<T> Queue<T> {
             id,
             capacity,
             items: Mutex::new(VecDeque::new()),
-            not_full: Condvar::new(),
-            not_empty: Condvar::new(),
+            not_full: Cond::new(),
+            not_empty: Cond::new(),
             depth,
         }
     }

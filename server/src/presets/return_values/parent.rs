@@ -125,7 +125,7 @@ impl Parent {
             w.join(py)?;
         }
         check(read_files(py, &self.dir, knobs.processes)?);
-        ms.insert("file".to_string(), (py.rec.now() - t0) as f64 / 1e6);
+        ms.insert("files".to_string(), (py.rec.now() - t0) as f64 / 1e6);
         // A queue.
         let t0 = py.rec.now();
         for w in &self.queues {
