@@ -180,6 +180,9 @@ impl Dash {
             msg => msg,
         };
         self.keep_pinned(&msg);
+        if self.waiting_for_asked(&msg) {
+            return;
+        }
         if let ServerMsg::Run(info) = &msg {
             self.follow_opened(info);
         }
@@ -212,6 +215,26 @@ impl Dash {
         if let Some(id) = over {
             crate::follow::run_over(self, id);
         }
+    }
+
+    /// Whether `msg` is about another run while this page waits for the first message of the
+    /// run it asked for to follow the teacher (the teacher's pinned run, older than the one
+    /// running). The newer run's live frames would take the store over, and the older run would
+    /// then be refused as older: the student would never pin it. The newer run is asked for
+    /// again, from its start, once the pin is done ([`crate::follow::run_over`]).
+    fn waiting_for_asked(&self, msg: &ServerMsg) -> bool {
+        let Some(asked) = self.asked.get_value() else {
+            return false;
+        };
+        let id = match msg {
+            ServerMsg::Run(info) => info.id,
+            ServerMsg::Frame(frame) => frame.run,
+            _ => return false,
+        };
+        id != asked
+            && self
+                .store
+                .with_value(|s| s.run == Some(asked) && s.info.is_none())
     }
 
     pub fn presets(&self) -> Vec<PresetInfo> {
