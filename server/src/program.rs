@@ -90,6 +90,7 @@ pub fn plan_in(
                 knobs,
                 source,
                 python,
+                observe: true,
             }))
         }
     }
@@ -121,5 +122,26 @@ pub fn start_with_python(
         Err(PythonError::NotFound("(not looked for)".into()))
     };
     let planned = plan_in(presets::ALL, &presets::infos(), spec, &found)?;
+    Ok(planned.start()?)
+}
+
+/// [`start_with_python`] for reference figures: a CPython run is not observed (see
+/// [`cpython::Program::observe`]), so it prints what the program alone measures.
+pub fn start_unobserved(
+    spec: &ExperimentSpec,
+    python: Option<&Path>,
+) -> Result<RunHandle, RunError> {
+    let found = if spec.engine() == Engine::Cpython {
+        probe_once(&choose(python))
+    } else {
+        Err(PythonError::NotFound("(not looked for)".into()))
+    };
+    let planned = match plan_in(presets::ALL, &presets::infos(), spec, &found)? {
+        Planned::Cpython(program) => Planned::Cpython(cpython::Program {
+            observe: false,
+            ..program
+        }),
+        emulated => emulated,
+    };
     Ok(planned.start()?)
 }

@@ -541,6 +541,7 @@ fn run_with(
         knobs: Default::default(),
         source: source.into(),
         python,
+        observe: true,
     };
     gilscope_server::cpython::start(program, caps)
         .unwrap()
@@ -674,4 +675,29 @@ if __name__ == "__main__":
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), names.len(), "names repeat: {names:?}");
+}
+
+/// `gilscope compare`'s reference runs are not observed: the program's own print is there and
+/// no thread of it is drawn.
+#[test]
+fn a_reference_run_is_not_observed_but_keeps_what_it_printed() {
+    let _serial = common::serial();
+    let mut spec = script(
+        "import multiprocessing as mp\n\
+         def f(x):\n    return x * x\n\
+         if __name__ == '__main__':\n    with mp.Pool(2) as p:\n        print('speedup', sum(p.map(f, range(10))))\n",
+    );
+    spec.knobs = BTreeMap::new();
+    let out = gilscope_server::program::start_unobserved(&spec, None)
+        .expect("python3 is installed")
+        .wait();
+    assert!(out.summary.end.is_finished(), "{:?}", out.summary.end);
+    assert_eq!(out.summary.speedup, Some(285.0), "{:?}", out.summary.output);
+    let python_lanes = out
+        .trace
+        .lanes
+        .iter()
+        .filter(|l| l.name.contains("MainThread"))
+        .count();
+    assert_eq!(python_lanes, 0, "{:?}", out.trace.lanes);
 }

@@ -1,5 +1,7 @@
 //! `gilscope compare PRESET [--set k=v]... [--runs N] [--json]`: the emulation and real
-//! CPython alternately, N times each, then one row per figure both sides have.
+//! CPython alternately, N times each, then one row per figure both sides have. CPython runs
+//! unobserved here: the figures are what the lesson's Python prints, and sampling it would
+//! slow it.
 
 use std::process::ExitCode;
 
@@ -9,7 +11,7 @@ use gilscope_shared::spec::{Engine, ExperimentSpec, KnobValue, SpecError};
 
 use crate::cli::run::{bad_input, parse_sets};
 use crate::compare::{rows, summary_figures};
-use crate::program::{start_with_python, RunError};
+use crate::program::{start_unobserved, RunError};
 
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
@@ -68,7 +70,8 @@ pub fn main(args: CompareArgs) -> ExitCode {
                 engine: Some(engine),
                 ..Default::default()
             };
-            let summary = match start_with_python(&spec, args.python.as_deref()) {
+            // CPython unobserved: the observer's sampling would slow the reference.
+            let summary = match start_unobserved(&spec, args.python.as_deref()) {
                 Ok(run) => run.wait().summary,
                 Err(RunError::Spec(e)) => return bad_input(&e),
                 Err(e) => {
