@@ -116,13 +116,7 @@ pub fn start_with_python(
     spec: &ExperimentSpec,
     python: Option<&Path>,
 ) -> Result<RunHandle, RunError> {
-    let found = if spec.engine() == Engine::Cpython {
-        probe_once(&choose(python))
-    } else {
-        Err(PythonError::NotFound("(not looked for)".into()))
-    };
-    let planned = plan_in(presets::ALL, &presets::infos(), spec, &found)?;
-    Ok(planned.start()?)
+    Ok(plan_with_python(spec, python)?.start()?)
 }
 
 /// [`start_with_python`] for reference figures: a CPython run is not observed (see
@@ -131,12 +125,7 @@ pub fn start_unobserved(
     spec: &ExperimentSpec,
     python: Option<&Path>,
 ) -> Result<RunHandle, RunError> {
-    let found = if spec.engine() == Engine::Cpython {
-        probe_once(&choose(python))
-    } else {
-        Err(PythonError::NotFound("(not looked for)".into()))
-    };
-    let planned = match plan_in(presets::ALL, &presets::infos(), spec, &found)? {
+    let planned = match plan_with_python(spec, python)? {
         Planned::Cpython(program) => Planned::Cpython(cpython::Program {
             observe: false,
             ..program
@@ -144,4 +133,14 @@ pub fn start_unobserved(
         emulated => emulated,
     };
     Ok(planned.start()?)
+}
+
+/// Validates `spec`; for a CPython run, finds the interpreter (`python`, else the default).
+fn plan_with_python(spec: &ExperimentSpec, python: Option<&Path>) -> Result<Planned, SpecError> {
+    let found = if spec.engine() == Engine::Cpython {
+        probe_once(&choose(python))
+    } else {
+        Err(PythonError::NotFound("(not looked for)".into()))
+    };
+    plan_in(presets::ALL, &presets::infos(), spec, &found)
 }
