@@ -3,15 +3,23 @@
 //!
 //! It reads its [`WorkerJob`] from stdin, answers `Handshake`, pads its start-up to what a CPython
 //! process start costs (recorded as a `Starting` span from the parent's `p.start()`), runs the
-//! preset's program for its role in an [`Interp`] of its own — its own GIL — and ships every
-//! batch of events to the parent over stdout, stamped on `CLOCK_MONOTONIC` relative to the
+//! preset's program for its role in an [`Interp`] of its own — its own GIL — and ships its
+//! batches of events to the parent over stdout, stamped on `CLOCK_MONOTONIC` relative to the
 //! parent's epoch. Stdout is reserved for messages: fd 1 is pointed at stderr once the pipe's
 //! descriptor is set aside.
+//!
+//! The batches go out on a beat, not as they come: recording threads leave them in the
+//! [`PipeSink`]'s outbox, and the worker's main thread — idle anyway while the program runs —
+//! writes the outbox, a heartbeat and the bytecodes used, in one `write`, every [`HEARTBEAT`].
+//! A write per batch woke this process's writer and the server's reader thousands of times a
+//! second while two processes handed a semaphore back and forth; on this kind of machine (a
+//! virtual machine whose idle cores halt) background wake-ups change how fast processes wake
+//! each other, so the emulation measured hand-overs several times faster than CPython, which
+//! has no such threads (issue #10).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
-use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +37,16 @@ use crate::engine::multiprocessing::wire::{
 use crate::engine::os;
 use crate::engine::running::program::Registry;
 
-/// How often the child tells the parent what each lane is doing right now.
+/// How often the child writes its outbox to the parent, with what each lane is doing right now.
+/// Every worker of a run beats at the same instants (multiples of this since the run's epoch),
+/// so their writes, and the server's reads, wake the machine together.
 const HEARTBEAT: Duration = Duration::from_millis(20);
+
+/// How long from `elapsed` (since the epoch) to the next beat.
+fn until_next_beat(elapsed: u64) -> Duration {
+    let period = HEARTBEAT.as_nanos() as u64;
+    Duration::from_nanos(period - elapsed % period)
+}
 
 /// What a preset's worker program gets: its job, the shared memory, and where to put what it
 /// returns to the parent.
@@ -47,17 +63,34 @@ impl WorkerCtx {
     }
 }
 
-/// The child's sink: every batch becomes a message on the pipe (written by one writer thread,
-/// so recording threads never block on the pipe).
+/// The child's sink: every batch becomes a message in the outbox, which the main thread writes
+/// to the pipe on its beat (so recording threads never block on the pipe, nor wake anyone).
+#[derive(Default)]
 struct PipeSink {
-    tx: Mutex<Sender<FromWorker>>,
+    outbox: Mutex<Vec<FromWorker>>,
     board: LaneBoard,
 }
 
 impl PipeSink {
     fn send(&self, msg: FromWorker) {
-        // Fails only once the writer is gone (the pipe broke): the parent will see EOF.
-        let _ = self.tx.lock().unwrap_or_else(|e| e.into_inner()).send(msg);
+        self.outbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(msg);
+    }
+
+    /// Writes everything in the outbox to the pipe, in one write. Fails once the parent is gone
+    /// or stopped reading.
+    fn write_out(&self, out: &mut File) -> std::io::Result<()> {
+        let messages = std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()));
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        for msg in &messages {
+            bytes.extend_from_slice(&wire::encode(msg));
+        }
+        out.write_all(&bytes)
     }
 
     /// Each lane's state right now, as open spans.
@@ -145,20 +178,8 @@ pub fn main(presets: Registry) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (tx, rx) = channel::<FromWorker>();
-    let writer = std::thread::spawn(move || {
-        for msg in rx {
-            if wire::write_message(&mut out, &msg).is_err() {
-                // The parent is gone or stopped reading: nothing more to do.
-                std::process::exit(3);
-            }
-        }
-    });
-    let sink = Arc::new(PipeSink {
-        tx: Mutex::new(tx),
-        board: LaneBoard::default(),
-    });
-    let code = match run(job, presets, &sink) {
+    let sink = Arc::new(PipeSink::default());
+    let code = match run(job, presets, &sink, &mut out) {
         Ok(done) => {
             sink.send(done);
             ExitCode::SUCCESS
@@ -170,8 +191,9 @@ pub fn main(presets: Registry) -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    drop(sink); // closes the channel once every clone is gone
-    let _ = writer.join();
+    if sink.write_out(&mut out).is_err() {
+        return ExitCode::from(3);
+    }
     code
 }
 
@@ -195,7 +217,12 @@ fn read_job() -> Result<WorkerJob, WorkerError> {
     }
 }
 
-fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWorker, WorkerError> {
+fn run(
+    job: WorkerJob,
+    presets: Registry,
+    sink: &Arc<PipeSink>,
+    out: &mut File,
+) -> Result<FromWorker, WorkerError> {
     set_calibration(job.calibration);
     crate::engine::interpreter::clock::set_calibration(job.clock);
     let epoch = Epoch(job.epoch);
@@ -245,11 +272,15 @@ fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWo
         ..Trace::default()
     });
     main.start_now();
-    while !main.wait_done(HEARTBEAT) {
+    while !main.wait_done(until_next_beat(epoch.elapsed())) {
         sink.heartbeat(epoch.elapsed());
         sink.send(FromWorker::Progress {
             bytecodes: env.budget.used(),
         });
+        if sink.write_out(out).is_err() {
+            // The parent is gone or stopped reading: nothing more to do.
+            std::process::exit(3);
+        }
     }
     interp.stop();
     interp.join_os_threads();
@@ -263,4 +294,48 @@ fn run(job: WorkerJob, presets: Registry, sink: &Arc<PipeSink>) -> Result<FromWo
         hit_cap: env.budget.exceeded(),
         results,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::multiprocessing::wire::MessageReader;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn batches_wait_in_the_outbox_and_leave_in_one_write() {
+        let (rx, tx) = rustix::pipe::pipe().unwrap();
+        rustix::fs::fcntl_setfl(&rx, rustix::fs::OFlags::NONBLOCK).unwrap();
+        let mut out = File::from(tx);
+        let sink = PipeSink::default();
+        for bytecodes in 0..100 {
+            sink.send(FromWorker::Progress { bytecodes });
+        }
+        let mut reader = MessageReader::default();
+        assert_eq!(reader.fill(rx.as_fd()).unwrap(), 0, "a send writes nothing");
+        sink.write_out(&mut out).unwrap();
+        reader.fill(rx.as_fd()).unwrap();
+        let mut got = Vec::new();
+        while let Some(FromWorker::Progress { bytecodes }) = reader.next_message().unwrap() {
+            got.push(bytecodes);
+        }
+        assert_eq!(got, (0..100).collect::<Vec<_>>(), "every message, in order");
+        sink.write_out(&mut out).unwrap();
+        assert_eq!(
+            reader.fill(rx.as_fd()).unwrap(),
+            0,
+            "the outbox was emptied"
+        );
+    }
+
+    #[test]
+    fn every_worker_beats_on_the_same_grid() {
+        let period = HEARTBEAT.as_nanos() as u64;
+        assert_eq!(until_next_beat(0), HEARTBEAT);
+        assert_eq!(until_next_beat(period - 1), Duration::from_nanos(1));
+        assert_eq!(
+            until_next_beat(5 * period + 3),
+            HEARTBEAT - Duration::from_nanos(3)
+        );
+    }
 }
