@@ -315,6 +315,47 @@ fn big_messages_go_faster_through_shared_memory_than_through_a_queue() {
     );
 }
 
+/// `pairs`: a way's pairs run at once, named as CPython names them (the way's producers, then
+/// its consumers). The run finishes only if every consumer got its `items` messages, whether
+/// from the one shared Queue or from its pair's own slot.
+#[test]
+fn pairs_of_processes_run_each_way_at_once() {
+    let _g = serial();
+    let outcome = run(
+        "queue-vs-shared-memory",
+        &[("items", "400"), ("pairs", "3")],
+    );
+    let (s, t) = (&outcome.summary, &outcome.trace);
+    assert!(s.end.is_finished(), "{:?}", s.end);
+    assert_eq!(s.figures.processes_started, Some(18));
+    let rates = s.figures.messages_per_s_by_way.clone().unwrap();
+    assert_eq!(rates.len(), 3, "{rates:?}");
+    // Each way's six processes: the time each was alive, from its first span to its last.
+    let alive = |name: &str| {
+        let interp = t.interpreters.iter().find(|i| i.name == name).unwrap().id;
+        let lanes: Vec<_> = t
+            .lanes
+            .iter()
+            .filter(|l| l.interp == interp)
+            .map(|l| l.id)
+            .collect();
+        let spans = t.spans.iter().filter(|s| lanes.contains(&s.lane));
+        let t0 = spans.clone().map(|s| s.t0).min().unwrap();
+        (t0, spans.map(|s| s.t1).max().unwrap())
+    };
+    for (way, first) in [("queue", 1), ("value_semaphores", 7), ("value_polled", 13)] {
+        let lives: Vec<_> = (first..first + 6)
+            .map(|n| alive(&format!("Process-{n}")))
+            .collect();
+        let latest_start = lives.iter().map(|l| l.0).max().unwrap();
+        let earliest_end = lives.iter().map(|l| l.1).min().unwrap();
+        assert!(
+            latest_start < earliest_end,
+            "{way}: the six processes were not all alive at once: {lives:?}"
+        );
+    }
+}
+
 #[test]
 fn return_values_three_ways_and_the_value_argument_error() {
     let _g = serial();

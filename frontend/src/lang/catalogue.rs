@@ -164,6 +164,7 @@ pub fn knob(locale: Locale, lesson: &str, knob: &str) -> Option<&'static str> {
         ("queue-vs-shared-memory", "message_bytes") => {
             tr!(locale, knob.queue_vs_shared_memory.message_bytes)
         }
+        ("queue-vs-shared-memory", "pairs") => tr!(locale, knob.queue_vs_shared_memory.pairs),
         ("return-values", "processes") => tr!(locale, knob.return_values.processes),
         ("return-values", "items") => tr!(locale, knob.return_values.items),
         ("return-values", "shared") => tr!(locale, knob.return_values.shared),
@@ -259,6 +260,8 @@ pub fn comments(locale: Locale, lesson: &str) -> Vec<&'static str> {
             tr!(locale, comment.queue_vs_shared_memory.c6),
             tr!(locale, comment.queue_vs_shared_memory.c7),
             tr!(locale, comment.queue_vs_shared_memory.c8),
+            tr!(locale, comment.queue_vs_shared_memory.c9),
+            tr!(locale, comment.queue_vs_shared_memory.c10),
         ],
         "return-values" => vec![
             tr!(locale, comment.return_values.c1),

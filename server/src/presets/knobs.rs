@@ -198,6 +198,16 @@ pub fn message_bytes() -> KnobDef {
     )
 }
 
+pub fn pairs() -> KnobDef {
+    int(
+        "pairs",
+        "producer -> consumer pairs of processes per way, all at once (one Queue for all; a slot of shared memory each)",
+        1,
+        8,
+        1,
+    )
+}
+
 pub fn capacity(default: i64) -> KnobDef {
     int(
         "capacity",

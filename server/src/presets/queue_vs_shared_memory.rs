@@ -1,10 +1,12 @@
 //! `queue-vs-shared-memory`: shared memory is fast but needs locking; a Queue is safe but slow
-//! when processes talk often. The same messages (`bytes(message_bytes)`) go from one process to
-//! another three ways, one after the other in one run: a `Queue`, an `Array` slot in shared
-//! memory handed over with two semaphores, and the slot polled under a flag's lock. The
-//! summary gives messages per second for each. Small messages: the Queue wins (a hand-over
-//! between processes costs more than pickling a few bytes); big ones: shared memory wins (the
-//! Queue pickles, copies through a 64 KB pipe and unpickles each one).
+//! when processes talk often. The same messages (`bytes(message_bytes)`) go from producer
+//! processes to consumer processes three ways, one after the other in one run: a `Queue`, an
+//! `Array` slot in shared memory handed over with two semaphores, and the slot polled under a
+//! flag's lock. `pairs` producer–consumer pairs run at once: they share the one Queue, while
+//! each pair has a slot (and its semaphores, or its flag) of its own. The summary gives
+//! messages per second for each way, all pairs together. Small messages: the Queue wins (a
+//! hand-over between processes costs more than pickling a few bytes); big ones: shared memory
+//! wins (the Queue pickles, copies through a 64 KB pipe and unpickles each one).
 
 use std::collections::BTreeMap;
 
@@ -32,6 +34,7 @@ pub struct QueueVsSharedMemory;
 pub struct Knobs {
     items: i64,
     message_bytes: usize,
+    pairs: u32,
 }
 
 roles! {
@@ -49,8 +52,9 @@ roles! {
 const PYTHON: &str = r#"import multiprocessing as mp
 import time
 
-ITEMS = {{items}}  # messages, one producer process -> one consumer process
+ITEMS = {{items}}  # messages from each producer process to its consumer
 MESSAGE_BYTES = {{message_bytes}}  # the size of each message
+PAIRS = {{pairs}}  # producer -> consumer pairs, all running at once
 
 def q_producer(q, *_):
     msg = bytes(MESSAGE_BYTES)
@@ -93,22 +97,25 @@ def poll_consumer(buf, flag):
                 flag.value = 0
                 got += 1
 
-def timed(producer, consumer, args):
-    p = mp.Process(target=producer, args=args)
-    c = mp.Process(target=consumer, args=args)
+def timed(producer, consumer, pairs):
+    ps = [mp.Process(target=producer, args=args) for args in pairs]
+    cs = [mp.Process(target=consumer, args=args) for args in pairs]
     start = time.perf_counter()
-    c.start()
-    p.start()
-    p.join()
-    c.join()
-    return ITEMS / (time.perf_counter() - start)
+    for c in cs:
+        c.start()
+    for p in ps:
+        p.start()
+    for p in ps + cs:
+        p.join()
+    return PAIRS * ITEMS / (time.perf_counter() - start)
 
 if __name__ == "__main__":
-    buf = mp.Array("c", MESSAGE_BYTES, lock=False)  # the message slot, in shared memory
+    q = mp.Queue()  # one queue: every producer puts, every consumer gets
+    bufs = [mp.Array("c", MESSAGE_BYTES, lock=False) for _ in range(PAIRS)]  # a slot per pair, in shared memory
     rates = {
-        "queue": timed(q_producer, q_consumer, (mp.Queue(),)),
-        "value_semaphores": timed(sem_producer, sem_consumer, (buf, mp.Semaphore(0), mp.Semaphore(1))),
-        "value_polled": timed(poll_producer, poll_consumer, (buf, mp.Value("i", 0))),
+        "queue": timed(q_producer, q_consumer, [(q,)] * PAIRS),
+        "value_semaphores": timed(sem_producer, sem_consumer, [(buf, mp.Semaphore(0), mp.Semaphore(1)) for buf in bufs]),
+        "value_polled": timed(poll_producer, poll_consumer, [(buf, mp.Value("i", 0)) for buf in bufs]),
     }
     for way, rate in rates.items():
         print(f"{way}: {rate:,.0f} messages/s")
@@ -125,7 +132,8 @@ const WAYS: [(&str, Role, Role); 3] = [
     ("value_polled", Role::PollProducer, Role::PollConsumer),
 ];
 
-/// What the children share: the queue, the message slot, the flag, the two semaphores.
+/// What a child of pair `k` reaches: the queue, and its pair's message slot, flag and two
+/// semaphores.
 struct Objects {
     q: MpQueue,
     buf: SharedArray,
@@ -134,8 +142,14 @@ struct Objects {
     empty: Semaphore,
 }
 
+/// The names pair `k`'s objects are inherited under.
+fn slot_names(k: u32) -> [String; 5] {
+    ["buf", "flag", "flag_lock", "full", "empty"].map(|name| format!("{name}{k}"))
+}
+
 fn attach(ctx: &WorkerCtx, message_bytes: usize) -> Result<Objects, EngineError> {
     let shared = &ctx.job.shared;
+    let [buf, flag, flag_lock, full, empty] = slot_names(ctx.job.index);
     let arena = ctx
         .arena
         .as_ref()
@@ -147,19 +161,25 @@ fn attach(ctx: &WorkerCtx, message_bytes: usize) -> Result<Objects, EngineError>
     };
     Ok(Objects {
         q: attach_queue(ctx, "q")?,
-        buf: SharedArray::attach(arena, at("buf")?, message_bytes),
-        flag: SharedValue::attach(arena, at("flag")?, at("flag_lock")?),
-        full: Semaphore::attach(arena, at("full")?),
-        empty: Semaphore::attach(arena, at("empty")?),
+        buf: SharedArray::attach(arena, at(&buf)?, message_bytes),
+        flag: SharedValue::attach(arena, at(&flag)?, at(&flag_lock)?),
+        full: Semaphore::attach(arena, at(&full)?),
+        empty: Semaphore::attach(arena, at(&empty)?),
     })
 }
 
-/// One process's side of one way: `items` messages of `bytes` bytes sent or received.
-fn run_role(py: &mut Py, role: Role, o: &Objects, items: i64, bytes: usize) -> Result<(), Stopped> {
+/// One process's side of one way: `items` messages of `bytes` bytes sent or received; `first`
+/// numbers its first message in the trace.
+fn run_role(
+    py: &mut Py,
+    role: Role,
+    o: &Objects,
+    (items, bytes, first): (i64, usize, i64),
+) -> Result<(), Stopped> {
     py.call(|py| {
         match role {
             Role::QueueProducer => {
-                for i in 0..items {
+                for i in first..first + items {
                     py.straight(2)?;
                     o.q.put_bytes(py, i as u64, i, bytes)?;
                     py.check()?;
@@ -227,59 +247,68 @@ impl Program for QueueVsSharedMemory {
         name: "queue-vs-shared-memory",
         group: Group::Caveats,
         claim: "Shared memory is fast but needs locking; a Queue is safe but slow when processes talk often.",
-        description: "Messages per second through a Queue, through a slot of shared memory handed over with two semaphores, and through the slot polled under a lock, side by side (messages_per_s_by_way). Measured, not the slogan: with small messages the Queue wins; make them big (message_bytes) and shared memory does.",
+        description: "Messages per second through a Queue, through a slot of shared memory handed over with two semaphores, and through the slot polled under a lock, side by side (messages_per_s_by_way). Measured, not the slogan: with small messages the Queue wins; make them big (message_bytes) and shared memory does. More pairs (pairs) share the one Queue, while each pair has its own slot.",
         python: PYTHON,
         knobs: || {
             vec![
-                knobs::items("messages sent from one process to another, each way", 20_000),
+                knobs::items("messages each producer process sends to its consumer, each way", 20_000),
                 knobs::message_bytes(),
+                knobs::pairs(),
             ]
         },
         small: &[("items", "2000")],
     };
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
-        let items = knobs.items;
-        let (arena, q, mut shared) =
-            queue_in_arena_with_room(setup, 1_000_000, knobs.message_bytes)?;
+        let (items, pairs) = (knobs.items, knobs.pairs);
+        // Each slot rounded up to the arena's alignment.
+        let room = pairs as usize * (knobs.message_bytes + 64);
+        let (arena, q, mut shared) = queue_in_arena_with_room(setup, 1_000_000, room)?;
         let shm = EngineError::SharedMemory;
-        let buf = SharedArray::create(&arena, knobs.message_bytes).map_err(shm)?;
-        let flag = SharedValue::create(&arena).map_err(shm)?;
-        let full = Semaphore::create(&arena, 0).map_err(shm)?;
-        let empty = Semaphore::create(&arena, 1).map_err(shm)?;
-        let (fo, fl) = flag.offsets();
-        shared.values = vec![
-            ("buf".into(), buf.offset()),
-            ("flag".into(), fo),
-            ("flag_lock".into(), fl),
-            ("full".into(), full.offset()),
-            ("empty".into(), empty.offset()),
-        ];
+        let mut slots = Vec::new();
+        for k in 0..pairs {
+            let buf = SharedArray::create(&arena, knobs.message_bytes).map_err(shm)?;
+            let flag = SharedValue::create(&arena).map_err(shm)?;
+            let full = Semaphore::create(&arena, 0).map_err(shm)?;
+            let empty = Semaphore::create(&arena, 1).map_err(shm)?;
+            let (fo, fl) = flag.offsets();
+            let offsets = [buf.offset(), fo, fl, full.offset(), empty.offset()];
+            shared.values.extend(slot_names(k).into_iter().zip(offsets));
+            slots.push((buf, flag, full, empty));
+        }
+        // Named as CPython names them: a way's producers first, then its consumers.
         let mut n = 0;
-        let ways: Vec<(&'static str, Process, Process)> = WAYS
-            .iter()
-            .map(|&(way, prod, cons)| {
-                n += 2;
-                let p = setup.process(&format!("Process-{}", n - 1), prod, 0, shared.clone());
-                let c = setup.process(&format!("Process-{n}"), cons, 0, shared.clone());
-                (way, p, c)
-            })
-            .collect();
+        let mut named = |role: Role, k: u32| {
+            n += 1;
+            setup.process(&format!("Process-{n}"), role, k, shared.clone())
+        };
+        let mut ways: Vec<(&'static str, Vec<Process>, Vec<Process>)> = Vec::new();
+        for &(way, prod, cons) in &WAYS {
+            let producers = (0..pairs).map(|k| named(prod, k)).collect();
+            let consumers = (0..pairs).map(|k| named(cons, k)).collect();
+            ways.push((way, producers, consumers));
+        }
         let m = setup.figures();
-        let keep = (q, buf, flag, full, empty, arena);
+        let keep = (q, slots, arena);
+        let messages = items as f64 * f64::from(pairs);
         with_main(
             setup.interp(),
             move |_| Ok((ways, keep)),
             move |py, (ways, _keep)| {
                 let mut rates = BTreeMap::new();
-                for (way, p, c) in ways {
+                for (way, producers, consumers) in ways {
                     let t0 = py.rec.now();
-                    c.start(py)?;
-                    p.start(py)?;
-                    p.join(py)?;
-                    c.join(py)?;
+                    for c in consumers.iter() {
+                        c.start(py)?;
+                    }
+                    for p in producers.iter() {
+                        p.start(py)?;
+                    }
+                    for p in producers.iter().chain(consumers.iter()) {
+                        p.join(py)?;
+                    }
                     let s = (py.rec.now() - t0) as f64 / 1e9;
-                    rates.insert(way.to_string(), items as f64 / s);
+                    rates.insert(way.to_string(), messages / s);
                 }
                 let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
                 m.messages_per_s = rates.get("queue").copied();
@@ -292,6 +321,7 @@ impl Program for QueueVsSharedMemory {
     fn process(&self, knobs: &Knobs, child: Child<Role>) -> Spawned {
         let (role, objects) = (child.role, attach(child.ctx, knobs.message_bytes)?);
         let (items, bytes) = (knobs.items, knobs.message_bytes);
-        child.main(move |py| run_role(py, role, &objects, items, bytes))
+        let first = i64::from(child.ctx.job.index) * items;
+        child.main(move |py| run_role(py, role, &objects, (items, bytes, first)))
     }
 }
