@@ -35,6 +35,7 @@ pub(crate) fn title(l: Locale, card: &Card) -> &'static str {
         "return-other" => tr!(l, card.return_other),
         "depth" => tr!(l, card.depth),
         "empty-wrong" => tr!(l, card.empty_wrong),
+        "full-wrong" => tr!(l, card.full_wrong),
         "start" => tr!(l, card.start),
         _ => card.label,
     }

@@ -23,6 +23,8 @@ const SUGGESTED: &[(&str, &[&str])] = &[
     ),
     ("return-values", &["shared=none"]),
     ("process-pool-map", &["chunksize=1"]),
+    ("queue-qsize-unreliable", &["capacity=2"]),
+    ("queue-vs-shared-memory", &["pairs=2", "items=2000"]),
 ];
 
 /// Within this of CPython a figure agrees (the issue's ±15 %).

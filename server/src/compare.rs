@@ -55,6 +55,12 @@ pub fn summary_figures(s: &Summary) -> BTreeMap<String, f64> {
             out.insert("empty() wrong share".into(), wrong as f64 / *tries as f64);
         }
     }
+    if let (Some(wrong), Some(KnobValue::Int(tries))) = (s.figures.full_wrong, s.knobs.get("items"))
+    {
+        if *tries > 0 {
+            out.insert("full() wrong share".into(), wrong as f64 / *tries as f64);
+        }
+    }
     let (alone, rate) = match s.preset.as_str() {
         "convoy-effect" => ("round trips/s alone", "round trips/s beside"),
         "gil-flavours" => ("", "I/O wake-ups/s"),
@@ -161,6 +167,11 @@ mod tests {
         assert_eq!(
             summary_figures(&probe).get("empty() wrong share"),
             Some(&0.03)
+        );
+        probe.figures.full_wrong = Some(5);
+        assert_eq!(
+            summary_figures(&probe).get("full() wrong share"),
+            Some(&0.005)
         );
     }
 }

@@ -256,6 +256,31 @@ fn empty_says_true_while_an_item_is_in_flight() {
     assert!(s.figures.empty_mismatch_samples.unwrap() > 0);
     assert!(s.figures.queue_samples.unwrap() >= 1000);
     eprintln!("empty() True while qsize() >= 1: {wrong} of 1000");
+    // Never full at the default capacity of a million.
+    assert_eq!(
+        (s.figures.full_said, s.figures.full_wrong),
+        (Some(0), Some(0))
+    );
+}
+
+/// `full()` reads the capacity semaphore, which only the one producer lowers: when it says
+/// "not full", the `put(block=False)` right after finds room, every time. It can be wrong only
+/// the other way (it said full, and the consumer freed a slot in between).
+#[test]
+fn full_can_only_be_wrong_when_it_says_full() {
+    let _g = serial();
+    let s = run(
+        "queue-qsize-unreliable",
+        &[("items", "1000"), ("capacity", "2")],
+    )
+    .summary;
+    let (said, wrong) = (s.figures.full_said.unwrap(), s.figures.full_wrong.unwrap());
+    assert!(said > 0, "the queue of 2 never filled");
+    assert!(
+        wrong <= said,
+        "full() wrong {wrong} times, said full {said} times"
+    );
+    eprintln!("full(): said full {said} of 1000 tries, wrong {wrong} times");
 }
 
 #[test]

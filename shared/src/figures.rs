@@ -204,6 +204,18 @@ fn process_cards(s: &Summary, out: &mut Vec<Card>) {
             ),
         });
     }
+    if let Some(wrong) = p.full_wrong {
+        out.push(Card {
+            key: "full-wrong",
+            label: "full() wrong about the put",
+            amount: Some(wrong as f64),
+            value: count(wrong as f64),
+            detail: format!(
+                "it said full {} times",
+                count(p.full_said.unwrap_or(0) as f64)
+            ),
+        });
+    }
     if let Some(ms) = p.process_start_ms_median {
         out.push(Card {
             key: "start",

@@ -25,8 +25,8 @@ use crate::trace::{Nanos, TraceDelta};
 /// The wire format's version, the second byte of every frame. 1 was MessagePack (serde);
 /// 2 is this format; 3 added `Figures::baseline_unlocked` (the lock-overhead finding); 4 the
 /// classroom (the hello's role and students' URLs, `class`, `viewers`, `share`) and a page of
-/// kept runs (`kept`).
-pub const WIRE_VERSION: u8 = 4;
+/// kept runs (`kept`); 5 `Figures::full_wrong` and `full_said` (`q.full()`).
+pub const WIRE_VERSION: u8 = 5;
 
 /// The first byte of every frame of this format: a byte MessagePack never uses, so a binary
 /// frame of either is told apart by it.

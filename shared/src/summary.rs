@@ -210,6 +210,13 @@ pub struct Figures {
     /// Tries where `empty()` said True while `qsize()` said at least 1, just after a `put`.
     #[serde(default)]
     pub empty_while_qsize_positive: Option<u64>,
+    /// Tries where `full()` was wrong about the `put(block=False)` right after it (said full
+    /// and the put found room, or said not full and the put raised `queue.Full`).
+    #[serde(default)]
+    pub full_wrong: Option<u64>,
+    /// Tries where `full()` said True.
+    #[serde(default)]
+    pub full_said: Option<u64>,
     /// Median time from `p.start()` in the parent until the child's interpreter ran, in ms.
     #[serde(default)]
     pub process_start_ms_median: Option<f64>,

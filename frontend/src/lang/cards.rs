@@ -63,6 +63,9 @@ pub fn detail(l: Locale, s: &Summary, card: &Card, cores: Option<u32>) -> String
                 ],
             )
         }),
+        "full-wrong" => p
+            .full_said
+            .map(|n| fill(tr!(l, detail.full_said), &[("n", &count(n as f64))])),
         "start" => p
             .processes_started
             .map(|n| fill(tr!(l, detail.median_of), &[("n", &n.to_string())])),

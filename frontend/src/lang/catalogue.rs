@@ -239,6 +239,9 @@ pub fn comments(locale: Locale, lesson: &str) -> Vec<&'static str> {
             tr!(locale, comment.queue_qsize_unreliable.c2),
             tr!(locale, comment.queue_qsize_unreliable.c3),
             tr!(locale, comment.queue_qsize_unreliable.c4),
+            tr!(locale, comment.queue_qsize_unreliable.c5),
+            tr!(locale, comment.queue_qsize_unreliable.c6),
+            tr!(locale, comment.queue_qsize_unreliable.c7),
         ],
         "process-pool-map" => vec![
             tr!(locale, comment.process_pool_map.c1),

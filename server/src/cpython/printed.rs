@@ -4,8 +4,9 @@
 //! The lessons print them in a few shapes: `speedup 0.86`, `expected 600`, `got 590` and
 //! `lost 10` anywhere on a line, `WAY: 328,512 messages/s` and `WAY: 9.0 ms` one per line,
 //! `... in 12 of 200 tries` (queue-qsize-unreliable's wrong `empty()` answers), `round
-//! trips/s alone 25302, beside a CPU-bound thread 749` (convoy-effect) and `I/O thread woke 85
-//! times/s` (gil-flavours). With them the
+//! trips/s alone 25302, beside a CPU-bound thread 749` (convoy-effect), `I/O thread woke 85
+//! times/s` (gil-flavours) and `full() said full 12 times, wrong 0 times, of 1000 tries`
+//! (queue-qsize-unreliable). With them the
 //! findings that read these figures (lost updates, `qsize()`/`empty()` wrong) hold for CPython
 //! runs too.
 
@@ -39,6 +40,9 @@ pub struct Printed {
     /// gil-flavours' wake-ups per second of the I/O thread.
     pub wakeups_per_s: Option<f64>,
     pub ms_by_way: BTreeMap<String, f64>,
+    /// queue-qsize-unreliable's `full()`: how often it said full, how often it was wrong.
+    pub full_said: Option<f64>,
+    pub full_wrong: Option<f64>,
 }
 
 /// Reads the figures out of `stdout`.
@@ -60,6 +64,16 @@ pub fn read(stdout: &str) -> Printed {
             }
         }
         let tokens: Vec<&str> = line.split_whitespace().collect();
+        if tokens.first() == Some(&"full()") {
+            for pair in tokens.windows(2) {
+                match (pair[0], number(pair[1])) {
+                    ("full", Some(v)) => out.full_said = Some(v),
+                    ("wrong", Some(v)) => out.full_wrong = Some(v),
+                    _ => {}
+                }
+            }
+            continue;
+        }
         for pair in tokens.windows(2) {
             match (pair[0].trim_end_matches([':', ',']), number(pair[1])) {
                 ("speedup", Some(v)) => out.speedup = Some(v),
@@ -101,6 +115,12 @@ pub fn apply(printed: Printed, summary: &mut Summary) {
         summary.figures.empty_while_qsize_positive = Some(wrong as u64);
         summary.figures.queue_samples = Some(all as u64);
     }
+    if let Some(said) = printed.full_said {
+        summary.figures.full_said = Some(said as u64);
+    }
+    if let Some(wrong) = printed.full_wrong {
+        summary.figures.full_wrong = Some(wrong as u64);
+    }
     if !printed.messages_per_s_by_way.is_empty() {
         summary.figures.messages_per_s_by_way = Some(printed.messages_per_s_by_way);
     }
@@ -129,8 +149,15 @@ mod tests {
             (race.expected, race.got),
             (Some(400_000.0), Some(130_351.0))
         );
-        let probe = read("empty() was True while qsize() >= 1 in 12 of 2000 tries\n");
+        let probe = read(
+            "empty() was True while qsize() >= 1 in 12 of 2000 tries\n\
+             full() said full 1,588 times, wrong 3 times, of 2000 tries\n",
+        );
         assert_eq!(probe.wrong_of, Some((12.0, 2000.0)));
+        assert_eq!(
+            (probe.full_said, probe.full_wrong),
+            (Some(1588.0), Some(3.0))
+        );
         let ways = read("Queue: 328,512 messages/s\nfiles: 9.0 ms\n");
         assert_eq!(ways.messages_per_s_by_way.get("Queue"), Some(&328_512.0));
         assert_eq!(ways.ms_by_way.get("files"), Some(&9.0));

@@ -355,6 +355,8 @@ wire_struct!(Figures {
     qsize_mismatch_samples,
     empty_mismatch_samples,
     empty_while_qsize_positive,
+    full_wrong,
+    full_said,
     process_start_ms_median,
     processes_started,
     chunksize,

@@ -121,6 +121,8 @@ fn summary(end: EndReason) -> Summary {
             expected_count: Some(i64::MIN),
             lost_updates: Some(-7),
             baseline_unlocked: Some(true),
+            full_wrong: Some(u64::MAX),
+            full_said: Some(3),
             results_in_order: Some(false),
             messages_per_s_by_way: Some(BTreeMap::from([("queue".to_string(), 1e6)])),
             processes_started: Some(u32::MAX),
