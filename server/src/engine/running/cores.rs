@@ -7,10 +7,11 @@
 
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
 use gilscope_shared::trace::{CounterId, Nanos, Sample};
 use procfs::{CurrentSI, KernelStats};
+
+use crate::engine::running::beat;
 
 /// Why a sample could not be taken.
 #[derive(thiserror::Error, Debug)]
@@ -112,7 +113,6 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling. `now` gives the run's clock; `emit` receives each sample.
     pub fn spawn(
-        period: Duration,
         tracks: CoreTracks,
         threads: WatchedThreads,
         now: impl Fn() -> Nanos + Send + 'static,
@@ -123,9 +123,11 @@ impl Sampler {
         let thread = thread::Builder::new()
             .name("core-sampler".into())
             .spawn(move || {
-                // The stop channel doubles as the clock: a timeout is a tick, a message or a
-                // hang-up is the end.
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
+                // The stop channel doubles as the clock: a timeout is a tick (on the run's
+                // beat), a message or a hang-up is the end.
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(beat::until_next(now()))
+                {
                     let Ok(busy) = cores.sample() else { continue };
                     let t = now();
                     for (&counter, &value) in tracks.per_core.iter().zip(&busy) {
@@ -179,7 +181,7 @@ pub fn logical_cores() -> usize {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     /// Keeps one core busy until dropped.
     struct Spinner(Arc<AtomicBool>, Option<thread::JoinHandle<u32>>);
@@ -258,7 +260,6 @@ mod tests {
         let me = CounterId(cores as u32 + 1);
         let watched: WatchedThreads = Arc::new(Mutex::new(vec![(current_tid(), me)]));
         let sampler = Sampler::spawn(
-            Duration::from_millis(5),
             tracks,
             watched,
             move || origin.elapsed().as_nanos() as Nanos,

@@ -2,6 +2,7 @@
 //! within its caps (sampling the cores meanwhile) and summarises it, and the worker entry
 //! point that runs a preset's program in a child process.
 
+pub mod beat;
 pub mod cores;
 pub mod program;
 pub mod run;

@@ -22,6 +22,7 @@ use crate::engine::interpreter::collector::Collector;
 use crate::engine::interpreter::interp::{Budget, EngineError, Ids, RunEnv};
 use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
 use crate::engine::interpreter::stop::StopFlag;
+use crate::engine::running::beat;
 use crate::engine::running::cores::{
     CoreSampler, CoreTracks, Sampler, WatchedThreads, MAX_WATCHED_THREADS,
 };
@@ -45,9 +46,6 @@ pub const CAPS: Caps = Caps {
     max_wall: Duration::from_secs(60),
     max_events: 4_000_000,
 };
-
-/// How often the conductor samples probes and looks at the stop flag and the clock.
-const TICK: Duration = Duration::from_millis(10);
 
 /// A finished run.
 #[derive(Debug, Clone)]
@@ -217,7 +215,11 @@ fn run_phase(
     let started = Instant::now();
     experiment.main.start_now();
     let mut end = None;
-    while !experiment.main.wait_done(TICK) {
+    // On the run's beat: sample the probes, look at the stop flag, the caps and the clock.
+    while !experiment
+        .main
+        .wait_done(beat::until_next(env.epoch.elapsed()))
+    {
         sample_probes();
         let reason = if user_stop.load(Ordering::SeqCst) {
             Some(EndReason::Stopped)
@@ -350,9 +352,6 @@ fn conduct(
     RunOutcome { trace, summary }
 }
 
-/// How often the machine's cores are sampled while an experiment runs.
-const CORE_SAMPLE_PERIOD: Duration = Duration::from_millis(20);
-
 /// Samples every core's usage, and the core each lane last ran on, into counter tracks of
 /// the run until dropped; `None` where /proc cannot be read (the run goes on without them).
 /// Lanes are watched as they open, through the sink this returns in place of `env`'s.
@@ -376,14 +375,7 @@ pub fn watch_cores(env: &RunEnv) -> Option<(Sampler, Arc<dyn EventSink>)> {
             ..Trace::default()
         })
     };
-    let sampler = Sampler::spawn(
-        CORE_SAMPLE_PERIOD,
-        tracks,
-        watched,
-        move || epoch.elapsed(),
-        deliver,
-    )
-    .ok()?;
+    let sampler = Sampler::spawn(tracks, watched, move || epoch.elapsed(), deliver).ok()?;
     Some((sampler, sink))
 }
 

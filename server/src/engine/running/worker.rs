@@ -10,7 +10,7 @@
 //!
 //! The batches go out on a beat, not as they come: recording threads leave them in the
 //! [`PipeSink`]'s outbox, and the worker's main thread — idle anyway while the program runs —
-//! writes the outbox, a heartbeat and the bytecodes used, in one `write`, every [`HEARTBEAT`].
+//! writes the outbox, a heartbeat and the bytecodes used, in one `write`, on the run's [`beat`].
 //! A write per batch woke this process's writer and the server's reader thousands of times a
 //! second while two processes handed a semaphore back and forth; on this kind of machine (a
 //! virtual machine whose idle cores halt) background wake-ups change how fast processes wake
@@ -21,7 +21,6 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use gilscope_shared::trace::{Lane, Span, State, Trace, TraceDelta};
 
@@ -35,18 +34,8 @@ use crate::engine::multiprocessing::wire::{
     self, FromWorker, ToWorker, WorkerJob, MAGIC, WIRE_VERSION,
 };
 use crate::engine::os;
+use crate::engine::running::beat;
 use crate::engine::running::program::Registry;
-
-/// How often the child writes its outbox to the parent, with what each lane is doing right now.
-/// Every worker of a run beats at the same instants (multiples of this since the run's epoch),
-/// so their writes, and the server's reads, wake the machine together.
-const HEARTBEAT: Duration = Duration::from_millis(20);
-
-/// How long from `elapsed` (since the epoch) to the next beat.
-fn until_next_beat(elapsed: u64) -> Duration {
-    let period = HEARTBEAT.as_nanos() as u64;
-    Duration::from_nanos(period - elapsed % period)
-}
 
 /// What a preset's worker program gets: its job, the shared memory, and where to put what it
 /// returns to the parent.
@@ -272,7 +261,7 @@ fn run(
         ..Trace::default()
     });
     main.start_now();
-    while !main.wait_done(until_next_beat(epoch.elapsed())) {
+    while !main.wait_done(beat::until_next(epoch.elapsed())) {
         sink.heartbeat(epoch.elapsed());
         sink.send(FromWorker::Progress {
             bytecodes: env.budget.used(),
@@ -325,17 +314,6 @@ mod tests {
             reader.fill(rx.as_fd()).unwrap(),
             0,
             "the outbox was emptied"
-        );
-    }
-
-    #[test]
-    fn every_worker_beats_on_the_same_grid() {
-        let period = HEARTBEAT.as_nanos() as u64;
-        assert_eq!(until_next_beat(0), HEARTBEAT);
-        assert_eq!(until_next_beat(period - 1), Duration::from_nanos(1));
-        assert_eq!(
-            until_next_beat(5 * period + 3),
-            HEARTBEAT - Duration::from_nanos(3)
         );
     }
 }
