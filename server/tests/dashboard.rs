@@ -40,6 +40,10 @@ const LESSONS: &[(&str, &[(&str, &str)])] = &[
         "queue-producer-consumer",
         &[("items", "300"), ("capacity", "5")],
     ),
+    (
+        "queue-qsize-unreliable",
+        &[("items", "300"), ("capacity", "2")],
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,9 +138,11 @@ async fn run_lesson(page: &Page, lesson: &str, knobs: &[(&str, &str)]) -> Result
         t.starts_with("finished")
     })
     .await?;
-    // The lesson's headline figure: the speedup where there is one, else the queue's depth.
+    // The lesson's headline figure: the speedup where there is one, else the queue's depth,
+    // or how often `full()` was wrong.
     let (card, field) = match lesson {
         "queue-producer-consumer" => ("card-depth-value", "queue_depth_max"),
+        "queue-qsize-unreliable" => ("card-full-wrong-value", "full_wrong"),
         _ => ("card-speedup-value", "speedup"),
     };
     let shown = wait_until(page, card, "the lesson's figure", CHANGE, |t| !t.is_empty()).await?;
