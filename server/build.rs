@@ -17,6 +17,8 @@
 //!
 //! `GILSCOPE_SKIP_FRONTEND=1` skips 2 and 3 and embeds a page saying so: for iterating on the
 //! server without waiting for wasm builds. Nothing else reads it; the test command clears it.
+//! `GILSCOPE_PANIC_MESSAGES=1` builds the wasm with its panics' messages, for debugging (a
+//! larger bundle: the bundle test fails).
 
 use std::env;
 use std::ffi::OsString;
@@ -304,12 +306,18 @@ fn build_frontend(root: &Path) -> Result<PathBuf, String> {
     // Leptos' components return type-erased views (`AnyView`) instead of nested view types:
     // fewer generic copies of its rendering code, 4.4 KB gzipped less (docs/bundle.md). With
     // `--target`, RUSTFLAGS reaches the wasm crates only, not build scripts or proc macros.
-    // The panic strategy given here overrides the profile's `panic = "abort"`.
-    cmd.env(
-        "RUSTFLAGS",
-        "--cfg erase_components -Zunstable-options -Cpanic=immediate-abort \
-         -Zlocation-detail=none",
-    );
+    // The panic strategy given here overrides the profile's `panic = "abort"`; with
+    // GILSCOPE_PANIC_MESSAGES=1 the profile's stays, and a panic's message and place reach the
+    // browser's console (`console_error_panic_hook`), for debugging.
+    println!("cargo::rerun-if-env-changed=GILSCOPE_PANIC_MESSAGES");
+    let messages =
+        env::var_os("GILSCOPE_PANIC_MESSAGES").is_some_and(|v| !v.is_empty() && v != "0");
+    let rustflags = if messages {
+        "--cfg erase_components"
+    } else {
+        "--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+    };
+    cmd.env("RUSTFLAGS", rustflags);
     cmd.env("RUSTC_BOOTSTRAP", "1");
     let status = cmd
         .status()
