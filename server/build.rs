@@ -4,7 +4,9 @@
 //!    `lang/<code>.txt` (their texts one per line, in the order of
 //!    `frontend/locales/messages.rs`), which the dashboard fetches for the language it shows;
 //! 2. builds `gilscope-frontend` for wasm32 with a nested `cargo build` in its own target
-//!    directory (`target/frontend`), profile `wasm-release`, `--cfg erase_components`;
+//!    directory (`target/frontend`), profile `wasm-release`, `--cfg erase_components`, with
+//!    its own standard library built for size and panics that abort at once
+//!    ([`build_frontend`]; the toolchain's `rust-src`);
 //! 3. runs wasm-bindgen (as a library, `--target web`) into `bundle/pkg`;
 //! 4. shrinks the wasm with binaryen's wasm-opt, as `cargo xtask` installs it from npm
 //!    (`xtask/wasm-opt`), or the one `GILSCOPE_WASM_OPT` names; without it the bundle is
@@ -15,6 +17,8 @@
 //!
 //! `GILSCOPE_SKIP_FRONTEND=1` skips 2 and 3 and embeds a page saying so: for iterating on the
 //! server without waiting for wasm builds. Nothing else reads it; the test command clears it.
+//! `GILSCOPE_PANIC_MESSAGES=1` builds the wasm with its panics' messages, for debugging (a
+//! larger bundle: the bundle test fails).
 
 use std::env;
 use std::ffi::OsString;
@@ -84,6 +88,7 @@ fn build() -> Result<(), String> {
     }
 
     ensure_wasm_target()?;
+    ensure_rust_src()?;
     let wasm = build_frontend(&root)?;
 
     wasm_bindgen_cli_support::Bindgen::new()
@@ -241,7 +246,38 @@ fn ensure_wasm_target() -> Result<(), String> {
     Ok(())
 }
 
+/// Fails with a one-line hint when the standard library's sources, which the nested build
+/// compiles ([`build_frontend`]), are not installed.
+fn ensure_rust_src() -> Result<(), String> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", rustc.to_string_lossy()))?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let library = Path::new(&sysroot).join("lib/rustlib/src/rust/library/Cargo.lock");
+    if !out.status.success() || !library.is_file() {
+        return Err(
+            "the standard library's sources (rust-src) are not installed, so the frontend \
+             cannot be built: run `rustup component add rust-src` (or `cargo xtask run`, which \
+             does it), or set GILSCOPE_SKIP_FRONTEND=1 to build the server without the \
+             dashboard"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
 /// Nested `cargo build` of the frontend for wasm32; returns the path of the built `.wasm`.
+///
+/// Its standard library is built with it, for size (`-Zbuild-std`, std's `optimize_for_size`),
+/// with panics that abort at once (`-Cpanic=immediate-abort`: no panic messages, their
+/// formatting or their hook, a wasm `unreachable` trap instead) and no file, line and column
+/// kept for `#[track_caller]` (`-Zlocation-detail=none`): 21.9 KB gzipped less
+/// (docs/bundle.md). These are unstable options of the pinned stable toolchain
+/// (`rust-toolchain.toml`), unlocked for this build only with `RUSTC_BOOTSTRAP=1` rather than
+/// a second, nightly, toolchain to install; a toolchain update must check that they still
+/// build (the bundle test measures them).
 fn build_frontend(root: &Path) -> Result<PathBuf, String> {
     // The outer cargo holds the lock on its own target directory: build in a sibling one.
     let target_dir = env::var_os("CARGO_TARGET_DIR")
@@ -254,6 +290,10 @@ fn build_frontend(root: &Path) -> Result<PathBuf, String> {
     cmd.current_dir(root)
         .args(["build", "--package", FRONTEND, "--lib"])
         .args(["--target", WASM_TARGET, "--profile", PROFILE])
+        .args([
+            "-Zbuild-std=std,panic_abort",
+            "-Zbuild-std-features=optimize_for_size",
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         // Cargo reads build-script directives from our stdout: keep the nested output off it.
@@ -266,7 +306,19 @@ fn build_frontend(root: &Path) -> Result<PathBuf, String> {
     // Leptos' components return type-erased views (`AnyView`) instead of nested view types:
     // fewer generic copies of its rendering code, 4.4 KB gzipped less (docs/bundle.md). With
     // `--target`, RUSTFLAGS reaches the wasm crates only, not build scripts or proc macros.
-    cmd.env("RUSTFLAGS", "--cfg erase_components");
+    // The panic strategy given here overrides the profile's `panic = "abort"`; with
+    // GILSCOPE_PANIC_MESSAGES=1 the profile's stays, and a panic's message and place reach the
+    // browser's console (`console_error_panic_hook`), for debugging.
+    println!("cargo::rerun-if-env-changed=GILSCOPE_PANIC_MESSAGES");
+    let messages =
+        env::var_os("GILSCOPE_PANIC_MESSAGES").is_some_and(|v| !v.is_empty() && v != "0");
+    let rustflags = if messages {
+        "--cfg erase_components"
+    } else {
+        "--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+    };
+    cmd.env("RUSTFLAGS", rustflags);
+    cmd.env("RUSTC_BOOTSTRAP", "1");
     let status = cmd
         .status()
         .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;

@@ -6,19 +6,19 @@
 //! States: `connecting` until the first attempt ends, `connected` from the server's hello
 //! on, `lost` from a drop until the next hello (retries happen while `lost`).
 
-use std::pin::pin;
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::channel::mpsc;
-use futures::future::select;
-use futures::{SinkExt, StreamExt};
 use gilscope_shared::protocol::{self, ClientMsg, ErrorMsg, Hello, Payload, ServerMsg};
-use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::Message;
+use js_sys::{ArrayBuffer, Function, Promise, Uint8Array};
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 /// First retry delay after a failure.
 pub const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -59,16 +59,21 @@ pub struct Connection {
     pub last_error: ReadSignal<Option<ErrorMsg>>,
     /// While `lost`: how long until the next attempt.
     pub retry_in: ReadSignal<Option<Duration>>,
-    outbox: StoredValue<Option<mpsc::UnboundedSender<ClientMsg>>>,
+    /// The socket while it is open.
+    outbox: StoredValue<Option<WebSocket>, LocalStorage>,
 }
 
 impl Connection {
-    /// Queues a request for the server; false when there is no open connection.
+    /// Sends a request to the server; false when there is no open connection.
     pub fn send(&self, msg: ClientMsg) -> bool {
-        self.outbox.with_value(|outbox| {
-            outbox
-                .as_ref()
-                .is_some_and(|tx| tx.unbounded_send(msg).is_ok())
+        self.outbox.with_value(|socket| {
+            socket.as_ref().is_some_and(|socket| {
+                match protocol::encode(&msg) {
+                    Payload::Text(text) => socket.send_with_str(&text),
+                    Payload::Binary(bytes) => socket.send_with_u8_array(&bytes),
+                }
+                .is_ok()
+            })
         })
     }
 }
@@ -80,7 +85,7 @@ struct Writers {
     hello: WriteSignal<Option<Hello>>,
     last_error: WriteSignal<Option<ErrorMsg>>,
     retry_in: WriteSignal<Option<Duration>>,
-    outbox: StoredValue<Option<mpsc::UnboundedSender<ClientMsg>>>,
+    outbox: StoredValue<Option<WebSocket>, LocalStorage>,
 }
 
 /// Runs and frames, handed to whoever shows them.
@@ -93,7 +98,7 @@ pub fn connect(url: String, on_run: OnRun) -> Connection {
     let (hello, set_hello) = signal(None);
     let (last_error, set_last_error) = signal(None);
     let (retry_in, set_retry_in) = signal(None);
-    let outbox = StoredValue::new(None);
+    let outbox = StoredValue::new_local(None);
     let writers = Writers {
         state: set_state,
         hello: set_hello,
@@ -126,10 +131,10 @@ async fn keep_connected(url: String, w: Writers, on_run: OnRun) {
     let mut failures: u32 = 0;
     loop {
         w.retry_in.set(None);
-        let greeted = match WebSocket::open(&url) {
+        let greeted = match WebSocket::new(&url) {
             Ok(socket) => session(socket, w, &on_run).await,
             Err(err) => {
-                warn!("cannot open {url}: {err}");
+                warn!("cannot open {url}: {}", describe(&err));
                 false
             }
         };
@@ -145,45 +150,57 @@ async fn keep_connected(url: String, w: Writers, on_run: OnRun) {
     }
 }
 
-/// Runs one connection until it drops; true if the server said hello on it.
+/// Runs one connection until it closes (an error closes it too); true if the server said
+/// hello on it. The browser's socket directly, with handlers: smaller in the wasm than a
+/// `Stream` and `Sink` over it with channels between.
 async fn session(socket: WebSocket, w: Writers, on_run: &OnRun) -> bool {
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::unbounded::<ClientMsg>();
-    w.outbox.set_value(Some(tx));
-    let mut greeted = false;
-    {
-        let reader = pin!(async {
-            while let Some(Ok(msg)) = stream.next().await {
-                let frame = match msg {
-                    Message::Text(text) => Payload::Text(text),
-                    Message::Bytes(bytes) => Payload::Binary(bytes),
-                };
-                match protocol::decode_server(&frame) {
-                    Ok(msg) => {
-                        if matches!(msg, ServerMsg::Hello(_)) {
-                            greeted = true;
-                        }
-                        dispatch(msg, w, on_run);
+    socket.set_binary_type(BinaryType::Arraybuffer);
+    let greeted = Rc::new(Cell::new(false));
+    let on_open = {
+        let socket = socket.clone();
+        Closure::<dyn FnMut()>::new(move || w.outbox.set_value(Some(socket.clone())))
+    };
+    let on_message = {
+        let (greeted, on_run) = (greeted.clone(), on_run.clone());
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let frame = match data.as_string() {
+                Some(text) => Payload::Text(text),
+                None => match data.dyn_into::<ArrayBuffer>() {
+                    Ok(buffer) => Payload::Binary(Uint8Array::new(&buffer).to_vec()),
+                    Err(_) => return,
+                },
+            };
+            match protocol::decode_server(&frame) {
+                Ok(msg) => {
+                    if matches!(msg, ServerMsg::Hello(_)) {
+                        greeted.set(true);
                     }
-                    Err(err) => warn!("ignoring a message from the server: {err}"),
+                    dispatch(msg, w, &on_run);
                 }
+                Err(err) => warn!("ignoring a message from the server: {err}"),
             }
-        });
-        let writer = pin!(async {
-            while let Some(msg) = rx.next().await {
-                let message = match protocol::encode(&msg) {
-                    Payload::Text(text) => Message::Text(text),
-                    Payload::Binary(bytes) => Message::Bytes(bytes),
-                };
-                if sink.send(message).await.is_err() {
-                    break;
-                }
-            }
-        });
-        select(reader, writer).await;
-    }
+        })
+    };
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // Resolved by the close event, which also follows an error or a failed attempt.
+    let closed = Promise::new(&mut |resolve: Function, _reject: Function| {
+        socket.set_onclose(Some(&resolve));
+    });
+    let _ = JsFuture::from(closed).await;
+    socket.set_onopen(None);
+    socket.set_onmessage(None);
+    socket.set_onclose(None);
     w.outbox.set_value(None);
-    greeted
+    greeted.get()
+}
+
+/// A JS error's message, for the console.
+fn describe(err: &JsValue) -> String {
+    err.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_default()
 }
 
 /// Where each server message goes.

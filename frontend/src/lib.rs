@@ -165,6 +165,8 @@ pub fn App(locale: lang::Locale) -> impl IntoView {
 /// language's texts are here (the link's language, else the browser's).
 #[wasm_bindgen(start)]
 pub fn start() {
+    // Reached by a panic only in a wasm built with GILSCOPE_PANIC_MESSAGES=1 (server/build.rs):
+    // otherwise a panic is a wasm trap at once, without its message.
     console_error_panic_hook::set_once();
     let query = window().location().search().unwrap_or_default();
     let locale = lang::from_query(&query).unwrap_or_else(lang::browser);

@@ -17,7 +17,7 @@ fn found(preset: &str, knobs: &[(&str, &str)], cores: Option<u32>) -> Vec<Findin
         outcome.summary.speedup, outcome.summary.figures.lost_updates
     );
     for f in &found {
-        eprintln!("{preset} {knobs:?}: {}", f.sentence);
+        eprintln!("{preset} {knobs:?}: {}", f.sentence());
         let end = outcome.trace.end;
         assert!(
             f.evidence.iter().all(|e| e.t0 <= e.t1 && e.t1 <= end),
@@ -268,7 +268,7 @@ fn found_on_cpython(preset: &str, knobs: &[(&str, &str)]) -> Vec<Finding> {
     );
     let found = findings(&outcome.summary, &outcome.trace, None);
     for f in &found {
-        eprintln!("{preset} {knobs:?} on CPython: {}", f.sentence);
+        eprintln!("{preset} {knobs:?} on CPython: {}", f.sentence());
     }
     found
 }

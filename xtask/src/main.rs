@@ -77,6 +77,7 @@ fn main() -> ExitCode {
 fn run(addr: Option<String>, open: bool, release: bool) -> anyhow::Result<ExitCode> {
     if env::var_os("GILSCOPE_SKIP_FRONTEND").is_none() {
         ensure_wasm_target()?;
+        ensure_rust_src()?;
         ensure_wasm_opt()?;
     }
     let mut cmd = cargo();
@@ -113,6 +114,7 @@ fn run(addr: Option<String>, open: bool, release: bool) -> anyhow::Result<ExitCo
 
 fn test() -> anyhow::Result<ExitCode> {
     ensure_wasm_target()?;
+    ensure_rust_src()?;
     ensure_components()?;
     ensure_chromium()?;
     ensure_python()?;
@@ -163,6 +165,7 @@ fn test() -> anyhow::Result<ExitCode> {
 
 fn measure_all() -> anyhow::Result<ExitCode> {
     ensure_wasm_target()?;
+    ensure_rust_src()?;
     ensure_chromium()?;
     ensure_wasm_opt()?;
     measure::measure(&root(), cargo)
@@ -245,6 +248,34 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
         .is_ok_and(|s| s.success());
     if !ok {
         bail!("could not install the {WASM_TARGET} target: run `rustup target add {WASM_TARGET}` yourself");
+    }
+    Ok(())
+}
+
+/// The standard library's sources, which server/build.rs compiles into the dashboard's wasm
+/// (`-Zbuild-std`, for size): the toolchain file asks for them, a bare toolchain may lack them.
+fn ensure_rust_src() -> anyhow::Result<()> {
+    let out = Command::new("rustc")
+        .current_dir(root())
+        .args(["--print", "sysroot"])
+        .output()
+        .context("cannot run rustc")?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success()
+        && Path::new(&sysroot)
+            .join("lib/rustlib/src/rust/library/Cargo.lock")
+            .is_file()
+    {
+        return Ok(());
+    }
+    eprintln!("==> rustup component add rust-src");
+    let ok = Command::new("rustup")
+        .current_dir(root())
+        .args(["component", "add", "rust-src"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        bail!("could not install rust-src: run `rustup component add rust-src` yourself");
     }
     Ok(())
 }

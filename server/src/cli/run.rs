@@ -153,7 +153,7 @@ fn print_findings(found: &[Finding]) {
             Severity::Slow => "! ",
             Severity::Note => "- ",
         };
-        println!("  {mark} {}", f.sentence);
+        println!("  {mark} {}", f.sentence());
     }
 }
 

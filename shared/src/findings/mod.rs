@@ -16,7 +16,7 @@ mod processes;
 mod queue;
 mod race;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::summary::Summary;
 use crate::trace::{LaneId, Nanos, Trace};
@@ -109,14 +109,13 @@ pub struct Evidence {
 /// The most evidence one finding points at: enough to click through, not a second trace.
 pub const MAX_EVIDENCE: usize = 5;
 
-/// One finding about a run.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// One finding about a run. In JSON with its English [`sentence`](Finding::sentence) too
+/// (ignored when read back).
+#[derive(Deserialize, Clone, Debug, PartialEq)]
 pub struct Finding {
     #[serde(flatten)]
     pub facts: Facts,
     pub severity: Severity,
-    /// [`english`] of the facts.
-    pub sentence: String,
     /// Longest or first first; at most [`MAX_EVIDENCE`].
     pub evidence: Vec<Evidence>,
 }
@@ -125,11 +124,37 @@ impl Finding {
     pub fn new(facts: Facts, severity: Severity, mut evidence: Vec<Evidence>) -> Finding {
         evidence.truncate(MAX_EVIDENCE);
         Finding {
-            sentence: english(&facts),
             facts,
             severity,
             evidence,
         }
+    }
+
+    /// [`english`] of the facts: the CLI's sentence. Written when asked for, not with the
+    /// finding: the dashboard writes its own, in the language it shows
+    /// (`frontend/src/lang/findings.rs`), and keeps English words out of its wasm.
+    pub fn sentence(&self) -> String {
+        english(&self.facts)
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            #[serde(flatten)]
+            facts: &'a Facts,
+            severity: Severity,
+            sentence: String,
+            evidence: &'a [Evidence],
+        }
+        Json {
+            facts: &self.facts,
+            severity: self.severity,
+            sentence: self.sentence(),
+            evidence: &self.evidence,
+        }
+        .serialize(serializer)
     }
 }
 

@@ -91,7 +91,7 @@ fn gil_bound_fires_for_threads_taking_turns_and_not_without_a_gil() {
     );
     assert_eq!(found[0].evidence.len(), 2, "one wait per thread");
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "2 threads, about 1.0 core busy (100 GIL turns): try processes or gil=none."
     );
 
@@ -173,7 +173,7 @@ fn lost_updates_point_from_the_switch_to_the_stale_write() {
             t1: 25 * MS
         }]
     );
-    assert!(found[0].sentence.starts_with("123 of 4000 updates lost"));
+    assert!(found[0].sentence().starts_with("123 of 4000 updates lost"));
 
     s.figures.lost_updates = Some(0);
     assert_eq!(rules(&findings(&s, &t, None)), ["gil_bound"]);
@@ -217,7 +217,7 @@ fn lock_overhead_compares_with_one_unlocked_thread() {
         },
         "the longest wait first"
     );
-    assert!(f.sentence.contains("2.50× slower"), "{}", f.sentence);
+    assert!(f.sentence().contains("2.50× slower"), "{}", f.sentence());
 
     let quiet = |s: &Summary| !rules(&findings(s, &t, None)).contains(&"lock_overhead");
     // Just under the threshold; without the lock in the run; with lost updates.
@@ -253,7 +253,7 @@ fn convoy_needs_long_waits_right_after_io() {
     );
     assert_eq!(found[0].evidence.len(), 4);
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "Back from I/O, a thread waited a median of 4.0 ms for the GIL (4 times)."
     );
     assert!(findings(&summary(), &trace(GilFlavour::Current, 1, &spans(0)), None).is_empty());
@@ -299,7 +299,7 @@ fn queue_full_and_empty_read_the_blocked_share_of_each_side() {
         }
     );
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "The queue was full 60 % of the time: the producer waited for the consumer."
     );
     let found = findings(&summary(), &queue_trace(5, 50), None);
@@ -350,12 +350,12 @@ fn qsize_disagreeing_points_at_the_samples_that_differ() {
         }]
     );
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "Wrong answers in 3 samples: qsize() 1, empty() 2."
     );
     s.figures.qsize_mismatch_samples = Some(0);
     assert_eq!(
-        findings(&s, &t, None)[0].sentence,
+        findings(&s, &t, None)[0].sentence(),
         "Wrong answers in 3 samples: qsize() 0, empty() 2."
     );
     s.figures.empty_mismatch_samples = Some(0);
@@ -385,7 +385,7 @@ fn start_up_counts_parallel_starts_once() {
     );
     assert_eq!(found[0].severity, Severity::Slow);
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "Starting 2 processes took 30 ms, 30 % of the run."
     );
     let small = findings(&summary(), &trace(GilFlavour::Current, 2, &spans(5)), None);
@@ -403,7 +403,7 @@ fn cores_limit_needs_more_workers_than_cores_and_no_gil_in_the_way() {
     let found = findings(&s, &t, Some(2));
     assert_eq!(rules(&found), ["cores_limit"]);
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "Speed-up 1.90× on 2 cores: 4 workers cannot beat the core count."
     );
     assert!(findings(&s, &t, Some(4)).is_empty());
@@ -430,7 +430,7 @@ fn chunking_reports_tasks_of_several_items() {
     let found = findings(&s, &t, None);
     assert_eq!(rules(&found), ["chunking"]);
     assert_eq!(
-        found[0].sentence,
+        found[0].sentence(),
         "map sent 7 tasks of 3 items (chunksize) for 20 items."
     );
     s.figures.chunksize = Some(1);
@@ -455,7 +455,7 @@ fn json_carries_rule_numbers_severity_sentence_and_evidence() {
     assert_eq!(json["rule"], found.facts.rule());
     assert_eq!(json["numbers"]["median_wait_ms"], 1.5);
     assert_eq!(json["severity"], "slow");
-    assert_eq!(json["sentence"], found.sentence);
+    assert_eq!(json["sentence"], found.sentence());
     assert_eq!(json["evidence"][0]["lane"], 2);
     assert_eq!(serde_json::from_value::<Finding>(json).unwrap(), found);
 }
