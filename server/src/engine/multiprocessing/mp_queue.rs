@@ -451,7 +451,6 @@ struct Pipe<'a> {
 /// The feeder thread (`Queue._feed`): waits for buffered items (idle, GIL released),
 /// pickles each (with the GIL) and writes it to the pipe under the write lock.
 fn feed(py: &mut Py, buffer: &Buffer, pipe: Pipe) -> Result<(), Stopped> {
-    let mut msg = Vec::with_capacity(HEADER);
     loop {
         let next = {
             let mut items = buffer.items.lock().unwrap_or_else(|e| e.into_inner());
@@ -469,8 +468,10 @@ fn feed(py: &mut Py, buffer: &Buffer, pipe: Pipe) -> Result<(), Stopped> {
         };
         py.straight(FEED_BYTECODES)?;
         py.straight(PICKLE_BYTECODES)?;
-        // Pickling copies the payload into the message: a real copy.
-        msg.clear();
+        // Pickling copies the payload into a new buffer (`_ForkingPickler.dumps` writes into a
+        // fresh `BytesIO` for every object): a real allocation and a real copy, whose pages a
+        // big message faults in anew when the allocator has given the last one back.
+        let mut msg = Vec::with_capacity(HEADER + payload);
         msg.extend_from_slice(&item.to_le_bytes());
         msg.extend_from_slice(&value.to_le_bytes());
         msg.extend_from_slice(&(payload as u64).to_le_bytes());
