@@ -48,17 +48,15 @@ pub fn summary_figures(s: &Summary) -> BTreeMap<String, f64> {
         }
         _ => {}
     }
-    if let (Some(wrong), Some(KnobValue::Int(tries))) =
-        (s.figures.empty_while_qsize_positive, s.knobs.get("items"))
-    {
-        if *tries > 0 {
-            out.insert("empty() wrong share".into(), wrong as f64 / *tries as f64);
-        }
-    }
-    if let (Some(wrong), Some(KnobValue::Int(tries))) = (s.figures.full_wrong, s.knobs.get("items"))
-    {
-        if *tries > 0 {
-            out.insert("full() wrong share".into(), wrong as f64 / *tries as f64);
+    // queue-qsize-unreliable's wrong answers, as shares of its tries (one per item).
+    if let Some(KnobValue::Int(tries @ 1..)) = s.knobs.get("items") {
+        for (name, wrong) in [
+            ("empty() wrong share", s.figures.empty_while_qsize_positive),
+            ("full() wrong share", s.figures.full_wrong),
+        ] {
+            if let Some(wrong) = wrong {
+                out.insert(name.into(), wrong as f64 / *tries as f64);
+            }
         }
     }
     let (alone, rate) = match s.preset.as_str() {

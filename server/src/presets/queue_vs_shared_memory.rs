@@ -261,7 +261,8 @@ impl Program for QueueVsSharedMemory {
 
     fn build(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned {
         let (items, pairs) = (knobs.items, knobs.pairs);
-        // Each slot rounded up to the arena's alignment.
+        // Each pair's slot, rounded up to the arena's 64-byte alignment; the pairs' flags and
+        // semaphores (64 bytes each) fit in the arena's base room.
         let room = pairs as usize * (knobs.message_bytes + 64);
         let (arena, q, mut shared) = queue_in_arena_with_room(setup, 1_000_000, room)?;
         let shm = EngineError::SharedMemory;

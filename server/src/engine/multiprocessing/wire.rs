@@ -105,7 +105,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     message
 }
 
-/// Writes one message (blocking: used by the child's writer thread and for the job).
+/// Writes one message (blocking: the job, the child's handshake and a failure to start).
 pub fn write_message<T: Serialize>(out: &mut impl Write, msg: &T) -> std::io::Result<()> {
     out.write_all(&encode(msg))?;
     out.flush()

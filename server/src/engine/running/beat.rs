@@ -14,10 +14,21 @@ use std::time::Duration;
 /// The period of the beat.
 pub const BEAT: Duration = Duration::from_millis(20);
 
-/// How long from `elapsed` (ns since the run's epoch) to the next beat.
+/// A wait shorter than this goes on to the beat after: the run's clock (the calibrated
+/// time-stamp counter) and the waits' (`CLOCK_MONOTONIC`) may differ by a little, and a thread
+/// woken a hair before its beat must not wake again at once.
+const SHORTEST_WAIT: u64 = 1_000_000;
+
+/// How long from `elapsed` (ns since the run's epoch) to the next beat at least
+/// [`SHORTEST_WAIT`] away.
 pub fn until_next(elapsed: u64) -> Duration {
     let period = BEAT.as_nanos() as u64;
-    Duration::from_nanos(period - elapsed % period)
+    let wait = period - elapsed % period;
+    Duration::from_nanos(if wait < SHORTEST_WAIT {
+        wait + period
+    } else {
+        wait
+    })
 }
 
 #[cfg(test)]
@@ -28,8 +39,9 @@ mod tests {
     fn every_wait_ends_on_the_grid() {
         let period = BEAT.as_nanos() as u64;
         assert_eq!(until_next(0), BEAT);
-        assert_eq!(until_next(period - 1), Duration::from_nanos(1));
         assert_eq!(until_next(5 * period + 3), BEAT - Duration::from_nanos(3));
+        // Woken just before a beat: the next one, not a second wake-up at once.
+        assert_eq!(until_next(period - 1), BEAT + Duration::from_nanos(1));
         for elapsed in [1, 7_654_321, 123_456_789_012] {
             let end = elapsed + until_next(elapsed).as_nanos() as u64;
             assert_eq!(end % period, 0, "from {elapsed}");
