@@ -116,7 +116,8 @@ pub fn gilscope_bench(
     if let Some(window) = web_sys::window() {
         let _ = js_sys::Reflect::set(&window, &"__gilscope_bench_canvas".into(), &canvas);
     }
-    // The raster part alone (layout, level of detail, filling), for the docs' breakdown.
+    // The raster part alone (layout, level of detail, filling, the backdrop of the rows no
+    // lane wrote), for the docs' breakdown; and a whole clear, for scale.
     let metrics = theme.metrics(store.lanes.len());
     let rows = crate::render::layout(&store, &metrics);
     let plot = crate::render::Plot {
@@ -128,14 +129,15 @@ pub fn gilscope_bench(
     let mut clears = Vec::with_capacity(frames as usize);
     let mut win = start;
     for _ in 0..frames {
+        let (w, h) = (canvas.width() as usize, canvas.height() as usize);
         let t0 = now();
-        raster.reset(
-            canvas.width() as usize,
-            canvas.height() as usize,
-            0xffff_ffff,
-        );
+        raster.reset(w, h, 0xffff_ffff);
+        std::hint::black_box(raster.bytes());
         clears.push(now() - t0);
+        let t0 = now();
+        raster.reset(w, h, 0xffff_ffff);
         crate::render::paint_spans(&mut raster, &store, &rows, win, plot, 8.0);
+        std::hint::black_box(raster.bytes());
         spans_only.push(now() - t0);
         win = win.pan(0.005);
     }

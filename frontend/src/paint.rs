@@ -163,14 +163,14 @@ pub fn timeline(
     let (w, h) = size(canvas, css_w, css_h, dpr);
     let plot_w = (css_w - theme.label_w - theme.right_pad).max(10.0);
 
-    // Spans and grid, into the raster; then one putImageData.
+    // Grid and spans, into the raster; then one putImageData.
     raster.reset(w as usize, h as usize, render::pixel(BACKGROUND));
     let ticks = render::ticks(win, plot_w, theme.font_px * 7.0);
     let grid = render::pixel(GRID);
     let line = (theme.line_px * dpr / 1.5).round().max(1.0) as i64;
     for tick in &ticks {
         let x = ((theme.label_w + win.x(tick.t, plot_w)) * dpr).round() as i64;
-        raster.fill(x, x + line, (theme.axis_h * dpr) as i64, h as i64, grid);
+        raster.grid_line(x, x + line, (theme.axis_h * dpr) as i64, grid);
     }
     let plot = Plot {
         x0: theme.label_w * dpr,

@@ -24,6 +24,8 @@ const FULL: u64 = 63;
 const SLOTS: usize = 6;
 const SLOT_BITS: u32 = 10;
 const SHARE_BITS: u32 = 6;
+/// A slot's state bits, once shifted down past its share.
+const STATE_MASK: u64 = (1 << (SLOT_BITS - SHARE_BITS)) - 1;
 /// Below this many spans a lane is drawn from its spans: there is nothing to save.
 const MIN_SPANS: usize = 512;
 /// Spans with this many level-0 buckets or more are indexed for their task labels.
@@ -225,13 +227,18 @@ impl Pyramid {
         let b = (1u64 << (self.shift + k as u32)) as f64;
         let first = (lo.max(0.0) / b) as usize;
         let last = ((hi.max(0.0) / b) as usize + 1).min(level.len());
+        // A plain loop over the slots' bits: this runs about three times per bucket, per
+        // lane, per frame, and the wasm is optimised for size (iterator adaptors stay calls).
         for (i, &cell) in level.iter().enumerate().take(last).skip(first) {
             let end = (i + 1) as f64 * b;
             let mut t = i as f64 * b;
-            for (state, share) in slots(cell) {
-                let t1 = (t + share as f64 * b / FULL as f64).min(end);
-                emit(State::ALL[state as usize], t, t1);
+            let mut rest = cell;
+            while rest >> SHARE_BITS & STATE_MASK != 0 {
+                let state = ((rest >> SHARE_BITS & STATE_MASK) - 1) as usize;
+                let t1 = (t + (rest & FULL) as f64 * b / FULL as f64).min(end);
+                emit(State::ALL[state], t, t1);
                 t = t1;
+                rest >>= SLOT_BITS;
             }
         }
     }

@@ -32,8 +32,8 @@ pub struct TaskLabel {
     pub text: String,
 }
 
-/// One lane's pixels before they go into its rows: a colour per column, and the runs of
-/// columns that were painted (the rest keeps the background and the grid).
+/// One lane's pixels before they go into its rows: a colour per column (the raster's backdrop
+/// where nothing was painted), and the runs of columns that were painted.
 struct Scanline {
     colour: Vec<u32>,
     runs: Vec<(usize, usize)>,
@@ -42,6 +42,7 @@ struct Scanline {
 }
 
 impl Scanline {
+    #[inline]
     fn put(&mut self, x0: i64, x1: i64, state: State, colour: u32) {
         let (x0, x1) = (x0 as usize, x1 as usize);
         self.colour[x0..x1].fill(colour);
@@ -86,13 +87,16 @@ pub fn paint_spans(
         (x1 > x0).then_some((x0, x1))
     };
     let mut line = Scanline {
-        colour: vec![0; raster.width],
+        colour: raster.backdrop().to_vec(),
         runs: Vec::new(),
         met: 0,
     };
     for row in rows {
         let RowKind::Lane(i) = row.kind else { continue };
         let lane = &store.lanes[i];
+        for &(a, b) in &line.runs {
+            line.colour[a..b].copy_from_slice(&raster.backdrop()[a..b]);
+        }
         line.runs.clear();
         line.met = 0;
         let put = |line: &mut Scanline, state: State, t0: f64, t1: f64| {
@@ -116,8 +120,17 @@ pub fn paint_spans(
         let open = lane.open.filter(|s| s.t1 >= lo && s.t0 <= hi);
         match lane.summary.level_for(res) {
             Some(k) => {
+                // Pieces are contiguous: most start where the last ended, at a pixel edge
+                // already found (about three pieces a bucket, one or two pixels a bucket).
+                let mut edge = (f64::NAN, 0);
                 lane.summary.pieces(k, win.t0, win.t1, |state, t0, t1| {
-                    put(&mut line, state, t0, t1);
+                    let x0 = if t0 == edge.0 { edge.1 } else { x_of(t0) };
+                    let x1 = x_of(t1);
+                    edge = (t1, x1);
+                    let (x0, x1) = (x0.max(x_min), x1.min(x_max));
+                    if x1 > x0 && state != State::Done {
+                        line.put(x0, x1, state, colours[state as usize]);
+                    }
                 });
                 if let Some(span) = open {
                     put(&mut line, span.state, span.t0 as f64, span.t1 as f64);
@@ -180,8 +193,9 @@ fn gil_slice(
     Some(((top * dpr).round() as i64, ((top + h) * dpr).round() as i64))
 }
 
-/// Copies the scanline into rows `y0..y1`, then patches in the hatching of "waiting for the
-/// GIL", the outline of "blocked in get", and "running" into the GIL track's rows `gil`.
+/// Copies the scanline into rows `y0..y1` (whole: they are written once a frame), then
+/// patches in the hatching of "waiting for the GIL", the outline of "blocked in get", and
+/// "running" into the GIL track's rows `gil`.
 fn rows_from(
     raster: &mut Raster,
     line: &Scanline,
@@ -202,14 +216,9 @@ fn rows_from(
         period: ((9.0 * dpr) as usize).max(3),
     });
     for y in clip(y0, y1) {
-        let (above, rest) = raster.px.split_at_mut(y * width);
-        let row = &mut rest[..width];
+        let (above, row) = raster.overwrite_row(y);
         match &hatch {
-            None => {
-                for &(a, b) in &line.runs {
-                    row[a..b].copy_from_slice(&line.colour[a..b]);
-                }
-            }
+            None => row.copy_from_slice(&line.colour),
             Some(h) if y as i64 > y0.max(0) => h.next_row(row, &above[(y - 1) * width..], line, y),
             Some(h) => h.row(row, line, y),
         }
@@ -243,9 +252,8 @@ fn patch(
     of: u32,
     with: impl Fn(usize, usize) -> u32,
 ) {
-    let width = raster.width;
     for y in ys {
-        let row = &mut raster.px[y * width..(y + 1) * width];
+        let row = raster.row_mut(y);
         for &(a, b) in &line.runs {
             for (x, (px, &c)) in row[a..b].iter_mut().zip(&line.colour[a..b]).enumerate() {
                 if c == of {
@@ -265,11 +273,11 @@ struct Hatch {
 }
 
 impl Hatch {
-    /// Row `y` from the scanline: its runs, then the stripes' pixels.
+    /// Row `y` from the scanline, then the stripes' pixels in its runs.
     fn row(&self, row: &mut [u32], line: &Scanline, y: usize) {
         let on = self.period / 3;
+        row.copy_from_slice(&line.colour);
         for &(a, b) in &line.runs {
-            row[a..b].copy_from_slice(&line.colour[a..b]);
             let mut s = self.first(a, y);
             while s < b as isize {
                 let (s0, s1) = (
@@ -292,8 +300,8 @@ impl Hatch {
     /// one pixel enters it and one leaves, instead of a third of the row to test.
     fn next_row(&self, row: &mut [u32], above: &[u32], line: &Scanline, y: usize) {
         let on = self.period as isize / 3;
+        row.copy_from_slice(&above[..row.len()]);
         for &(a, b) in &line.runs {
-            row[a..b].copy_from_slice(&above[a..b]);
             let (a, b) = (a as isize, b as isize);
             // Stripes of row y - 1 start at `s`; in row y they span `s - 1 .. s - 1 + on`.
             let mut s = self.first(a as usize, y - 1);

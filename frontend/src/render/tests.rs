@@ -196,6 +196,41 @@ fn spans_land_in_their_rows_in_their_colours() {
     assert_eq!(pixel("#009E73").to_le_bytes(), [0x00, 0x9E, 0x73, 0xFF]);
 }
 
+/// Rows are written once a frame: a lane's rows whole from its scanline (the grid's lines
+/// where no span is), the rest from the backdrop when the pixels are taken; nothing of the
+/// last frame stays.
+#[test]
+fn the_grid_shows_where_no_span_is_and_no_frame_leaves_pixels_behind() {
+    let store = store();
+    let rows = layout(&store, &M);
+    let (white, grey) = (pixel("#FFFFFF"), pixel("#D8D8D4"));
+    let plot = Plot {
+        x0: 20.0,
+        width: 100.0,
+        dpr: 1.0,
+    };
+    let mut r = Raster::default();
+    r.reset(120, 50, white);
+    r.grid_line(12, 13, 10, grey);
+    r.grid_line(60, 61, 10, grey);
+    paint_spans(&mut r, &store, &rows, Window::new(0.0, 2000.0), plot, 4.0);
+    let bytes = r.bytes().to_vec();
+    let at = |x: usize, y: usize| {
+        u32::from_le_bytes(bytes[(y * 120 + x) * 4..][..4].try_into().unwrap())
+    };
+    // Above the axis no grid; below it, in the label column of a lane's row and of the GIL
+    // track, the grid; under a span, the span.
+    assert_eq!(at(12, 5), white);
+    assert_eq!(at(12, 35), grey, "a lane's row");
+    assert_eq!(at(12, 22), grey, "the GIL track's row");
+    assert_eq!(at(11, 35), white);
+    assert_eq!(at(30, 35), pixel(State::Running.colour()));
+    assert_ne!(at(60, 35), grey, "a span covers the grid");
+    // The next frame draws nothing: every pixel is the backdrop again.
+    r.reset(120, 50, white);
+    assert!(r.bytes().chunks(4).all(|p| p == [255; 4]));
+}
+
 #[test]
 fn merging_matches_the_shared_coalesce() {
     let mut seed: u64 = 7;
