@@ -18,7 +18,7 @@ ITEMS = {{items}}
 WORK = {{work}}  # bytecodes per task
 
 def f(x):
-    for _ in range(WORK // 7):
+    for _ in range(WORK // 3):
         pass
     return x * x
 

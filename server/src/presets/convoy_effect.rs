@@ -9,7 +9,7 @@ use gilscope_shared::spec::Group;
 use gilscope_shared::trace::{GilFlavour, LaneKind};
 use serde::Deserialize;
 
-use super::common::{count, with_main};
+use super::common::{spin, with_main};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
@@ -42,7 +42,7 @@ def echo(sock):  # the other end: a separate process, so not competing for our G
         sock.sendall(data)
 
 def spin(n):
-    for i in range(n // 7):
+    for i in range(n // 3):
         pass
 
 def ping(sock, until):
@@ -138,7 +138,7 @@ impl Program for ConvoyEffect {
                 let cpu = interp.spawn(
                     "cpu",
                     LaneKind::Worker,
-                    Box::new(move |py: &mut Py| count(py, work)),
+                    Box::new(move |py: &mut Py| spin(py, work)),
                 )?;
                 let watched = cpu.clone();
                 let io = interp.spawn(

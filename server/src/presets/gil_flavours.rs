@@ -7,7 +7,7 @@ use gilscope_shared::spec::Group;
 use gilscope_shared::trace::LaneKind;
 use serde::Deserialize;
 
-use super::common::{count, start_all_join_all, threads, with_main};
+use super::common::{spin, start_all_join_all, threads, with_main};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
@@ -36,7 +36,7 @@ IO_MS = {{io_ms}}
 sys.setswitchinterval({{switch_interval_ms}} / 1000)
 
 def count(n):
-    for i in range(n // 7):
+    for i in range(n // 3):
         pass
 
 def poll(done, wakeups):
@@ -90,7 +90,7 @@ impl Program for GilFlavours {
         with_main(
             setup.interp(),
             move |interp| -> Result<(ThreadHandle, Vec<ThreadHandle>), EngineError> {
-                let workers = threads(interp, n, move |py, _| count(py, work))?;
+                let workers = threads(interp, n, move |py, _| spin(py, work))?;
                 let watched = workers.clone();
                 let io = interp.spawn(
                     "io",
@@ -122,6 +122,6 @@ impl Program for GilFlavours {
 
     fn baseline(&self, knobs: &Knobs, setup: &mut Setup) -> Spawned<Option<ThreadHandle>> {
         let total = knobs.threads as u64 * knobs.work;
-        setup.main(move |py| count(py, total)).map(Some)
+        setup.main(move |py| spin(py, total)).map(Some)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{count, tasks_in_turn, thread_pool_main, TaskKnobs};
+use super::common::{spin, tasks_in_turn, thread_pool_main, TaskKnobs};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
@@ -32,7 +32,7 @@ IO_MS = {{io_ms}}
 WORK = {{work}}  # bytecodes of CPU work per task
 
 def fetch(x):
-    for i in range(WORK // 7):  # a little computing...
+    for i in range(WORK // 3):  # a little computing...
         pass
     time.sleep(IO_MS / 1000)  # ...then wait for "the network": the GIL is released
     return x
@@ -52,7 +52,7 @@ print(f"{THREADS} threads: {TASKS / wall:.0f} tasks/s, one thread: {TASKS / base
 
 fn fetch(work: u64, io: Duration) -> TaskFn {
     Arc::new(move |py: &mut Py, x| {
-        count(py, work)?;
+        spin(py, work)?;
         py.sleep(io)?;
         Ok(x)
     })

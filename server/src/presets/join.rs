@@ -5,7 +5,7 @@ use std::time::Duration;
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{count, start_all_join_all, threads, with_main};
+use super::common::{spin, start_all_join_all, threads, with_main};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
@@ -31,7 +31,7 @@ WORK = {{work}}
 
 def job(i):
     time.sleep(i * IO_MS / 1000)  # worker i waits i times as long...
-    for _ in range(WORK // 7):  # ...then computes
+    for _ in range(WORK // 3):  # ...then computes
         pass
     print(f"Thread-{i} done")
 
@@ -47,7 +47,7 @@ for t in threads:
 fn job(py: &mut Py, i: usize, knobs: Knobs) -> Result<(), Stopped> {
     py.call(|py| {
         py.sleep(Duration::from_secs_f64(i as f64 * knobs.io_ms / 1e3))?;
-        count(py, knobs.work)
+        spin(py, knobs.work)
     })
 }
 

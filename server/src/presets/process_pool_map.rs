@@ -29,7 +29,7 @@ WORK = {{work}}  # bytecodes per item
 CHUNKSIZE = {{chunksize}}  # 0: CPython's default, divmod(ITEMS, 4 * PROCESSES) rounded up
 
 def f(x):
-    for _ in range(WORK // 7):
+    for _ in range(WORK // 3):
         pass
     return x * x
 

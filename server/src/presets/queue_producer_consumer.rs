@@ -4,7 +4,7 @@
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{attach_queue, count, queue_in_arena, with_main};
+use super::common::{attach_queue, queue_in_arena, spin, with_main};
 use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
@@ -47,7 +47,7 @@ PRODUCE_WORK = {{produce_work}}  # bytecodes to make one item
 CONSUME_WORK = {{consume_work}}  # bytecodes to use one item
 
 def spin(n):
-    for _ in range(n // 7):
+    for _ in range(n // 3):
         pass
 
 def producer(q, first):
@@ -85,7 +85,7 @@ fn produce(py: &mut Py, q: &MpQueue, first: u64, items: u64, work: u64) -> Resul
     py.call(|py| {
         for i in 0..items {
             if work > 0 {
-                count(py, work)?;
+                spin(py, work)?;
             }
             q.put(py, first + i, i as i64)?;
             py.check()?;
@@ -105,7 +105,7 @@ fn consume(py: &mut Py, q: &MpQueue, work: u64) -> Result<i64, Stopped> {
                 return Ok(n);
             }
             if work > 0 {
-                count(py, work)?;
+                spin(py, work)?;
             }
             n += 1;
             py.check()?;

@@ -10,7 +10,7 @@
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{attach_queue, count, queue_in_arena, with_main};
+use super::common::{attach_queue, queue_in_arena, spin, with_main};
 use super::harness::{Child, Program, Setup, Spawned};
 use super::knobs;
 use super::role::roles;
@@ -50,7 +50,7 @@ if __name__ == "__main__":
     c.start()
     wrong = said_full = full_wrong = 0
     for i in range(ITEMS):
-        for _ in range(PRODUCE_WORK // 7):
+        for _ in range(PRODUCE_WORK // 3):
             pass
         full = q.full()  # the capacity semaphore at zero, as qsize() reads it
         said_full += full
@@ -107,7 +107,7 @@ impl Program for QueueQsizeUnreliable {
                 let t0 = py.rec.now();
                 for i in 0..items {
                     if work > 0 {
-                        count(py, work)?;
+                        spin(py, work)?;
                     }
                     let full = q.full(py)?;
                     said_full += u64::from(full);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use gilscope_shared::spec::Group;
 use serde::Deserialize;
 
-use super::common::{count, tasks_in_turn, thread_pool_main, TaskKnobs};
+use super::common::{spin, tasks_in_turn, thread_pool_main, TaskKnobs};
 use super::harness::{Program, Setup, Spawned};
 use super::knobs;
 use super::role::NoProcesses;
@@ -45,7 +45,7 @@ IO_MS = {{io_ms}}  # then an I/O wait per task
 API = {{api}}
 
 def f(x):
-    for _ in range(WORK // 7):
+    for _ in range(WORK // 3):
         pass
     if IO_MS:
         time.sleep(IO_MS / 1000)
@@ -63,7 +63,7 @@ print(results[:10])
 
 fn task(work: u64, io: Duration) -> TaskFn {
     Arc::new(move |py: &mut Py, x| {
-        count(py, work)?;
+        spin(py, work)?;
         if !io.is_zero() {
             py.sleep(io)?;
         }
