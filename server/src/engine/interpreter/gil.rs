@@ -197,7 +197,16 @@ impl Gil {
 
     // --- the current GIL -----------------------------------------------------------------
 
+    /// No batch of events goes to the sink while this thread holds the GIL's mutex (see
+    /// `Recorder::hold_batches`): CPython holds it for a few dozen instructions.
     fn take_current(&self, me: usize, rec: &mut Recorder) -> Result<(), Stopped> {
+        rec.hold_batches();
+        let taken = self.take_current_held(me, rec);
+        rec.release_batches();
+        taken
+    }
+
+    fn take_current_held(&self, me: usize, rec: &mut Recorder) -> Result<(), Stopped> {
         let mut g = self.lock();
         if g.locked {
             rec.enter(State::WaitGil);
@@ -212,13 +221,17 @@ impl Gil {
             if wait.timed_out() && g.locked && g.switch_number == seen {
                 let holder = self.last_holder.load(Ordering::Relaxed);
                 if holder != NOBODY {
-                    self.slots[holder]
-                        .breaker
-                        .fetch_or(DROP_REQUEST, Ordering::Relaxed);
                     self.stats.drop_requests.fetch_add(1, Ordering::Relaxed);
                     rec.mark(MarkKind::DropRequest {
                         holder: self.lane_of(holder),
                     });
+                    // The request last, just before waiting again, as CPython sets it: the
+                    // holder drops within a few hundred nanoseconds and signals, and a signal
+                    // that finds this thread still awake is this thread's. Later, it wakes
+                    // the longest waiter instead (an I/O thread back from its sleep, say).
+                    self.slots[holder]
+                        .breaker
+                        .fetch_or(DROP_REQUEST, Ordering::Relaxed);
                 }
             }
         }
@@ -253,11 +266,20 @@ impl Gil {
 
     fn drop_current(&self, me: usize, rec: &mut Recorder, next: State) {
         self.last_holder.store(me, Ordering::Relaxed);
-        let mut g = self.lock();
+        // No batch under the mutex: `next` is entered before it. Dropped for a waiter that
+        // asked, a batch that comes due waits until after the signal, which must find that
+        // waiter still awake (docs/fidelity.md, gil-flavours); dropped for a blocking call it
+        // goes before (see docs/fidelity.md on convoy-effect).
+        let forced = self.breaker(me) & DROP_REQUEST != 0;
+        if forced {
+            rec.hold_batches();
+        }
         rec.enter(next);
+        let mut g = self.lock();
         g.locked = false;
         drop(g);
         self.cond.notify_one();
+        rec.release_batches();
         if self.breaker(me) & DROP_REQUEST != 0 {
             // FORCE_SWITCHING: don't run on and grab it straight back.
             let mut switch = self.switch_mutex.lock().unwrap_or_else(|e| e.into_inner());
@@ -337,5 +359,77 @@ impl Gil {
         drop(g);
         self.cond.notify_one();
         self.take_ticks(me, rec, Some(released_at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::interpreter::clock::Epoch;
+    use crate::engine::interpreter::recorder::{EventSink, LaneStatus};
+    use gilscope_shared::trace::{Lane, LaneKind, Trace};
+    use std::sync::OnceLock;
+
+    /// Counts the batches it is handed, and those handed while the GIL's mutex was held.
+    #[derive(Default)]
+    struct Watching {
+        gil: OnceLock<Arc<Gil>>,
+        batches: AtomicUsize,
+        under_mutex: AtomicUsize,
+    }
+
+    impl EventSink for Watching {
+        fn open_lane(&self, _lane: Lane) -> Arc<LaneStatus> {
+            Arc::default()
+        }
+        fn deliver(&self, _batch: Trace) {
+            self.batches.fetch_add(1, Ordering::SeqCst);
+            let gil = self.gil.get().expect("the GIL is set");
+            if gil.mutex.try_lock().is_err() {
+                self.under_mutex.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// A batch goes to the sink when a thread drops the GIL for a blocking call and when it
+    /// drops it on request, but never while it holds the GIL's mutex: a holder must hand over
+    /// in the few hundred nanoseconds CPython takes, so that the thread that asked is still
+    /// awake to get it (docs/fidelity.md, gil-flavours). One thread, so the mutex is ours.
+    #[test]
+    fn no_batch_goes_to_the_sink_under_the_gils_mutex() {
+        let stop = Arc::new(StopFlag::default());
+        let gil = Arc::new(Gil::new(
+            GilFlavour::Current,
+            InterpId(0),
+            Duration::from_millis(5),
+            100,
+            stop.clone(),
+        ));
+        gil.register(0, LaneId(0));
+        let sink = Arc::new(Watching::default());
+        let _ = sink.gil.set(gil.clone());
+        let lane = Lane {
+            id: LaneId(0),
+            interp: InterpId(0),
+            name: "MainThread".into(),
+            kind: LaneKind::Main,
+            tid: None,
+        };
+        let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Idle);
+        gil.take(0, &mut rec).unwrap();
+        let opened = sink.batches.load(Ordering::SeqCst);
+        // Dropped for a blocking call a millisecond after the last batch: one is due.
+        std::thread::sleep(Duration::from_micros(1_100));
+        gil.drop_gil(0, &mut rec, State::Io);
+        assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 1);
+        // Dropped on request with 10 ms of events unsent: one is due. (With the run stopping,
+        // the forced switch does not wait for a taker that will never come.)
+        gil.take(0, &mut rec).unwrap();
+        std::thread::sleep(Duration::from_millis(11));
+        gil.request_drop(0);
+        stop.set();
+        gil.drop_gil(0, &mut rec, State::WaitGil);
+        assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 2);
+        assert_eq!(sink.under_mutex.load(Ordering::SeqCst), 0);
     }
 }

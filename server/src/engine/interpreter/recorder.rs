@@ -21,8 +21,9 @@ pub const FLUSH_EVENTS: usize = 512;
 pub const FLUSH_NS: u64 = 10_000_000;
 /// ...or when the lane starts to wait (it may then record nothing for a long time, and viewers
 /// should not wait for what came before): at once for a join (rare, and often long: a main
-/// thread's start-up would otherwise be held back for the whole run); for any other wait once
-/// this long has passed since the last batch.
+/// thread's start-up would otherwise be held back for the whole run); for any other wait but
+/// one for the GIL (which ends within a switch interval or so, and where a batch would sit on
+/// the hand-over between two threads) once this long has passed since the last batch.
 ///
 /// Not at every wait: a batch wakes the run's collector (or, in a worker process, its pipe
 /// writer and the server's reader). A queue's feeder or a process handing a semaphore over
@@ -118,6 +119,9 @@ pub struct Recorder {
     /// The task spans entered by [`Recorder::enter`] belong to.
     context: Option<u32>,
     since: Nanos,
+    /// Batches held back (see [`Recorder::hold_batches`]), and whether one is owed.
+    holding: bool,
+    owed: bool,
 }
 
 impl Recorder {
@@ -141,6 +145,8 @@ impl Recorder {
             task: None,
             context: None,
             since: now,
+            holding: false,
+            owed: false,
         }
     }
 
@@ -200,9 +206,34 @@ impl Recorder {
         self.since = t;
         self.status.set(state, t);
         if self.buffered > 0 && self.may_wait_long(state, t) {
-            self.flush(t);
+            self.flush_or_owe(t);
         } else {
             self.maybe_flush(t);
+        }
+    }
+
+    /// From now until [`Recorder::release_batches`], events are recorded but no batch goes to
+    /// the sink: for a thread holding a lock others wait on (the GIL's mutex). A batch is a
+    /// call into the collector or a worker's outbox, microseconds to tens of them; CPython
+    /// holds the GIL's mutex for a few dozen instructions, and a holder that took 20–130 µs to
+    /// drop the GIL for a waiter changed who got it (issue #10, `gil-flavours`).
+    pub fn hold_batches(&mut self) {
+        self.holding = true;
+    }
+
+    /// Ends [`Recorder::hold_batches`]: hands over the batch that came due meanwhile, if any.
+    pub fn release_batches(&mut self) {
+        self.holding = false;
+        if std::mem::take(&mut self.owed) {
+            self.flush(self.now());
+        }
+    }
+
+    fn flush_or_owe(&mut self, now: Nanos) {
+        if self.holding {
+            self.owed = true;
+        } else {
+            self.flush(now);
         }
     }
 
@@ -234,7 +265,9 @@ impl Recorder {
     #[inline]
     fn may_wait_long(&self, state: State, t: Nanos) -> bool {
         match state {
-            State::Running | State::Done => false,
+            // A wait for the GIL ends within a switch interval or so, and a batch there would
+            // sit on the hand-over between two threads.
+            State::Running | State::Done | State::WaitGil => false,
             State::Join => true,
             _ => t.saturating_sub(self.last_flush) >= FLUSH_BEFORE_WAIT_NS,
         }
@@ -243,7 +276,7 @@ impl Recorder {
     #[inline]
     fn maybe_flush(&mut self, now: Nanos) {
         if self.buffered >= FLUSH_EVENTS || now.saturating_sub(self.last_flush) >= FLUSH_NS {
-            self.flush(now);
+            self.flush_or_owe(now);
         }
     }
 
@@ -347,6 +380,38 @@ mod tests {
             assert_ne!(pair[0].state, pair[1].state);
         }
         assert_eq!(spans.last().unwrap().state, State::Done);
+    }
+
+    /// While batches are held, a batch that comes due (a wait a millisecond after the last
+    /// one) is not sent; it goes when they are released. A wait for the GIL sends none.
+    #[test]
+    fn held_batches_go_on_release_and_a_gil_wait_sends_none() {
+        let sink = Arc::new(VecSink::default());
+        let lane = lane(2, "Thread-2", LaneKind::Worker);
+        let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Running);
+        let batches = || sink.0.lock().unwrap().len();
+        let opened = batches();
+        let start = rec.last_flush;
+        rec.enter_at(State::WaitGil, None, start + 2 * FLUSH_BEFORE_WAIT_NS);
+        assert_eq!(batches(), opened, "a GIL wait sent a batch");
+        rec.enter_at(
+            State::Running,
+            None,
+            start + 2 * FLUSH_BEFORE_WAIT_NS + 1_000,
+        );
+        rec.hold_batches();
+        rec.enter_at(State::Io, None, start + 2 * FLUSH_BEFORE_WAIT_NS + 2_000);
+        assert_eq!(batches(), opened, "a held batch was sent");
+        rec.release_batches();
+        assert_eq!(
+            batches(),
+            opened + 1,
+            "the held batch did not go on release"
+        );
+        let spans: usize = sink.0.lock().unwrap().iter().map(|b| b.spans.len()).sum();
+        assert_eq!(spans, 3, "running, waiting for the GIL, running");
+        rec.release_batches();
+        assert_eq!(batches(), opened + 1, "a second release sent another batch");
     }
 
     /// Waits a few microseconds apart do not each cost a batch (a queue's feeder waits for
