@@ -266,10 +266,11 @@ impl Gil {
 
     fn drop_current(&self, me: usize, rec: &mut Recorder, next: State) {
         self.last_holder.store(me, Ordering::Relaxed);
-        // No batch under the mutex: `next` is entered before it. Dropped for a waiter that
-        // asked, a batch that comes due waits until after the signal, which must find that
-        // waiter still awake (docs/fidelity.md, gil-flavours); dropped for a blocking call it
-        // goes before (see docs/fidelity.md on convoy-effect).
+        // No batch under the mutex: `next` is entered before it. Dropped for a blocking call,
+        // a batch that comes due goes before the signal (see docs/fidelity.md on
+        // convoy-effect). Dropped for a waiter that asked, it waits until this thread has the
+        // GIL again: the signal must find that waiter still awake (docs/fidelity.md,
+        // gil-flavours), and this thread must be back at its wait as quickly as CPython's.
         let forced = self.breaker(me) & DROP_REQUEST != 0;
         if forced {
             rec.hold_batches();
@@ -279,7 +280,10 @@ impl Gil {
         g.locked = false;
         drop(g);
         self.cond.notify_one();
-        rec.release_batches();
+        if !(forced && next == State::WaitGil) {
+            // (A drop on request from a check point is followed by a take, which releases.)
+            rec.release_batches();
+        }
         if self.breaker(me) & DROP_REQUEST != 0 {
             // FORCE_SWITCHING: don't run on and grab it straight back.
             let mut switch = self.switch_mutex.lock().unwrap_or_else(|e| e.into_inner());
@@ -422,13 +426,16 @@ mod tests {
         std::thread::sleep(Duration::from_micros(1_100));
         gil.drop_gil(0, &mut rec, State::Io);
         assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 1);
-        // Dropped on request with 10 ms of events unsent: one is due. (With the run stopping,
-        // the forced switch does not wait for a taker that will never come.)
+        // Dropped on request with 10 ms of events unsent: one is due, and goes once this
+        // thread has the GIL back. (With the run stopping, the forced switch does not wait for
+        // a taker that will never come.)
         gil.take(0, &mut rec).unwrap();
         std::thread::sleep(Duration::from_millis(11));
         gil.request_drop(0);
         stop.set();
         gil.drop_gil(0, &mut rec, State::WaitGil);
+        assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 1);
+        gil.take(0, &mut rec).unwrap();
         assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 2);
         assert_eq!(sink.under_mutex.load(Ordering::SeqCst), 0);
     }
