@@ -91,15 +91,6 @@ impl Raster {
         (above, &mut rest[..self.width])
     }
 
-    /// Fills `[x0, x1) × [y0, y1)`, clipped to the image.
-    pub fn fill(&mut self, x0: i64, x1: i64, y0: i64, y1: i64, colour: u32) {
-        let (x0, x1) = Self::clip(x0, x1, self.width);
-        let (y0, y1) = Self::clip(y0, y1, self.height);
-        for y in y0..y1 {
-            self.row_mut(y)[x0..x1].fill(colour);
-        }
-    }
-
     fn clip(a: i64, b: i64, max: usize) -> (usize, usize) {
         let a = crate::bound::clamp(a, 0, max as i64) as usize;
         let b = crate::bound::clamp(b, 0, max as i64) as usize;

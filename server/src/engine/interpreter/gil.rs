@@ -189,8 +189,15 @@ impl Gil {
             return Err(Stopped);
         }
         if bits & DROP_REQUEST != 0 {
+            // A batch that comes due goes once this thread has the GIL back, not between its
+            // signal and its return to waiting: the signal must find the thread that asked
+            // still awake, and this thread must be back at its wait as quickly as CPython's
+            // (docs/fidelity.md: gil-flavours, convoy-effect).
+            rec.hold_batches();
             self.drop_gil(slot, rec, State::WaitGil);
-            self.take(slot, rec)?;
+            let taken = self.take(slot, rec);
+            rec.release_batches();
+            taken?;
         }
         Ok(())
     }
@@ -268,22 +275,12 @@ impl Gil {
         self.last_holder.store(me, Ordering::Relaxed);
         // No batch under the mutex: `next` is entered before it. Dropped for a blocking call,
         // a batch that comes due goes before the signal (see docs/fidelity.md on
-        // convoy-effect). Dropped for a waiter that asked, it waits until this thread has the
-        // GIL again: the signal must find that waiter still awake (docs/fidelity.md,
-        // gil-flavours), and this thread must be back at its wait as quickly as CPython's.
-        let forced = self.breaker(me) & DROP_REQUEST != 0;
-        if forced {
-            rec.hold_batches();
-        }
+        // convoy-effect); dropped on request, `on_breaker` holds it back.
         rec.enter(next);
         let mut g = self.lock();
         g.locked = false;
         drop(g);
         self.cond.notify_one();
-        if !(forced && next == State::WaitGil) {
-            // (A drop on request from a check point is followed by a take, which releases.)
-            rec.release_batches();
-        }
         if self.breaker(me) & DROP_REQUEST != 0 {
             // FORCE_SWITCHING: don't run on and grab it straight back.
             let mut switch = self.switch_mutex.lock().unwrap_or_else(|e| e.into_inner());
@@ -374,19 +371,22 @@ mod tests {
     use gilscope_shared::trace::{Lane, LaneKind, Trace};
     use std::sync::OnceLock;
 
-    /// Counts the batches it is handed, and those handed while the GIL's mutex was held.
+    /// Counts the batches it is handed, and those handed while the GIL's mutex was held;
+    /// keeps the states of the last one's spans.
     #[derive(Default)]
     struct Watching {
         gil: OnceLock<Arc<Gil>>,
         batches: AtomicUsize,
         under_mutex: AtomicUsize,
+        last_states: std::sync::Mutex<Vec<State>>,
     }
 
     impl EventSink for Watching {
         fn open_lane(&self, _lane: Lane) -> Arc<LaneStatus> {
             Arc::default()
         }
-        fn deliver(&self, _batch: Trace) {
+        fn deliver(&self, batch: Trace) {
+            *self.last_states.lock().unwrap() = batch.spans.iter().map(|s| s.state).collect();
             self.batches.fetch_add(1, Ordering::SeqCst);
             let gil = self.gil.get().expect("the GIL is set");
             if gil.mutex.try_lock().is_err() {
@@ -395,48 +395,69 @@ mod tests {
         }
     }
 
-    /// A batch goes to the sink when a thread drops the GIL for a blocking call and when it
+    /// A batch goes to the sink when a thread drops the GIL for a blocking call, and when it
     /// drops it on request, but never while it holds the GIL's mutex: a holder must hand over
     /// in the few hundred nanoseconds CPython takes, so that the thread that asked is still
-    /// awake to get it (docs/fidelity.md, gil-flavours). One thread, so the mutex is ours.
+    /// awake to get it (docs/fidelity.md, gil-flavours). Dropped on request, the batch goes
+    /// only once the thread has the GIL back: it holds the wait that followed.
     #[test]
     fn no_batch_goes_to_the_sink_under_the_gils_mutex() {
-        let stop = Arc::new(StopFlag::default());
         let gil = Arc::new(Gil::new(
             GilFlavour::Current,
             InterpId(0),
             Duration::from_millis(5),
             100,
-            stop.clone(),
+            Arc::new(StopFlag::default()),
         ));
         gil.register(0, LaneId(0));
+        gil.register(1, LaneId(1));
         let sink = Arc::new(Watching::default());
         let _ = sink.gil.set(gil.clone());
-        let lane = Lane {
-            id: LaneId(0),
+        let lane = |id: u32| Lane {
+            id: LaneId(id),
             interp: InterpId(0),
-            name: "MainThread".into(),
-            kind: LaneKind::Main,
+            name: format!("Thread-{id}"),
+            kind: LaneKind::Worker,
             tid: None,
         };
-        let mut rec = Recorder::new(lane, Epoch::now(), sink.clone(), State::Idle);
+        let mut rec = Recorder::new(lane(0), Epoch::now(), sink.clone(), State::Idle);
         gil.take(0, &mut rec).unwrap();
         let opened = sink.batches.load(Ordering::SeqCst);
         // Dropped for a blocking call a millisecond after the last batch: one is due.
         std::thread::sleep(Duration::from_micros(1_100));
         gil.drop_gil(0, &mut rec, State::Io);
         assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 1);
-        // Dropped on request with 10 ms of events unsent: one is due, and goes once this
-        // thread has the GIL back. (With the run stopping, the forced switch does not wait for
-        // a taker that will never come.)
+        assert_eq!(sink.under_mutex.load(Ordering::SeqCst), 0);
+
+        // Thread 0 holds the GIL with 10 ms of events unsent; thread 1 waits an interval,
+        // asks, takes it and leaves for good on a blocking call (its batches go to a sink of
+        // its own, so only thread 0's are counted).
         gil.take(0, &mut rec).unwrap();
         std::thread::sleep(Duration::from_millis(11));
-        gil.request_drop(0);
-        stop.set();
-        gil.drop_gil(0, &mut rec, State::WaitGil);
-        assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 1);
-        gil.take(0, &mut rec).unwrap();
+        let (park, parked) = std::sync::mpsc::channel::<()>();
+        let other = {
+            let gil = gil.clone();
+            std::thread::spawn(move || {
+                let own = Arc::new(Watching::default());
+                let _ = own.gil.set(gil.clone());
+                let mut rec = Recorder::new(lane(1), Epoch::now(), own, State::Idle);
+                gil.take(1, &mut rec).unwrap();
+                gil.drop_gil(1, &mut rec, State::Io);
+                let _ = parked.recv();
+            })
+        };
+        while gil.breaker(0) & DROP_REQUEST == 0 {
+            std::thread::yield_now();
+        }
+        gil.on_breaker(0, &mut rec).unwrap();
         assert_eq!(sink.batches.load(Ordering::SeqCst), opened + 2);
         assert_eq!(sink.under_mutex.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            *sink.last_states.lock().unwrap(),
+            vec![State::Io, State::Running, State::WaitGil],
+            "the batch went before the wait for the GIL ended"
+        );
+        drop(park);
+        other.join().unwrap();
     }
 }
