@@ -52,29 +52,14 @@ pub fn start(program: Program, caps: Caps) -> Result<RunHandle, StartError> {
     })
 }
 
-/// A private directory for the program's file, removed with it.
-struct ScriptDir(PathBuf);
-
-impl ScriptDir {
-    fn create(source: &str) -> std::io::Result<(ScriptDir, PathBuf)> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "gilscope-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir)?;
-        let dir = ScriptDir(dir);
-        let script = dir.0.join("program.py");
-        std::fs::write(&script, source)?;
-        Ok((dir, script))
-    }
-}
-
-impl Drop for ScriptDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A private directory for the program's file, removed when dropped. Its name is random and
+/// made exclusively (`tempfile`): a process killed mid-run leaves its directory behind, and a
+/// name made of the pid would collide with it once the pid comes round again.
+fn script_dir(source: &str) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    let dir = tempfile::Builder::new().prefix("gilscope-").tempdir()?;
+    let script = dir.path().join("program.py");
+    std::fs::write(&script, source)?;
+    Ok((dir, script))
 }
 
 fn conduct(
@@ -94,13 +79,13 @@ fn conduct(
     let mut end = None;
     let mut report = Report::default();
     let mut finished = None;
-    match ScriptDir::create(&program.source) {
+    match script_dir(&program.source) {
         Err(e) => {
             end = Some(EndReason::Failed {
                 reason: format!("could not write the program to a temporary file: {e}"),
             })
         }
-        Ok((dir, script)) => match ProcessTree::spawn(&program.python.path, &script, &dir.0) {
+        Ok((dir, script)) => match ProcessTree::spawn(&program.python.path, &script, dir.path()) {
             Err(e) => {
                 end = Some(EndReason::Failed {
                     reason: format!("could not start {}: {e}", program.python.describe()),
@@ -236,5 +221,31 @@ fn ended_by(finished: Option<&Finished>) -> EndReason {
         Ended::Signaled(signal) => EndReason::Failed {
             reason: format!("the reaper was killed by signal {signal}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process killed mid-run leaves its program's directory behind, and pids come round
+    /// again (32,768 of them here): the directories that names made of this process' pid would
+    /// take are already there, and runs still get a fresh directory each, removed after them.
+    #[test]
+    fn a_left_directory_with_this_pids_name_does_not_stop_a_run() {
+        let left: Vec<PathBuf> = (0..64)
+            .map(|n| std::env::temp_dir().join(format!("gilscope-{}-{n}", std::process::id())))
+            .filter(|path| std::fs::create_dir(path).is_ok())
+            .collect();
+        let (a, script) = script_dir("print(1)").expect("a fresh directory");
+        let (b, _) = script_dir("print(2)").expect("another");
+        assert_ne!(a.path(), b.path());
+        assert_eq!(std::fs::read_to_string(&script).unwrap(), "print(1)");
+        let path = a.path().to_owned();
+        drop(a);
+        assert!(!path.exists(), "the directory went with its run");
+        for path in left {
+            let _ = std::fs::remove_dir(path);
+        }
     }
 }

@@ -38,12 +38,9 @@ pub struct Parent {
     queues: Vec<Process>,
     /// Kept until the rest is gone.
     _arena: Arc<Arena>,
-}
-
-impl Drop for Parent {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    /// The files' folder (`dir`), removed once the processes that write there are gone; its
+    /// name is random and made exclusively, so no folder a killed run left can be taken for it.
+    _files_dir: tempfile::TempDir,
 }
 
 impl Parent {
@@ -52,13 +49,11 @@ impl Parent {
         let n = knobs.processes;
         let arena = arena()?;
         let shm = EngineError::SharedMemory;
-        let dir = std::env::temp_dir().join(format!(
-            "gilscope-results-{}-{}",
-            std::process::id(),
-            setup.env().epoch.0
-        ));
-        std::fs::create_dir_all(&dir).map_err(shm)?;
-        let dir = dir.display().to_string();
+        let files_dir = tempfile::Builder::new()
+            .prefix("gilscope-results-")
+            .tempdir()
+            .map_err(shm)?;
+        let dir = files_dir.path().display().to_string();
         let q = MpQueue::create(setup.interp(), &arena, "results", 1_000_000)?;
         let value = SharedValue::create(&arena).map_err(shm)?;
         let base = SharedObjects {
@@ -102,6 +97,7 @@ impl Parent {
             files,
             queues,
             _arena: arena,
+            _files_dir: files_dir,
         })
     }
 
