@@ -5,13 +5,16 @@ use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::scratch;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 fn gilscope() -> Command {
     // Runs are kept in a directory of this test's own, never in the user's.
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let data = std::env::temp_dir().join(format!("gilscope-cli-test-{}-{n}", std::process::id()));
+    let data = scratch().join(format!("data-{n}"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gilscope"));
     cmd.env_remove("GILSCOPE_ADDR")
         .env("RUST_LOG", "info")
@@ -186,7 +189,7 @@ fn bad_input_is_one_line_naming_the_knob_and_exit_2() {
 
 #[test]
 fn cli_prints_json_and_writes_a_chrome_trace() {
-    let path = std::env::temp_dir().join(format!("gilscope-test-{}.json", std::process::id()));
+    let path = scratch().join("trace.json");
     let out = gilscope_output(&[
         "run",
         "counter-race",

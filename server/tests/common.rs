@@ -16,6 +16,19 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// This test binary's scratch directory, under Cargo's `CARGO_TARGET_TMPDIR` and emptied on
+/// first use: what its tests write for a run (scripts, data directories, traces) stays out of
+/// the system's temp directory and does not pile up from one `cargo test` to the next.
+pub fn scratch() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(env!("CARGO_CRATE_NAME"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
 /// Busy and total jiffies of the whole machine so far (/proc/stat).
 pub fn jiffies() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap();

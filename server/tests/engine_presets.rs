@@ -137,6 +137,7 @@ fn stop_promptly(preset: &str, knobs: &[(&str, &str)]) {
 fn every_presets_python_runs_on_python3() {
     let python = Command::new("python3").arg("--version").output();
     assert!(python.is_ok(), "python3 is on every machine of this kind");
+    let dir = tempfile::tempdir().unwrap();
     for preset in presets::all() {
         let info = presets::infos()
             .into_iter()
@@ -158,9 +159,9 @@ fn every_presets_python_runs_on_python3() {
             "{}: unrendered knob in\n{code}",
             preset.name()
         );
-        let dir = std::env::temp_dir().join(format!("gilscope-py-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("{}.py", preset.name().replace('-', "_")));
+        let file = dir
+            .path()
+            .join(format!("{}.py", preset.name().replace('-', "_")));
         std::fs::write(&file, &code).unwrap();
         let out = Command::new("timeout")
             .args(["60", "python3"])

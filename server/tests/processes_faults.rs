@@ -178,9 +178,7 @@ fn fails_with_exe(exe: &str) -> String {
 }
 
 fn script(name: &str, body: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("gilscope-fault-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = common::scratch().join(name);
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(body.as_bytes()).unwrap();
     drop(f);
