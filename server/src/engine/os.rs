@@ -79,6 +79,12 @@ pub fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<Transfer> {
     transfer(rustix::io::read(fd, buf))
 }
 
+/// One `read(2)` into the spare capacity of `buf` (which it then includes), uninitialised as
+/// CPython's `os.read` buffer is: no zeroing CPython does not do.
+pub fn read_into_spare(fd: impl AsFd, buf: &mut Vec<u8>) -> io::Result<Transfer> {
+    transfer(rustix::io::read(fd, rustix::buffer::spare_capacity(buf)))
+}
+
 /// One `write(2)` of `buf`.
 pub fn write(fd: impl AsFd, buf: &[u8]) -> io::Result<Transfer> {
     transfer(rustix::io::write(fd, buf))

@@ -409,18 +409,24 @@ impl MpQueue {
     }
 }
 
-/// `Connection._recv(size)` as CPython 3.11 runs it: each `os.read(fd, remaining)` allocates
-/// a buffer for all that remains (for a big message an `mmap`, whose pages the read faults
-/// in) and what it read is appended to a `BytesIO`. So a message of 1 MiB, which arrives 64 KB
-/// of pipe at a time, costs its sixteen allocations and copies here too. Blocks (GIL released,
-/// `BlockedGet`) while the pipe has nothing; `Err(Stopped)` once the run stops or the pipe
-/// breaks.
+/// `Connection._recv(size)` as CPython 3.11 runs it, allocation for allocation and through the
+/// same C allocator (Rust's `System` is glibc's `malloc`, as CPython's large objects are): each
+/// `os.read(fd, remaining)` makes a bytes object for all that remains and shrinks it to what
+/// came, and that is appended to an `io.BytesIO`, which grows by CPython's rule
+/// ([`bytes_io_write`]); `getvalue()` trims it to the message. A 1 MiB message arrives 64 KB
+/// of pipe at a time: sixteen reads, a dozen moves of the growing buffer, and the pages all of
+/// it faults in are much of what the message costs (CPython here: about 300 page faults a
+/// message). Blocks (GIL released, `BlockedGet`) while the pipe has nothing; `Err(Stopped)`
+/// once the run stops or the pipe breaks.
 fn recv(py: &mut Py, reader: &File, size: usize) -> Result<Vec<u8>, Stopped> {
-    let mut out = Vec::new();
-    while out.len() < size {
-        let mut chunk = vec![0u8; size - out.len()];
-        match os::read(reader, &mut chunk) {
-            Ok(Transfer::Done(n)) if n > 0 => out.extend_from_slice(&chunk[..n]),
+    let mut bytes_io = Vec::new();
+    while bytes_io.len() < size {
+        let mut chunk = Vec::with_capacity(size - bytes_io.len());
+        match os::read_into_spare(reader, &mut chunk) {
+            Ok(Transfer::Done(n)) if n > 0 => {
+                chunk.shrink_to_fit(); // `_PyBytes_Resize` to what came
+                bytes_io_write(&mut bytes_io, &chunk);
+            }
             Ok(Transfer::WouldBlock) => py.blocking(State::BlockedGet, |_, stop| loop {
                 stop.check()?;
                 if os::wait_ready(reader, Ready::Read, MAX_WAIT) {
@@ -437,7 +443,25 @@ fn recv(py: &mut Py, reader: &File, size: usize) -> Result<Vec<u8>, Stopped> {
             }
         }
     }
-    Ok(out)
+    bytes_io.shrink_to_fit(); // `getvalue()`
+    Ok(bytes_io)
+}
+
+/// `io.BytesIO.write(data)` at the end of `buf`, whose capacity is the BytesIO's allocation:
+/// CPython 3.11's `resize_buffer` grows it to the exact size when the data more than an eighth
+/// larger than the allocation would not fit, else by an eighth over, as `list` does.
+fn bytes_io_write(buf: &mut Vec<u8>, data: &[u8]) {
+    let size = buf.len() + data.len();
+    let alloc = buf.capacity();
+    if size > alloc {
+        let wanted = if size <= alloc + alloc / 8 {
+            size + (size >> 3) + if size < 9 { 3 } else { 6 }
+        } else {
+            size + 1
+        };
+        buf.reserve_exact(wanted - buf.len());
+    }
+    buf.extend_from_slice(data);
 }
 
 /// The pipe's end as a feeder writes to it.
@@ -517,4 +541,40 @@ fn write_msg(writer: &File, msg: &[u8], stop: &StopFlag) -> Result<(), Stopped> 
         os::wait_ready(writer, Ready::Write, MAX_WAIT);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader's buffer grows as CPython's `io.BytesIO` does: its allocations after each of
+    /// sixteen writes of 64 KiB (a 1 MiB message read from the pipe), and after writes of 4, 3
+    /// and 100 bytes, as CPython 3.11 reports them (`sys.getsizeof(b)` less the BytesIO's 80
+    /// bytes and the bytes object's 33).
+    #[test]
+    fn the_readers_buffer_grows_as_cpythons_bytes_io() {
+        let cpython = [
+            65_537, 131_073, 196_609, 262_145, 327_681, 393_217, 458_753, 524_289, 663_558,
+            663_558, 811_014, 811_014, 958_470, 958_470, 1_105_926, 1_105_926,
+        ];
+        let mut buf = Vec::new();
+        let grown: Vec<usize> = cpython
+            .iter()
+            .map(|_| {
+                bytes_io_write(&mut buf, &[7; 65_536]);
+                buf.capacity()
+            })
+            .collect();
+        assert_eq!(grown, cpython);
+        assert_eq!(buf.len(), 1 << 20);
+        let mut small = Vec::new();
+        let grown: Vec<usize> = [4, 3, 100]
+            .iter()
+            .map(|&n| {
+                bytes_io_write(&mut small, &vec![1; n]);
+                small.capacity()
+            })
+            .collect();
+        assert_eq!(grown, [5, 8, 108]);
+    }
 }
