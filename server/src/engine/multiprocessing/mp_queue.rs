@@ -46,8 +46,20 @@ pub const PUT_BYTECODES: u64 = 150;
 /// `Queue.get`'s Python around its two reads (`with self._rlock`, `_recv_bytes`,
 /// `self._sem.release()`). A consumer process keeps up with 348k messages/s here, so a get
 /// with unpickling and its read system calls costs at most 2.9 µs; 4.1–5.2 µs measured in the
-/// producer's own process, where the feeder competes for the GIL.
-pub const GET_BYTECODES: u64 = 500;
+/// producer's own process, where the feeder competes for the GIL. Charged where CPython
+/// spends it, most of it holding the read lock (below).
+pub const GET_BYTECODES: u64 = GET_BEFORE_LOCK + GET_UNDER_LOCK + GET_AFTER_LOCK;
+/// `get`'s checks and the `with self._rlock:`'s Python `__enter__` up to its C acquire.
+/// Timed here (a pipe full of waiting items, best of seven loops of 2,000): `q.get()` 1.8 µs;
+/// `with q._rlock: q._reader.recv_bytes()` and `q._sem.release()` 1.47 µs of it, of which
+/// `recv_bytes` and the release alone 1.21 µs; so about 15 % of get's Python comes before
+/// the lock, 75 % under it, 10 % after (`_sem.release()`, the return).
+const GET_BEFORE_LOCK: u64 = 75;
+/// `recv_bytes`' Python around its two reads (`_recv(4)`, `struct.unpack`, `_recv(size)`,
+/// `getvalue()`), and `__exit__` up to its C release: all with the read lock held, so
+/// consumers sharing a queue wait for each other's.
+const GET_UNDER_LOCK: u64 = 380;
+const GET_AFTER_LOCK: u64 = 45;
 /// `_ForkingPickler.dumps(obj)` of a small int, in the feeder: 1.37 µs here (`timeit`).
 pub const PICKLE_BYTECODES: u64 = 415;
 /// `_ForkingPickler.loads(res)` in `get`: 83 ns here.
@@ -366,23 +378,27 @@ impl MpQueue {
 
     /// `q.get()`: the item's number and value.
     pub fn get(&self, py: &mut Py) -> Result<(u64, i64), Stopped> {
-        py.call(|py| py.straight(GET_BYTECODES))?;
+        py.call(|py| py.straight(GET_BEFORE_LOCK))?;
         let rlock = RLock::at(&self.arena, self.desc.rlock);
         if !rlock.try_acquire() {
             py.blocking(State::BlockedGet, |_, stop| {
                 rlock.acquire_blocking(stop).map_err(Stopped::from)
             })?;
         }
-        let got = recv(py, &self.reader, HEADER).and_then(|header| {
-            let len = u64::from_le_bytes(header[16..].try_into().expect("8 bytes")) as usize;
-            if len > MAX_PAYLOAD {
-                py.interp
-                    .fail(format!("queue pipe: a message of {len} bytes"));
-                return Err(Stopped);
-            }
-            let payload = recv(py, &self.reader, len)?;
-            Ok((header, payload))
-        });
+        let got = py
+            .straight(GET_UNDER_LOCK / 2)
+            .and_then(|()| recv(py, &self.reader, HEADER))
+            .and_then(|header| {
+                let len = u64::from_le_bytes(header[16..].try_into().expect("8 bytes")) as usize;
+                if len > MAX_PAYLOAD {
+                    py.interp
+                        .fail(format!("queue pipe: a message of {len} bytes"));
+                    return Err(Stopped);
+                }
+                let payload = recv(py, &self.reader, len)?;
+                py.straight(GET_UNDER_LOCK - GET_UNDER_LOCK / 2)?;
+                Ok((header, payload))
+            });
         if got.is_ok() {
             self.in_pipe().fetch_sub(1, Ordering::SeqCst);
         }
@@ -402,7 +418,7 @@ impl MpQueue {
             },
         );
         self.sample(py, depth);
-        py.straight(UNPICKLE_BYTECODES)?;
+        py.straight(GET_AFTER_LOCK + UNPICKLE_BYTECODES)?;
         // `loads` makes a new bytes object of the payload: an allocation and a copy.
         std::hint::black_box(payload.to_vec());
         Ok((item, value))
