@@ -463,9 +463,10 @@ fn recv(py: &mut Py, reader: &File, size: usize) -> Result<Vec<u8>, Stopped> {
     Ok(bytes_io)
 }
 
-/// `io.BytesIO.write(data)` at the end of `buf`, whose capacity is the BytesIO's allocation:
-/// CPython 3.11's `resize_buffer` grows it to the exact size when the data more than an eighth
-/// larger than the allocation would not fit, else by an eighth over, as `list` does.
+/// `io.BytesIO.write(data)` at the end of `buf`, whose capacity is the BytesIO's allocation.
+/// When the data does not fit, CPython 3.11's `resize_buffer` grows the allocation to the new
+/// size (plus one) if that is more than an eighth over it, else to an eighth over the new
+/// size, as `list` does.
 fn bytes_io_write(buf: &mut Vec<u8>, data: &[u8]) {
     let size = buf.len() + data.len();
     let alloc = buf.capacity();
