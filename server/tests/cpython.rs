@@ -658,7 +658,8 @@ if __name__ == "__main__":
         print(sum(pool.map(burn, [2_000_000] * 4)))
     manager = mp.Manager()
     shared = manager.dict()
-    shared["x"] = 1
+    for i in range(2000):  # ~0.1 s of the manager serving: time to attach to it under load
+        shared[i] = i
     manager.shutdown()
 "#);
     let s = &outcome.summary;
