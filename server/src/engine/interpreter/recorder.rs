@@ -119,8 +119,8 @@ pub struct Recorder {
     /// The task spans entered by [`Recorder::enter`] belong to.
     context: Option<u32>,
     since: Nanos,
-    /// Batches held back (see [`Recorder::hold_batches`]), and whether one is owed.
-    holding: bool,
+    /// How many [`Recorder::hold_batches`] are not yet released, and whether a batch is owed.
+    holds: u8,
     owed: bool,
 }
 
@@ -145,7 +145,7 @@ impl Recorder {
             task: None,
             context: None,
             since: now,
-            holding: false,
+            holds: 0,
             owed: false,
         }
     }
@@ -217,20 +217,23 @@ impl Recorder {
     /// call into the collector or a worker's outbox, microseconds to tens of them; CPython
     /// holds the GIL's mutex for a few dozen instructions, and a holder that took 20–130 µs to
     /// drop the GIL for a waiter changed who got it (issue #10, `gil-flavours`).
+    ///
+    /// Holds nest: a drop on request holds across the take, which holds for its mutex.
     pub fn hold_batches(&mut self) {
-        self.holding = true;
+        self.holds += 1;
     }
 
-    /// Ends [`Recorder::hold_batches`]: hands over the batch that came due meanwhile, if any.
+    /// Ends one [`Recorder::hold_batches`]; the last hands over the batch that came due
+    /// meanwhile, if any.
     pub fn release_batches(&mut self) {
-        self.holding = false;
-        if std::mem::take(&mut self.owed) {
+        self.holds = self.holds.saturating_sub(1);
+        if self.holds == 0 && std::mem::take(&mut self.owed) {
             self.flush(self.now());
         }
     }
 
     fn flush_or_owe(&mut self, now: Nanos) {
-        if self.holding {
+        if self.holds > 0 {
             self.owed = true;
         } else {
             self.flush(now);
@@ -383,7 +386,7 @@ mod tests {
     }
 
     /// While batches are held, a batch that comes due (a wait a millisecond after the last
-    /// one) is not sent; it goes when they are released. A wait for the GIL sends none.
+    /// one) is not sent; it goes when the last hold is released. A wait for the GIL sends none.
     #[test]
     fn held_batches_go_on_release_and_a_gil_wait_sends_none() {
         let sink = Arc::new(VecSink::default());
@@ -400,8 +403,15 @@ mod tests {
             start + 2 * FLUSH_BEFORE_WAIT_NS + 1_000,
         );
         rec.hold_batches();
+        rec.hold_batches();
         rec.enter_at(State::Io, None, start + 2 * FLUSH_BEFORE_WAIT_NS + 2_000);
         assert_eq!(batches(), opened, "a held batch was sent");
+        rec.release_batches();
+        assert_eq!(
+            batches(),
+            opened,
+            "an inner release sent the outer hold's batch"
+        );
         rec.release_batches();
         assert_eq!(
             batches(),

@@ -43,12 +43,12 @@ use crate::engine::os::{self, Ready, Transfer};
 /// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
 /// `notify()`): 622 ns a put on this machine, feeder's share included (docs/processes.md).
 pub const PUT_BYTECODES: u64 = 150;
-/// `Queue.get`'s Python around its two reads (`with self._rlock`, `_recv_bytes`,
-/// `self._sem.release()`). A consumer process keeps up with 348k messages/s here, so a get
-/// with unpickling and its read system calls costs at most 2.9 µs; 4.1–5.2 µs measured in the
-/// producer's own process, where the feeder competes for the GIL. Charged where CPython
-/// spends it, most of it holding the read lock (below).
-pub const GET_BYTECODES: u64 = GET_BEFORE_LOCK + GET_UNDER_LOCK + GET_AFTER_LOCK;
+// `Queue.get`'s Python around its two reads (`with self._rlock`, `_recv_bytes`,
+// `self._sem.release()`): 500 bytecodes. A consumer process keeps up with 348k messages/s
+// here, so a get with unpickling and its read system calls costs at most 2.9 µs; 4.1–5.2 µs
+// measured in the producer's own process, where the feeder competes for the GIL. Charged
+// where CPython spends it, most of it holding the read lock (below).
+
 /// `get`'s checks and the `with self._rlock:`'s Python `__enter__` up to its C acquire.
 /// Timed here (a pipe full of waiting items, best of seven loops of 2,000): `q.get()` 1.8 µs;
 /// `with q._rlock: q._reader.recv_bytes()` and `q._sem.release()` 1.47 µs of it, of which

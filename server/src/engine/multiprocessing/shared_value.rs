@@ -28,11 +28,10 @@ use crate::engine::multiprocessing::shm::{Arena, Offset, RLock};
 pub const GET_BYTECODES: u64 = 24;
 /// The same around a store.
 pub const SET_BYTECODES: u64 = 24;
-/// `with v.get_lock():` — the method call, `__enter__` and `__exit__`: 190 ns an iteration
-/// here, less the real semaphore operations the emulation does (~50 ns). Charged where
-/// CPython spends it, before and after the acquire and the release (below).
-pub const WITH_LOCK_BYTECODES: u64 =
-    WITH_BEFORE_ACQUIRE + WITH_AFTER_ACQUIRE + WITH_BEFORE_RELEASE + WITH_AFTER_RELEASE;
+// `with v.get_lock():` — the method call, `__enter__` and `__exit__` — costs 190 ns an
+// iteration here, less the real semaphore operations the emulation does (~50 ns): 44
+// bytecodes, charged where CPython spends them, before and after the acquire and the release.
+
 /// `get_lock()`, `BEFORE_WITH` and `multiprocessing.synchronize.SemLock.__enter__`, a Python
 /// function, up to its C `acquire` (about 75 of the `with`'s 195 ns of Python here).
 const WITH_BEFORE_ACQUIRE: u64 = 17;
