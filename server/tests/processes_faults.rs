@@ -127,6 +127,50 @@ fn killing_a_worker_fails_the_run_naming_it_and_leaves_nothing_behind() {
     small_run_works();
 }
 
+/// A `Process` spawns its child when it is made (an `exec` takes milliseconds where CPython's
+/// `fork` takes a fraction of one), and one never started takes its child with it.
+#[test]
+fn a_process_never_started_is_killed_and_reaped_when_dropped() {
+    use gilscope_server::engine::interpreter::interp::InterpConfig;
+    use gilscope_server::engine::multiprocessing::process::{ChildProgram, Process, StartMethod};
+    let _g = env_lock();
+    let program = ChildProgram {
+        preset: "cpu-processes".into(),
+        knobs: Default::default(),
+        interp: InterpConfig {
+            name: "MainProcess".into(),
+            gil: Default::default(),
+            switch_interval: Duration::from_millis(5),
+            check_ticks: 100,
+            check_every_bytecode: false,
+        },
+        start_method: StartMethod::Fork,
+    };
+    let made: Vec<Process> = (1..=3)
+        .map(|i| {
+            Process::new(
+                &format!("Process-{i}"),
+                &program,
+                "worker",
+                i,
+                Default::default(),
+            )
+        })
+        .collect();
+    let pids: Vec<u32> = made
+        .iter()
+        .map(|p| p.pid().expect("spawned when made"))
+        .collect();
+    let ours = children();
+    assert!(
+        pids.iter().all(|p| ours.contains(p)),
+        "{pids:?} not in {ours:?}"
+    );
+    drop(made);
+    assert!(children().is_empty(), "left behind: {:?}", children());
+    small_run_works();
+}
+
 #[test]
 fn stopping_a_run_kills_its_workers() {
     let _g = env_lock();

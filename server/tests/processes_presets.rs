@@ -476,3 +476,41 @@ fn worker_processes_can_be_watched_live() {
         assert!(spans.iter().all(|s| s.t1 <= outcome.trace.end));
     }
 }
+
+/// The first `Process.start()` of an interpreter imports what forking needs (2.8 ms of
+/// Python in the parent, before the fork); the later ones do not. Each child's `Starting` span
+/// runs from its `p.start()`: the first is that much longer than the quickest later one.
+#[test]
+fn the_first_process_start_imports_and_the_later_ones_do_not() {
+    let _g = serial();
+    let outcome = run("return-values", &[("processes", "2"), ("items", "400")]);
+    let t = &outcome.trace;
+    let starting = |name: &str| {
+        let lane = t.lanes.iter().find(|l| {
+            l.interp.0 > 0 && {
+                let interp = t.interpreters.iter().find(|i| i.id == l.interp).unwrap();
+                interp.name == name
+            }
+        });
+        let lane = lane.unwrap_or_else(|| panic!("no lane of {name}"));
+        let s = t
+            .spans
+            .iter()
+            .find(|s| s.lane == lane.id && s.state == State::Starting);
+        s.unwrap_or_else(|| panic!("{name} never started"))
+            .duration() as f64
+            / 1e6
+    };
+    // The files way starts Process-1 first, then Process-2; the queue way 3 and 4.
+    let first = starting("Process-1");
+    let later: Vec<f64> = ["Process-2", "Process-3", "Process-4"]
+        .map(starting)
+        .to_vec();
+    let quickest = later.iter().copied().fold(f64::MAX, f64::min);
+    eprintln!("starting: first {first:.2} ms, later {later:.2?} ms");
+    assert!(first >= 2.5, "first start {first} ms");
+    assert!(
+        quickest < first - 1.5,
+        "first {first} ms, later {later:?} ms"
+    );
+}

@@ -156,6 +156,7 @@ impl Program for QueueProducerConsumer {
             setup.interp(),
             move |_| Ok((procs, q, arena)),
             move |py, (procs, q, _arena)| {
+                q.construct(py)?;
                 let t0 = py.rec.now();
                 for p in procs {
                     p.start(py)?;

@@ -102,6 +102,7 @@ impl Program for QueueQsizeUnreliable {
             setup.interp(),
             move |_| Ok((consumer, q, arena)),
             move |py, (consumer, q, _arena)| {
+                q.construct(py)?;
                 consumer.start(py)?;
                 let (mut wrong, mut said_full, mut full_wrong) = (0, 0, 0);
                 let t0 = py.rec.now();

@@ -295,7 +295,8 @@ impl Program for QueueVsSharedMemory {
         with_main(
             setup.interp(),
             move |_| Ok((ways, keep)),
-            move |py, (ways, _keep)| {
+            move |py, (ways, (q, ..))| {
+                q.construct(py)?;
                 let mut rates = BTreeMap::new();
                 for (way, producers, consumers) in ways {
                     let t0 = py.rec.now();

@@ -25,6 +25,7 @@ use crate::engine::interpreter::clock::{os_tid, thread_cpu_ns, Epoch};
 pub use crate::engine::interpreter::error::{EngineError, Inherited};
 use crate::engine::interpreter::gate::Gate;
 use crate::engine::interpreter::gil::{Gil, MAX_THREADS};
+use crate::engine::interpreter::imports::Imported;
 use crate::engine::interpreter::recorder::{EventSink, Recorder};
 use crate::engine::interpreter::stop::{StopFlag, Stopped};
 
@@ -160,6 +161,8 @@ pub struct Interp {
     pub(super) bytecodes: AtomicU64,
     failure: Mutex<Option<String>>,
     os_threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The parts of `multiprocessing` imported here so far.
+    pub imported: Imported,
 }
 
 /// A thread program: what `target` does. `Err(Stopped)` ends it early.
@@ -231,6 +234,7 @@ impl Interp {
             bytecodes: AtomicU64::new(0),
             failure: Mutex::new(None),
             os_threads: Mutex::new(Vec::new()),
+            imported: Imported::default(),
         })
     }
 

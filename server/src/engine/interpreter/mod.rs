@@ -8,6 +8,7 @@ pub mod cond;
 pub mod error;
 pub mod gate;
 pub mod gil;
+pub mod imports;
 pub mod interp;
 pub mod py;
 pub mod recorder;

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use gilscope_shared::trace::{GilFlavour, LaneId, State};
 
+/// Bytecodes between check points while importing: the import system's loops and calls.
+pub const IMPORT_STRIDE: u64 = 100;
+
 use crate::engine::interpreter::bytecode::spin;
+use crate::engine::interpreter::imports::Import;
 use crate::engine::interpreter::recorder::Recorder;
 use crate::engine::interpreter::stop::{StopFlag, Stopped, MAX_WAIT};
 
@@ -122,6 +126,19 @@ impl Py {
                 in_stride = 0;
                 self.check()?;
             }
+        }
+        Ok(())
+    }
+
+    /// The first use of a part of `multiprocessing` in this interpreter: the import of its
+    /// modules (and of those they need first), Python with a check point every
+    /// [`IMPORT_STRIDE`] bytecodes; nothing once imported.
+    pub fn import(&mut self, import: Import) -> Result<(), Stopped> {
+        for &need in import.needs() {
+            self.import(need)?;
+        }
+        if self.interp.imported.first(import) {
+            self.execute(import.bytecodes(), IMPORT_STRIDE)?;
         }
         Ok(())
     }

@@ -24,6 +24,7 @@ use gilscope_shared::trace::{LaneKind, MarkKind, State};
 
 use crate::engine::interpreter::error::Inherited;
 use crate::engine::interpreter::gate::Gate;
+use crate::engine::interpreter::imports::Import;
 use crate::engine::interpreter::interp::{EngineError, Interp, Py, ThreadHandle};
 use crate::engine::interpreter::stop::Stopped;
 use crate::engine::multiprocessing::process::{ChildProgram, Process};
@@ -185,8 +186,10 @@ impl Pool {
         })
     }
 
-    /// `Pool(n)`: starts the worker processes and the handler threads.
+    /// `Pool(n)`: imports `multiprocessing.pool` the first time, starts the worker processes
+    /// and the handler threads.
     pub fn open(&self, py: &mut Py) -> Result<(), Stopped> {
+        py.import(Import::Pool)?;
         for w in &self.workers {
             w.start(py)?;
         }

@@ -1,5 +1,5 @@
 //! The supervisor of a worker process: one thread of the parent per child. It spawns the
-//! child, sends it its job, reads its messages with `poll` in slices of [`MAX_WAIT`] — events
+//! child as the `Process` object is made, sends it its job at `p.start()`, reads its messages with `poll` in slices of [`MAX_WAIT`] — events
 //! renumbered into the run's lane and interpreter ids and delivered to the run's sink, work
 //! charged to the run's budget — and always ends by reaping it (see `process.rs` for the
 //! cases).
@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use crate::engine::multiprocessing::wire::{
 };
 
 use crate::engine::multiprocessing::process::{
-    worker_exe, ChildResult, ProcessError, Watch, EXIT_GRACE, HELLO_TIMEOUT, STDERR_KEEP,
+    worker_exe, ChildResult, ProcessError, Start, Watch, EXIT_GRACE, HELLO_TIMEOUT, STDERR_KEEP,
 };
 use crate::engine::os::{self, Ready};
 
@@ -231,21 +232,44 @@ fn spawn_child(job: &WorkerJob) -> Result<(Child, String, WorkerJob), ProcessErr
     Ok((child, exe_text, sent))
 }
 
-/// The supervisor thread's whole life: spawn, feed, read, reap.
-pub(super) fn supervise(interp: &Arc<Interp>, job: WorkerJob, watch: &Watch) {
+/// The supervisor thread's whole life: spawn the child at once (and say so on `spawn_done`),
+/// wait for `p.start()` (or for the `Process` to be dropped unstarted: kill and reap), then
+/// feed, read, reap.
+pub(super) fn supervise(
+    job: WorkerJob,
+    spawn_done: &SyncSender<()>,
+    start: &Receiver<Start>,
+    watch: &Watch,
+) {
+    let spawned = spawn_child(&job);
+    if let Ok((child, _, _)) = &spawned {
+        watch.pid.store(child.id(), Ordering::Relaxed);
+    }
+    let _ = spawn_done.send(());
+    let Ok(go) = start.recv() else {
+        if let Ok((mut child, _, _)) = spawned {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        watch.done.open();
+        return;
+    };
+    let interp = &go.interp;
     let name = job.name.clone();
-    let (mut child, exe, job) = match spawn_child(&job) {
+    let (mut child, exe, mut job) = match spawned {
         Ok(c) => c,
         Err(e) => {
             interp.fail(e.to_string());
-            watch.spawned.open();
             watch.done.open();
             return;
         }
     };
+    job.epoch = go.epoch;
+    job.spawned_at = go.spawned_at;
+    job.target_at = go.target_at;
+    job.budget = go.budget;
+    job.imported = go.imported;
     let pid = child.id();
-    watch.pid.store(pid, Ordering::Relaxed);
-    watch.spawned.open();
     let outcome = read_child(interp, &job, &mut child, &exe);
     let (renumber, result) = outcome;
     let status = match &result {

@@ -56,6 +56,14 @@ pub struct WorkerJob {
     pub clock: ClockCalibration,
     /// When the parent called `p.start()`, ns since the epoch.
     pub spawned_at: Nanos,
+    /// When the target may run, ns since the epoch: CPython's fork (or spawn) and the child's
+    /// bootstrap after the parent's `p.start()` returned. The child pads its start-up to it.
+    pub target_at: Nanos,
+    /// The `multiprocessing` modules the child has already ([`Imported::bits`]): a forked
+    /// child has its parent's.
+    ///
+    /// [`Imported::bits`]: crate::engine::interpreter::imports::Imported::bits
+    pub imported: u32,
     /// The parent's calibration (so the child does not spend 60 ms measuring its own).
     pub calibration: Calibration,
     /// Bytecodes the child may execute before it stops (the run's cap, what is left of it).

@@ -215,9 +215,10 @@ fn run(
     set_calibration(job.calibration);
     crate::engine::interpreter::clock::set_calibration(job.clock);
     let epoch = Epoch(job.epoch);
-    // Start-up: CPython's fork + bootstrap cost, as real CPU work, if exec was faster.
+    // Start-up: CPython's fork + bootstrap cost, as real CPU work (this process was started
+    // before `p.start()`, see `Process::new`; a late one starts at once).
     let mut state = 1u64;
-    while epoch.elapsed() < job.spawned_at + job.program.start_method.start_ns() {
+    while epoch.elapsed() < job.target_at {
         spin(&mut state, 2_000);
     }
     std::hint::black_box(state);
@@ -239,6 +240,7 @@ fn run(
     // Everything before the interpreter exists is start-up.
     let ready = epoch.elapsed();
     let interp = Interp::new(config, env.clone());
+    interp.imported.inherit(job.imported);
     let results = Arc::new(Mutex::new(Vec::new()));
     let spawned_at = job.spawned_at;
     let ctx = WorkerCtx {

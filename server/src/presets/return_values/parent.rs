@@ -124,6 +124,7 @@ impl Parent {
         ms.insert("files".to_string(), (py.rec.now() - t0) as f64 / 1e6);
         // A queue.
         let t0 = py.rec.now();
+        self.q.construct(py)?;
         for w in &self.queues {
             w.start(py)?;
         }
