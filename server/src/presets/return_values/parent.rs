@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::files::read_files;
+use super::files::{cleanup, read_files, temporary_directory};
 use super::{Knobs, Role, Shared};
 use crate::engine::interpreter::interp::{EngineError, Py};
 use crate::engine::interpreter::stop::Stopped;
@@ -38,8 +38,9 @@ pub struct Parent {
     queues: Vec<Process>,
     /// Kept until the rest is gone.
     _arena: Arc<Arena>,
-    /// The files' folder (`dir`), removed once the processes that write there are gone; its
-    /// name is random and made exclusively, so no folder a killed run left can be taken for it.
+    /// The files' folder (`dir`): the program removes it as CPython's `with` does, and this
+    /// once the processes that write there are gone if the run stopped before; its name is
+    /// random and made exclusively, so no folder a killed run left can be taken for it.
     _files_dir: tempfile::TempDir,
 }
 
@@ -114,6 +115,7 @@ impl Parent {
         };
         // A file per worker.
         let t0 = py.rec.now();
+        temporary_directory(py)?;
         for w in &self.files {
             w.start(py)?;
         }
@@ -121,6 +123,7 @@ impl Parent {
             w.join(py)?;
         }
         check(read_files(py, &self.dir, knobs.processes)?);
+        cleanup(py, &self.dir)?;
         ms.insert("files".to_string(), (py.rec.now() - t0) as f64 / 1e6);
         // A queue.
         let t0 = py.rec.now();
@@ -138,10 +141,14 @@ impl Parent {
         check(got);
         ms.insert("queue".to_string(), (py.rec.now() - t0) as f64 / 1e6);
         // A pool's return (with the shared Value the knob asks for).
+        let t0 = py.rec.now();
+        if matches!(knobs.shared, Shared::Initializer | Shared::Argument) {
+            self.value.construct(py)?;
+        }
+        // `with mp.Manager() as m:` is inside the timed way too.
         if let Some((server, ..)) = &self.manager {
             server.start(py)?;
         }
-        let t0 = py.rec.now();
         self.pool.open(py)?;
         let xs: Vec<i64> = (0..items).collect();
         let (results, _) = self.pool.map(py, &xs, 0)?;
