@@ -270,7 +270,7 @@ pub(super) fn supervise(
     job.budget = go.budget;
     job.imported = go.imported;
     let pid = child.id();
-    let outcome = read_child(interp, &job, &mut child, &exe);
+    let outcome = read_child(interp, &job, &mut child, &exe, watch);
     let (renumber, result) = outcome;
     let status = match &result {
         // A child that finished (or closed its pipe) exits at once; give it a moment.
@@ -280,11 +280,8 @@ pub(super) fn supervise(
     let stderr = read_rest(&mut child);
     let exit = || status.map_or("vanished".to_string(), describe_exit);
     let failure = match result {
-        Ok(Some(done)) if status.is_some_and(|s| s.success()) => {
-            interp.add_work(done.cpu_ns, done.bytecodes);
-            *watch.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(done);
-            None
-        }
+        // Its result and work were recorded when it said `Done`.
+        Ok(Some(_)) if status.is_some_and(|s| s.success()) => None,
         Ok(Some(_)) | Ok(None) if interp.env.stop.is_set() => {
             // The run is stopping: the child was killed on purpose.
             renumber.close_lanes(interp, interp.env.epoch.elapsed());
@@ -338,12 +335,19 @@ fn read_rest(child: &mut Child) -> String {
 }
 
 /// Sends the job and reads the child's messages until it finishes, fails or the run stops.
-/// `Ok(Some)`: it said `Done`; `Ok(None)`: the run stopped (the child is still to be killed).
+/// `Ok(Some)`: it said `Done` and closed its pipe; `Ok(None)`: the run stopped (the child is
+/// still to be killed).
+///
+/// A child says `Done` before its last events (see `worker::main`): its result and work are
+/// recorded and `p.join()` returns at once, as CPython's does when the child exits, not once
+/// the parent has read a beat's worth of the child's events. The rest is still read, until
+/// the pipe closes (at most [`EXIT_GRACE`]), even if the run is stopping meanwhile.
 fn read_child(
     interp: &Arc<Interp>,
     job: &WorkerJob,
     child: &mut Child,
     exe: &str,
+    watch: &Watch,
 ) -> (Renumber, Result<Option<ChildResult>, ProcessError>) {
     let mut renumber = Renumber {
         interp: None,
@@ -372,9 +376,14 @@ fn read_child(
     let mut hello = false;
     // The child's bytecodes charged to the run's budget so far.
     let mut charged = 0u64;
+    // The child's result, once it said `Done`, and until when its last events are awaited.
+    let mut finished: Option<(ChildResult, Instant)> = None;
     loop {
-        if interp.env.stop.is_set() {
-            return (renumber, Ok(None));
+        match &finished {
+            Some((_, since)) if since.elapsed() > EXIT_GRACE => break,
+            Some(_) => {}
+            None if interp.env.stop.is_set() => return (renumber, Ok(None)),
+            None => {}
         }
         os::wait_ready(&stdout, Ready::Read, MAX_WAIT);
         if let Err(e) = reader.fill(stdout.as_fd()) {
@@ -384,7 +393,7 @@ fn read_child(
             );
         }
         loop {
-            if interp.env.stop.is_set() {
+            if finished.is_none() && interp.env.stop.is_set() {
                 break; // the top of the outer loop ends the child
             }
             let msg = match reader.next_message::<FromWorker>() {
@@ -464,14 +473,15 @@ fn read_child(
                         interp.env.budget.spend(interp.env.budget.left() + 1);
                         interp.stop();
                     }
-                    return (
-                        renumber,
-                        Ok(Some(ChildResult {
-                            cpu_ns,
-                            bytecodes,
-                            results,
-                        })),
-                    );
+                    let result = ChildResult {
+                        cpu_ns,
+                        bytecodes,
+                        results,
+                    };
+                    interp.add_work(cpu_ns, bytecodes);
+                    *watch.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result.clone());
+                    watch.done.open();
+                    finished = Some((result, Instant::now()));
                 }
                 FromWorker::Failed { reason } => {
                     return (renumber, Err(ProcessError::Failed { name, pid, reason }))
@@ -479,6 +489,9 @@ fn read_child(
             }
         }
         if reader.eof {
+            if let Some((result, _)) = finished {
+                return (renumber, Ok(Some(result)));
+            }
             let how = if hello {
                 "closed its pipe before finishing its program"
             } else {
@@ -498,6 +511,9 @@ fn read_child(
             );
         }
     }
+    // Said `Done`, then kept its pipe open past the grace: it is killed when reaped.
+    let result = finished.map(|(result, _)| result);
+    (renumber, Ok(result))
 }
 
 fn died(name: &str, pid: u32, how: &str) -> ProcessError {

@@ -170,7 +170,12 @@ pub fn main(presets: Registry) -> ExitCode {
     let sink = Arc::new(PipeSink::default());
     let code = match run(job, presets, &sink, &mut out) {
         Ok(done) => {
-            sink.send(done);
+            // `Done` first, in a write of its own: the parent's `p.join()` returns on it (as
+            // CPython's does when the child exits), while the last events, up to a beat's
+            // worth, follow.
+            if wire::write_message(&mut out, &done).is_err() {
+                return ExitCode::from(3);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
