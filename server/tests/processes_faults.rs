@@ -383,6 +383,44 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// `p.join()` returns when the child says `Done`, as CPython's returns when the child exits,
+/// not when the parent has read the child's last events (which follow `Done`): a child that
+/// says `Done` and then keeps its pipe open for 1.5 s does not hold the program up. It is
+/// still reaped before the run ends.
+#[test]
+fn join_returns_when_the_child_says_done() {
+    let _g = env_lock();
+    // {"Done": [cpu_ns, bytecodes, hit_cap, results]}, structs as arrays.
+    let exe = fake_worker(
+        "done-then-linger",
+        "body = b'\\x81' + s('Done') + b'\\x94\\x00\\x00\\xc2\\x90'\n\
+         out.write(struct.pack('<I', len(body)) + body); out.flush(); time.sleep(1.5)",
+    );
+    std::env::set_var("GILSCOPE_WORKER_EXE", &exe);
+    let outcome = bounded_wait(
+        start(&spec(
+            "cpu-processes",
+            &[("processes", "2"), ("work", "1000")],
+        ))
+        .unwrap(),
+        Duration::from_secs(20),
+    );
+    std::env::set_var("GILSCOPE_WORKER_EXE", env!("CARGO_BIN_EXE_gilscope"));
+    assert_eq!(
+        outcome.summary.end,
+        EndReason::Finished,
+        "{:?}",
+        outcome.summary.end
+    );
+    let wall = outcome.summary.wall_s;
+    assert!(
+        wall < 1.0,
+        "the program took {wall} s: its joins waited for the children's exit"
+    );
+    assert!(children().is_empty(), "left behind: {:?}", children());
+    small_run_works();
+}
+
 #[test]
 fn workers_die_with_the_server() {
     let _g = env_lock();

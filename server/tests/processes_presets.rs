@@ -513,4 +513,14 @@ fn the_first_process_start_imports_and_the_later_ones_do_not() {
         quickest < first - 1.5,
         "first {first} ms, later {later:?} ms"
     );
+    // Every lane ended, the children's too: their last events come after their `Done`.
+    for lane in &t.lanes {
+        assert!(
+            t.spans
+                .iter()
+                .any(|s| s.lane == lane.id && s.state == State::Done),
+            "lane {} never ended",
+            lane.name
+        );
+    }
 }
