@@ -162,7 +162,7 @@ fn main() {
     println!(
         "| return-values 10k from 4 workers, ms: pool / file / queue | {:.0} / {:.0} / {:.0} | {} / {} / {} | 13 / 13 / 42 |",
         ms["pool"],
-        ms["file"],
+        ms["files"],
         ms["queue"],
         py(&cp, &["return_values_ms", "pool"], 1.0, 0),
         py(&cp, &["return_values_ms", "file"], 1.0, 0),
