@@ -111,6 +111,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         // run manager when it is made.
         std::env::set_var(crate::cpython::python::PYTHON_ENV, python);
     }
+    // The machine's bytecode rate is measured once per process (about 60 ms): now, rather
+    // than inside the first run, whose timeline would start that much late.
+    let _ = crate::engine::interpreter::bytecode::calibration();
     let mut limits = crate::limits::Limits {
         max_viewers: args.max_viewers as usize,
         connections_per_address: args.max_per_address as usize,
