@@ -4,10 +4,10 @@
 //! `multiprocessing.util` (with `subprocess`, `weakref`, `contextlib`, `locale`...) and
 //! `popen_fork`, its first `Queue()` `multiprocessing.queues` (with `connection`,
 //! `synchronize`...), its first `Pool()` `multiprocessing.pool`, its first `Value()`
-//! `multiprocessing.sharedctypes`. Each is milliseconds of
-//! Python run with the GIL held, once per interpreter, and inside whatever the program times
-//! around it (the first way of `return-values` pays the first start's). A forked child has
-//! its parent's modules already; a spawned one imports its own as part of its start-up.
+//! `multiprocessing.sharedctypes`. Each is milliseconds of Python run with the GIL held, once
+//! per interpreter, and inside whatever the program times around it (the first way of
+//! `return-values` pays the first start's). A forked child has its parent's modules already;
+//! a spawned one imports its own as part of its start-up.
 //!
 //! Costs: CPython 3.11.7 here, `python3 -E -s -S` (how gilscope runs CPython), each group
 //! timed after the groups it needs (`-X importtime` and the calls themselves timed, first

@@ -251,8 +251,8 @@ impl Process {
 
     /// `p.start()`: runs `Process.start`'s Python and `os.fork` in the parent (the first
     /// start of the interpreter also its imports, [`Import::PopenFork`]), GIL held as in
-    /// CPython; then the child,
-    /// already waiting, gets its job and starts its target CPython's bootstrap time later.
+    /// CPython; then the child, already waiting, gets its job and starts its target
+    /// CPython's bootstrap time later.
     pub fn start(&self, py: &mut Py) -> Result<(), Stopped> {
         let spawned_at = py.rec.now();
         py.call(|py| {

@@ -1,8 +1,8 @@
 //! The supervisor of a worker process: one thread of the parent per child. It spawns the
-//! child as the `Process` object is made, sends it its job at `p.start()`, reads its messages with `poll` in slices of [`MAX_WAIT`] — events
-//! renumbered into the run's lane and interpreter ids and delivered to the run's sink, work
-//! charged to the run's budget — and always ends by reaping it (see `process.rs` for the
-//! cases).
+//! child as the `Process` object is made, sends it its job at `p.start()`, reads its messages
+//! with `poll` in slices of [`MAX_WAIT`] — events renumbered into the run's lane and
+//! interpreter ids and delivered to the run's sink, work charged to the run's budget — and
+//! always ends by reaping it (see `process.rs` for the cases).
 
 use std::collections::HashMap;
 use std::io::Read;
