@@ -18,6 +18,8 @@
 //! library test or bench is the test binary, hence the override (tests point it at
 //! `CARGO_BIN_EXE_gilscope`). The `Handshake` handshake catches an executable that is not a
 //! gilscope worker.
+//!
+//! [`MAX_WAIT`]: crate::engine::interpreter::stop::MAX_WAIT
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
