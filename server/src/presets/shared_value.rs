@@ -112,12 +112,11 @@ impl Program for SharedValuePreset {
         m.lock().unwrap_or_else(|e| e.into_inner()).expected_count =
             Some(n as i64 * knobs.increments);
         let final_value = value.clone();
-        let made = value.clone();
         let main = with_main(
             setup.interp(),
             move |_| Ok(procs),
             move |py, procs| {
-                made.construct(py)?;
+                final_value.construct(py)?;
                 for p in procs {
                     p.start(py)?;
                 }

@@ -143,6 +143,16 @@ impl Py {
         Ok(())
     }
 
+    /// A call into `multiprocessing` that makes or starts something (`Queue()`, `Value()`,
+    /// `Pool()`, `p.start()`): what it needs imported the first time ([`Py::import`]), then
+    /// `n` bytecodes of its own.
+    pub fn multiprocessing_call(&mut self, needs: Import, n: u64) -> Result<(), Stopped> {
+        self.call(|py| {
+            py.import(needs)?;
+            py.straight(n)
+        })
+    }
+
     /// `n` bytecodes of straight-line code: no check point (except under every-bytecode).
     #[inline]
     pub fn straight(&mut self, n: u64) -> Result<(), Stopped> {

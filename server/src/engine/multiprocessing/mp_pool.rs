@@ -195,8 +195,7 @@ impl Pool {
     /// `Pool(n)`: imports `multiprocessing.pool` the first time, starts the worker processes
     /// and the handler threads.
     pub fn open(&self, py: &mut Py) -> Result<(), Stopped> {
-        py.import(Import::Pool)?;
-        py.call(|py| py.straight(NEW_BYTECODES))?;
+        py.multiprocessing_call(Import::Pool, NEW_BYTECODES)?;
         for w in &self.workers {
             w.start(py)?;
         }

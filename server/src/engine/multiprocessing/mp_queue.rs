@@ -41,11 +41,11 @@ use crate::engine::interpreter::stop::{wait_while, StopFlag, Stopped, MAX_WAIT};
 use crate::engine::multiprocessing::shm::{Arena, Offset, RLock, Sem};
 use crate::engine::os::{self, Ready, Transfer};
 
-/// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
-/// `notify()`): 622 ns a put on this machine, feeder's share included (docs/processes.md).
 /// `Queue()` once its module is imported: a `Lock`, a `BoundedSemaphore`, a `Pipe`, a
 /// `Condition` and the `Queue`'s own Python; 0.3 ms on CPython 3.11 here (a later `Queue()`).
 pub const NEW_BYTECODES: u64 = 90_000;
+/// `Queue.put`'s Python (closed check, semaphore call, `with self._notempty`, append,
+/// `notify()`): 622 ns a put on this machine, feeder's share included (docs/processes.md).
 pub const PUT_BYTECODES: u64 = 150;
 // `Queue.get`'s Python around its two reads (`with self._rlock`, `_recv_bytes`,
 // `self._sem.release()`): 500 bytecodes. A consumer process keeps up with 348k messages/s
@@ -141,10 +141,7 @@ impl MpQueue {
     /// `multiprocessing.queues`, each one makes its lock, semaphore, condition and pipe
     /// ([`NEW_BYTECODES`]; the real ones were made before the run, [`MpQueue::create`]).
     pub fn construct(&self, py: &mut Py) -> Result<(), Stopped> {
-        py.call(|py| {
-            py.import(Import::Queues)?;
-            py.straight(NEW_BYTECODES)
-        })
+        py.multiprocessing_call(Import::Queues, NEW_BYTECODES)
     }
 
     /// `Queue(maxsize)` in the parent: the semaphores, the depth and the pipe, and the

@@ -257,10 +257,7 @@ impl Process {
     /// CPython's bootstrap time later.
     pub fn start(&self, py: &mut Py) -> Result<(), Stopped> {
         let spawned_at = py.rec.now();
-        py.call(|py| {
-            py.import(Import::PopenFork)?;
-            py.straight(START_BYTECODES)
-        })?;
+        py.multiprocessing_call(Import::PopenFork, START_BYTECODES)?;
         let Some(start) = self.start.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return Ok(()); // started twice: CPython asserts; nothing to do here
         };

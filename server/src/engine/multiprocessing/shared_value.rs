@@ -66,10 +66,7 @@ impl SharedValue {
     /// each makes its integer and `RLock` ([`NEW_BYTECODES`]; the real ones were made before
     /// the run, [`SharedValue::create`]).
     pub fn construct(&self, py: &mut Py) -> Result<(), Stopped> {
-        py.call(|py| {
-            py.import(Import::SharedCtypes)?;
-            py.straight(NEW_BYTECODES)
-        })
+        py.multiprocessing_call(Import::SharedCtypes, NEW_BYTECODES)
     }
 
     /// `Value('i', 0)`: allocates the integer and its lock (parent, before children start).
