@@ -344,9 +344,8 @@ impl KnobDef {
         let text = text.trim();
         let parsed = match &self.kind {
             KnobKind::Int { .. } => text.parse().ok().map(KnobValue::Int),
-            KnobKind::Float { .. } => text
-                .parse::<f64>()
-                .ok()
+            // As `str::parse::<f64>`, without its tables in the dashboard's wasm.
+            KnobKind::Float { .. } => crate::decimal::parse(text)
                 .filter(|x| x.is_finite())
                 .map(KnobValue::Float),
             KnobKind::Bool { .. } => match text {
