@@ -1,13 +1,13 @@
 //! Floats as text and back, as `format!` writes them (`{:.2}`, `{}`, `{:?}`) and as
 //! `str::parse::<f64>` reads them, without the standard library's float formatting and parsing:
 //! Grisu and Dragon4 with their tables and big numbers (about 20 KB of the dashboard's wasm),
-//! and Eisel-Lemire's table of 128-bit powers of five (10.4 KB of data that does not compress,
-//! with its code about 11 KB of the wasm gzipped). Each float is a whole number of `2^e`: its
+//! and Eisel-Lemire's table of 128-bit powers of five (10.4 KB of data that does not compress;
+//! with its code, 13.9 KB of the wasm gzipped). Each float is a whole number of `2^e`: its
 //! exact decimal digits come from multiplying its mantissa by 2 or 5 `|e|` times, then they are
 //! rounded half to even, as `format!` rounds; a text is read by comparing its digits exactly
 //! with the points halfway between neighbouring floats. Slower than the standard library
-//! (microseconds, up to a millisecond for the largest and smallest floats), which a few labels
-//! per frame and a knob typed now and then do not notice.
+//! (microseconds; tenths of a millisecond for the largest and smallest floats), which a few
+//! labels per frame and a knob typed now and then do not notice.
 
 use std::cmp::Ordering;
 
@@ -126,11 +126,20 @@ impl Written {
         }
         Some(Written { digits, msd })
     }
+
+    /// Roughly its value: its first 19 digits times a power of ten, in floats.
+    fn guess(&self) -> f64 {
+        let first = &self.digits[..self.digits.len().min(19)];
+        let whole = first.iter().fold(0u64, |v, &d| v * 10 + u64::from(d));
+        let exponent = self.msd - first.len() as i64;
+        whole as f64 * 10f64.powi(exponent as i32)
+    }
 }
 
 /// The float nearest to a decimal, ties to even: the first float whose point halfway to the
-/// next one up is not below it, found by halving the range of positive floats' bits (which
-/// order them as their values).
+/// next one up is not below it, found by halving a range of positive floats' bits (which order
+/// them as their values): the floats around a first guess when the answer is among them (a
+/// few dozen exact comparisons of short numbers), else all of them.
 fn nearest(w: &Written) -> f64 {
     const INFINITY: u64 = 0x7ff0_0000_0000_0000;
     // Under 10^-324, below half the smallest float; from 10^310, above the largest.
@@ -144,7 +153,18 @@ fn nearest(w: &Written) -> f64 {
         let half = Exact::halfway_above(bits);
         compare(&w.digits, w.msd, &half.digits, half.msd())
     };
-    let (mut low, mut high) = (0u64, INFINITY);
+    // The guess, from the first 19 digits in float arithmetic, is off by far less than 2^24
+    // floats (a relative 10^-9) unless it underflows or overflows; the bounds are checked.
+    let guess = w.guess().to_bits().min(INFINITY);
+    let (mut low, mut high) = (
+        guess.saturating_sub(1 << 24),
+        guess.saturating_add(1 << 24).min(INFINITY),
+    );
+    let bracketed =
+        (low == 0 || not_below(low - 1).is_gt()) && (high == INFINITY || not_below(high).is_le());
+    if !bracketed {
+        (low, high) = (0, INFINITY);
+    }
     while low < high {
         let mid = low + (high - low) / 2;
         if not_below(mid).is_le() {
