@@ -321,18 +321,27 @@ fn queue_vs_shared_memory_reports_all_three_rates() {
     assert_eq!(s.figures.messages_per_s, Some(rates["queue"]));
 }
 
-/// Small messages: polling a slot under its lock is many times slower than a `Queue` (CPython
-/// 3.11 here: 245,000 against 23,000 messages/s at 8 bytes). Each side holds the lock most of
-/// its loop, through `with`'s `__exit__` as CPython does, so the other seldom finds it free
-/// and spins round again; charging the `with`'s Python outside the lock made polling 2.5–4
-/// times CPython's rate, a third of the Queue's.
+/// Small messages polled under a lock by more processes than there are cores: a process that
+/// holds the lock is preempted while the others spin on it, and polling collapses to a few
+/// hundred messages a second while a `Queue` moves over a hundred thousand (CPython 3.11 on two
+/// machines of this project's kind: 609 against 169,693 and 324 against 101,238 messages/s,
+/// two pairs of 2,000; the emulation 579 and 274). With one pair on two cores the ratio
+/// depends on the machine's wake-ups: 10× on the first machine, 2.2–2.6× on the second, which
+/// is no margin for a test (docs/fidelity.md).
 #[test]
-fn small_messages_go_faster_through_a_queue_than_polled_under_a_lock() {
+fn small_messages_polled_by_more_processes_than_cores_go_many_times_slower_than_a_queue() {
     let _g = serial();
-    let s = run("queue-vs-shared-memory", &[("items", "20000")]).summary;
+    // Two processes a pair: twice as many as cores (two pairs on two cores), at most 8 pairs.
+    let pairs = (cores() as u32).clamp(2, 8).to_string();
+    let s = run(
+        "queue-vs-shared-memory",
+        &[("items", "300"), ("pairs", pairs.as_str())],
+    )
+    .summary;
     assert!(s.end.is_finished(), "{:?}", s.end);
     let rates = s.figures.messages_per_s_by_way.unwrap();
-    assert!(rates["queue"] > 5.0 * rates["value_polled"], "{rates:?}");
+    eprintln!("queue-vs-shared-memory, {pairs} pairs of 300: {rates:?}");
+    assert!(rates["queue"] > 10.0 * rates["value_polled"], "{rates:?}");
 }
 
 /// Big messages: the Queue pickles each, pushes it through a 64 KB pipe in pieces and reads it
