@@ -3,7 +3,7 @@
 //! other load only ever makes a parallel run look worse.
 
 mod common;
-use common::{busy_between, cores, jiffies, run, serial, wait_for_quiet};
+use common::{busy_between, cores, ensure, jiffies, run, serial, timing, wait_for_quiet};
 use gilscope_shared::summary::Summary;
 use gilscope_shared::trace::{LaneKind, State, Trace};
 
@@ -333,15 +333,23 @@ fn small_messages_polled_by_more_processes_than_cores_go_many_times_slower_than_
     let _g = serial();
     // Two processes a pair: twice as many as cores (two pairs on two cores), at most 8 pairs.
     let pairs = (cores() as u32).clamp(2, 8).to_string();
-    let s = run(
-        "queue-vs-shared-memory",
-        &[("items", "300"), ("pairs", pairs.as_str())],
-    )
-    .summary;
-    assert!(s.end.is_finished(), "{:?}", s.end);
-    let rates = s.figures.messages_per_s_by_way.unwrap();
-    eprintln!("queue-vs-shared-memory, {pairs} pairs of 300: {rates:?}");
-    assert!(rates["queue"] > 10.0 * rates["value_polled"], "{rates:?}");
+    // A run of 500 messages a pair is short (tens of milliseconds when nobody is preempted
+    // holding the lock): in some runs no holder is, and polling keeps up, a few times slower
+    // than the Queue (CPython too: one of five runs of 300 in a comparison). Three attempts,
+    // as for the timings.
+    timing("polling collapses", || {
+        let s = run(
+            "queue-vs-shared-memory",
+            &[("items", "500"), ("pairs", pairs.as_str())],
+        )
+        .summary;
+        assert!(s.end.is_finished(), "{:?}", s.end);
+        let rates = s.figures.messages_per_s_by_way.unwrap();
+        eprintln!("queue-vs-shared-memory, {pairs} pairs of 500: {rates:?}");
+        ensure(rates["queue"] > 10.0 * rates["value_polled"], || {
+            format!("{rates:?}")
+        })
+    });
 }
 
 /// Big messages: the Queue pickles each, pushes it through a 64 KB pipe in pieces and reads it
