@@ -16,19 +16,19 @@ use gilscope_server::{app, assets, AppState};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// Gzipped bytes of the wasm and the JS together (`gzip -9` until the fourth pass), measured
-/// with wasm-opt (server/build.rs), which `cargo xtask test` installs: 326,234 before #16; 199,641 after it (the wire's own
-/// format instead of serde, no std sorts, float formatting or hash maps in the wasm); 220,793
-/// once merged with the past-runs panel of #13 (the store); 274,966 with the findings panel and
-/// the two languages of #14 (leptos_i18n, both catalogues compiled in: ~23 KB, the texts
-/// ~13.5 KB of it); 280,581 with the classroom's follow mode of #12. Then, the second pass of
-/// #16: 252,160, plus 6,021 for the texts of one language, fetched since (258,427 counted
-/// here with the Chinese texts at 6,149). The third pass: 225,210 (std built with the wasm,
-/// for size, panics that abort at once; the findings' English sentence written only when
-/// asked; the browser's WebSocket without gloo-net), 231,359 counted here.
+/// Gzipped bytes of the wasm and the JS together (`gzip -9` until the fourth pass), measured with
+/// wasm-opt (server/build.rs), which `cargo xtask test` installs: 326,234 before #16; 199,641 after
+/// it (the wire's own format instead of serde, no std sorts, float formatting or hash maps in the
+/// wasm); 220,793 once merged with the past-runs panel of #13 (the store); 274,966 with the
+/// findings panel and the two languages of #14 (leptos_i18n, both catalogues compiled in: ~23 KB,
+/// the texts ~13.5 KB of it); 280,581 with the classroom's follow mode of #12. Then, the second
+/// pass of #16: 252,160, plus 6,021 for the texts of one language, fetched since (258,427 counted
+/// here with the Chinese texts at 6,149). The third pass: 225,210 (std built with the wasm, for
+/// size, panics that abort at once; the findings' English sentence written only when asked; the
+/// browser's WebSocket without gloo-net), 231,359 counted here.
 /// The fourth pass, measured as served since: 208,058 with the Chinese texts (wasm 192,347,
-/// 202,418 by `gzip -9`; JS 9,495; texts 6,216): floats parsed without std's table of powers
-/// of five (-13.9 KB by `gzip -9`), the gzip made by zopfli (-10.6 KB). docs/bundle.md says what
+/// 202,418 by `gzip -9`; JS 9,495; texts 6,216): floats parsed without std's table of powers of
+/// five (-13.9 KB by `gzip -9`), the gzip made by zopfli (-10.6 KB). docs/bundle.md says what
 /// weighs and how it was measured.
 const BUDGET: usize = 212_000;
 
